@@ -1,0 +1,15 @@
+import { z } from 'zod';
+import { createRegistry } from '../registry.ts';
+import { basicAuth } from './basic.ts';
+import { bearerAuth } from './bearer.ts';
+import { headerAuth } from './header.ts';
+import { queryAuth } from './query.ts';
+import type { OutboundAuth } from './types.ts';
+
+export const authRegistry = createRegistry<OutboundAuth>('auth', [basicAuth, bearerAuth, headerAuth, queryAuth]);
+
+export const authSchema = z
+  .discriminatedUnion('type', [basicAuth.schema, bearerAuth.schema, headerAuth.schema, queryAuth.schema])
+  .meta({ description: 'Credentials injected into every request sent to the target.' });
+
+export type AuthConfig = z.output<typeof authSchema>;

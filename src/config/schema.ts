@@ -1,0 +1,257 @@
+import { z } from 'zod';
+import { authSchema } from '../auth/index.ts';
+import { duration, headerMap, headerName, METHODS, method, size } from './fields.ts';
+import { parseRoutePath } from './route-path.ts';
+import { parseUrlTemplate } from './template.ts';
+
+/**
+ * The single source of truth for the configuration: validation, the TypeScript types and
+ * docs/configuration.md (scripts/gen-docs.ts) all come from here. Objects are strict: an unknown
+ * key is an error, so a typo never passes silently.
+ */
+
+const statusOrClass = z
+  .union([z.number().int().min(100).max(599), z.string().regex(/^[1-5]xx$/, { message: 'must be like 5xx' })])
+  .meta({ description: 'A status code (`503`) or a class (`5xx`).' });
+
+const timeoutsFields = {
+  connect: duration('Time allowed to open a TCP/TLS connection to the target.', '5s'),
+  attempt: duration('Time allowed for one attempt: connect, send, and receive the full response.', '10s'),
+  deadline: duration(
+    'Overall time for all attempts and backoff; the caller never waits longer than this.',
+    '30s',
+  ),
+};
+const retryFields = {
+  attempts: z
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .meta({ description: 'Total attempts, the first one included (1 = no retries).', example: 3 }),
+  minDelay: duration('Backoff before the first retry; doubles (by `factor`) after each attempt.', '200ms'),
+  maxDelay: duration('Cap for the backoff and for a `Retry-After` the target asks for.', '10s'),
+  factor: z.number().min(1).max(10).meta({ description: 'Backoff multiplier.', example: 2 }),
+  jitter: z
+    .boolean()
+    .meta({ description: 'Randomise each delay ("full jitter") so retries from many requests spread.' }),
+  retryOn: z
+    .array(statusOrClass)
+    .meta({ description: 'Target statuses that are retried. Network errors and timeouts always are.' }),
+};
+const limitsFields = {
+  body: size('Largest request body accepted (413 beyond it).', '1mb'),
+  response: size('Largest target response relayed back to the caller.', '10mb'),
+};
+
+const timeoutsDefaults = { connect: 5_000, attempt: 10_000, deadline: 30_000 };
+const retryDefaults = {
+  attempts: 3,
+  minDelay: 200,
+  maxDelay: 10_000,
+  factor: 2,
+  jitter: true,
+  retryOn: [408, 429, '5xx'] as (number | string)[],
+};
+const limitsDefaults = { body: 1024 * 1024, response: 10 * 1024 * 1024 };
+
+const timeouts = z.strictObject(timeoutsFields).partial().meta({ description: 'Timeouts.' });
+const retry = z.strictObject(retryFields).partial().meta({ description: 'Retry policy.' });
+const limits = z.strictObject(limitsFields).partial().meta({ description: 'Size limits.' });
+
+const respond = z
+  .strictObject({
+    status: z.number().int().min(200).max(599).default(200).meta({ description: 'Status code.' }),
+    headers: headerMap.optional(),
+    contentType: z
+      .string()
+      .optional()
+      .meta({ description: 'Content-Type of `body`.', example: 'text/xml; charset=utf-8' }),
+    body: z.string().optional().meta({
+      description: 'Static body. `{requestId}` is replaced by the request id.',
+      example: '<ack>OK</ack>',
+    }),
+  })
+  .meta({
+    description:
+      'Answer the caller with this instead of the target response once the target has accepted the request (failures still answer with an error, so the sender retries).',
+  });
+
+const forward = z
+  .strictObject({
+    url: z.string().meta({
+      description:
+        'Target URL. `{param}` inserts a path parameter, `{query.name}` a query value (both percent-encoded). The host is fixed.',
+      example: 'https://api.example.com/{tenant}/orders',
+    }),
+    method: method.optional().meta({ description: 'Method sent to the target (default: the inbound one).' }),
+    headers: headerMap.optional().meta({ description: 'Static headers added to every forwarded request.' }),
+    passHeaders: z.array(headerName).optional().meta({
+      description:
+        'When set, only these caller headers are forwarded (may include Authorization or Cookie). When unset, all end-to-end headers except Host, Authorization and Cookie are.',
+      example: ['x-erp-event', 'authorization'],
+    }),
+    passQuery: z
+      .boolean()
+      .default(true)
+      .meta({ description: 'Append the inbound query string to the target URL.' }),
+    auth: authSchema.optional(),
+  })
+  .meta({ description: 'Where and how the request is forwarded.' });
+
+export const routeSchema = z
+  .strictObject({
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, {
+        message: 'must be 1-64 letters, digits, ".", "_" or "-" (it is a metrics label)',
+      })
+      .meta({ description: 'Stable identifier, used in metrics, logs and error bodies.', example: 'erp-orders' }),
+    path: z.string().meta({
+      description: 'Inbound path, exact or with `:name` parameters.',
+      example: '/in/:tenant/orders',
+    }),
+    methods: z
+      .array(method)
+      .min(1)
+      .default(['POST'])
+      .meta({ description: `Accepted methods: ${METHODS.join(', ')}.`, example: ['POST', 'PUT'] }),
+    forward: forward.optional(),
+    echo: z.boolean().optional().meta({
+      description:
+        'Instead of forwarding, answer with a JSON description of the request received (secrets masked). For demos and for testing a sender.',
+    }),
+    respond: respond.optional(),
+    timeouts: timeouts.optional(),
+    retry: retry.optional(),
+    limits: limits.optional(),
+  })
+  .superRefine((route, ctx) => {
+    let params: string[] = [];
+    try {
+      params = parseRoutePath(route.path).params;
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', path: ['path'], message: (error as Error).message });
+    }
+    if (!route.forward === !route.echo) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'a route needs exactly one of `forward` or `echo: true`' });
+    }
+    if (route.forward) {
+      try {
+        parseUrlTemplate(route.forward.url, params);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', path: ['forward', 'url'], message: (error as Error).message });
+      }
+    }
+  })
+  .meta({ description: 'One inbound endpoint and what to do with its calls.' });
+
+export const configSchema = z
+  .strictObject({
+    server: z
+      .strictObject({
+        host: z.string().default('0.0.0.0').meta({ description: 'Listen address.' }),
+        port: z.coerce.number().int().min(0).max(65535).default(8080).meta({ description: 'Listen port.' }),
+        shutdownGrace: duration(
+          'On SIGTERM/SIGINT, time in-flight requests get to finish before exit.',
+          '10s',
+        ).default(10_000),
+        requestIdHeader: headerName
+          .default('x-request-id')
+          .meta({ description: 'Header carrying the request id, in and out.' }),
+      })
+      .prefault({})
+      .meta({ description: 'HTTP listener.' }),
+    log: z
+      .strictObject({
+        level: z
+          .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+          .default('info')
+          .meta({ description: 'Log level.' }),
+      })
+      .prefault({})
+      .meta({ description: 'Structured JSON logs on stdout.' }),
+    metrics: z
+      .strictObject({
+        enabled: z.boolean().default(true).meta({ description: 'Serve Prometheus metrics.' }),
+        path: z.string().startsWith('/').default('/metrics').meta({ description: 'Metrics path.' }),
+      })
+      .prefault({})
+      .meta({ description: 'Prometheus metrics.' }),
+    defaults: z
+      .strictObject({
+        timeouts: z
+          .strictObject({
+            connect: timeoutsFields.connect.default(timeoutsDefaults.connect),
+            attempt: timeoutsFields.attempt.default(timeoutsDefaults.attempt),
+            deadline: timeoutsFields.deadline.default(timeoutsDefaults.deadline),
+          })
+          .prefault({}),
+        retry: z
+          .strictObject({
+            attempts: retryFields.attempts.default(retryDefaults.attempts),
+            minDelay: retryFields.minDelay.default(retryDefaults.minDelay),
+            maxDelay: retryFields.maxDelay.default(retryDefaults.maxDelay),
+            factor: retryFields.factor.default(retryDefaults.factor),
+            jitter: retryFields.jitter.default(retryDefaults.jitter),
+            retryOn: retryFields.retryOn.default(retryDefaults.retryOn),
+          })
+          .prefault({}),
+        limits: z
+          .strictObject({
+            body: limitsFields.body.default(limitsDefaults.body),
+            response: limitsFields.response.default(limitsDefaults.response),
+          })
+          .prefault({}),
+      })
+      .prefault({})
+      .meta({ description: 'Timeouts, retry policy and limits for every route; a route overrides any key.' }),
+    routes: z.array(routeSchema).min(1, { message: 'at least one route is required' }),
+  })
+  .superRefine((config, ctx) => {
+    const reserved = ['/healthz', '/readyz', ...(config.metrics.enabled ? [config.metrics.path] : [])];
+    config.routes.forEach((route, index) => {
+      if (reserved.includes(route.path.replace(/(.)\/$/, '$1'))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', index, 'path'],
+          message: `'${route.path}' is served by hookrelay itself (${reserved.join(', ')})`,
+        });
+      }
+    });
+    const ids = new Map<string, number>();
+    const endpoints = new Map<string, number>();
+    config.routes.forEach((route, index) => {
+      const first = ids.get(route.id);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', index, 'id'],
+          message: `duplicate route id '${route.id}' (also routes[${first}])`,
+        });
+      } else ids.set(route.id, index);
+      let shape: string;
+      try {
+        shape = parseRoutePath(route.path).shape;
+      } catch {
+        return;
+      }
+      for (const m of route.methods) {
+        const key = `${m} ${shape}`;
+        const other = endpoints.get(key);
+        if (other !== undefined && other !== index) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routes', index, 'path'],
+            message: `${m} ${route.path} is already handled by routes[${other}]`,
+          });
+        } else endpoints.set(key, index);
+      }
+    });
+  })
+  .meta({ title: 'hookrelay configuration' });
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
+export type RouteConfig = z.output<typeof routeSchema>;
+export type Defaults = Config['defaults'];

@@ -1,0 +1,103 @@
+import type { Dispatcher, Pool } from 'undici';
+import type { AttemptOutcome } from '../metrics/index.ts';
+
+/** The target's answer to one attempt, body fully read (bounded by the response limit). */
+export interface TargetResponse {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+}
+
+export type AttemptFailureKind = 'timeout' | 'network_error' | 'response_too_large' | 'aborted';
+
+/** An attempt that produced no usable response. */
+export class AttemptError extends Error {
+  readonly kind: AttemptFailureKind;
+  constructor(kind: AttemptFailureKind, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'AttemptError';
+    this.kind = kind;
+  }
+}
+
+export interface AttemptRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer | undefined;
+}
+
+export interface AttemptOptions {
+  timeout: number;
+  responseLimit: number;
+  /** Aborts the attempt when the overall deadline passes or the caller goes away. */
+  signal: AbortSignal;
+}
+
+export function outcomeOf(result: TargetResponse | AttemptError): AttemptOutcome {
+  if (result instanceof AttemptError) return result.kind === 'aborted' ? 'timeout' : result.kind;
+  return `${Math.min(5, Math.max(2, Math.floor(result.status / 100)))}xx` as AttemptOutcome;
+}
+
+export async function attempt(
+  pool: Pool,
+  request: AttemptRequest,
+  options: AttemptOptions,
+): Promise<TargetResponse> {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, options.timeout);
+  const onOuterAbort = () => controller.abort();
+  options.signal.addEventListener('abort', onOuterAbort, { once: true });
+  try {
+    const response = await pool.request({
+      method: request.method as Dispatcher.HttpMethod,
+      path: request.path,
+      headers: request.headers,
+      body: request.body,
+      signal: controller.signal,
+    });
+    const body = await readLimited(response.body, options.responseLimit);
+    return { status: response.statusCode, headers: flatten(response.headers), body };
+  } catch (error) {
+    if (error instanceof AttemptError) throw error;
+    if (timedOut) throw new AttemptError('timeout', `attempt timed out after ${options.timeout} ms`);
+    if (options.signal.aborted) throw new AttemptError('aborted', 'aborted', { cause: error });
+    throw new AttemptError('network_error', describeNetworkError(error), { cause: error });
+  } finally {
+    clearTimeout(timer);
+    options.signal.removeEventListener('abort', onOuterAbort);
+  }
+}
+
+async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      body.destroy();
+      throw new AttemptError('response_too_large', `target response exceeds ${limit} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
+function flatten(headers: Dispatcher.ResponseData['headers']): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name] = value;
+  return out;
+}
+
+/** A short reason without secrets: the error code and message of the innermost cause. */
+function describeNetworkError(error: unknown): string {
+  let current = error as { code?: string; message?: string; cause?: unknown } | undefined;
+  while (current?.cause && typeof current.cause === 'object') current = current.cause as typeof current;
+  const code = current?.code;
+  const message = current?.message ?? String(error);
+  return code && !message.includes(code) ? `${code}: ${message}` : message;
+}

@@ -1,0 +1,165 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pRetry, { AbortError } from 'p-retry';
+import type { Pool } from 'undici';
+import type { OutboundAuth, OutboundRequest } from '../auth/types.ts';
+import type { RetryPolicy } from '../config/compile.ts';
+import { HookrelayError } from '../errors.ts';
+import type { DeliveryResult, Metrics } from '../metrics/index.ts';
+import { AttemptError, attempt, outcomeOf, type TargetResponse } from './attempt.ts';
+import { classifyStatus, retryDelay } from './policy.ts';
+
+/**
+ * Synchronous delivery: attempts with retries (p-retry drives the loop, our policy picks each
+ * delay), bounded by an overall deadline so the caller is never left waiting past it.
+ */
+export interface DeliveryJob {
+  routeId: string;
+  pool: Pool;
+  request: OutboundRequest;
+  auth: OutboundAuth | undefined;
+  retry: RetryPolicy;
+  timeouts: { attempt: number; deadline: number };
+  responseLimit: number;
+  /** Aborted when the caller disconnects. */
+  signal?: AbortSignal;
+}
+
+export interface DeliveryOutcome {
+  result: DeliveryResult | 'aborted';
+  attempts: number;
+  /** The target's last answer, when it gave one. */
+  response: TargetResponse | undefined;
+  /** Set for failed, deadline and aborted outcomes. */
+  error: HookrelayError | undefined;
+}
+
+/** A retryable status; carries the response so the last one can be reported. */
+class RetryableStatus extends Error {
+  readonly response: TargetResponse;
+  readonly afterMs: number | undefined;
+  constructor(response: TargetResponse, afterMs: number | undefined) {
+    super(`target answered ${response.status}`);
+    this.response = response;
+    this.afterMs = afterMs;
+  }
+}
+
+class DeadlineExceeded extends Error {}
+
+export async function deliver(job: DeliveryJob, metrics: Metrics): Promise<DeliveryOutcome> {
+  const { routeId, retry } = job;
+  const deadlineAt = performance.now() + job.timeouts.deadline;
+  const deadline = new AbortController();
+  const deadlineTimer = setTimeout(() => deadline.abort(new DeadlineExceeded()), job.timeouts.deadline);
+  const signal = job.signal ? AbortSignal.any([deadline.signal, job.signal]) : deadline.signal;
+  let attempts = 0;
+  let last: TargetResponse | Error | undefined;
+  let permanent: TargetResponse | undefined;
+
+  const once = async (attemptNumber: number): Promise<TargetResponse> => {
+    attempts = attemptNumber;
+    if (attemptNumber > 1) metrics.forwardRetries.inc({ route: routeId });
+    const request = await prepare(job);
+    const started = performance.now();
+    let response: TargetResponse;
+    try {
+      response = await attempt(job.pool, request, {
+        timeout: Math.max(1, Math.min(job.timeouts.attempt, deadlineAt - started)),
+        responseLimit: job.responseLimit,
+        signal,
+      });
+    } catch (error) {
+      last = error as Error;
+      if (error instanceof AttemptError && error.kind !== 'aborted') record(error, started);
+      // An oversized answer will not shrink on retry; an abort means deadline or caller gone.
+      if (error instanceof AttemptError && (error.kind === 'response_too_large' || error.kind === 'aborted')) {
+        throw new AbortError(error);
+      }
+      throw error;
+    }
+    record(response, started);
+    last = response;
+    const verdict = classifyStatus(response.status, header(response, 'retry-after'), retry);
+    if (verdict.kind === 'delivered') return response;
+    if (verdict.kind === 'permanent') {
+      permanent = response;
+      throw new AbortError(`target answered ${response.status}`);
+    }
+    throw new RetryableStatus(response, verdict.afterMs);
+  };
+
+  const record = (result: TargetResponse | AttemptError, started: number) => {
+    const outcome = outcomeOf(result);
+    metrics.forwardAttempts.inc({ route: routeId, outcome });
+    metrics.upstreamDuration.observe({ route: routeId, outcome }, (performance.now() - started) / 1000);
+  };
+
+  try {
+    const response = await pRetry(once, {
+      retries: retry.attempts - 1,
+      minTimeout: 0,
+      signal,
+      onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+        if (retriesLeft <= 0) return;
+        const afterMs = error instanceof RetryableStatus ? error.afterMs : undefined;
+        const delay = retryDelay(attemptNumber, retry, afterMs);
+        if (performance.now() + delay >= deadlineAt) throw new DeadlineExceeded();
+        await sleep(delay, undefined, { signal });
+      },
+    });
+    metrics.deliveries.inc({ route: routeId, result: 'delivered' });
+    return { result: 'delivered', attempts, response, error: undefined };
+  } catch (error) {
+    return finish(error);
+  } finally {
+    clearTimeout(deadlineTimer);
+  }
+
+  function finish(error: unknown): DeliveryOutcome {
+    if (permanent) {
+      metrics.deliveries.inc({ route: routeId, result: 'rejected' });
+      return { result: 'rejected', attempts, response: permanent, error: undefined };
+    }
+    const response = last instanceof Error ? undefined : last;
+    const reason =
+      last === undefined ? 'no answer yet' : last instanceof Error ? last.message : `target answered ${last.status}`;
+    if (job.signal?.aborted && !deadline.signal.aborted) {
+      const err = new HookrelayError('HOOKRELAY_ERR_BODY_READ', { reason: 'caller disconnected' });
+      return { result: 'aborted', attempts, response, error: err };
+    }
+    if (error instanceof DeadlineExceeded || deadline.signal.aborted) {
+      metrics.deliveries.inc({ route: routeId, result: 'deadline' });
+      const err = new HookrelayError('HOOKRELAY_ERR_DEADLINE', { deadline: job.timeouts.deadline, attempts, reason });
+      return { result: 'deadline', attempts, response, error: err };
+    }
+    metrics.deliveries.inc({ route: routeId, result: 'failed' });
+    let err: HookrelayError;
+    if (last instanceof AttemptError && last.kind === 'response_too_large') {
+      err = new HookrelayError('HOOKRELAY_ERR_UPSTREAM_RESPONSE_TOO_LARGE', { limit: job.responseLimit });
+    } else if (response) {
+      err = new HookrelayError('HOOKRELAY_ERR_UPSTREAM_FAILED', { attempts, reason });
+    } else {
+      err = new HookrelayError('HOOKRELAY_ERR_UPSTREAM_UNREACHABLE', { attempts, reason });
+    }
+    return { result: 'failed', attempts, response, error: err };
+  }
+}
+
+function header(response: TargetResponse, name: string): string | undefined {
+  const value = response.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Applies credentials to a copy of the request, per attempt, so refreshable ones stay fresh. */
+async function prepare(job: DeliveryJob) {
+  const { request, auth } = job;
+  let url = request.url;
+  let headers = request.headers;
+  if (auth) {
+    const copy: OutboundRequest = { method: request.method, url: new URL(url), headers: { ...headers }, body: request.body };
+    await auth.apply(copy);
+    url = copy.url;
+    headers = copy.headers;
+  }
+  return { method: request.method, path: url.pathname + url.search, headers, body: request.body };
+}

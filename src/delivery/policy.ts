@@ -1,0 +1,47 @@
+import type { RetryPolicy } from '../config/compile.ts';
+
+/**
+ * What an attempt's result means for the delivery. Every non-2xx is a failure: a relay that counts
+ * a 500 as delivered loses data. Retryable statuses come from the route's `retryOn` list.
+ */
+export type Verdict =
+  | { kind: 'delivered' }
+  | { kind: 'retry'; afterMs: number | undefined }
+  | { kind: 'permanent' };
+
+export function classifyStatus(status: number, retryAfter: string | undefined, policy: RetryPolicy): Verdict {
+  if (status >= 200 && status < 300) return { kind: 'delivered' };
+  if (policy.retryOn(status)) return { kind: 'retry', afterMs: parseRetryAfter(retryAfter) };
+  return { kind: 'permanent' };
+}
+
+/**
+ * RFC 9110 §10.2.3: Retry-After is delay-seconds or an HTTP-date. Returns milliseconds, or
+ * undefined when absent or unparseable.
+ */
+export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+/**
+ * Delay before retry number `retry` (1-based): capped exponential backoff, with "full jitter"
+ * (AWS architecture blog, "Exponential Backoff And Jitter") when enabled. A Retry-After from the
+ * target wins over the computed backoff but is still capped by maxDelay.
+ */
+export function retryDelay(
+  retry: number,
+  policy: RetryPolicy,
+  retryAfterMs: number | undefined,
+  random: () => number = Math.random,
+): number {
+  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, policy.maxDelay);
+  const exponential = Math.min(policy.maxDelay, policy.minDelay * policy.factor ** (retry - 1));
+  if (!policy.jitter) return exponential;
+  // Keep a floor of half the delay so a retry never fires immediately after a failure.
+  return Math.round(exponential / 2 + random() * (exponential / 2));
+}

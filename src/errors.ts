@@ -1,0 +1,125 @@
+/**
+ * The one table of every error hookrelay answers with. Callers (and users' alerting) match on the
+ * stable `code`; `docs/errors.md` is generated from this table.
+ */
+export interface ErrorSpec {
+  status: number;
+  message: string;
+  retryable: boolean;
+  description: string;
+}
+
+export const ERRORS = {
+  HOOKRELAY_ERR_ROUTE_NOT_FOUND: {
+    status: 404,
+    message: 'no route matches {method} {path}',
+    retryable: false,
+    description: 'No configured route has this path.',
+  },
+  HOOKRELAY_ERR_METHOD_NOT_ALLOWED: {
+    status: 405,
+    message: 'route accepts {allow}, not {method}',
+    retryable: false,
+    description: 'A route matches the path but not the method; the `Allow` header lists the accepted ones.',
+  },
+  HOOKRELAY_ERR_BODY_TOO_LARGE: {
+    status: 413,
+    message: 'request body exceeds the route limit of {limit} bytes',
+    retryable: false,
+    description: 'The body is larger than `limits.body` of the route (checked on Content-Length and while reading).',
+  },
+  HOOKRELAY_ERR_BODY_READ: {
+    status: 400,
+    message: 'request body could not be read: {reason}',
+    retryable: true,
+    description: 'The caller aborted or sent a malformed body stream.',
+  },
+  HOOKRELAY_ERR_UPSTREAM_UNREACHABLE: {
+    status: 502,
+    message: 'target could not be reached after {attempts} attempt(s): {reason}',
+    retryable: true,
+    description: 'Every attempt failed with a network error or a per-attempt timeout.',
+  },
+  HOOKRELAY_ERR_UPSTREAM_FAILED: {
+    status: 502,
+    message: 'target still failing after {attempts} attempt(s): {reason}',
+    retryable: true,
+    description: 'The target kept answering a retryable status (e.g. 503) until the attempts ran out.',
+  },
+  HOOKRELAY_ERR_UPSTREAM_RESPONSE_TOO_LARGE: {
+    status: 502,
+    message: 'target response exceeds {limit} bytes',
+    retryable: false,
+    description: 'The target answered with a body larger than `limits.response`.',
+  },
+  HOOKRELAY_ERR_DEADLINE: {
+    status: 504,
+    message: 'delivery deadline of {deadline} ms exceeded after {attempts} attempt(s): {reason}',
+    retryable: true,
+    description: 'The overall `timeouts.deadline` of the route ran out before the target accepted the request.',
+  },
+  HOOKRELAY_ERR_SHUTTING_DOWN: {
+    status: 503,
+    message: 'hookrelay is shutting down',
+    retryable: true,
+    description: 'A new request arrived during graceful shutdown.',
+  },
+  HOOKRELAY_ERR_INTERNAL: {
+    status: 500,
+    message: 'internal error',
+    retryable: true,
+    description: 'A bug in hookrelay; the log line carries the details.',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export type ErrorParams = Record<string, string | number>;
+
+function fill(template: string, params: ErrorParams): string {
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) =>
+    key in params ? String(params[key]) : whole,
+  );
+}
+
+/** An error with a stable code; the status and message come from the table. */
+export class HookrelayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly params: ErrorParams;
+
+  constructor(code: ErrorCode, params: ErrorParams = {}, options?: ErrorOptions) {
+    const spec: ErrorSpec = ERRORS[code];
+    super(fill(spec.message, params), options);
+    this.name = 'HookrelayError';
+    this.code = code;
+    this.status = spec.status;
+    this.retryable = spec.retryable;
+    this.params = params;
+  }
+}
+
+/** Configuration problems: each issue carries the file position and the path of the bad key. */
+export interface ConfigIssue {
+  file: string;
+  line?: number;
+  column?: number;
+  path: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  readonly issues: ConfigIssue[];
+
+  constructor(issues: ConfigIssue[]) {
+    super(issues.map(formatConfigIssue).join('\n'));
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+export function formatConfigIssue(issue: ConfigIssue): string {
+  const where = issue.line ? `${issue.file}:${issue.line}:${issue.column ?? 1}` : issue.file;
+  return `${where}: ${issue.path}: ${issue.message}`;
+}

@@ -1,0 +1,53 @@
+import type { IncomingMessage } from 'node:http';
+import { HookrelayError } from '../errors.ts';
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Reads the raw body once, as bytes, refusing it as soon as it is known to exceed the limit:
+ * from Content-Length before reading, or while reading a chunked body.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    return Promise.reject(new HookrelayError('HOOKRELAY_ERR_BODY_TOO_LARGE', { limit }));
+  }
+  if (declared === '0' || (declared === undefined && req.headers['transfer-encoding'] === undefined)) {
+    return Promise.resolve(EMPTY);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onAborted);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        reject(new HookrelayError('HOOKRELAY_ERR_BODY_TOO_LARGE', { limit }));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(new HookrelayError('HOOKRELAY_ERR_BODY_READ', { reason: error.message }, { cause: error }));
+    };
+    const onAborted = () => {
+      cleanup();
+      reject(new HookrelayError('HOOKRELAY_ERR_BODY_READ', { reason: 'caller aborted the request' }));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onAborted);
+  });
+}

@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CompiledRoute } from '../config/compile.ts';
+import type { Clients } from '../delivery/client.ts';
+import { type DeliveryOutcome, deliver } from '../delivery/dispatcher.ts';
+import { HookrelayError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { type Metrics, methodLabel, NO_ROUTE } from '../metrics/index.ts';
+import { relayableResponseHeaders } from '../pipeline/headers.ts';
+import type { InboundMessage } from '../pipeline/message.ts';
+import { buildOutbound } from '../pipeline/outbound.ts';
+import { readBody } from './body.ts';
+import { echoBody } from './echo.ts';
+import { asHookrelayError, send, sendError } from './reply.ts';
+import type { Match } from './router.ts';
+
+export interface RelayContext {
+  match: (method: string, path: string) => Match<CompiledRoute>;
+  metrics: Metrics;
+  logger: Logger;
+  clients: Clients;
+  requestIdHeader: string;
+  lifecycle: { shuttingDown: boolean; begin(): void; end(): void };
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+// A caller-supplied id is kept when it is a plain token of sane length; otherwise we mint one.
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function requestIdOf(req: IncomingMessage, header: string): string {
+  const given = req.headers[header];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+export function clientIpOf(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? '';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+/** The hot path: route match, raw body, pipeline, delivery, answer. Unmatched paths go to `fallback`. */
+export function createRelayHandler(ctx: RelayContext, fallback: Handler): Handler {
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const method = req.method ?? 'GET';
+    const match = ctx.match(method, path);
+    if (match.kind === 'not-found') {
+      fallback(req, res);
+      return;
+    }
+    const started = performance.now();
+    const requestId = requestIdOf(req, ctx.requestIdHeader);
+    if (match.kind === 'method-not-allowed') {
+      const allow = match.allow.join(', ');
+      const error = new HookrelayError('HOOKRELAY_ERR_METHOD_NOT_ALLOWED', { allow, method });
+      finishError(ctx, res, error, match.route.id, method, requestId, started, { allow });
+      return;
+    }
+    const { route, params } = match;
+    const rawQuery = q === -1 ? '' : url.slice(q + 1);
+    ctx.lifecycle.begin();
+    ctx.metrics.inFlight.inc({ route: route.id });
+    handle(ctx, req, res, route, { method, path, params, rawQuery, requestId, started })
+      .catch((error) => {
+        finishError(ctx, res, asHookrelayError(error), route.id, method, requestId, started);
+      })
+      .finally(() => {
+        ctx.metrics.inFlight.dec({ route: route.id });
+        ctx.lifecycle.end();
+      });
+  };
+}
+
+interface RequestInfo {
+  method: string;
+  path: string;
+  params: Record<string, string>;
+  rawQuery: string;
+  requestId: string;
+  started: number;
+}
+
+async function handle(
+  ctx: RelayContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: CompiledRoute,
+  info: RequestInfo,
+): Promise<void> {
+  const { method, requestId, started } = info;
+  if (ctx.lifecycle.shuttingDown) {
+    const error = new HookrelayError('HOOKRELAY_ERR_SHUTTING_DOWN');
+    finishError(ctx, res, error, route.id, method, requestId, started, { connection: 'close' });
+    return;
+  }
+  let body: Buffer;
+  try {
+    body = await readBody(req, route.limits.body);
+  } catch (error) {
+    const err = asHookrelayError(error);
+    // The rest of an oversized upload is not read: close the connection after answering.
+    finishError(ctx, res, err, route.id, method, requestId, started, { connection: 'close' });
+    return;
+  }
+  ctx.metrics.bodyBytes.inc({ route: route.id }, body.length);
+  const message: InboundMessage = {
+    requestId,
+    routeId: route.id,
+    method,
+    path: info.path,
+    params: info.params,
+    query: new URLSearchParams(info.rawQuery),
+    rawQuery: info.rawQuery,
+    headers: req.headers,
+    body,
+    clientIp: clientIpOf(req),
+    receivedAt: Date.now(),
+  };
+
+  if (route.echo || !route.forward) {
+    const headers = { 'content-type': 'application/json; charset=utf-8', [ctx.requestIdHeader]: requestId };
+    send(res, 200, headers, echoBody(message));
+    finish(ctx, route.id, method, 200, requestId, started, { attempts: 0, result: 'echo' });
+    return;
+  }
+
+  const forward = route.forward;
+  const outbound = buildOutbound(forward, message, ctx.requestIdHeader);
+  const callerGone = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) callerGone.abort();
+  };
+  res.once('close', onClose);
+  const outcome = await deliver(
+    {
+      routeId: route.id,
+      pool: ctx.clients.get(forward.template.origin, route.timeouts.connect),
+      request: outbound,
+      auth: forward.auth,
+      retry: route.retry,
+      timeouts: route.timeouts,
+      responseLimit: route.limits.response,
+      signal: callerGone.signal,
+    },
+    ctx.metrics,
+  );
+  res.off('close', onClose);
+  answer(ctx, res, route, message, outcome, started);
+}
+
+function answer(
+  ctx: RelayContext,
+  res: ServerResponse,
+  route: CompiledRoute,
+  message: InboundMessage,
+  outcome: DeliveryOutcome,
+  started: number,
+): void {
+  const { requestId, method } = message;
+  const extra = { attempts: outcome.attempts, result: outcome.result };
+  if (outcome.result === 'delivered' && route.respond) {
+    const r = route.respond;
+    const body = r.body === undefined ? '' : r.bodyHasRequestId ? r.body.replaceAll('{requestId}', requestId) : r.body;
+    send(res, r.status, { ...r.headers, [ctx.requestIdHeader]: requestId }, body);
+    finish(ctx, route.id, method, r.status, requestId, started, extra);
+    return;
+  }
+  if ((outcome.result === 'delivered' || outcome.result === 'rejected') && outcome.response) {
+    const { status, headers, body } = outcome.response;
+    const relayed = relayableResponseHeaders(headers);
+    relayed[ctx.requestIdHeader] = requestId;
+    send(res, status, relayed, body);
+    finish(ctx, route.id, method, status, requestId, started, extra);
+    return;
+  }
+  const error = outcome.error ?? new HookrelayError('HOOKRELAY_ERR_INTERNAL');
+  finishError(ctx, res, error, route.id, method, requestId, started, {}, extra);
+}
+
+function finishError(
+  ctx: RelayContext,
+  res: ServerResponse,
+  error: HookrelayError,
+  route: string | null,
+  method: string,
+  requestId: string,
+  started: number,
+  headers: Record<string, string> = {},
+  extra: Record<string, unknown> = {},
+): void {
+  sendError(res, error, route, requestId, ctx.requestIdHeader, headers);
+  const routeLabel = route ?? NO_ROUTE;
+  ctx.metrics.errors.inc({ route: routeLabel, code: error.code });
+  const fields = { ...extra, code: error.code, error: error.message };
+  if (error.code === 'HOOKRELAY_ERR_INTERNAL') {
+    ctx.logger.error({ err: error.cause }, 'internal error');
+  }
+  finish(ctx, routeLabel, method, error.status, requestId, started, fields);
+}
+
+function finish(
+  ctx: RelayContext,
+  route: string,
+  method: string,
+  status: number,
+  requestId: string,
+  started: number,
+  fields: Record<string, unknown>,
+): void {
+  const seconds = (performance.now() - started) / 1000;
+  const methodName = methodLabel(method);
+  ctx.metrics.requests.inc({ route, method: methodName, status: String(status) });
+  ctx.metrics.requestDuration.observe({ route, method: methodName }, seconds);
+  const level = status >= 500 ? 'warn' : 'info';
+  ctx.logger[level](
+    { requestId, route, method, status, durationMs: Math.round(seconds * 1e6) / 1e3, ...fields },
+    'request',
+  );
+}

@@ -1,0 +1,54 @@
+import type { ServerResponse } from 'node:http';
+import { HookrelayError } from '../errors.ts';
+
+/** The JSON error body every failure answers with: a stable code, the route and the request id. */
+export interface ErrorBody {
+  error: string;
+  message: string;
+  status: number;
+  route: string | null;
+  requestId: string;
+  attempts?: number;
+  lastError?: string;
+}
+
+export function errorBody(error: HookrelayError, route: string | null, requestId: string): ErrorBody {
+  const body: ErrorBody = { error: error.code, message: error.message, status: error.status, route, requestId };
+  if (typeof error.params.attempts === 'number') body.attempts = error.params.attempts;
+  if (typeof error.params.reason === 'string') body.lastError = error.params.reason;
+  return body;
+}
+
+export function asHookrelayError(error: unknown): HookrelayError {
+  if (error instanceof HookrelayError) return error;
+  return new HookrelayError('HOOKRELAY_ERR_INTERNAL', {}, { cause: error });
+}
+
+export function send(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string | string[]>,
+  body: Buffer | string,
+): void {
+  if (res.headersSent || res.destroyed) return;
+  res.statusCode = status;
+  for (const name in headers) res.setHeader(name, headers[name]!);
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.end(body);
+}
+
+export function sendError(
+  res: ServerResponse,
+  error: HookrelayError,
+  route: string | null,
+  requestId: string,
+  requestIdHeader: string,
+  extraHeaders: Record<string, string> = {},
+): void {
+  send(
+    res,
+    error.status,
+    { 'content-type': 'application/json; charset=utf-8', [requestIdHeader]: requestId, ...extraHeaders },
+    JSON.stringify(errorBody(error, route, requestId)),
+  );
+}

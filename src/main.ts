@@ -1,0 +1,124 @@
+import { parseArgs } from 'node:util';
+import { createApp } from './app.ts';
+import { loadConfigFile } from './config/load.ts';
+import type { Config } from './config/schema.ts';
+import { ConfigError } from './errors.ts';
+import { createLogger } from './log.ts';
+import { VERSION } from './version.ts';
+
+const HELP = `hookrelay ${VERSION} — relay a legacy system's webhooks with the credentials and shape the target needs
+
+Usage:
+  hookrelay start    [-c FILE]   run the relay
+  hookrelay validate [-c FILE]   check a config file; exit 0 when valid, 1 with every error otherwise
+  hookrelay --help | --version
+
+Options:
+  -c, --config FILE   config file (default: $HOOKRELAY_CONFIG, else config/hookrelay.yaml)
+
+Docs: docs/configuration.md, docs/metrics.md, docs/errors.md`;
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    process.stderr.write(`hookrelay: ${(error as Error).message}\n\n${HELP}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const command = positionals[0];
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(`${HELP}\n`);
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  const file = values.config ?? process.env.HOOKRELAY_CONFIG ?? 'config/hookrelay.yaml';
+  let config: Config;
+  try {
+    config = loadConfigFile(file);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      const n = error.issues.length;
+      process.stderr.write(`hookrelay: invalid configuration (${n} error${n === 1 ? '' : 's'})\n${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  switch (command) {
+    case 'validate':
+      process.stdout.write(`${file}: OK (${config.routes.length} route${config.routes.length === 1 ? '' : 's'})\n`);
+      return 0;
+    case 'start':
+      return start(config, file);
+    default:
+      process.stderr.write(`hookrelay: unknown command '${command}'\n\n${HELP}\n`);
+      return 2;
+  }
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  });
+}
+
+async function start(config: Config, file: string): Promise<number> {
+  const logger = createLogger(config.log.level);
+  const app = createApp(config, { logger });
+  try {
+    const address = await app.listen();
+    logger.info(
+      { config: file, host: address.address, port: address.port, routes: config.routes.map((r) => r.id), version: VERSION },
+      'hookrelay listening',
+    );
+  } catch (error) {
+    logger.fatal({ err: error }, 'cannot listen');
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      logger.info({ signal, grace: config.server.shutdownGrace }, 'shutting down');
+      app.stop().then(
+        ({ drained }) => {
+          logger.info({ drained }, 'stopped');
+          resolve(drained ? 0 : 1);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'error during shutdown');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Anything still holding the loop open after a clean stop is not ours to wait for.
+    if (code !== 0 || process.argv[2] === 'start') setImmediate(() => process.exit(code)).unref();
+  },
+  (error: unknown) => {
+    process.stderr.write(`hookrelay: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

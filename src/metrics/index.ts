@@ -1,0 +1,130 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Every metric hookrelay exports, on our own Registry (never prom-client's global one, which leaks
+ * between tests and embedders). Names follow Prometheus conventions: `hookrelay_` prefix, base
+ * units, `_total` counters. Labels are config ids and bounded enums only, never caller input.
+ * docs/metrics.md is generated from METRIC_DEFINITIONS.
+ */
+
+/** Inbound duration buckets: a relay adds milliseconds; targets can take seconds. */
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export const METRIC_DEFINITIONS = {
+  requests: {
+    type: 'counter',
+    name: 'hookrelay_requests_total',
+    help: 'Inbound requests answered, by route, method and response status code.',
+    labelNames: ['route', 'method', 'status'],
+  },
+  requestDuration: {
+    type: 'histogram',
+    name: 'hookrelay_request_duration_seconds',
+    help: 'Time from receiving an inbound request to answering it, retries included.',
+    labelNames: ['route', 'method'],
+  },
+  inFlight: {
+    type: 'gauge',
+    name: 'hookrelay_requests_in_flight',
+    help: 'Inbound requests being processed.',
+    labelNames: ['route'],
+  },
+  forwardAttempts: {
+    type: 'counter',
+    name: 'hookrelay_forward_attempts_total',
+    help: 'Attempts to deliver to the target, by outcome: 2xx, 3xx, 4xx, 5xx, timeout, network_error, response_too_large.',
+    labelNames: ['route', 'outcome'],
+  },
+  forwardRetries: {
+    type: 'counter',
+    name: 'hookrelay_forward_retries_total',
+    help: 'Attempts that were retries of an earlier failed attempt.',
+    labelNames: ['route'],
+  },
+  upstreamDuration: {
+    type: 'histogram',
+    name: 'hookrelay_upstream_request_duration_seconds',
+    help: 'Duration of one attempt against the target, by outcome.',
+    labelNames: ['route', 'outcome'],
+  },
+  deliveries: {
+    type: 'counter',
+    name: 'hookrelay_deliveries_total',
+    help: 'Finished deliveries, by result: delivered (2xx), rejected (target answered a non-retryable status), failed (attempts exhausted), deadline.',
+    labelNames: ['route', 'result'],
+  },
+  bodyBytes: {
+    type: 'counter',
+    name: 'hookrelay_request_body_bytes_total',
+    help: 'Bytes of inbound request bodies accepted.',
+    labelNames: ['route'],
+  },
+  errors: {
+    type: 'counter',
+    name: 'hookrelay_errors_total',
+    help: 'Error answers given to callers, by error code (see docs/errors.md).',
+    labelNames: ['route', 'code'],
+  },
+  routes: {
+    type: 'gauge',
+    name: 'hookrelay_config_routes',
+    help: 'Routes in the loaded configuration.',
+    labelNames: [],
+  },
+  buildInfo: {
+    type: 'gauge',
+    name: 'hookrelay_build_info',
+    help: 'Always 1; labels carry the hookrelay and Node.js versions.',
+    labelNames: ['version', 'nodejs'],
+  },
+} as const;
+
+/** Route label for requests that matched no route. */
+export const NO_ROUTE = '_none';
+
+const METHOD_LABELS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
+
+/** Bounded label values: methods outside the known set are grouped as OTHER. */
+export function methodLabel(method: string): string {
+  return METHOD_LABELS.has(method) ? method : 'OTHER';
+}
+
+export type AttemptOutcome = '2xx' | '3xx' | '4xx' | '5xx' | 'timeout' | 'network_error' | 'response_too_large';
+export type DeliveryResult = 'delivered' | 'rejected' | 'failed' | 'deadline';
+
+export function createMetrics(options: { version: string; defaultMetrics?: boolean }) {
+  const registry = new Registry();
+  const d = METRIC_DEFINITIONS;
+  const counter = <L extends string>(def: { name: string; help: string; labelNames: readonly L[] }) =>
+    new Counter<L>({ name: def.name, help: def.help, labelNames: def.labelNames, registers: [registry] });
+  const histogram = <L extends string>(def: { name: string; help: string; labelNames: readonly L[] }) =>
+    new Histogram<L>({
+      name: def.name,
+      help: def.help,
+      labelNames: def.labelNames,
+      buckets: DURATION_BUCKETS,
+      registers: [registry],
+    });
+  const gauge = <L extends string>(def: { name: string; help: string; labelNames: readonly L[] }) =>
+    new Gauge<L>({ name: def.name, help: def.help, labelNames: def.labelNames, registers: [registry] });
+
+  const metrics = {
+    registry,
+    requests: counter(d.requests),
+    requestDuration: histogram(d.requestDuration),
+    inFlight: gauge(d.inFlight),
+    forwardAttempts: counter(d.forwardAttempts),
+    forwardRetries: counter(d.forwardRetries),
+    upstreamDuration: histogram(d.upstreamDuration),
+    deliveries: counter(d.deliveries),
+    bodyBytes: counter(d.bodyBytes),
+    errors: counter(d.errors),
+    routes: gauge(d.routes),
+    buildInfo: gauge(d.buildInfo),
+  };
+  metrics.buildInfo.set({ version: options.version, nodejs: process.versions.node }, 1);
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,37 @@
+import type { OutboundRequest } from '../auth/types.ts';
+import type { CompiledForward } from '../config/compile.ts';
+import { renderUrlTemplate } from '../config/template.ts';
+import { appendForwardedFor, forwardableHeaders } from './headers.ts';
+import type { InboundMessage } from './message.ts';
+
+/** Builds the request for the target from the inbound message and the route's forward block. */
+export function buildOutbound(
+  forward: CompiledForward,
+  message: InboundMessage,
+  requestIdHeader: string,
+): OutboundRequest {
+  const { template } = forward;
+  const rendered = template.isStatic
+    ? (template.parts[0] as { literal: string }).literal
+    : renderUrlTemplate(template, message.params, message.query);
+  const url = new URL(rendered);
+  // Defence in depth: placeholders are encoded and only allowed after the origin.
+  if (url.origin !== template.origin) throw new Error(`target origin changed to ${url.origin}`);
+  if (forward.passQuery && message.rawQuery) {
+    url.search = url.search ? `${url.search}&${message.rawQuery}` : `?${message.rawQuery}`;
+  }
+  const headers = forwardableHeaders(message.headers, forward.passHeaders, requestIdHeader);
+  for (const name in forward.headers) headers[name] = forward.headers[name]!;
+  headers['x-forwarded-for'] = appendForwardedFor(message.headers['x-forwarded-for'], message.clientIp);
+  headers[requestIdHeader] = message.requestId;
+  return {
+    method: forward.method ?? message.method,
+    url,
+    headers,
+    body: message.body.length > 0 || methodHasBody(message.method) ? message.body : undefined,
+  };
+}
+
+function methodHasBody(method: string): boolean {
+  return method !== 'GET' && method !== 'DELETE';
+}
