@@ -1,5 +1,5 @@
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { compileRoutes } from './config/compile.ts';
 import type { Config } from './config/schema.ts';
 import { Clients } from './delivery/client.ts';
@@ -61,7 +61,10 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       requestIdHeader: config.server.requestIdHeader.toLowerCase(),
       lifecycle,
     },
-    { metricsPath: config.metrics.enabled ? config.metrics.path : undefined, isReady: () => !lifecycle.shuttingDown },
+    {
+      metricsPath: config.metrics.enabled ? config.metrics.path : undefined,
+      isReady: () => !lifecycle.shuttingDown,
+    },
   );
 
   return {

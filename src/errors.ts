@@ -26,7 +26,8 @@ export const ERRORS = {
     status: 413,
     message: 'request body exceeds the route limit of {limit} bytes',
     retryable: false,
-    description: 'The body is larger than `limits.body` of the route (checked on Content-Length and while reading).',
+    description:
+      'The body is larger than `limits.body` of the route (checked on Content-Length and while reading).',
   },
   HOOKRELAY_ERR_BODY_READ: {
     status: 400,
@@ -56,7 +57,8 @@ export const ERRORS = {
     status: 504,
     message: 'delivery deadline of {deadline} ms exceeded after {attempts} attempt(s): {reason}',
     retryable: true,
-    description: 'The overall `timeouts.deadline` of the route ran out before the target accepted the request.',
+    description:
+      'The overall `timeouts.deadline` of the route ran out before the target accepted the request.',
   },
   HOOKRELAY_ERR_SHUTTING_DOWN: {
     status: 503,

@@ -43,14 +43,18 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof ConfigError) {
       const n = error.issues.length;
-      process.stderr.write(`hookrelay: invalid configuration (${n} error${n === 1 ? '' : 's'})\n${error.message}\n`);
+      process.stderr.write(
+        `hookrelay: invalid configuration (${n} error${n === 1 ? '' : 's'})\n${error.message}\n`,
+      );
       return 1;
     }
     throw error;
   }
   switch (command) {
     case 'validate':
-      process.stdout.write(`${file}: OK (${config.routes.length} route${config.routes.length === 1 ? '' : 's'})\n`);
+      process.stdout.write(
+        `${file}: OK (${config.routes.length} route${config.routes.length === 1 ? '' : 's'})\n`,
+      );
       return 0;
     case 'start':
       return start(config, file);
@@ -78,7 +82,13 @@ async function start(config: Config, file: string): Promise<number> {
   try {
     const address = await app.listen();
     logger.info(
-      { config: file, host: address.address, port: address.port, routes: config.routes.map((r) => r.id), version: VERSION },
+      {
+        config: file,
+        host: address.address,
+        port: address.port,
+        routes: config.routes.map((r) => r.id),
+        version: VERSION,
+      },
       'hookrelay listening',
     );
   } catch (error) {

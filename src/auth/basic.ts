@@ -6,9 +6,7 @@ const schema = z
   .strictObject({
     type: z.literal('basic'),
     username: z.string().min(1).meta({ description: 'User name.', example: 'relay' }),
-    password: z
-      .string()
-      .meta({ description: 'Password.', example: '${TARGET_PASSWORD}', secret: true }),
+    password: z.string().meta({ description: 'Password.', example: '${TARGET_PASSWORD}', secret: true }),
   })
   .meta({ title: 'basic', description: 'HTTP Basic authentication (RFC 7617).' });
 

@@ -6,7 +6,12 @@ import { headerAuth } from './header.ts';
 import { queryAuth } from './query.ts';
 import type { OutboundAuth } from './types.ts';
 
-export const authRegistry = createRegistry<OutboundAuth>('auth', [basicAuth, bearerAuth, headerAuth, queryAuth]);
+export const authRegistry = createRegistry<OutboundAuth>('auth', [
+  basicAuth,
+  bearerAuth,
+  headerAuth,
+  queryAuth,
+]);
 
 export const authSchema = z
   .discriminatedUnion('type', [basicAuth.schema, bearerAuth.schema, headerAuth.schema, queryAuth.schema])

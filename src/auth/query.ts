@@ -5,10 +5,7 @@ import type { OutboundAuth } from './types.ts';
 const schema = z
   .strictObject({
     type: z.literal('query'),
-    name: z
-      .string()
-      .min(1)
-      .meta({ description: 'Query parameter name.', example: 'api_key' }),
+    name: z.string().min(1).meta({ description: 'Query parameter name.', example: 'api_key' }),
     value: z.string().min(1).meta({ description: 'The key.', example: '${TARGET_API_KEY}', secret: true }),
   })
   .meta({ title: 'query', description: 'An API key sent as a query parameter.' });

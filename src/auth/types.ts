@@ -11,4 +11,3 @@ export interface OutboundAuth {
   apply(request: OutboundRequest): void | Promise<void>;
   close?(): void | Promise<void>;
 }
-

@@ -1,5 +1,5 @@
-import type { OutboundAuth } from '../auth/types.ts';
 import { authRegistry } from '../auth/index.ts';
+import type { OutboundAuth } from '../auth/types.ts';
 import { parseRoutePath, type RoutePath } from './route-path.ts';
 import type { Config, RouteConfig } from './schema.ts';
 import { parseUrlTemplate, type UrlTemplate } from './template.ts';

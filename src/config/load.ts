@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { load as parseYaml, YAMLException } from 'js-yaml';
 import type { z } from 'zod';
-import { type ConfigIssue, ConfigError } from '../errors.ts';
+import { ConfigError, type ConfigIssue } from '../errors.ts';
 import { formatPath, interpolate } from './interpolate.ts';
 import { createLocator } from './locate.ts';
 import { type Config, configSchema } from './schema.ts';

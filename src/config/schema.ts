@@ -86,11 +86,14 @@ const forward = z
     }),
     method: method.optional().meta({ description: 'Method sent to the target (default: the inbound one).' }),
     headers: headerMap.optional().meta({ description: 'Static headers added to every forwarded request.' }),
-    passHeaders: z.array(headerName).optional().meta({
-      description:
-        'When set, only these caller headers are forwarded (may include Authorization or Cookie). When unset, all end-to-end headers except Host, Authorization and Cookie are.',
-      example: ['x-erp-event', 'authorization'],
-    }),
+    passHeaders: z
+      .array(headerName)
+      .optional()
+      .meta({
+        description:
+          'When set, only these caller headers are forwarded (may include Authorization or Cookie). When unset, all end-to-end headers except Host, Authorization and Cookie are.',
+        example: ['x-erp-event', 'authorization'],
+      }),
     passQuery: z
       .boolean()
       .default(true)
@@ -106,7 +109,10 @@ export const routeSchema = z
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, {
         message: 'must be 1-64 letters, digits, ".", "_" or "-" (it is a metrics label)',
       })
-      .meta({ description: 'Stable identifier, used in metrics, logs and error bodies.', example: 'erp-orders' }),
+      .meta({
+        description: 'Stable identifier, used in metrics, logs and error bodies.',
+        example: 'erp-orders',
+      }),
     path: z.string().meta({
       description: 'Inbound path, exact or with `:name` parameters.',
       example: '/in/:tenant/orders',
@@ -134,7 +140,11 @@ export const routeSchema = z
       ctx.addIssue({ code: 'custom', path: ['path'], message: (error as Error).message });
     }
     if (!route.forward === !route.echo) {
-      ctx.addIssue({ code: 'custom', path: [], message: 'a route needs exactly one of `forward` or `echo: true`' });
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: 'a route needs exactly one of `forward` or `echo: true`',
+      });
     }
     if (route.forward) {
       try {

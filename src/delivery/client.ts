@@ -14,7 +14,10 @@ export class Clients {
   readonly #options: Required<ClientOptions>;
 
   constructor(options: ClientOptions = {}) {
-    this.#options = { connections: options.connections ?? 128, keepAliveTimeout: options.keepAliveTimeout ?? 4_000 };
+    this.#options = {
+      connections: options.connections ?? 128,
+      keepAliveTimeout: options.keepAliveTimeout ?? 4_000,
+    };
   }
 
   get(origin: string, connectTimeout: number): Pool {

@@ -72,7 +72,10 @@ export async function deliver(job: DeliveryJob, metrics: Metrics): Promise<Deliv
       last = error as Error;
       if (error instanceof AttemptError && error.kind !== 'aborted') record(error, started);
       // An oversized answer will not shrink on retry; an abort means deadline or caller gone.
-      if (error instanceof AttemptError && (error.kind === 'response_too_large' || error.kind === 'aborted')) {
+      if (
+        error instanceof AttemptError &&
+        (error.kind === 'response_too_large' || error.kind === 'aborted')
+      ) {
         throw new AbortError(error);
       }
       throw error;
@@ -122,14 +125,22 @@ export async function deliver(job: DeliveryJob, metrics: Metrics): Promise<Deliv
     }
     const response = last instanceof Error ? undefined : last;
     const reason =
-      last === undefined ? 'no answer yet' : last instanceof Error ? last.message : `target answered ${last.status}`;
+      last === undefined
+        ? 'no answer yet'
+        : last instanceof Error
+          ? last.message
+          : `target answered ${last.status}`;
     if (job.signal?.aborted && !deadline.signal.aborted) {
       const err = new HookrelayError('HOOKRELAY_ERR_BODY_READ', { reason: 'caller disconnected' });
       return { result: 'aborted', attempts, response, error: err };
     }
     if (error instanceof DeadlineExceeded || deadline.signal.aborted) {
       metrics.deliveries.inc({ route: routeId, result: 'deadline' });
-      const err = new HookrelayError('HOOKRELAY_ERR_DEADLINE', { deadline: job.timeouts.deadline, attempts, reason });
+      const err = new HookrelayError('HOOKRELAY_ERR_DEADLINE', {
+        deadline: job.timeouts.deadline,
+        attempts,
+        reason,
+      });
       return { result: 'deadline', attempts, response, error: err };
     }
     metrics.deliveries.inc({ route: routeId, result: 'failed' });
@@ -156,7 +167,12 @@ async function prepare(job: DeliveryJob) {
   let url = request.url;
   let headers = request.headers;
   if (auth) {
-    const copy: OutboundRequest = { method: request.method, url: new URL(url), headers: { ...headers }, body: request.body };
+    const copy: OutboundRequest = {
+      method: request.method,
+      url: new URL(url),
+      headers: { ...headers },
+      body: request.body,
+    };
     await auth.apply(copy);
     url = copy.url;
     headers = copy.headers;

@@ -162,7 +162,8 @@ function answer(
   const extra = { attempts: outcome.attempts, result: outcome.result };
   if (outcome.result === 'delivered' && route.respond) {
     const r = route.respond;
-    const body = r.body === undefined ? '' : r.bodyHasRequestId ? r.body.replaceAll('{requestId}', requestId) : r.body;
+    const body =
+      r.body === undefined ? '' : r.bodyHasRequestId ? r.body.replaceAll('{requestId}', requestId) : r.body;
     send(res, r.status, { ...r.headers, [ctx.requestIdHeader]: requestId }, body);
     finish(ctx, route.id, method, r.status, requestId, started, extra);
     return;

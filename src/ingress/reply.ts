@@ -13,7 +13,13 @@ export interface ErrorBody {
 }
 
 export function errorBody(error: HookrelayError, route: string | null, requestId: string): ErrorBody {
-  const body: ErrorBody = { error: error.code, message: error.message, status: error.status, route, requestId };
+  const body: ErrorBody = {
+    error: error.code,
+    message: error.message,
+    status: error.status,
+    route,
+    requestId,
+  };
   if (typeof error.params.attempts === 'number') body.attempts = error.params.attempts;
   if (typeof error.params.reason === 'string') body.lastError = error.params.reason;
   return body;

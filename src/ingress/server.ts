@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import express from 'express';
 import { HookrelayError } from '../errors.ts';
 import { methodLabel, NO_ROUTE } from '../metrics/index.ts';
-import { type RelayContext, createRelayHandler, requestIdOf } from './relay.ts';
+import { createRelayHandler, type RelayContext, requestIdOf } from './relay.ts';
 import { sendError } from './reply.ts';
 
 export interface ServerOptions {

@@ -89,7 +89,14 @@ export function methodLabel(method: string): string {
   return METHOD_LABELS.has(method) ? method : 'OTHER';
 }
 
-export type AttemptOutcome = '2xx' | '3xx' | '4xx' | '5xx' | 'timeout' | 'network_error' | 'response_too_large';
+export type AttemptOutcome =
+  | '2xx'
+  | '3xx'
+  | '4xx'
+  | '5xx'
+  | 'timeout'
+  | 'network_error'
+  | 'response_too_large';
 export type DeliveryResult = 'delivered' | 'rejected' | 'failed' | 'deadline';
 
 export function createMetrics(options: { version: string; defaultMetrics?: boolean }) {

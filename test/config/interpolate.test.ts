@@ -1,4 +1,3 @@
-// biome-ignore-all lint/suspicious/noTemplateCurlyInString: `${...}` is the config interpolation syntax under test.
 import { describe, expect, it } from 'vitest';
 import { type ConfigPath, formatPath, interpolate } from '../../src/config/interpolate.ts';
 
