@@ -35,6 +35,20 @@ export const ERRORS = {
     retryable: true,
     description: 'The caller aborted or sent a malformed body stream.',
   },
+  HOOKRELAY_ERR_INVALID_PARAMETER: {
+    status: 400,
+    message: "a path or query value would make the target path segment '{segment}'",
+    retryable: false,
+    description:
+      'A value inserted into the target URL template renders to a `.` or `..` segment, which would walk up the target path.',
+  },
+  HOOKRELAY_ERR_CLIENT_CLOSED: {
+    status: 499,
+    message: 'the caller closed the connection before the answer was ready',
+    retryable: true,
+    description:
+      'Logged and counted only (nginx convention): nobody is left to answer. The delivery in progress is abandoned.',
+  },
   HOOKRELAY_ERR_UPSTREAM_UNREACHABLE: {
     status: 502,
     message: 'target could not be reached after {attempts} attempt(s): {reason}',

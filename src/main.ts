@@ -36,6 +36,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return command === undefined && !values.help ? 2 : 0;
   }
+  // Before loading the config: a mistyped command must not be reported as a config problem.
+  if (command !== 'validate' && command !== 'start') {
+    process.stderr.write(`hookrelay: unknown command '${command}'\n\n${HELP}\n`);
+    return 2;
+  }
   const file = values.config ?? process.env.HOOKRELAY_CONFIG ?? 'config/hookrelay.yaml';
   let config: Config;
   try {
@@ -50,19 +55,18 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  switch (command) {
-    case 'validate':
-      process.stdout.write(
-        `${file}: OK (${config.routes.length} route${config.routes.length === 1 ? '' : 's'})\n`,
-      );
-      return 0;
-    case 'start':
-      return start(config, file);
-    default:
-      process.stderr.write(`hookrelay: unknown command '${command}'\n\n${HELP}\n`);
-      return 2;
+  if (command === 'validate') {
+    process.stdout.write(
+      `${file}: OK (${config.routes.length} route${config.routes.length === 1 ? '' : 's'})\n`,
+    );
+    return 0;
   }
+  started = true;
+  return start(config, file);
 }
+
+/** Set once the relay was started: after it stops, nothing left on the loop is worth waiting for. */
+let started = false;
 
 function parse(argv: string[]) {
   return parseArgs({
@@ -79,6 +83,34 @@ function parse(argv: string[]) {
 async function start(config: Config, file: string): Promise<number> {
   const logger = createLogger(config.log.level);
   const app = createApp(config, { logger });
+  let exit!: (code: number) => void;
+  const exited = new Promise<number>((resolve) => {
+    exit = resolve;
+  });
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      exit(1);
+      return;
+    }
+    stopping = true;
+    logger.info({ signal, grace: config.server.shutdownGrace }, 'shutting down');
+    app.stop().then(
+      ({ drained }) => {
+        logger.info({ drained }, 'stopped');
+        exit(drained ? 0 : 1);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'error during shutdown');
+        exit(1);
+      },
+    );
+  };
+  // Installed before listening: a supervisor may signal as soon as it sees the "listening" line,
+  // and without a handler SIGTERM kills the process outright, dropping in-flight requests.
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   try {
     const address = await app.listen();
     logger.info(
@@ -95,37 +127,15 @@ async function start(config: Config, file: string): Promise<number> {
     logger.fatal({ err: error }, 'cannot listen');
     return 1;
   }
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        logger.warn({ signal }, 'second signal: exiting now');
-        resolve(1);
-        return;
-      }
-      stopping = true;
-      logger.info({ signal, grace: config.server.shutdownGrace }, 'shutting down');
-      app.stop().then(
-        ({ drained }) => {
-          logger.info({ drained }, 'stopped');
-          resolve(drained ? 0 : 1);
-        },
-        (error: unknown) => {
-          logger.error({ err: error }, 'error during shutdown');
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  return exited;
 }
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
-    // Anything still holding the loop open after a clean stop is not ours to wait for.
-    if (code !== 0 || process.argv[2] === 'start') setImmediate(() => process.exit(code)).unref();
+    // Anything still holding the loop open after a stop is not ours to wait for; pino writes
+    // stdout synchronously, so no log line is lost.
+    if (code !== 0 || started) process.exit(code);
   },
   (error: unknown) => {
     process.stderr.write(`hookrelay: ${(error as Error).stack ?? String(error)}\n`);

@@ -52,13 +52,25 @@ export function parseConfig(source: string, file: string, options: LoadOptions =
     env: options.env ?? process.env,
     ...(options.readFile ? { readFile: options.readFile } : {}),
   });
-  if (interpolated.issues.length > 0) {
-    throw new ConfigError(interpolated.issues.map((issue) => at(issue.path, issue.message)));
-  }
+  const issues = interpolated.issues.map((issue) => at(issue.path, issue.message));
+  // Validate even when interpolation failed, so one run reports every problem. A value that could
+  // not be interpolated is kept as written; what the schema says about it would only be noise.
+  const failed = interpolated.issues.map((issue) => formatPath(issue.path));
   const result = configSchema.safeParse(interpolated.value);
   if (!result.success) {
-    throw new ConfigError(result.error.issues.map((issue) => at(issueLocation(issue), describe(issue))));
+    const doc = interpolated.value;
+    for (const issue of result.error.issues) {
+      const path = issueLocation(issue);
+      const formatted = formatPath(path);
+      if (
+        failed.some((f) => formatted === f || formatted.startsWith(`${f}.`) || formatted.startsWith(`${f}[`))
+      ) {
+        continue;
+      }
+      issues.push(at(path, describe(issue, doc)));
+    }
   }
+  if (issues.length > 0 || !result.success) throw new ConfigError(issues);
   return result.data;
 }
 
@@ -69,16 +81,53 @@ function issueLocation(issue: z.core.$ZodIssue): (string | number)[] {
   return path;
 }
 
-function describe(issue: z.core.$ZodIssue): string {
+function describe(issue: z.core.$ZodIssue, doc: unknown): string {
   switch (issue.code) {
     case 'unrecognized_keys':
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+    case 'invalid_type': {
+      // zod's own text ("expected string, received undefined") hides that the key is simply missing.
+      // The value itself is not quoted: it may be a secret written in the wrong place.
+      const value = valueAt(doc, issue.path);
+      if (value === undefined) return `required key is missing (expected ${issue.expected})`;
+      if ('received' in issue && issue.received === 'NaN')
+        return `expected ${issue.expected}, got '${value}'`;
+      return `expected ${issue.expected}, got ${typeName(value)}`;
+    }
+    case 'invalid_key': {
+      const key = issue.path[issue.path.length - 1];
+      return `invalid key '${String(key)}': ${issue.issues.map((i) => i.message).join('; ')}`;
+    }
     case 'invalid_union': {
-      // A discriminated union with a bad discriminator: name the options.
+      // A discriminated union with a bad discriminator: quote the value and name the options.
+      const { discriminator, options } = issue as { discriminator?: string; options?: unknown[] };
+      if (discriminator && options) {
+        const value = valueAt(doc, issue.path);
+        const expected = `expected one of: ${options.join(', ')}`;
+        return value === undefined
+          ? `required key '${discriminator}' is missing, ${expected}`
+          : `unknown ${discriminator} '${String(value)}', ${expected}`;
+      }
       const note = (issue as { note?: string }).note;
       return note ? `${issue.message} (${note})` : issue.message;
     }
     default:
       return issue.message;
   }
+}
+
+function valueAt(doc: unknown, path: readonly PropertyKey[]): unknown {
+  let node = doc;
+  for (const key of path) {
+    if (node === null || typeof node !== 'object' || !Object.hasOwn(node, key)) return undefined;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return node;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return typeof value;
 }

@@ -91,7 +91,7 @@ const forward = z
       .optional()
       .meta({
         description:
-          'When set, only these caller headers are forwarded (may include Authorization or Cookie). When unset, all end-to-end headers except Host, Authorization and Cookie are.',
+          'When set, only these caller headers are forwarded (they may include Authorization or Cookie), plus Content-Type and Content-Encoding, which describe the body. When unset, all end-to-end headers except Host, Authorization and Cookie are.',
         example: ['x-erp-event', 'authorization'],
       }),
     passQuery: z
@@ -101,6 +101,15 @@ const forward = z
     auth: authSchema.optional(),
   })
   .meta({ description: 'Where and how the request is forwarded.' });
+
+/**
+ * By default zod skips refinements once any field of the object failed a type check or a
+ * transform (a bad duration, an unknown method), which would hide the checks below until that is
+ * fixed. They run anyway, on the fields that are usable, so every problem is reported at once.
+ */
+const evenAfterErrors = {
+  when: (payload: z.core.ParsePayload) => typeof payload.value === 'object' && payload.value !== null,
+};
 
 export const routeSchema = z
   .strictObject({
@@ -133,11 +142,14 @@ export const routeSchema = z
     limits: limits.optional(),
   })
   .superRefine((route, ctx) => {
+    // Runs even when other fields failed (see `evenAfterErrors`): read only fields of the right type.
     let params: string[] = [];
-    try {
-      params = parseRoutePath(route.path).params;
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', path: ['path'], message: (error as Error).message });
+    if (typeof route.path === 'string') {
+      try {
+        params = parseRoutePath(route.path).params;
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', path: ['path'], message: (error as Error).message });
+      }
     }
     if (!route.forward === !route.echo) {
       ctx.addIssue({
@@ -146,14 +158,14 @@ export const routeSchema = z
         message: 'a route needs exactly one of `forward` or `echo: true`',
       });
     }
-    if (route.forward) {
+    if (typeof route.forward?.url === 'string') {
       try {
         parseUrlTemplate(route.forward.url, params);
       } catch (error) {
         ctx.addIssue({ code: 'custom', path: ['forward', 'url'], message: (error as Error).message });
       }
     }
-  })
+  }, evenAfterErrors)
   .meta({ description: 'One inbound endpoint and what to do with its calls.' });
 
 export const configSchema = z
@@ -219,8 +231,20 @@ export const configSchema = z
     routes: z.array(routeSchema).min(1, { message: 'at least one route is required' }),
   })
   .superRefine((config, ctx) => {
-    const reserved = ['/healthz', '/readyz', ...(config.metrics.enabled ? [config.metrics.path] : [])];
+    if (!Array.isArray(config.routes)) return;
+    // Routes that failed validation may hold values of any type here (see `evenAfterErrors`).
+    const routes = config.routes.filter(
+      (route) =>
+        typeof route === 'object' &&
+        route !== null &&
+        typeof route.id === 'string' &&
+        typeof route.path === 'string' &&
+        Array.isArray(route.methods),
+    );
+    const metricsPath = config.metrics?.enabled === false ? [] : [config.metrics?.path ?? '/metrics'];
+    const reserved = ['/healthz', '/readyz', ...metricsPath];
     config.routes.forEach((route, index) => {
+      if (!routes.includes(route)) return;
       if (reserved.includes(route.path.replace(/(.)\/$/, '$1'))) {
         ctx.addIssue({
           code: 'custom',
@@ -232,6 +256,7 @@ export const configSchema = z
     const ids = new Map<string, number>();
     const endpoints = new Map<string, number>();
     config.routes.forEach((route, index) => {
+      if (!routes.includes(route)) return;
       const first = ids.get(route.id);
       if (first !== undefined) {
         ctx.addIssue({
@@ -247,7 +272,8 @@ export const configSchema = z
         return;
       }
       for (const m of route.methods) {
-        const key = `${m} ${shape}`;
+        if (typeof m !== 'string') continue;
+        const key = `${m.toUpperCase()} ${shape}`;
         const other = endpoints.get(key);
         if (other !== undefined && other !== index) {
           ctx.addIssue({
@@ -258,7 +284,7 @@ export const configSchema = z
         } else endpoints.set(key, index);
       }
     });
-  })
+  }, evenAfterErrors)
   .meta({ title: 'hookrelay configuration' });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -1,3 +1,5 @@
+import { HookrelayError } from '../errors.ts';
+
 /**
  * URL templates: `https://api.example.com/{tenant}/orders?src={query.source}`. Parsed once at
  * config load into literal and placeholder parts; rendering is a join. Placeholders may only appear
@@ -18,7 +20,9 @@ const QUERY_NAME = /^query\.([A-Za-z0-9_.-]+)$/;
 
 export function parseUrlTemplate(template: string, pathParams: readonly string[]): UrlTemplate {
   const scheme = /^(https?):\/\/([^/?#]*)/i.exec(template);
-  if (!scheme) throw new Error(`must be an absolute http(s) URL, got '${template}'`);
+  // Never quote user info back: it may hold a password.
+  const shown = template.replace(/\/\/[^/@]*@/, '//***@');
+  if (!scheme) throw new Error(`must be an absolute http(s) URL, got '${shown}'`);
   if (scheme[2]!.includes('{') || scheme[2]!.includes('}')) {
     throw new Error('placeholders may only appear in the path and query, not in the host');
   }
@@ -28,7 +32,7 @@ export function parseUrlTemplate(template: string, pathParams: readonly string[]
     origin = url.origin;
     if (url.username || url.password) throw new Error('credentials in the URL');
   } catch {
-    throw new Error(`must be an absolute http(s) URL without credentials, got '${template}'`);
+    throw new Error(`must be an absolute http(s) URL without credentials (use forward.auth), got '${shown}'`);
   }
   const parts: TemplatePart[] = [];
   let last = 0;
@@ -50,7 +54,13 @@ export function parseUrlTemplate(template: string, pathParams: readonly string[]
   return { origin, parts, isStatic: parts.every((p) => 'literal' in p) };
 }
 
-/** Values are percent-encoded, so a parameter cannot inject `/`, `?`, `#` or `..` segments. */
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+
+/**
+ * Values are percent-encoded, so a parameter cannot inject `/`, `?` or `#`. A WHATWG URL parser
+ * still removes `.` and `..` segments (also written `%2e`), so a value that renders to one is
+ * refused rather than allowed to walk up the target's path.
+ */
 export function renderUrlTemplate(
   template: UrlTemplate,
   params: Readonly<Record<string, string>>,
@@ -61,6 +71,13 @@ export function renderUrlTemplate(
     if ('literal' in part) out += part.literal;
     else if ('param' in part) out += encodeURIComponent(params[part.param] ?? '');
     else out += encodeURIComponent(query.get(part.query) ?? '');
+  }
+  const pathEnd = out.search(/[?#]/);
+  const path = out.slice(template.origin.length, pathEnd === -1 ? undefined : pathEnd);
+  for (const segment of path.split('/')) {
+    if (DOT_SEGMENT.test(segment)) {
+      throw new HookrelayError('HOOKRELAY_ERR_INVALID_PARAMETER', { segment });
+    }
   }
   return out;
 }

@@ -64,12 +64,17 @@ export async function deliver(job: DeliveryJob, metrics: Metrics): Promise<Deliv
     let response: TargetResponse;
     try {
       response = await attempt(job.pool, request, {
-        timeout: Math.max(1, Math.min(job.timeouts.attempt, deadlineAt - started)),
+        // Whole milliseconds: the value ends up in the error message the caller reads.
+        timeout: Math.max(1, Math.round(Math.min(job.timeouts.attempt, deadlineAt - started))),
         responseLimit: job.responseLimit,
         signal,
       });
     } catch (error) {
-      last = error as Error;
+      // A bare 'aborted' tells the caller nothing: say the deadline cut this attempt short.
+      last =
+        error instanceof AttemptError && error.kind === 'aborted' && deadline.signal.aborted
+          ? new Error(`no answer within the ${job.timeouts.deadline} ms deadline`)
+          : (error as Error);
       if (error instanceof AttemptError && error.kind !== 'aborted') record(error, started);
       // An oversized answer will not shrink on retry; an abort means deadline or caller gone.
       if (
@@ -131,7 +136,7 @@ export async function deliver(job: DeliveryJob, metrics: Metrics): Promise<Deliv
           ? last.message
           : `target answered ${last.status}`;
     if (job.signal?.aborted && !deadline.signal.aborted) {
-      const err = new HookrelayError('HOOKRELAY_ERR_BODY_READ', { reason: 'caller disconnected' });
+      const err = new HookrelayError('HOOKRELAY_ERR_CLIENT_CLOSED');
       return { result: 'aborted', attempts, response, error: err };
     }
     if (error instanceof DeadlineExceeded || deadline.signal.aborted) {

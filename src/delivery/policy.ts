@@ -15,6 +15,8 @@ export function classifyStatus(status: number, retryAfter: string | undefined, p
   return { kind: 'permanent' };
 }
 
+const HTTP_DATE_START = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /i;
+
 /**
  * RFC 9110 §10.2.3: Retry-After is delay-seconds or an HTTP-date. Returns milliseconds, or
  * undefined when absent or unparseable.
@@ -23,7 +25,11 @@ export function parseRetryAfter(value: string | undefined, now: number = Date.no
   if (value === undefined) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
+  // Every HTTP-date form starts with a day name. Without this check Date.parse reads "1.5" or "-5"
+  // as dates in 2001, which would make a malformed header mean "retry now" instead of "back off".
+  if (!HTTP_DATE_START.test(trimmed)) return undefined;
+  // HTTP-dates are always GMT; the asctime form has no zone, which Date.parse would read as local.
+  const date = Date.parse(/ (GMT|UTC)$/i.test(trimmed) ? trimmed : `${trimmed} GMT`);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
 }

@@ -43,7 +43,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     };
     const onAborted = () => {
       cleanup();
-      reject(new HookrelayError('HOOKRELAY_ERR_BODY_READ', { reason: 'caller aborted the request' }));
+      reject(new HookrelayError('HOOKRELAY_ERR_CLIENT_CLOSED'));
     };
     req.on('data', onData);
     req.on('end', onEnd);

@@ -216,7 +216,8 @@ function finish(
   ctx.metrics.requestDuration.observe({ route, method: methodName }, seconds);
   const level = status >= 500 ? 'warn' : 'info';
   ctx.logger[level](
-    { requestId, route, method, status, durationMs: Math.round(seconds * 1e6) / 1e3, ...fields },
+    // attempts: 0 unless the caller reached the target; every request line has the same fields.
+    { requestId, route, method, status, attempts: 0, durationMs: Math.round(seconds * 1e6) / 1e3, ...fields },
     'request',
   );
 }

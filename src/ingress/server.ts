@@ -39,14 +39,30 @@ export function createHttpServer(ctx: RelayContext, options: ServerOptions): Ser
     });
   }
   app.use((req, res) => {
+    const started = performance.now();
     const requestId = requestIdOf(req, ctx.requestIdHeader);
     const method = req.method;
     const path = req.path;
     const error = new HookrelayError('HOOKRELAY_ERR_ROUTE_NOT_FOUND', { method, path: truncate(path) });
     sendError(res, error, null, requestId, ctx.requestIdHeader);
     ctx.metrics.requests.inc({ route: NO_ROUTE, method: methodLabel(method), status: '404' });
+    ctx.metrics.requestDuration.observe(
+      { route: NO_ROUTE, method: methodLabel(method) },
+      (performance.now() - started) / 1000,
+    );
     ctx.metrics.errors.inc({ route: NO_ROUTE, code: error.code });
-    ctx.logger.info({ requestId, route: NO_ROUTE, method, status: 404, code: error.code }, 'request');
+    ctx.logger.info(
+      {
+        requestId,
+        route: NO_ROUTE,
+        method,
+        status: 404,
+        attempts: 0,
+        durationMs: ms(started),
+        code: error.code,
+      },
+      'request',
+    );
   });
   const handler = createRelayHandler(ctx, app);
   const server = createServer({ keepAliveTimeout: 65_000 }, handler);
@@ -54,6 +70,10 @@ export function createHttpServer(ctx: RelayContext, options: ServerOptions): Ser
   server.requestTimeout = 120_000;
   server.headersTimeout = 60_000;
   return server;
+}
+
+function ms(started: number): number {
+  return Math.round((performance.now() - started) * 1e3) / 1e3;
 }
 
 function truncate(value: string): string {

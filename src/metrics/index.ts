@@ -99,6 +99,13 @@ export type AttemptOutcome =
   | 'response_too_large';
 export type DeliveryResult = 'delivered' | 'rejected' | 'failed' | 'deadline';
 
+/** Default metrics left out: see createMetrics. */
+export const REDUNDANT_DEFAULT_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+] as const;
+
 export function createMetrics(options: { version: string; defaultMetrics?: boolean }) {
   const registry = new Registry();
   const d = METRIC_DEFINITIONS;
@@ -130,7 +137,12 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
     buildInfo: gauge(d.buildInfo),
   };
   metrics.buildInfo.set({ version: options.version, nodejs: process.versions.node }, 1);
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  if (options.defaultMetrics !== false) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client exports these as gauges named `_total`, which `promtool check metrics` rejects
+    // (only counters may end in `_total`). Summing the per-type `nodejs_active_*` gauges gives the same.
+    for (const name of REDUNDANT_DEFAULT_METRICS) registry.removeSingleMetric(name);
+  }
   return metrics;
 }
 

@@ -19,6 +19,9 @@ export const HOP_BY_HOP = new Set([
 /** Never copied from the caller by default: the target's Host, and the caller's own credentials. */
 const CALLER_PRIVATE = new Set(['host', 'authorization', 'cookie']);
 
+/** Describe the body, which is forwarded as is: always copied, whatever `passHeaders` says. */
+const REPRESENTATION = new Set(['content-type', 'content-encoding']);
+
 /** Always rebuilt by hookrelay or by the HTTP client. */
 const REBUILT = new Set(['content-length', 'expect', 'x-forwarded-for']);
 
@@ -46,7 +49,7 @@ export function forwardableHeaders(
   const named = connectionTokens(headers.connection);
   for (const name in headers) {
     if (HOP_BY_HOP.has(name) || REBUILT.has(name) || name === requestIdHeader || named?.has(name)) continue;
-    if (pass ? !pass.has(name) : CALLER_PRIVATE.has(name)) continue;
+    if (pass ? !pass.has(name) && !REPRESENTATION.has(name) : CALLER_PRIVATE.has(name)) continue;
     if (pass && name === 'host') continue;
     const value = headers[name];
     if (value === undefined) continue;
