@@ -85,7 +85,7 @@ async function startHookrelay(targetPort: number, failingPort: number): Promise<
     file,
     `server: { port: ${port}, host: 127.0.0.1 }
 defaults:
-  retry: { attempts: 3, minDelay: 5ms, maxDelay: 50ms }
+  retry: { attempts: 5, minDelay: 5ms, maxDelay: 50ms }
 routes:
   - id: bench-json
     path: /bench/json

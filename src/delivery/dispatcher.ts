@@ -48,10 +48,11 @@ class DeadlineExceeded extends Error {}
 
 export async function deliver(job: DeliveryJob, metrics: Metrics): Promise<DeliveryOutcome> {
   const { routeId, retry } = job;
+  // No deadline timer of its own: each attempt's timeout is cut to what is left of the deadline,
+  // and a backoff that would cross it ends the delivery at once. Only the caller's disconnect
+  // needs a signal, which keeps the hot path free of composite AbortSignals.
   const deadlineAt = performance.now() + job.timeouts.deadline;
-  const deadline = new AbortController();
-  const deadlineTimer = setTimeout(() => deadline.abort(new DeadlineExceeded()), job.timeouts.deadline);
-  const signal = job.signal ? AbortSignal.any([deadline.signal, job.signal]) : deadline.signal;
+  const signal = job.signal;
   let attempts = 0;
   let last: TargetResponse | Error | undefined;
   let permanent: TargetResponse | undefined;
@@ -61,21 +62,24 @@ export async function deliver(job: DeliveryJob, metrics: Metrics): Promise<Deliv
     if (attemptNumber > 1) metrics.forwardRetries.inc({ route: routeId });
     const request = await prepare(job);
     const started = performance.now();
+    const remaining = deadlineAt - started;
+    if (remaining < 1) throw new AbortError(new DeadlineExceeded());
+    const cutByDeadline = remaining < job.timeouts.attempt;
     let response: TargetResponse;
     try {
       response = await attempt(job.pool, request, {
         // Whole milliseconds: the value ends up in the error message the caller reads.
-        timeout: Math.max(1, Math.round(Math.min(job.timeouts.attempt, deadlineAt - started))),
+        timeout: Math.max(1, Math.round(Math.min(job.timeouts.attempt, remaining))),
         responseLimit: job.responseLimit,
         signal,
       });
     } catch (error) {
-      // A bare 'aborted' tells the caller nothing: say the deadline cut this attempt short.
-      last =
-        error instanceof AttemptError && error.kind === 'aborted' && deadline.signal.aborted
-          ? new Error(`no answer within the ${job.timeouts.deadline} ms deadline`)
-          : (error as Error);
       if (error instanceof AttemptError && error.kind !== 'aborted') record(error, started);
+      if (error instanceof AttemptError && error.kind === 'timeout' && cutByDeadline) {
+        last = new Error(`no answer within the ${job.timeouts.deadline} ms deadline`);
+        throw new AbortError(new DeadlineExceeded());
+      }
+      last = error as Error;
       // An oversized answer will not shrink on retry; an abort means deadline or caller gone.
       if (
         error instanceof AttemptError &&
@@ -112,15 +116,13 @@ export async function deliver(job: DeliveryJob, metrics: Metrics): Promise<Deliv
         const afterMs = error instanceof RetryableStatus ? error.afterMs : undefined;
         const delay = retryDelay(attemptNumber, retry, afterMs);
         if (performance.now() + delay >= deadlineAt) throw new DeadlineExceeded();
-        await sleep(delay, undefined, { signal });
+        await sleep(delay, undefined, signal ? { signal } : undefined);
       },
     });
     metrics.deliveries.inc({ route: routeId, result: 'delivered' });
     return { result: 'delivered', attempts, response, error: undefined };
   } catch (error) {
     return finish(error);
-  } finally {
-    clearTimeout(deadlineTimer);
   }
 
   function finish(error: unknown): DeliveryOutcome {
@@ -135,11 +137,11 @@ export async function deliver(job: DeliveryJob, metrics: Metrics): Promise<Deliv
         : last instanceof Error
           ? last.message
           : `target answered ${last.status}`;
-    if (job.signal?.aborted && !deadline.signal.aborted) {
+    if (job.signal?.aborted) {
       const err = new HookrelayError('HOOKRELAY_ERR_CLIENT_CLOSED');
       return { result: 'aborted', attempts, response, error: err };
     }
-    if (error instanceof DeadlineExceeded || deadline.signal.aborted) {
+    if (error instanceof DeadlineExceeded) {
       metrics.deliveries.inc({ route: routeId, result: 'deadline' });
       const err = new HookrelayError('HOOKRELAY_ERR_DEADLINE', {
         deadline: job.timeouts.deadline,

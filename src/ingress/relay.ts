@@ -23,6 +23,9 @@ export interface RelayContext {
   lifecycle: { shuttingDown: boolean; begin(): void; end(): void };
 }
 
+/** Shared by every request without a query string; nothing mutates a message's query. */
+const NO_QUERY = new URLSearchParams();
+
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 // A caller-supplied id is kept when it is a plain token of sane length; otherwise we mint one.
@@ -111,7 +114,7 @@ async function handle(
     method,
     path: info.path,
     params: info.params,
-    query: new URLSearchParams(info.rawQuery),
+    query: info.rawQuery ? new URLSearchParams(info.rawQuery) : NO_QUERY,
     rawQuery: info.rawQuery,
     headers: req.headers,
     body,

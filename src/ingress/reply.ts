@@ -37,9 +37,8 @@ export function send(
   body: Buffer | string,
 ): void {
   if (res.headersSent || res.destroyed) return;
-  res.statusCode = status;
-  for (const name in headers) res.setHeader(name, headers[name]!);
-  res.setHeader('content-length', Buffer.byteLength(body));
+  headers['content-length'] = String(Buffer.byteLength(body));
+  res.writeHead(status, headers);
   res.end(body);
 }
 
