@@ -35,6 +35,26 @@ export const ERRORS = {
     retryable: true,
     description: 'The caller aborted or sent a malformed body stream.',
   },
+  HOOKRELAY_ERR_MALFORMED_BODY: {
+    status: 400,
+    message: '{step}: malformed {format} body: {reason}',
+    retryable: false,
+    description:
+      'A transform step could not parse the body as the format it reads (JSON, XML, form); the reason gives the line and column where the parser does. Nothing is forwarded.',
+  },
+  HOOKRELAY_ERR_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    message: '{step}: cannot read a body of type {contentType}, expected {expected}',
+    retryable: false,
+    description: 'A transform step received a body type it cannot read. Nothing is forwarded.',
+  },
+  HOOKRELAY_ERR_TRANSFORM_FAILED: {
+    status: 422,
+    message: '{step}: {reason}',
+    retryable: false,
+    description:
+      'A well-formed body could not be transformed (e.g. a required field is missing, a value has the wrong type). Nothing is forwarded.',
+  },
   HOOKRELAY_ERR_INVALID_PARAMETER: {
     status: 400,
     message: "a path or query value would make the target path segment '{segment}'",
@@ -66,6 +86,13 @@ export const ERRORS = {
     message: 'target response exceeds {limit} bytes',
     retryable: false,
     description: 'The target answered with a body larger than `limits.response`.',
+  },
+  HOOKRELAY_ERR_RESPONSE_TRANSFORM_FAILED: {
+    status: 502,
+    message: 'the target accepted the request, but its answer could not be reshaped: {reason}',
+    retryable: false,
+    description:
+      'A `response.transform` step failed on a 2xx target answer. The target has the request: re-sending it would deliver it twice.',
   },
   HOOKRELAY_ERR_DEADLINE: {
     status: 504,

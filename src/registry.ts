@@ -5,17 +5,18 @@ export interface Plugin<TSchema extends z.ZodType, TInstance> {
   type: string;
   description: string;
   schema: TSchema;
-  create(config: z.output<TSchema>): TInstance;
+  /** `info` says where the instance sits (e.g. a transform step's route and index). */
+  create(config: z.output<TSchema>, info?: unknown): TInstance;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds plugins of differing config types
-type AnyPlugin<T> = Plugin<z.ZodType, T> & { create(config: any): T };
+type AnyPlugin<T> = Plugin<z.ZodType, T> & { create(config: any, info?: any): T };
 
 export interface Registry<T> {
   kind: string;
   types(): string[];
   get(type: string): AnyPlugin<T>;
-  create(config: { type: string }): T;
+  create(config: { type: string }, info?: unknown): T;
 }
 
 /** One Map per pluggable kind: duplicates fail at start, unknown types name the known ones. */
@@ -35,8 +36,8 @@ export function createRegistry<T>(kind: string, plugins: AnyPlugin<T>[]): Regist
       }
       return plugin;
     },
-    create(config) {
-      return registry.get(config.type).create(config);
+    create(config, info) {
+      return registry.get(config.type).create(config, info);
     },
   };
   return registry;

@@ -1,5 +1,9 @@
 import { authRegistry } from '../auth/index.ts';
 import type { OutboundAuth } from '../auth/types.ts';
+import { type TransformConfig, transformRegistry } from '../transforms/index.ts';
+import type { CompiledStep } from '../transforms/run.ts';
+import { compileTemplate, type Template } from '../transforms/template.ts';
+import type { StepInfo } from '../transforms/types.ts';
 import { parseRoutePath, type RoutePath } from './route-path.ts';
 import type { Config, RouteConfig } from './schema.ts';
 import { parseUrlTemplate, type UrlTemplate } from './template.ts';
@@ -30,8 +34,8 @@ export interface CompiledForward {
 export interface CompiledRespond {
   status: number;
   headers: Readonly<Record<string, string>>;
-  body: string | undefined;
-  bodyHasRequestId: boolean;
+  /** `{{ … }}` template over the inbound request; `{requestId}` already rewritten into it. */
+  body: Template | undefined;
 }
 
 export interface CompiledRoute {
@@ -41,6 +45,9 @@ export interface CompiledRoute {
   forward: CompiledForward | undefined;
   echo: boolean;
   respond: CompiledRespond | undefined;
+  /** Request steps, then steps over a 2xx target answer; empty when none are configured. */
+  transform: readonly CompiledStep[];
+  responseTransform: readonly CompiledStep[];
   timeouts: { connect: number; attempt: number; deadline: number };
   retry: RetryPolicy;
   limits: { body: number; response: number };
@@ -85,11 +92,11 @@ function compileRoute(route: RouteConfig, defaults: Config['defaults']): Compile
   if (route.respond) {
     const headers = lower(route.respond.headers);
     if (route.respond.contentType) headers['content-type'] = route.respond.contentType;
+    const body = route.respond.body?.replaceAll('{requestId}', '{{ requestId }}');
     respond = {
       status: route.respond.status,
       headers,
-      body: route.respond.body,
-      bodyHasRequestId: route.respond.body?.includes('{requestId}') ?? false,
+      body: body === undefined ? undefined : compileTemplate(body),
     };
   }
   return {
@@ -99,8 +106,22 @@ function compileRoute(route: RouteConfig, defaults: Config['defaults']): Compile
     forward,
     echo: route.echo === true,
     respond,
+    transform: compileSteps(route.id, route.transform ?? [], 'transform'),
+    responseTransform: compileSteps(route.id, route.response?.transform ?? [], 'response.transform'),
     timeouts: { ...defaults.timeouts, ...route.timeouts },
     retry: { ...retry, retryOn: statusMatcher(retry.retryOn) },
     limits: { ...defaults.limits, ...route.limits },
   };
+}
+
+function compileSteps(routeId: string, steps: readonly TransformConfig[], list: string): CompiledStep[] {
+  return steps.map((config, index) => {
+    const info: StepInfo = { routeId, index, name: `${list}[${index}] (${config.type})` };
+    return { info, step: transformRegistry.create(config, info) };
+  });
+}
+
+/** Bounded metric label for a step: `1-map`, `response-0-xml`. */
+export function stepLabel(info: StepInfo): string {
+  return `${info.name.startsWith('response') ? 'response-' : ''}${info.index}-${info.name.slice(info.name.indexOf('(') + 1, -1)}`;
 }

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { authSchema } from '../auth/index.ts';
+import { transformSchema } from '../transforms/index.ts';
+import { compileTemplate } from '../transforms/template.ts';
 import { duration, headerMap, headerName, METHODS, method, size } from './fields.ts';
 import { parseRoutePath } from './route-path.ts';
 import { parseUrlTemplate } from './template.ts';
@@ -68,13 +70,62 @@ const respond = z
       .optional()
       .meta({ description: 'Content-Type of `body`.', example: 'text/xml; charset=utf-8' }),
     body: z.string().optional().meta({
-      description: 'Static body. `{requestId}` is replaced by the request id.',
-      example: '<ack>OK</ack>',
+      description:
+        'Body. `{{ path }}` inserts a value of the inbound request (`body.…`, `query.…`, `params.…`, `headers.…`, `method`, `path`, `requestId`), e.g. to echo a verification challenge; `{requestId}` is kept for compatibility.',
+      example: '<ack id="{{ requestId }}">OK</ack>',
     }),
   })
   .meta({
     description:
       'Answer the caller with this instead of the target response once the target has accepted the request (failures still answer with an error, so the sender retries).',
+  });
+
+const routeTest = z
+  .strictObject({
+    name: z.string().min(1).meta({ description: 'What the case checks; printed by `hookrelay test`.' }),
+    request: z
+      .strictObject({
+        method: method.optional().meta({ description: "Inbound method (default: the route's first)." }),
+        path: z
+          .string()
+          .startsWith('/')
+          .optional()
+          .meta({ description: 'Inbound path (default: the route path, parameters as written).' }),
+        query: z
+          .string()
+          .optional()
+          .meta({ description: 'Inbound query string, without `?`.', example: 'id=42&status=paid' }),
+        headers: z.record(z.string(), z.string()).optional().meta({ description: 'Inbound headers.' }),
+        contentType: z.string().optional().meta({ description: 'Inbound Content-Type.' }),
+        body: z.string().optional().meta({ description: 'Inbound body.' }),
+        bodyFile: z
+          .string()
+          .optional()
+          .meta({ description: 'Inbound body read from a file, relative to the config file.' }),
+      })
+      .prefault({})
+      .meta({ description: 'The call the sender makes.' }),
+    expect: z
+      .strictObject({
+        method: method.optional().meta({ description: 'Forwarded method.' }),
+        url: z.string().optional().meta({ description: 'Forwarded URL, exactly.' }),
+        headers: z.record(z.string(), z.string()).optional().meta({
+          description: 'Forwarded headers that must be present with these values (others may be too).',
+        }),
+        body: z.string().optional().meta({ description: 'Forwarded body, exactly.' }),
+        json: z
+          .unknown()
+          .optional()
+          .meta({ description: 'Forwarded body parsed as JSON, deep-equal to this.' }),
+        error: z.string().optional().meta({
+          description:
+            'Expected error code instead of a forwarded request, e.g. HOOKRELAY_ERR_TRANSFORM_FAILED.',
+        }),
+      })
+      .meta({ description: 'What must be forwarded, or the error expected.' }),
+  })
+  .meta({
+    description: 'A test case for `hookrelay test`: an inbound call and what the route must forward.',
   });
 
 const forward = z
@@ -136,7 +187,21 @@ export const routeSchema = z
       description:
         'Instead of forwarding, answer with a JSON description of the request received (secrets masked). For demos and for testing a sender.',
     }),
+    transform: z.array(transformSchema).optional().meta({
+      description:
+        'Steps applied in order to the request before it is forwarded (XML/form to JSON, mapping, headers, JSON to XML). The content type forwarded follows the last step.',
+    }),
+    response: z
+      .strictObject({
+        transform: z.array(transformSchema).min(1).meta({
+          description:
+            'Steps applied to a 2xx target answer before the caller gets it (e.g. JSON to an XML acknowledgement).',
+        }),
+      })
+      .optional()
+      .meta({ description: 'Reshape the target answer for the caller (synchronous routes).' }),
     respond: respond.optional(),
+    tests: z.array(routeTest).optional().meta({ description: 'Test cases run by `hookrelay test -c FILE`.' }),
     timeouts: timeouts.optional(),
     retry: retry.optional(),
     limits: limits.optional(),
@@ -157,6 +222,13 @@ export const routeSchema = z
         path: [],
         message: 'a route needs exactly one of `forward` or `echo: true`',
       });
+    }
+    if (typeof route.respond?.body === 'string') {
+      try {
+        compileTemplate(route.respond.body);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', path: ['respond', 'body'], message: (error as Error).message });
+      }
     }
     if (typeof route.forward?.url === 'string') {
       try {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CompiledRoute } from '../config/compile.ts';
+import { type CompiledRoute, stepLabel } from '../config/compile.ts';
 import type { Clients } from '../delivery/client.ts';
 import { type DeliveryOutcome, deliver } from '../delivery/dispatcher.ts';
 import { HookrelayError } from '../errors.ts';
@@ -8,7 +8,9 @@ import type { Logger } from '../log.ts';
 import { type Metrics, methodLabel, NO_ROUTE } from '../metrics/index.ts';
 import { relayableResponseHeaders } from '../pipeline/headers.ts';
 import type { InboundMessage } from '../pipeline/message.ts';
-import { buildOutbound } from '../pipeline/outbound.ts';
+import { type Prepared, prepareOutbound, templateScope } from '../pipeline/prepare.ts';
+import { runTransforms, StepError } from '../transforms/run.ts';
+import { renderTemplate } from '../transforms/template.ts';
 import { readBody } from './body.ts';
 import { echoBody } from './echo.ts';
 import { asHookrelayError, send, sendError } from './reply.ts';
@@ -130,7 +132,16 @@ async function handle(
   }
 
   const forward = route.forward;
-  const outbound = buildOutbound(forward, message, ctx.requestIdHeader);
+  let prepared: Prepared;
+  try {
+    prepared = await prepareOutbound(route, message, ctx.requestIdHeader);
+  } catch (error) {
+    if (!(error instanceof StepError)) throw error;
+    ctx.metrics.transformErrors.inc({ route: route.id, step: stepLabel(error.step) });
+    finishError(ctx, res, error.error, route.id, method, requestId, started, {}, { step: error.step.name });
+    return;
+  }
+  const outbound = prepared.outbound;
   const callerGone = new AbortController();
   const onClose = () => {
     if (!res.writableFinished) callerGone.abort();
@@ -150,25 +161,29 @@ async function handle(
     ctx.metrics,
   );
   res.off('close', onClose);
-  answer(ctx, res, route, message, outcome, started);
+  await answer(ctx, res, route, message, outcome, started, prepared.value);
 }
 
-function answer(
+async function answer(
   ctx: RelayContext,
   res: ServerResponse,
   route: CompiledRoute,
   message: InboundMessage,
   outcome: DeliveryOutcome,
   started: number,
-): void {
+  value: unknown,
+): Promise<void> {
   const { requestId, method } = message;
   const extra = { attempts: outcome.attempts, result: outcome.result };
   if (outcome.result === 'delivered' && route.respond) {
     const r = route.respond;
-    const body =
-      r.body === undefined ? '' : r.bodyHasRequestId ? r.body.replaceAll('{requestId}', requestId) : r.body;
+    const body = r.body === undefined ? '' : renderTemplate(r.body, templateScope(message, value));
     send(res, r.status, { ...r.headers, [ctx.requestIdHeader]: requestId }, body);
     finish(ctx, route.id, method, r.status, requestId, started, extra);
+    return;
+  }
+  if (outcome.result === 'delivered' && outcome.response && route.responseTransform.length > 0) {
+    await answerTransformed(ctx, res, route, message, outcome, started);
     return;
   }
   if ((outcome.result === 'delivered' || outcome.result === 'rejected') && outcome.response) {
@@ -181,6 +196,44 @@ function answer(
   }
   const error = outcome.error ?? new HookrelayError('HOOKRELAY_ERR_INTERNAL');
   finishError(ctx, res, error, route.id, method, requestId, started, {}, extra);
+}
+
+/** A 2xx target answer reshaped by the route's response steps before the caller gets it. */
+async function answerTransformed(
+  ctx: RelayContext,
+  res: ServerResponse,
+  route: CompiledRoute,
+  message: InboundMessage,
+  outcome: DeliveryOutcome,
+  started: number,
+): Promise<void> {
+  const { requestId, method } = message;
+  const response = outcome.response!;
+  const extra = { attempts: outcome.attempts, result: outcome.result };
+  const type = response.headers['content-type'];
+  const payload = {
+    kind: 'bytes' as const,
+    bytes: response.body,
+    contentType: Array.isArray(type) ? type[0] : type,
+  };
+  try {
+    const result = await runTransforms(route.responseTransform, message, payload);
+    const headers = relayableResponseHeaders(response.headers);
+    delete headers['content-encoding'];
+    if (result.contentType) headers['content-type'] = result.contentType;
+    else delete headers['content-type'];
+    for (const name in result.setHeaders) headers[name] = result.setHeaders[name]!;
+    for (const name of result.removeHeaders) delete headers[name];
+    headers[ctx.requestIdHeader] = requestId;
+    send(res, response.status, headers, result.body);
+    finish(ctx, route.id, method, response.status, requestId, started, extra);
+  } catch (error) {
+    if (!(error instanceof StepError)) throw error;
+    ctx.metrics.transformErrors.inc({ route: route.id, step: stepLabel(error.step) });
+    // The target took the request: say so, so nobody re-sends it believing it was lost.
+    const err = new HookrelayError('HOOKRELAY_ERR_RESPONSE_TRANSFORM_FAILED', { reason: error.message });
+    finishError(ctx, res, err, route.id, method, requestId, started, {}, { ...extra, step: error.step.name });
+  }
 }
 
 function finishError(

@@ -65,6 +65,12 @@ export const METRIC_DEFINITIONS = {
     help: 'Error answers given to callers, by error code (see docs/errors.md).',
     labelNames: ['route', 'code'],
   },
+  transformErrors: {
+    type: 'counter',
+    name: 'hookrelay_transform_errors_total',
+    help: 'Requests refused by a transform step, by route and step (`<index>-<type>`, `response-<index>-<type>` for response steps).',
+    labelNames: ['route', 'step'],
+  },
   routes: {
     type: 'gauge',
     name: 'hookrelay_config_routes',
@@ -133,6 +139,7 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
     deliveries: counter(d.deliveries),
     bodyBytes: counter(d.bodyBytes),
     errors: counter(d.errors),
+    transformErrors: counter(d.transformErrors),
     routes: gauge(d.routes),
     buildInfo: gauge(d.buildInfo),
   };

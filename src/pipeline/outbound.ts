@@ -1,6 +1,7 @@
 import type { OutboundRequest } from '../auth/types.ts';
 import type { CompiledForward } from '../config/compile.ts';
 import { renderUrlTemplate } from '../config/template.ts';
+import type { TransformResult } from '../transforms/run.ts';
 import { appendForwardedFor, forwardableHeaders } from './headers.ts';
 import type { InboundMessage } from './message.ts';
 
@@ -9,6 +10,7 @@ export function buildOutbound(
   forward: CompiledForward,
   message: InboundMessage,
   requestIdHeader: string,
+  transformed?: TransformResult,
 ): OutboundRequest {
   const { template } = forward;
   const rendered = template.isStatic
@@ -24,11 +26,27 @@ export function buildOutbound(
   for (const name in forward.headers) headers[name] = forward.headers[name]!;
   headers['x-forwarded-for'] = appendForwardedFor(message.headers['x-forwarded-for'], message.clientIp);
   headers[requestIdHeader] = message.requestId;
+  if (transformed) {
+    // The body changed shape: its type and encoding are the last step's, not the caller's.
+    delete headers['content-encoding'];
+    if (transformed.contentType) headers['content-type'] = transformed.contentType;
+    else delete headers['content-type'];
+    for (const name in transformed.setHeaders) headers[name] = transformed.setHeaders[name]!;
+    for (const name of transformed.removeHeaders) delete headers[name];
+    const method = transformed.method ?? forward.method ?? message.method;
+    return {
+      method,
+      url,
+      headers,
+      body: transformed.body.length > 0 || methodHasBody(method) ? transformed.body : undefined,
+    };
+  }
+  const method = forward.method ?? message.method;
   return {
-    method: forward.method ?? message.method,
+    method,
     url,
     headers,
-    body: message.body.length > 0 || methodHasBody(message.method) ? message.body : undefined,
+    body: message.body.length > 0 || methodHasBody(method) ? message.body : undefined,
   };
 }
 

@@ -426,12 +426,13 @@ describe('defaults and per-route overrides (compiled)', () => {
     expect(route!.forward!.headers).toEqual({ 'x-source': 'erp' });
     expect([...route!.forward!.passHeaders!]).toEqual(['x-erp-event']);
     expect(route!.forward!.auth).toBeDefined();
-    expect(route!.respond).toEqual({
-      status: 202,
-      headers: { 'content-type': 'text/xml' },
-      body: '<ack id="{requestId}"/>',
-      bodyHasRequestId: true,
-    });
+    expect(route!.respond).toMatchObject({ status: 202, headers: { 'content-type': 'text/xml' } });
+    // `{requestId}` (the older spelling) compiles to the same template as `{{ requestId }}`.
+    expect(route!.respond!.body!.parts).toEqual([
+      { literal: '<ack id="' },
+      { root: 'requestId', keys: [] },
+      { literal: '"/>' },
+    ]);
   });
 
   it('server, log and metrics have defaults', () => {

@@ -1,0 +1,76 @@
+import type { OutboundRequest } from '../auth/types.ts';
+import type { CompiledRoute } from '../config/compile.ts';
+import { isForm, isJson } from '../transforms/payload.ts';
+import { runTransforms } from '../transforms/run.ts';
+import type { TemplateScope } from '../transforms/template.ts';
+import type { InboundMessage } from './message.ts';
+import { buildOutbound } from './outbound.ts';
+
+export interface Prepared {
+  outbound: OutboundRequest;
+  /** The structured body the transform steps produced, for `respond` templates. */
+  value: unknown;
+}
+
+/**
+ * Runs the route's request transform steps and builds the request for the target. Shared by the
+ * relay, `hookrelay try` and `hookrelay test`, so what they show is what would be sent.
+ * Throws StepError (from runTransforms) when a step refuses the body.
+ */
+export async function prepareOutbound(
+  route: CompiledRoute,
+  message: InboundMessage,
+  requestIdHeader: string,
+): Promise<Prepared> {
+  const forward = route.forward;
+  if (!forward) throw new Error(`route '${route.id}' does not forward`);
+  if (route.transform.length === 0) {
+    return { outbound: buildOutbound(forward, message, requestIdHeader), value: undefined };
+  }
+  const payload = {
+    kind: 'bytes' as const,
+    bytes: message.body,
+    contentType: header(message, 'content-type'),
+  };
+  const result = await runTransforms(route.transform, message, payload);
+  const outbound = buildOutbound(forward, message, requestIdHeader, result);
+  return { outbound, value: result.value };
+}
+
+function header(message: InboundMessage, name: string): string | undefined {
+  const value = message.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The scope `{{ … }}` templates read: the request, and its body parsed on first use. */
+export function templateScope(message: InboundMessage, value: unknown): TemplateScope {
+  let body = value;
+  let parsed = value !== undefined;
+  return {
+    body: () => {
+      if (!parsed) {
+        parsed = true;
+        body = parseInbound(message);
+      }
+      return body;
+    },
+    query: message.query,
+    params: message.params,
+    headers: message.headers,
+    method: message.method,
+    path: message.path,
+    requestId: message.requestId,
+  };
+}
+
+function parseInbound(message: InboundMessage): unknown {
+  const type = header(message, 'content-type');
+  try {
+    if (isForm(type)) return Object.fromEntries(new URLSearchParams(message.body.toString('utf8')));
+    if (isJson(type) || type === undefined)
+      return message.body.length ? JSON.parse(message.body.toString('utf8')) : undefined;
+  } catch {
+    // A template over an unparsable body renders empty values rather than failing the answer.
+  }
+  return undefined;
+}

@@ -1,0 +1,20 @@
+import { HookrelayError } from '../errors.ts';
+
+/** A body that cannot be parsed as the format a step expects: the caller's fault, 400. */
+export function malformed(step: string, format: string, reason: string): HookrelayError {
+  return new HookrelayError('HOOKRELAY_ERR_MALFORMED_BODY', { step, format, reason });
+}
+
+/** A step that cannot produce its output from a well-formed body (missing field, bad type): 422. */
+export function failed(step: string, reason: string): HookrelayError {
+  return new HookrelayError('HOOKRELAY_ERR_TRANSFORM_FAILED', { step, reason });
+}
+
+/** A body of a type no step of the route can read (e.g. binary into `map`): 415. */
+export function unsupported(step: string, contentType: string | undefined, expected: string): HookrelayError {
+  return new HookrelayError('HOOKRELAY_ERR_UNSUPPORTED_MEDIA_TYPE', {
+    step,
+    contentType: contentType ?? 'none',
+    expected,
+  });
+}

@@ -1,0 +1,80 @@
+import type { HookrelayError } from '../errors.ts';
+import type { InboundMessage } from '../pipeline/message.ts';
+import { failed } from './errors.ts';
+import { serialise } from './payload.ts';
+import type { Payload, StepInfo, TransformContext, TransformStep } from './types.ts';
+
+export interface CompiledStep {
+  info: StepInfo;
+  step: TransformStep;
+}
+
+export interface TransformResult {
+  body: Buffer;
+  contentType: string | undefined;
+  setHeaders: Record<string, string>;
+  removeHeaders: Set<string>;
+  method: string | undefined;
+  /** The final payload as a value, when the last step left structured data (else undefined). */
+  value: unknown;
+}
+
+/** Thrown when a step fails; carries the step so metrics and logs can name it. */
+export class StepError extends Error {
+  readonly step: StepInfo;
+  readonly error: HookrelayError;
+  constructor(step: StepInfo, error: HookrelayError) {
+    super(error.message, { cause: error });
+    this.step = step;
+    this.error = error;
+  }
+}
+
+/** Runs the steps in order over a payload; the last step decides the body and content type. */
+export async function runTransforms(
+  steps: readonly CompiledStep[],
+  message: InboundMessage,
+  payload: Payload,
+): Promise<TransformResult> {
+  const ctx: TransformContext = {
+    routeId: message.routeId,
+    message,
+    payload,
+    setHeaders: {},
+    removeHeaders: new Set(),
+    method: undefined,
+  };
+  for (const { info, step } of steps) {
+    try {
+      await step.run(ctx);
+    } catch (error) {
+      throw new StepError(info, asStepError(error, info));
+    }
+  }
+  const { bytes, contentType } = serialise(ctx.payload);
+  return {
+    body: bytes,
+    contentType,
+    setHeaders: ctx.setHeaders,
+    removeHeaders: ctx.removeHeaders,
+    method: ctx.method,
+    value: ctx.payload.kind === 'value' ? ctx.payload.value : undefined,
+  };
+}
+
+function asStepError(error: unknown, info: StepInfo): HookrelayError {
+  if (
+    error instanceof Error &&
+    'code' in error &&
+    typeof error.code === 'string' &&
+    error.code.startsWith('HOOKRELAY_ERR_')
+  ) {
+    return error as HookrelayError;
+  }
+  // A step that threw something unexpected still fails the request as the step's failure, not a 500.
+  return failedStep(info, error);
+}
+
+function failedStep(info: StepInfo, error: unknown): HookrelayError {
+  return failed(info.name, error instanceof Error ? error.message : String(error));
+}

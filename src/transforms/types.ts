@@ -1,0 +1,35 @@
+import type { InboundMessage } from '../pipeline/message.ts';
+
+/**
+ * What a transform step works on. A body starts as the raw bytes with their content type; a step
+ * that needs structure parses it into a `value` (JSON-like data); a step that emits a wire format
+ * (xml-out) turns it back into bytes. At the end a `value` is serialised as JSON.
+ */
+export type Payload =
+  | { kind: 'bytes'; bytes: Buffer; contentType: string | undefined }
+  | { kind: 'value'; value: unknown };
+
+export interface TransformContext {
+  routeId: string;
+  /** The inbound request: method, params, query, headers, request id. Read-only. */
+  readonly message: InboundMessage;
+  payload: Payload;
+  /** Outbound header edits, applied after the route's static headers: set wins, then remove. */
+  setHeaders: Record<string, string>;
+  removeHeaders: Set<string>;
+  /** Outbound method override (e.g. a GET callback forwarded as POST). */
+  method: string | undefined;
+}
+
+export interface TransformStep {
+  run(ctx: TransformContext): void | Promise<void>;
+}
+
+/** Passed to a transform plugin's `create`: where the step sits, for error messages and metrics. */
+export interface StepInfo {
+  routeId: string;
+  /** Position in the route's list, 0-based. */
+  index: number;
+  /** `transform[2] (map)` or `response.transform[0] (xml)`. */
+  name: string;
+}
