@@ -76,6 +76,7 @@ export async function soak(options: {
   const metricsUrl = `${new URL(options.url).origin}/metrics`;
   const deadline = Date.now() + Number(process.env.BENCH_SOAK_MAX_SECONDS ?? 1800) * 1000;
   let early: { requests: number; rss: number; heapMb: number } | undefined;
+  let half: { requests: number; rss: number; heapMb: number } | undefined;
   let state = await scrape(metricsUrl);
   while (state.requests < total && Date.now() < deadline) {
     await runWrk(options.url, 5, 32, options.bodyFile, 'application/json');
@@ -94,5 +95,12 @@ export async function soak(options: {
       `after ${end.requests} RSS ${end.rss.toFixed(1)} MB heap ${end.heapMb.toFixed(1)} MB; ` +
       `RSS ratio ${(end.rss / early.rss).toFixed(2)}, heap ratio ${(end.heapMb / early.heapMb).toFixed(2)}\n`,
   );
+  if (half) {
+    // Growth that continues through the second half is a leak; growth that stops is V8 settling.
+    process.stdout.write(
+      `soak: second half (${half.requests} → ${end.requests} requests): RSS ${half.rss.toFixed(1)} → ${end.rss.toFixed(1)} MB ` +
+        `(ratio ${(end.rss / half.rss).toFixed(2)})\n`,
+    );
+  }
   return end.requests >= total ? 0 : 1;
 }
