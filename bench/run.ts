@@ -92,6 +92,20 @@ routes:
     forward:
       url: http://127.0.0.1:${targetPort}/hook
       auth: { type: bearer, token: "${TOKEN}" }
+  - id: bench-xml
+    path: /bench/xml
+    forward:
+      url: http://127.0.0.1:${targetPort}/hook
+      auth: { type: bearer, token: "${TOKEN}" }
+    transform:
+      - type: xml
+        soap: true
+      - type: map
+        fields:
+          id: OrderCreated.OrderId
+          customer: OrderCreated.Customer.Name
+          amount: OrderCreated.Total
+          currency: OrderCreated.Currency
   - id: bench-retry
     path: /bench/retry
     forward:
@@ -220,7 +234,7 @@ async function main(): Promise<number> {
     bodyFile: here('fixtures/order.soap.xml'),
     contentType: 'text/xml; charset=utf-8',
     floor: 'node-forwarder-xml',
-    systems: [xmlFloor],
+    systems: [xmlFloor, { ...relay, url: `${relay.url}/bench/xml` }],
   };
   const retry: Scenario = {
     name: `retry-503-1-in-${FAIL_EVERY}`,

@@ -164,7 +164,7 @@ function walk(root: JsonSchema, outputRoot: JsonSchema): Section[] {
       const items = child.type === 'array' ? resolve(child.items, root) : undefined;
       let nested: Section | undefined;
       if (isObject(child) || child.oneOf) nested = section(childPath, child, childOutput);
-      else if (items && isObject(items)) {
+      else if (items && (isObject(items) || items.oneOf)) {
         nested = section(`${childPath}[]`, items, resolve(childOutput?.items, outputRoot));
       }
       const heading = variant ? `\`${childPath}\` (${variant})` : `\`${childPath}\``;

@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createApp } from './app.ts';
+import { runTests } from './cli/test-routes.ts';
+import { runTry } from './cli/try.ts';
 import { loadConfigFile } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { ConfigError } from './errors.ts';
@@ -11,14 +13,27 @@ const HELP = `hookrelay ${VERSION} — relay a legacy system's webhooks with the
 Usage:
   hookrelay start    [-c FILE]   run the relay
   hookrelay validate [-c FILE]   check a config file; exit 0 when valid, 1 with every error otherwise
+  hookrelay try      [-c FILE] --route ID [--file BODY] [--content-type T] [--method M]
+                     [--query 'a=1&b=2'] [--header 'K: V'] [--param name=value] [--json]
+                                 run a route's transforms on a body and print the request that
+                                 would be forwarded, credentials redacted; nothing is sent
+  hookrelay test     [-c FILE] [--route ID]
+                                 run the routes' \`tests:\` cases; exit 1 on any failure
+  hookrelay try --help | test --help
+                                 every option of try or test
   hookrelay --help | --version
 
 Options:
   -c, --config FILE   config file (default: $HOOKRELAY_CONFIG, else config/hookrelay.yaml)
 
-Docs: docs/configuration.md, docs/metrics.md, docs/errors.md`;
+Docs: docs/configuration.md, docs/transforms.md, docs/metrics.md, docs/errors.md`;
+
+/** Commands with options of their own: they parse their arguments themselves. */
+const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = { try: runTry, test: runTests };
 
 export async function main(argv: string[]): Promise<number> {
+  const sub = subcommand(argv);
+  if (sub) return sub.run(sub.args);
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
@@ -67,6 +82,27 @@ export async function main(argv: string[]): Promise<number> {
 
 /** Set once the relay was started: after it stops, nothing left on the loop is worth waiting for. */
 let started = false;
+
+/**
+ * The first positional argument (skipping `-c FILE`) when it names a subcommand, with the other
+ * arguments for it to parse: `-c FILE try --route x` works as well as `try -c FILE --route x`.
+ */
+function subcommand(
+  argv: string[],
+): { run: (argv: string[]) => Promise<number>; args: string[] } | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return undefined;
+    if (arg === '-c' || arg === '--config') {
+      i++;
+      continue;
+    }
+    if (arg.startsWith('-')) continue;
+    const run = Object.hasOwn(SUBCOMMANDS, arg) ? SUBCOMMANDS[arg] : undefined;
+    return run && { run, args: [...argv.slice(0, i), ...argv.slice(i + 1)] };
+  }
+  return undefined;
+}
 
 function parse(argv: string[]) {
   return parseArgs({

@@ -38,6 +38,11 @@ export function compileTemplate(text: string): Template {
     last = match.index + match[0].length;
   }
   if (last < text.length) parts.push({ literal: text.slice(last) });
+  for (const part of parts) {
+    if ('literal' in part && (part.literal.includes('{{') || part.literal.includes('}}'))) {
+      throw new Error(`unbalanced '{{' or '}}' in template '${text}': write expressions as {{ body.field }}`);
+    }
+  }
   return {
     parts,
     usesBody: parts.some((p) => 'root' in p && p.root === 'body'),

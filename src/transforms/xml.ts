@@ -1,22 +1,314 @@
+import { TextDecoder } from 'node:util';
+import { type MatcherView, XMLParser, XMLValidator } from 'fast-xml-parser';
 import { z } from 'zod';
 import type { Plugin } from '../registry.ts';
-import type { StepInfo, TransformStep } from './types.ts';
+import { failed, malformed, unsupported } from './errors.ts';
+import { isJson, mediaType } from './payload.ts';
+import type { StepInfo, TransformContext, TransformStep } from './types.ts';
+import {
+  conventionFields,
+  lineColumn,
+  localName,
+  type ScanResult,
+  scanXml,
+  XmlEntityError,
+  XmlScanError,
+  xmlEntityDecoder,
+} from './xml-safety.ts';
+
+/**
+ * `xml`: an XML body to a JSON value with fast-xml-parser, in the convention Redpanda Connect
+ * documents: one key per element, repeated elements become arrays, attributes are keys with a
+ * prefix (`@` here), an element's text sits under `#text` when it also has attributes or
+ * children, and text stays text unless `parseValues` is on. `soap: true` unwraps the SOAP
+ * Envelope/Body so later steps see the message element itself.
+ *
+ * Safety (the body is untrusted): a linear pre-scan (xml-safety.ts) refuses DOCTYPE internal
+ * subsets, so no user-defined or external entity is ever declared, let alone expanded (billion
+ * laughs is refused at its DOCTYPE), and refuses nesting beyond `maxDepth` before the recursive
+ * parser runs; fast-xml-parser's validator then checks well-formedness with line and column.
+ */
+
+const SOAP_NAMESPACES: Record<string, string> = {
+  'http://schemas.xmlsoap.org/soap/envelope/': '1.1',
+  'http://www.w3.org/2003/05/soap-envelope': '1.2',
+};
+const EXPECTED = 'XML (application/xml, text/xml, application/*+xml or text/plain)';
+/** Longest parser message quoted back to the caller and into the log. */
+const MAX_REASON = 160;
 
 const schema = z
   .strictObject({
     type: z.literal('xml'),
+    attributes: z.boolean().default(true).meta({
+      description:
+        'Keep attributes, as keys with `attributePrefix`. Off: attributes are dropped and an element with only text becomes that text.',
+      example: false,
+    }),
+    ...conventionFields,
+    stripNamespaces: z.boolean().default(true).meta({
+      description:
+        'Drop namespace prefixes from element and attribute names (`soap:Envelope` → `Envelope`) and drop `xmlns` declarations. Off: names are kept as written (`soap:Envelope`, `@xmlns:soap`).',
+      example: false,
+    }),
+    alwaysArray: z
+      .array(
+        z
+          .string()
+          .regex(/^[^.\s]+(\.[^.\s]+)*$/, { message: 'must be element names separated by dots' })
+          .meta({ description: 'A dotted path of element names.' }),
+      )
+      .default([])
+      .meta({
+        description:
+          'Elements that are always arrays, even when only one arrives, so the JSON shape does not depend on the count. Dotted paths of element names from the root, as they appear in the output (without prefixes when `stripNamespaces` is on). With `soap`, a path may also start below the Body (`OrderCreated.Line`).',
+        example: ['Envelope.Body.Order.Line'],
+      }),
+    parseValues: z.boolean().default(false).meta({
+      description:
+        'Convert text and attribute values that are decimal numbers or `true`/`false` to JSON numbers and booleans. Off (the default): every value stays a string, so IDs and ZIP codes like `0004711` keep their leading zeros. Even when on, numbers with leading zeros, hex and exponent forms stay strings.',
+      example: true,
+    }),
+    soap: z.boolean().default(false).meta({
+      description:
+        'Unwrap a SOAP 1.1 or 1.2 Envelope: the value becomes the content of `Body` (e.g. `{ "OrderCreated": { … } }`); the SOAP Header is dropped. A Fault in the Body is passed on as `{ "Fault": { … } }`. A document that is not a SOAP Envelope with a Body fails with 422.',
+      example: true,
+    }),
+    maxDepth: z.number().int().min(1).max(1000).default(64).meta({
+      description: 'Deepest element nesting accepted; a deeper document is refused with 400.',
+      example: 32,
+    }),
   })
-  .meta({ title: 'xml', description: 'DRAFT: being written.' });
+  .superRefine((config, issues) => {
+    const { attributePrefix, textNode } = config;
+    if (
+      typeof attributePrefix === 'string' &&
+      typeof textNode === 'string' &&
+      textNode.startsWith(attributePrefix)
+    ) {
+      issues.addIssue({
+        code: 'custom',
+        path: ['textNode'],
+        message: `must not start with the attribute prefix '${attributePrefix}'`,
+      });
+    }
+  })
+  .meta({
+    title: 'xml',
+    description:
+      'XML body to a JSON value: `<Order id="7"><Line>a</Line><Line>b</Line></Order>` → `{ "Order": { "@id": "7", "Line": ["a", "b"] } }`. CDATA is text. Read from a body of any type except JSON, form and binary ones (415); malformed XML is refused with 400 and its line and column. For safety a DOCTYPE with an internal subset (entity declarations) is refused with 400, entities other than the five predefined ones and character references are never expanded, and nesting is limited by `maxDepth`.',
+  });
+
+type XmlConfig = z.output<typeof schema>;
 
 export const xmlTransform: Plugin<typeof schema, TransformStep> = {
   type: 'xml',
-  description: 'DRAFT',
+  description: 'XML (or SOAP) body to a JSON value.',
   schema,
-  create(_config, info?: StepInfo) {
+  create(config: XmlConfig, info?: StepInfo): TransformStep {
+    const step = info?.name ?? 'xml';
+    const { maxDepth, soap, attributePrefix, textNode } = config;
+    const parser = new XMLParser({
+      ignoreAttributes: !config.attributes,
+      attributeNamePrefix: attributePrefix,
+      textNodeName: textNode,
+      removeNSPrefix: config.stripNamespaces,
+      parseTagValue: config.parseValues,
+      parseAttributeValue: config.parseValues,
+      numberParseOptions: { hex: false, leadingZeros: false, eNotation: false },
+      trimValues: true,
+      ignoreDeclaration: true,
+      ignorePiTags: true,
+      processEntities: true,
+      entityDecoder: xmlEntityDecoder,
+      isArray: arrayMatcher(config.alwaysArray, soap),
+      // Callbacks get the parser's path matcher instead of a path string built for every element
+      // (half the parse time); isArray renders it only when there are alwaysArray paths.
+      jPath: false,
+      // The scan enforces maxDepth exactly; this is the parser's own backstop.
+      maxNestedTags: maxDepth + 1,
+    });
     return {
-      run() {
-        throw new Error(`${info?.name}: not written yet`);
+      run(ctx: TransformContext) {
+        const { payload } = ctx;
+        if (payload.kind !== 'bytes') {
+          throw unsupported(step, 'structured data (an earlier step already parsed the body)', EXPECTED);
+        }
+        if (refused(payload.contentType)) throw unsupported(step, payload.contentType, EXPECTED);
+        if (payload.bytes.length === 0) throw malformed(step, 'XML', 'the body is empty');
+        const text = decodeText(payload.bytes, payload.contentType, step);
+        const scan = check(text, maxDepth, step);
+        let doc: Record<string, unknown>;
+        try {
+          doc = parser.parse(text) as Record<string, unknown>;
+        } catch (error) {
+          throw malformed(step, 'XML', at(parserMessage(error), undefined));
+        }
+        const value = soap ? unwrapSoap(doc, scan, attributePrefix, textNode, step) : doc;
+        ctx.payload = { kind: 'value', value };
       },
     };
   },
 };
+
+/** Types that are plainly another format; anything else (text/plain, none, octet-stream) is tried. */
+function refused(contentType: string | undefined): boolean {
+  const type = mediaType(contentType);
+  return (
+    isJson(contentType) ||
+    type === 'application/x-www-form-urlencoded' ||
+    type.startsWith('multipart/') ||
+    /^(image|audio|video|font)\//.test(type)
+  );
+}
+
+/**
+ * Bytes to text: a byte order mark wins, then the Content-Type charset, then the encoding in the
+ * XML declaration (XML 1.0 Appendix F), else UTF-8. Undecodable bytes are refused, not replaced.
+ */
+function decodeText(bytes: Buffer, contentType: string | undefined, step: string): string {
+  let label = bomEncoding(bytes);
+  let fromHeader = false;
+  if (!label) {
+    label = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1];
+    fromHeader = label !== undefined;
+  }
+  label ??= declaredEncoding(bytes) ?? 'utf-8';
+  let decoder: TextDecoder;
+  try {
+    decoder = new TextDecoder(label, { fatal: true });
+  } catch {
+    if (fromHeader) throw unsupported(step, contentType, `${EXPECTED} in a character set Node can decode`);
+    throw malformed(step, 'XML', at(`unknown encoding '${label}' in the XML declaration`, undefined));
+  }
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw malformed(step, 'XML', `the body is not valid ${decoder.encoding}`);
+  }
+}
+
+function bomEncoding(bytes: Buffer): string | undefined {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return 'utf-8';
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'utf-16be';
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'utf-16le';
+  return undefined;
+}
+
+function declaredEncoding(bytes: Buffer): string | undefined {
+  const head = bytes.subarray(0, 200).toString('latin1');
+  const label = /^<\?xml\s[^>]*?encoding\s*=\s*["']([A-Za-z][\w.-]*)["']/.exec(head)?.[1];
+  // A document that reads as ASCII here is not UTF-16 whatever it declares (a BOM would say so).
+  return label && !/^utf-?16/i.test(label) ? label : undefined;
+}
+
+/** The safety scan, then well-formedness; both report line and column. */
+function check(text: string, maxDepth: number, step: string): ScanResult {
+  let scan: ScanResult;
+  try {
+    scan = scanXml(text, maxDepth);
+  } catch (error) {
+    if (!(error instanceof XmlScanError)) throw error;
+    throw malformed(
+      step,
+      'XML',
+      at(error.message, error.offset === undefined ? undefined : lineColumn(text, error.offset)),
+    );
+  }
+  const result = XMLValidator.validate(text, { allowBooleanAttributes: false });
+  if (result !== true) {
+    const { msg, line, col } = result.err;
+    const reason = msg === 'Start tag expected.' ? 'no root element' : msg.replace(/\.$/, '');
+    throw malformed(step, 'XML', at(reason, col === undefined ? undefined : { line, column: col }));
+  }
+  return scan;
+}
+
+/** The reason (cut short: parsers quote the offending text, which the caller controls) and position. */
+function at(reason: string, position: { line: number; column: number } | undefined): string {
+  const short = reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON)}…` : reason;
+  return position ? `${short} at line ${position.line}, column ${position.column}` : short;
+}
+
+function parserMessage(error: unknown): string {
+  if (error instanceof XmlEntityError) return error.message;
+  const message = error instanceof Error ? error.message : String(error);
+  // fast-xml-parser refuses names that would reach Object.prototype (`__proto__`, `constructor`).
+  return message.replace(
+    /^\[SECURITY\] Invalid name: (".*?") is a .*$/,
+    'element or attribute name $1 is not allowed',
+  );
+}
+
+type IsArray = (name: string, jPath: unknown, isLeaf: boolean, isAttribute: boolean) => boolean;
+
+/** `alwaysArray` paths, compared with the dotted path of each element (names as in the output). */
+function arrayMatcher(paths: readonly string[], soap: boolean): IsArray {
+  if (paths.length === 0) return () => false;
+  const set = new Set(paths);
+  return (_name, matcher, _isLeaf, isAttribute) => {
+    if (isAttribute) return false;
+    const jPath = (matcher as MatcherView).toString();
+    if (set.has(jPath)) return true;
+    if (!soap) return false;
+    // With `soap`, a path may start below the Body: `OrderCreated.Line` for `Envelope.Body.OrderCreated.Line`.
+    const first = jPath.indexOf('.');
+    const second = jPath.indexOf('.', first + 1);
+    return (
+      first > 0 &&
+      second > first &&
+      localName(jPath.slice(0, first)) === 'Envelope' &&
+      localName(jPath.slice(first + 1, second)) === 'Body' &&
+      set.has(jPath.slice(second + 1))
+    );
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `{ Envelope: { Header, Body: { OrderCreated } } }` → `{ OrderCreated }`, SOAP 1.1 or 1.2 only. */
+function unwrapSoap(
+  doc: Record<string, unknown>,
+  scan: ScanResult,
+  attributePrefix: string,
+  textNode: string,
+  step: string,
+): Record<string, unknown> {
+  const root = scan.root;
+  if (!root || localName(root.name) !== 'Envelope') {
+    throw failed(step, `soap: the root element is <${root?.name ?? ''}>, not a SOAP Envelope`);
+  }
+  const colon = root.name.indexOf(':');
+  const declaration = colon === -1 ? 'xmlns' : `xmlns:${root.name.slice(0, colon)}`;
+  const namespace = attributeValue(root.attributes, declaration);
+  if (namespace === undefined || !SOAP_NAMESPACES[namespace]) {
+    throw failed(
+      step,
+      `soap: the Envelope's namespace is ${namespace === undefined ? 'not declared' : `'${namespace}'`}, expected SOAP 1.1 (${Object.keys(SOAP_NAMESPACES).join(') or 1.2 (')})`,
+    );
+  }
+  const envelope = Object.values(doc)[0];
+  const bodyKey = isRecord(envelope)
+    ? Object.keys(envelope).find((key) => !key.startsWith(attributePrefix) && localName(key) === 'Body')
+    : undefined;
+  if (!isRecord(envelope) || bodyKey === undefined) throw failed(step, 'soap: the Envelope has no Body');
+  const body = envelope[bodyKey];
+  if (Array.isArray(body)) throw failed(step, 'soap: the Envelope has more than one Body');
+  if (body === '') return {};
+  if (!isRecord(body)) throw failed(step, 'soap: the Body holds text, not a message element');
+  const content: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (key !== textNode && !key.startsWith(attributePrefix)) content[key] = value;
+  }
+  return content;
+}
+
+/** One attribute of a start tag's raw attribute text. */
+function attributeValue(attributes: string, name: string): string | undefined {
+  for (const match of attributes.matchAll(/([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)) {
+    if (match[1] === name) return match[2] ?? match[3];
+  }
+  return undefined;
+}

@@ -1,0 +1,251 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { isDeepStrictEqual, parseArgs } from 'node:util';
+import type { CompiledRoute } from '../config/compile.ts';
+import type { RouteConfig } from '../config/schema.ts';
+import { describeFailure, dryRun } from './dry-run.ts';
+import { configFile, loadForCommand } from './load.ts';
+import { REDACTED, redactHeader, redactUrl, shown } from './redact.ts';
+import { bodyText } from './render.ts';
+
+export const TEST_HELP = `Usage: hookrelay test [-c FILE] [--route ID]
+
+Runs the \`tests:\` cases declared on the routes: each case's inbound call goes through the route's
+transform steps (nothing is sent) and what would be forwarded is compared with \`expect\`. Prints
+PASS or FAIL per case, what differed, and a summary.
+
+Options:
+  -c, --config FILE   config file (default: $HOOKRELAY_CONFIG, else config/hookrelay.yaml)
+  -r, --route ID      only this route's cases
+
+Exit status: 0 when every case passed, 1 when one failed or there are none. See docs/transforms.md.`;
+
+type TestCase = NonNullable<RouteConfig['tests']>[number];
+
+const MAX_DIFFS = 10;
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: false,
+    options: {
+      config: { type: 'string', short: 'c' },
+      route: { type: 'string', short: 'r' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+export async function runTests(argv: string[]): Promise<number> {
+  let values: ReturnType<typeof parse>['values'];
+  try {
+    values = parse(argv).values;
+  } catch (error) {
+    process.stderr.write(`hookrelay test: ${(error as Error).message}\n\n${TEST_HELP}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${TEST_HELP}\n`);
+    return 0;
+  }
+  const loaded = loadForCommand(configFile(values.config));
+  if (!loaded) return 1;
+  const { file, config, routes } = loaded;
+  if (values.route !== undefined && !routes.some((r) => r.id === values.route)) {
+    const ids = routes.map((r) => r.id).join(', ');
+    process.stderr.write(`hookrelay test: no route '${values.route}' in ${file}; routes: ${ids}\n`);
+    return 1;
+  }
+  let passed = 0;
+  let failed = 0;
+  for (const [index, route] of routes.entries()) {
+    if (values.route !== undefined && route.id !== values.route) continue;
+    for (const [n, test] of (config.routes[index]!.tests ?? []).entries()) {
+      const problems = await runCase(route, test, {
+        baseDir: dirname(file),
+        requestIdHeader: config.server.requestIdHeader,
+        requestId: `test-${route.id}-${n + 1}`,
+      });
+      if (problems.length === 0) passed++;
+      else failed++;
+      let out = `${problems.length === 0 ? 'PASS' : 'FAIL'} ${route.id}/${test.name}\n`;
+      for (const problem of problems) out += `${indent(problem)}\n`;
+      process.stdout.write(out);
+    }
+  }
+  if (passed + failed === 0) {
+    const scope = values.route === undefined ? file : `route ${values.route} of ${file}`;
+    process.stderr.write(
+      `hookrelay test: no test cases in ${scope}; add \`tests:\` to a route (see docs/transforms.md)\n`,
+    );
+    return 1;
+  }
+  process.stdout.write(`${passed} passed, ${failed} failed\n`);
+  return failed === 0 ? 0 : 1;
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `    ${line}`)
+    .join('\n');
+}
+
+interface CaseContext {
+  baseDir: string;
+  requestIdHeader: string;
+  requestId: string;
+}
+
+/** What differs between the case's expectation and what the route would do; empty when it passes. */
+export async function runCase(route: CompiledRoute, test: TestCase, ctx: CaseContext): Promise<string[]> {
+  const { request, expect } = test;
+  if (!route.forward) return [`route ${route.id} does not forward (echo: true): nothing to test`];
+  if (request.body !== undefined && request.bodyFile !== undefined) {
+    return ['request: give `body` or `bodyFile`, not both'];
+  }
+  let body = Buffer.from(request.body ?? '');
+  if (request.bodyFile !== undefined) {
+    const path = resolve(ctx.baseDir, request.bodyFile);
+    try {
+      body = readFileSync(path);
+    } catch (error) {
+      return [`request.bodyFile: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`];
+    }
+  }
+  const result = await dryRun(
+    route,
+    {
+      method: request.method,
+      path: request.path,
+      query: request.query,
+      headers: request.headers ?? {},
+      contentType: request.contentType,
+      body,
+    },
+    ctx.requestIdHeader,
+    ctx.requestId,
+  );
+  if (expect.error !== undefined) {
+    if (result.ok) {
+      const view = shown(result.authorised);
+      return [
+        `error: expected ${expect.error}, but the request would be forwarded: ${view.method} ${view.url}`,
+      ];
+    }
+    if (result.error.code === expect.error) return [];
+    return [
+      `error: expected ${expect.error}, got ${result.error.code}: ${describeFailure(route.id, result.error, result.step)}`,
+    ];
+  }
+  if (!result.ok) {
+    return [`error: ${describeFailure(route.id, result.error, result.step)} (${result.error.code})`];
+  }
+  const { request: sent, secretHeaders, secretParams } = result.authorised;
+  const view = shown(result.authorised);
+  const problems: string[] = [];
+  if (expect.method !== undefined && expect.method !== sent.method) {
+    problems.push(`method: expected ${expect.method}, got ${sent.method}`);
+  }
+  // The URL matches as sent or as `try` shows it (a query credential as `<redacted>`).
+  if (expect.url !== undefined && expect.url !== sent.url.href && expect.url !== view.url) {
+    problems.push(`url: expected ${redactedUrl(expect.url, secretParams)}\n     got ${view.url}`);
+  }
+  for (const [name, expected] of Object.entries(expect.headers ?? {})) {
+    const key = name.toLowerCase();
+    const actual = sent.headers[key];
+    const secret = secretHeaders.has(key);
+    const show = (value: string) => (secret ? redactHeader(key, value) : JSON.stringify(value));
+    if (actual === undefined) problems.push(`header ${key}: expected ${show(expected)}, missing`);
+    else if (actual !== expected && view.headers[key] !== expected) {
+      problems.push(
+        secret && redactHeader(key, actual) === redactHeader(key, expected)
+          ? `header ${key}: differs (values ${REDACTED})`
+          : `header ${key}: expected ${show(expected)}, got ${show(actual)}`,
+      );
+    }
+  }
+  const text = sent.body === undefined ? '' : bodyText(sent.body).text;
+  if (expect.body !== undefined && expect.body !== text) problems.push(textDiff(expect.body, text));
+  if (expect.json !== undefined) {
+    let actual: unknown;
+    try {
+      actual = JSON.parse(text);
+    } catch {
+      problems.push(`json: the forwarded body is not JSON: ${snippet(text)}`);
+      return problems;
+    }
+    problems.push(...jsonDiff(expect.json, actual));
+  }
+  return problems;
+}
+
+/** An expected URL may hold a credential too (`?api_key=${KEY}`): shown like the actual one. */
+function redactedUrl(text: string, secretParams: ReadonlySet<string>): string {
+  try {
+    return redactUrl(new URL(text), secretParams);
+  } catch {
+    return text;
+  }
+}
+
+function snippet(text: string, max = 80): string {
+  const s = JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
+  return s;
+}
+
+/** Where two texts first differ, with a little context from each. */
+function textDiff(expected: string, actual: string): string {
+  let i = 0;
+  while (i < expected.length && i < actual.length && expected[i] === actual[i]) i++;
+  const before = expected.slice(0, i);
+  const line = before.split('\n').length;
+  const column = i - before.lastIndexOf('\n');
+  const from = Math.max(0, i - 20);
+  return (
+    `body: differs at line ${line}, column ${column}\n` +
+    `  expected ${snippet(expected.slice(from, i + 40), 60)}\n` +
+    `  got      ${snippet(actual.slice(from, i + 40), 60)}`
+  );
+}
+
+function key(path: string, k: string | number): string {
+  if (typeof k === 'number') return `${path}[${k}]`;
+  return /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`;
+}
+
+function show(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `json $.order.id: expected "0042", got 42`, at most MAX_DIFFS lines. */
+export function jsonDiff(expected: unknown, actual: unknown): string[] {
+  const out: string[] = [];
+  const walk = (exp: unknown, act: unknown, path: string) => {
+    if (Array.isArray(exp) && Array.isArray(act)) {
+      if (exp.length !== act.length) out.push(`${path}: expected ${exp.length} items, got ${act.length}`);
+      for (let i = 0; i < Math.min(exp.length, act.length); i++) walk(exp[i], act[i], key(path, i));
+      return;
+    }
+    if (isObject(exp) && isObject(act)) {
+      for (const k of Object.keys(exp)) {
+        if (!Object.hasOwn(act, k)) out.push(`${key(path, k)}: missing, expected ${show(exp[k])}`);
+        else walk(exp[k], act[k], key(path, k));
+      }
+      for (const k of Object.keys(act)) {
+        if (!Object.hasOwn(exp, k)) out.push(`${key(path, k)}: not expected, got ${show(act[k])}`);
+      }
+      return;
+    }
+    if (!isDeepStrictEqual(exp, act)) out.push(`${path}: expected ${show(exp)}, got ${show(act)}`);
+  };
+  walk(expected, actual, '$');
+  const lines = out.slice(0, MAX_DIFFS).map((line) => `json ${line}`);
+  if (out.length > MAX_DIFFS) lines.push(`json … and ${out.length - MAX_DIFFS} more differences`);
+  return lines;
+}
