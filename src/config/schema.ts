@@ -200,6 +200,110 @@ export const routeSchema = z
       })
       .optional()
       .meta({ description: 'Reshape the target answer for the caller (synchronous routes).' }),
+    delivery: z.enum(['sync', 'async', 'hybrid']).default('sync').meta({
+      description:
+        '`sync`: the caller waits for the target and gets its answer. `async`: the webhook is stored durably, the caller gets 202 (or `respond`) at once, workers deliver it. `hybrid`: try synchronously within `hybrid.budget`, else store it and acknowledge.',
+    }),
+    hybrid: z
+      .strictObject({
+        budget: duration(
+          'How long the caller may wait for a synchronous delivery before it is queued.',
+          '3s',
+        ).default(3_000),
+      })
+      .optional()
+      .meta({ description: 'Options of `delivery: hybrid`.' }),
+    queue: z
+      .strictObject({
+        concurrency: z
+          .number()
+          .int()
+          .min(1)
+          .max(1000)
+          .default(4)
+          .meta({ description: 'Deliveries of this route in flight at once.' }),
+        rateLimit: z
+          .number()
+          .positive()
+          .optional()
+          .meta({ description: 'Maximum deliveries started per second toward the target.', example: 20 }),
+        maxAttempts: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .default(12)
+          .meta({ description: 'Attempts before a delivery is dead-lettered.' }),
+        maxAge: duration(
+          'Dead-letter a delivery still failing this long after it was accepted.',
+          '24h',
+        ).default(86_400_000),
+        lease: duration(
+          'How long a worker holds a delivery; after a crash it is retried once this expires.',
+          '30s',
+        ).default(30_000),
+        maxPending: z
+          .number()
+          .int()
+          .min(1)
+          .default(100_000)
+          .meta({
+            description:
+              'Pending deliveries allowed for this route; beyond it callers get 503 with Retry-After.',
+          }),
+        maxPendingBytes: size(
+          'Bytes of pending bodies allowed for this route (503 beyond it).',
+          '256mb',
+        ).default(256 * 1024 * 1024),
+        idHeaders: z
+          .array(headerName)
+          .default(['Idempotency-Key', 'X-Hookrelay-Delivery'])
+          .meta({
+            description:
+              'Headers carrying the stable delivery id on every attempt, so the target can drop duplicates.',
+          }),
+        circuitBreaker: z
+          .strictObject({
+            failures: z
+              .number()
+              .int()
+              .min(1)
+              .default(5)
+              .meta({ description: 'Consecutive failed attempts that open the circuit.' }),
+            cooldown: duration(
+              'How long deliveries of the route pause once the circuit is open.',
+              '30s',
+            ).default(30_000),
+          })
+          .optional()
+          .meta({
+            description: 'Pause the route after consecutive failures instead of hammering the target.',
+          }),
+      })
+      .prefault({})
+      .meta({
+        description:
+          'Queue and worker settings of an `async` or `hybrid` route. Backoff, `retryOn` and attempt timeout come from `retry` and `timeouts`.',
+      }),
+    dedup: z
+      .strictObject({
+        header: headerName
+          .optional()
+          .meta({ description: 'Header holding the webhook id.', example: 'X-Event-Id' }),
+        field: z
+          .string()
+          .optional()
+          .meta({
+            description: 'Path of the webhook id in the (transformed) JSON body.',
+            example: 'event.id',
+          }),
+        window: duration('How long an id is remembered.', '24h').default(86_400_000),
+      })
+      .optional()
+      .meta({
+        description:
+          'Drop a webhook whose id was already accepted within the window, answering as if accepted (`async`/`hybrid` routes; counted in hookrelay_dedup_dropped_total). Exactly one of `header` or `field`.',
+      }),
     respond: respond.optional(),
     tests: z.array(routeTest).optional().meta({ description: 'Test cases run by `hookrelay test -c FILE`.' }),
     timeouts: timeouts.optional(),
@@ -221,6 +325,26 @@ export const routeSchema = z
         code: 'custom',
         path: [],
         message: 'a route needs exactly one of `forward` or `echo: true`',
+      });
+    }
+    if (route.dedup && !route.dedup.header === !route.dedup.field) {
+      ctx.addIssue({ code: 'custom', path: ['dedup'], message: 'needs exactly one of `header` or `field`' });
+    }
+    if (route.dedup && route.delivery === 'sync') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dedup'],
+        message: 'needs `delivery: async` or `hybrid` (ids are kept in the queue store)',
+      });
+    }
+    if (route.hybrid && route.delivery !== 'hybrid') {
+      ctx.addIssue({ code: 'custom', path: ['hybrid'], message: 'only applies to `delivery: hybrid`' });
+    }
+    if (route.echo && route.delivery !== undefined && route.delivery !== 'sync') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['delivery'],
+        message: 'an echo route answers itself; it has no delivery mode',
       });
     }
     if (typeof route.respond?.body === 'string') {
@@ -272,6 +396,72 @@ export const configSchema = z
       })
       .prefault({})
       .meta({ description: 'Prometheus metrics.' }),
+    queue: z
+      .strictObject({
+        driver: z
+          .enum(['sqlite', 'memory'])
+          .default('sqlite')
+          .meta({
+            description:
+              '`sqlite`: durable, one file (node:sqlite, WAL). `memory`: tests and trials only, nothing survives a restart.',
+          }),
+        path: z
+          .string()
+          .default('./data/hookrelay.db')
+          .meta({ description: 'SQLite file (created with its folder).' }),
+        retention: z
+          .strictObject({
+            delivered: duration('How long delivered records are kept before they are purged.', '7d').default(
+              7 * 86_400_000,
+            ),
+            dead: duration('How long dead letters are kept before they are purged.', '30d').default(
+              30 * 86_400_000,
+            ),
+          })
+          .prefault({})
+          .meta({ description: 'Automatic purge of finished records.' }),
+        maxPending: z
+          .number()
+          .int()
+          .min(1)
+          .default(1_000_000)
+          .meta({ description: 'Pending deliveries allowed across all routes (503 beyond it).' }),
+        maxPendingBytes: size(
+          'Bytes of pending bodies allowed across all routes (503 beyond it).',
+          '1gb',
+        ).default(1024 * 1024 * 1024),
+      })
+      .prefault({})
+      .meta({ description: 'The durable queue behind `async` and `hybrid` routes.' }),
+    admin: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(true)
+          .meta({ description: 'Serve the admin API (deliveries: list, show, replay, purge).' }),
+        host: z
+          .string()
+          .default('127.0.0.1')
+          .meta({ description: 'Admin listen address; anything but loopback requires `token`.' }),
+        port: z.coerce
+          .number()
+          .int()
+          .min(0)
+          .max(65535)
+          .default(9090)
+          .meta({ description: 'Admin listen port.' }),
+        token: z
+          .string()
+          .min(16)
+          .optional()
+          .meta({
+            description: 'Bearer token for the admin API.',
+            example: '${HOOKRELAY_ADMIN_TOKEN}',
+            secret: true,
+          }),
+      })
+      .prefault({})
+      .meta({ description: 'The admin API, on its own listener.' }),
     defaults: z
       .strictObject({
         timeouts: z
@@ -313,6 +503,14 @@ export const configSchema = z
         typeof route.path === 'string' &&
         Array.isArray(route.methods),
     );
+    const admin = config.admin;
+    if (admin?.enabled && typeof admin.host === 'string' && !isLoopback(admin.host) && !admin.token) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['admin', 'token'],
+        message: `required when the admin API listens on '${admin.host}' (not loopback): set it from \${HOOKRELAY_ADMIN_TOKEN}`,
+      });
+    }
     const metricsPath = config.metrics?.enabled === false ? [] : [config.metrics?.path ?? '/metrics'];
     const reserved = ['/healthz', '/readyz', ...metricsPath];
     config.routes.forEach((route, index) => {
@@ -363,3 +561,8 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
 export type RouteConfig = z.output<typeof routeSchema>;
 export type Defaults = Config['defaults'];
+
+/** Loopback addresses: the admin API may listen there without a token. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+}

@@ -1,0 +1,108 @@
+/**
+ * The queue driver contract: every driver (sqlite, memory, later redis) implements it, and one
+ * shared contract test suite (test/queue/contract.ts) runs against each. Delivery is
+ * at-least-once: a leased record whose lease expires (a crash, a kill -9) is leased again.
+ */
+
+export type DeliveryStatus = 'pending' | 'inflight' | 'delivered' | 'dead';
+
+/** The request to send, as prepared by the pipeline (transforms applied, credentials NOT applied:
+ * they are added at each attempt, so rotated secrets take effect and none are stored on disk). */
+export interface StoredRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: Buffer | undefined;
+}
+
+export interface NewDelivery {
+  id: string;
+  routeId: string;
+  requestId: string;
+  request: StoredRequest;
+  /** ms since epoch. */
+  createdAt: number;
+  /** When the first attempt may run (normally createdAt; later for a hybrid hand-off after a retryable failure). */
+  nextAttemptAt: number;
+  /** Attempts already made before enqueueing (hybrid mode), counted toward maxAttempts. */
+  attempts: number;
+  /** When the route deduplicates: the webhook's id and how long it is remembered. */
+  dedup?: { key: string; windowMs: number } | undefined;
+}
+
+export interface DeliveryRecord extends NewDelivery {
+  status: DeliveryStatus;
+  /** Lease expiry (ms since epoch) while inflight. */
+  leaseUntil: number | undefined;
+  updatedAt: number;
+  lastStatus: number | undefined;
+  lastError: string | undefined;
+  /** First bytes of the last response body, for operators. */
+  lastResponse: string | undefined;
+  deliveredAt: number | undefined;
+  /** How many times an operator replayed it. */
+  replays: number;
+  bodyBytes: number;
+}
+
+export interface AttemptLog {
+  at: number;
+  durationMs: number;
+  status: number | undefined;
+  error: string | undefined;
+}
+
+export interface ListFilter {
+  routeId?: string | undefined;
+  status?: DeliveryStatus | undefined;
+  /** Only records last updated before this time (ms since epoch). */
+  olderThan?: number | undefined;
+  limit?: number | undefined;
+  /** Records with id > after, for paging (ids sort by creation time). */
+  after?: string | undefined;
+}
+
+export interface QueueStats {
+  /** Count and bytes by route and status. */
+  byRoute: Record<string, Record<DeliveryStatus, { count: number; bytes: number }>>;
+  /** createdAt of the oldest pending or inflight record per route. */
+  oldestPending: Record<string, number | undefined>;
+}
+
+export interface QueueDriver {
+  readonly kind: string;
+  /** Durable when the promise resolves (sqlite: committed and fsync'd, batched with concurrent calls).
+   * Rejects with DuplicateDelivery (carrying the first delivery's id) when `dedup.key` was accepted
+   * for the same route within `dedup.windowMs`; the check and the insert are one transaction. */
+  enqueue(delivery: NewDelivery): Promise<void>;
+  /** Leases up to `limit` due pending records of a route (nextAttemptAt <= now), oldest due first,
+   * plus inflight records whose lease expired; marks them inflight until now + leaseMs. */
+  lease(routeId: string, limit: number, leaseMs: number, now: number): Promise<DeliveryRecord[]>;
+  /** Marks delivered. */
+  ack(id: string, result: { status: number; response: string | undefined; attempt: AttemptLog }): Promise<void>;
+  /** Back to pending, to be retried at nextAttemptAt. */
+  nack(id: string, result: { nextAttemptAt: number; attempt: AttemptLog; response?: string | undefined }): Promise<void>;
+  /** Exhausted or permanently refused: kept as dead for inspection and replay. */
+  dead(id: string, result: { reason: string; attempt?: AttemptLog | undefined; response?: string | undefined }): Promise<void>;
+  /** Returns inflight records to pending without counting an attempt (graceful shutdown). */
+  release(ids: string[]): Promise<void>;
+  /** Makes dead (or delivered) records pending again, due now, attempts reset; returns how many. */
+  replay(selector: { ids: string[] } | { routeId?: string | undefined; status: 'dead' | 'delivered' }, now: number): Promise<number>;
+  /** Deletes records matching the filter (status required); returns how many. */
+  purge(filter: { status: DeliveryStatus; routeId?: string | undefined; olderThan: number }): Promise<number>;
+  get(id: string): Promise<{ record: DeliveryRecord; attempts: AttemptLog[] } | undefined>;
+  list(filter: ListFilter): Promise<DeliveryRecord[]>;
+  stats(): Promise<QueueStats>;
+  /** When the next pending record of the route becomes due, if any (lets workers sleep exactly). */
+  nextDue(routeId: string): Promise<number | undefined>;
+  close(): Promise<void>;
+}
+
+export class DuplicateDelivery extends Error {
+  readonly existingId: string;
+  constructor(existingId: string) {
+    super(`duplicate of delivery ${existingId}`);
+    this.name = 'DuplicateDelivery';
+    this.existingId = existingId;
+  }
+}
