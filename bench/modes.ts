@@ -13,6 +13,24 @@ export interface RateResult {
 }
 
 const RATE_SCRIPT = fileURLToPath(new URL('./rate.ts', import.meta.url));
+const SQLITE_SCRIPT = fileURLToPath(new URL('./sqlite-baseline.ts', import.meta.url));
+
+/** One fsync'd transaction per request, pinned to the systems' core (bench/sqlite-baseline.ts). */
+export function sqliteBaseline(seconds: number): Promise<{ tps: number; transactions: number }> {
+  const pinned = HAS_TASKSET && CORES > 1;
+  const args = [SQLITE_SCRIPT];
+  return new Promise((resolve, reject) => {
+    execFile(
+      pinned ? 'taskset' : process.execPath,
+      pinned ? ['-c', '1', process.execPath, ...args] : args,
+      { env: { ...process.env, SECONDS: String(seconds) }, timeout: (seconds + 30) * 1000 },
+      (error, stdout) => {
+        if (error) reject(error);
+        else resolve(JSON.parse(stdout.trim().split('\n').pop()!) as { tps: number; transactions: number });
+      },
+    );
+  });
+}
 
 /** Open-loop fixed-rate load from bench/rate.ts, pinned to the load generator's core. */
 export function fixedRate(

@@ -23,7 +23,7 @@ import {
   stop,
   waitForPort,
 } from './lib.ts';
-import { fixedRate, soak } from './modes.ts';
+import { fixedRate, soak, sqliteBaseline } from './modes.ts';
 import { runWrk, type WrkResult } from './wrk.ts';
 
 const args = new Set(process.argv.slice(2));
@@ -52,6 +52,8 @@ interface System {
 }
 interface Scenario {
   name: string;
+  /** Scenario whose `floor` system is the reference (default: json-bearer for json bodies). */
+  floorScenario?: string;
   bodyFile: string;
   contentType: string;
   floor: string;
@@ -84,6 +86,8 @@ async function startHookrelay(targetPort: number, failingPort: number): Promise<
   writeFileSync(
     file,
     `server: { port: ${port}, host: 127.0.0.1 }
+queue: { driver: sqlite, path: ${join(work, 'queue.db')} }
+admin: { enabled: false }
 defaults:
   retry: { attempts: 5, minDelay: 5ms, maxDelay: 50ms }
 routes:
@@ -106,6 +110,13 @@ routes:
           customer: OrderCreated.Customer.Name
           amount: OrderCreated.Total
           currency: OrderCreated.Currency
+  - id: bench-async
+    path: /bench/async
+    delivery: async
+    forward:
+      url: http://127.0.0.1:${targetPort}/hook
+      auth: { type: bearer, token: "${TOKEN}" }
+    queue: { concurrency: 16 }
   - id: bench-retry
     path: /bench/retry
     forward:
@@ -243,7 +254,15 @@ async function main(): Promise<number> {
     floor: 'node-forwarder',
     systems: [{ ...relay, url: `${relay.url}/bench/retry` }],
   };
-  const scenarios = [json, xml, retry];
+  const durable: Scenario = {
+    name: 'async-durable-ack',
+    bodyFile: here('fixtures/order.json'),
+    contentType: 'application/json',
+    floor: 'hookrelay',
+    floorScenario: 'json-bearer',
+    systems: [{ ...relay, url: `${relay.url}/bench/async` }],
+  };
+  const scenarios = [json, xml, durable, retry];
   const targetOf = (s: Scenario) => (s === retry ? failing : target);
   const rows: Row[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
@@ -270,6 +289,12 @@ async function main(): Promise<number> {
       };
   const summary = summarise(rows, scenarios);
   print(summary, latency);
+  const baseline = await sqliteBaseline(SMOKE ? 1 : 5);
+  const asyncRps = summary.find((r) => r.scenario === 'async-durable-ack')?.rps ?? 0;
+  process.stdout.write(
+    `\ndurability: one fsync'd SQLite transaction per request (same machine, same run): ${baseline.tps.toFixed(0)} tx/s; ` +
+      `durable async acks: ${asyncRps.toFixed(0)} req/s = ${(asyncRps / baseline.tps).toFixed(1)}x that\n`,
+  );
   const file = join(
     root,
     'bench/results',
@@ -277,7 +302,7 @@ async function main(): Promise<number> {
   );
   writeFileSync(
     file,
-    `${JSON.stringify({ date: new Date().toISOString(), cores: CORES, connections: CONNECTIONS, duration: DURATION, rounds: ROUNDS, summary, latency, rows }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), cores: CORES, connections: CONNECTIONS, duration: DURATION, rounds: ROUNDS, summary, latency, sqliteBaseline: baseline, rows }, null, 2)}\n`,
   );
   process.stdout.write(`results: ${file}\n`);
   const bad = summary.filter((s) => s.non2xx > 0 || s.socketErrors > 0 || s.requests === 0);
@@ -314,7 +339,10 @@ function summarise(rows: Row[], scenarios: Scenario[]): Summary[] {
   const out: Summary[] = [];
   for (const scenario of scenarios) {
     const floor = pick(
-      scenario.name === 'json-bearer' || scenario.name.startsWith('retry') ? 'json-bearer' : scenario.name,
+      scenario.floorScenario ??
+        (scenario.name === 'json-bearer' || scenario.name.startsWith('retry')
+          ? 'json-bearer'
+          : scenario.name),
       scenario.floor,
     );
     const floorRps = mean(floor.map((r) => r.rps));

@@ -1,12 +1,17 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createAdminServer } from './admin/server.ts';
 import { compileRoutes } from './config/compile.ts';
 import type { Config } from './config/schema.ts';
 import { Clients } from './delivery/client.ts';
+import type { AcceptContext } from './ingress/accept.ts';
 import { createRouter } from './ingress/router.ts';
 import { createHttpServer } from './ingress/server.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics/index.ts';
+import { createDriver } from './queue/index.ts';
+import { Queue } from './queue/queue.ts';
+import { DeliveryWorkers, workerRoute } from './queue/worker.ts';
 import { VERSION } from './version.ts';
 
 export interface AppOptions {
@@ -17,6 +22,10 @@ export interface AppOptions {
 
 export interface App {
   server: Server;
+  /** The admin API listener, when a route queues and `admin.enabled`. */
+  admin: Server | undefined;
+  /** The durable queue, when a route is async or hybrid. */
+  queue: Queue | undefined;
   metrics: Metrics;
   logger: Logger;
   /** Resolves with the bound address once listening. */
@@ -40,6 +49,38 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     metrics.inFlight.set({ route: route.id }, 0);
   }
   const clients = new Clients();
+  const queued = routes.filter((route) => route.forward && route.delivery !== 'sync');
+  let queue: Queue | undefined;
+  let workers: DeliveryWorkers | undefined;
+  let admin: Server | undefined;
+  let accept: AcceptContext | undefined;
+  if (queued.length > 0) {
+    const driver = createDriver(config.queue, logger);
+    const limits = new Map(
+      queued.map((r) => [r.id, { maxPending: r.queue.maxPending, maxPendingBytes: r.queue.maxPendingBytes }]),
+    );
+    const q = new Queue(driver, config.queue, limits, metrics, logger);
+    const w = new DeliveryWorkers({ driver, routes: queued.map(workerRoute), clients, metrics, logger });
+    queue = q;
+    workers = w;
+    accept = {
+      requestIdHeader: config.server.requestIdHeader.toLowerCase(),
+      queue: q,
+      notify: (routeId) => w.notify(routeId),
+      metrics,
+      logger,
+    };
+    if (config.admin.enabled) {
+      admin = createAdminServer({
+        driver,
+        token: config.admin.token,
+        logger,
+        onReplay: (routeIds) => {
+          for (const id of routeIds) w.notify(id);
+        },
+      });
+    }
+  }
   let inFlight = 0;
   let idle: (() => void) | undefined;
   const lifecycle = {
@@ -60,6 +101,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       clients,
       requestIdHeader: config.server.requestIdHeader.toLowerCase(),
       lifecycle,
+      accept,
     },
     {
       metricsPath: config.metrics.enabled ? config.metrics.path : undefined,
@@ -69,16 +111,21 @@ export function createApp(config: Config, options: AppOptions = {}): App {
 
   return {
     server,
+    admin,
+    queue,
     metrics,
     logger,
-    listen(port = config.server.port, host = config.server.host) {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve(server.address() as AddressInfo);
-        });
-      });
+    async listen(port = config.server.port, host = config.server.host) {
+      if (queue && workers) {
+        // Recover first: deliveries a previous run acknowledged are due before new traffic.
+        await queue.start();
+        workers.start();
+      }
+      if (admin) {
+        const a = await listenOn(admin, config.admin.port, config.admin.host);
+        logger.info({ host: a.address, port: a.port }, 'admin API listening');
+      }
+      return listenOn(server, port, host);
     },
     async stop(grace = config.server.shutdownGrace) {
       lifecycle.shuttingDown = true;
@@ -98,8 +145,29 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       server.closeIdleConnections();
       if (!drained) server.closeAllConnections();
       await closed;
+      if (workers && queue) {
+        // Deliveries in flight finish or give their lease back; nothing acknowledged is lost.
+        const { released } = await workers.stop(Math.max(1_000, grace / 2));
+        if (released > 0) logger.info({ released }, 'released in-flight deliveries to the queue');
+        queue.stop();
+        await queue.driver.close();
+      }
+      if (admin?.listening) {
+        admin.closeAllConnections();
+        await new Promise<void>((resolve) => admin.close(() => resolve()));
+      }
       await clients.close();
       return { drained };
     },
   };
+}
+
+function listenOn(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
 }

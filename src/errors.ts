@@ -101,6 +101,19 @@ export const ERRORS = {
     description:
       'The overall `timeouts.deadline` of the route ran out before the target accepted the request.',
   },
+  HOOKRELAY_ERR_QUEUE_FULL: {
+    status: 503,
+    message: 'the delivery queue is full ({scope} limit of {limit}); retry after {retryAfter} s',
+    retryable: true,
+    description:
+      'Backpressure: the route or the whole relay holds `maxPending` deliveries (or `maxPendingBytes`). The answer carries `Retry-After`; nothing was stored.',
+  },
+  HOOKRELAY_ERR_QUEUE_UNAVAILABLE: {
+    status: 503,
+    message: 'the webhook could not be stored durably: {reason}',
+    retryable: true,
+    description: 'Writing to the queue failed (e.g. disk full). The webhook was NOT acknowledged; the sender should retry.',
+  },
   HOOKRELAY_ERR_SHUTTING_DOWN: {
     status: 503,
     message: 'hookrelay is shutting down',

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { createApp } from './app.ts';
+import { runDeliveries } from './cli/deliveries.ts';
 import { runTests } from './cli/test-routes.ts';
 import { runTry } from './cli/try.ts';
 import { loadConfigFile } from './config/load.ts';
@@ -19,17 +20,24 @@ Usage:
                                  would be forwarded, credentials redacted; nothing is sent
   hookrelay test     [-c FILE] [--route ID]
                                  run the routes' \`tests:\` cases; exit 1 on any failure
-  hookrelay try --help | test --help
-                                 every option of try or test
+  hookrelay deliveries list|show|replay|purge [-c FILE] [options]
+                                 inspect queued deliveries of async routes, replay dead
+                                 letters, purge old ones (in the SQLite file of the config)
+  hookrelay try --help | test --help | deliveries --help
+                                 every option of try, test or deliveries
   hookrelay --help | --version
 
 Options:
   -c, --config FILE   config file (default: $HOOKRELAY_CONFIG, else config/hookrelay.yaml)
 
-Docs: docs/configuration.md, docs/transforms.md, docs/metrics.md, docs/errors.md`;
+Docs: docs/configuration.md, docs/transforms.md, docs/queue.md, docs/metrics.md, docs/errors.md`;
 
 /** Commands with options of their own: they parse their arguments themselves. */
-const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = { try: runTry, test: runTests };
+const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  try: runTry,
+  test: runTests,
+  deliveries: runDeliveries,
+};
 
 export async function main(argv: string[]): Promise<number> {
   const sub = subcommand(argv);

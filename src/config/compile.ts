@@ -48,6 +48,12 @@ export interface CompiledRoute {
   /** Request steps, then steps over a 2xx target answer; empty when none are configured. */
   transform: readonly CompiledStep[];
   responseTransform: readonly CompiledStep[];
+  delivery: 'sync' | 'async' | 'hybrid';
+  /** Synchronous budget of a hybrid route, ms. */
+  hybridBudget: number;
+  queue: RouteConfig['queue'];
+  /** How to find a webhook's id for deduplication; undefined when the route does not deduplicate. */
+  dedup: { header: string | undefined; field: Template | undefined; windowMs: number } | undefined;
   timeouts: { connect: number; attempt: number; deadline: number };
   retry: RetryPolicy;
   limits: { body: number; response: number };
@@ -106,6 +112,16 @@ function compileRoute(route: RouteConfig, defaults: Config['defaults']): Compile
     forward,
     echo: route.echo === true,
     respond,
+    delivery: route.delivery,
+    hybridBudget: route.hybrid?.budget ?? 3_000,
+    queue: route.queue,
+    dedup: route.dedup
+      ? {
+          header: route.dedup.header?.toLowerCase(),
+          field: route.dedup.field ? compileTemplate(`{{ body.${route.dedup.field} }}`) : undefined,
+          windowMs: route.dedup.window,
+        }
+      : undefined,
     transform: compileSteps(route.id, route.transform ?? [], 'transform'),
     responseTransform: compileSteps(route.id, route.response?.transform ?? [], 'response.transform'),
     timeouts: { ...defaults.timeouts, ...route.timeouts },

@@ -302,7 +302,7 @@ export const routeSchema = z
       .optional()
       .meta({
         description:
-          'Drop a webhook whose id was already accepted within the window, answering as if accepted (`async`/`hybrid` routes; counted in hookrelay_dedup_dropped_total). Exactly one of `header` or `field`.',
+          'Drop a webhook whose id was already accepted within the window, answering as if accepted (`async` routes; counted in hookrelay_dedup_dropped_total). Exactly one of `header` or `field`.',
       }),
     respond: respond.optional(),
     tests: z.array(routeTest).optional().meta({ description: 'Test cases run by `hookrelay test -c FILE`.' }),

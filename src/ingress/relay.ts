@@ -3,20 +3,25 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type CompiledRoute, stepLabel } from '../config/compile.ts';
 import type { Clients } from '../delivery/client.ts';
 import { type DeliveryOutcome, deliver } from '../delivery/dispatcher.ts';
+import { retryDelay } from '../delivery/policy.ts';
 import { HookrelayError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { type Metrics, methodLabel, NO_ROUTE } from '../metrics/index.ts';
 import { relayableResponseHeaders } from '../pipeline/headers.ts';
 import type { InboundMessage } from '../pipeline/message.ts';
 import { type Prepared, prepareOutbound, templateScope } from '../pipeline/prepare.ts';
+import { newDeliveryId } from '../queue/ids.ts';
 import { runTransforms, StepError } from '../transforms/run.ts';
 import { renderTemplate } from '../transforms/template.ts';
+import { type AcceptContext, acceptForDelivery, FULL_RETRY_AFTER } from './accept.ts';
 import { readBody } from './body.ts';
 import { echoBody } from './echo.ts';
 import { asHookrelayError, send, sendError } from './reply.ts';
 import type { Match } from './router.ts';
 
 export interface RelayContext {
+  /** Present when some route delivers asynchronously (async or hybrid). */
+  accept?: AcceptContext | undefined;
   match: (method: string, path: string) => Match<CompiledRoute>;
   metrics: Metrics;
   logger: Logger;
@@ -142,6 +147,17 @@ async function handle(
     return;
   }
   const outbound = prepared.outbound;
+  if (route.delivery === 'async') {
+    await acceptAndFinish(ctx, res, route, message, prepared, started, {});
+    return;
+  }
+  let deliveryId: string | undefined;
+  if (route.delivery === 'hybrid') {
+    // The id travels on the synchronous attempts too, so a target that saw one of them can drop
+    // the queued retry that follows when the budget runs out mid-request.
+    deliveryId = newDeliveryId();
+    for (const name of route.queue.idHeaders) outbound.headers[name.toLowerCase()] = deliveryId;
+  }
   const callerGone = new AbortController();
   const onClose = () => {
     if (!res.writableFinished) callerGone.abort();
@@ -154,13 +170,30 @@ async function handle(
       request: outbound,
       auth: forward.auth,
       retry: route.retry,
-      timeouts: route.timeouts,
+      timeouts:
+        route.delivery === 'hybrid'
+          ? { attempt: Math.min(route.timeouts.attempt, route.hybridBudget), deadline: route.hybridBudget }
+          : route.timeouts,
       responseLimit: route.limits.response,
       signal: callerGone.signal,
     },
     ctx.metrics,
   );
   res.off('close', onClose);
+  if (
+    route.delivery === 'hybrid' &&
+    (outcome.result === 'failed' || outcome.result === 'deadline') &&
+    outcome.error?.code !== 'HOOKRELAY_ERR_UPSTREAM_RESPONSE_TOO_LARGE'
+  ) {
+    // Not delivered within the budget, but retryable: hand it to the queue and acknowledge.
+    const nextAttemptAt = Date.now() + retryDelay(Math.max(1, outcome.attempts), route.retry, undefined);
+    await acceptAndFinish(ctx, res, route, message, prepared, started, {
+      deliveryId,
+      attempts: outcome.attempts,
+      nextAttemptAt,
+    });
+    return;
+  }
   await answer(ctx, res, route, message, outcome, started, prepared.value);
 }
 
@@ -196,6 +229,46 @@ async function answer(
   }
   const error = outcome.error ?? new HookrelayError('HOOKRELAY_ERR_INTERNAL');
   finishError(ctx, res, error, route.id, method, requestId, started, {}, extra);
+}
+
+async function acceptAndFinish(
+  ctx: RelayContext,
+  res: ServerResponse,
+  route: CompiledRoute,
+  message: InboundMessage,
+  prepared: Prepared,
+  started: number,
+  options: { deliveryId?: string | undefined; attempts?: number; nextAttemptAt?: number },
+): Promise<void> {
+  const { method, requestId } = message;
+  if (!ctx.accept) throw new Error(`route '${route.id}' is ${route.delivery} but no queue is running`);
+  try {
+    const accepted = await acceptForDelivery(
+      ctx.accept,
+      res,
+      route,
+      message,
+      prepared.outbound,
+      prepared.value,
+      {
+        ...(options.deliveryId ? { deliveryId: options.deliveryId } : {}),
+        ...(options.attempts !== undefined ? { attempts: options.attempts } : {}),
+        ...(options.nextAttemptAt !== undefined ? { nextAttemptAt: options.nextAttemptAt } : {}),
+      },
+    );
+    finish(ctx, route.id, method, accepted.status, requestId, started, {
+      attempts: options.attempts ?? 0,
+      result: accepted.duplicate ? 'duplicate' : 'queued',
+      deliveryId: accepted.deliveryId,
+    });
+  } catch (error) {
+    const err = asHookrelayError(error);
+    const headers: Record<string, string> =
+      err.code === 'HOOKRELAY_ERR_QUEUE_FULL' ? { 'retry-after': String(FULL_RETRY_AFTER) } : {};
+    finishError(ctx, res, err, route.id, method, requestId, started, headers, {
+      attempts: options.attempts ?? 0,
+    });
+  }
 }
 
 /** A 2xx target answer reshaped by the route's response steps before the caller gets it. */

@@ -42,6 +42,8 @@ export interface DeliveryRecord extends NewDelivery {
   deliveredAt: number | undefined;
   /** How many times an operator replayed it. */
   replays: number;
+  /** When it was last replayed (ms since epoch): maxAge counts from here, not from createdAt. */
+  replayedAt: number | undefined;
   bodyBytes: number;
 }
 
@@ -79,15 +81,27 @@ export interface QueueDriver {
    * plus inflight records whose lease expired; marks them inflight until now + leaseMs. */
   lease(routeId: string, limit: number, leaseMs: number, now: number): Promise<DeliveryRecord[]>;
   /** Marks delivered. */
-  ack(id: string, result: { status: number; response: string | undefined; attempt: AttemptLog }): Promise<void>;
+  ack(
+    id: string,
+    result: { status: number; response: string | undefined; attempt: AttemptLog },
+  ): Promise<void>;
   /** Back to pending, to be retried at nextAttemptAt. */
-  nack(id: string, result: { nextAttemptAt: number; attempt: AttemptLog; response?: string | undefined }): Promise<void>;
+  nack(
+    id: string,
+    result: { nextAttemptAt: number; attempt: AttemptLog; response?: string | undefined },
+  ): Promise<void>;
   /** Exhausted or permanently refused: kept as dead for inspection and replay. */
-  dead(id: string, result: { reason: string; attempt?: AttemptLog | undefined; response?: string | undefined }): Promise<void>;
+  dead(
+    id: string,
+    result: { reason: string; attempt?: AttemptLog | undefined; response?: string | undefined },
+  ): Promise<void>;
   /** Returns inflight records to pending without counting an attempt (graceful shutdown). */
   release(ids: string[]): Promise<void>;
   /** Makes dead (or delivered) records pending again, due now, attempts reset; returns how many. */
-  replay(selector: { ids: string[] } | { routeId?: string | undefined; status: 'dead' | 'delivered' }, now: number): Promise<number>;
+  replay(
+    selector: { ids: string[] } | { routeId?: string | undefined; status: 'dead' | 'delivered' },
+    now: number,
+  ): Promise<number>;
   /** Deletes records matching the filter (status required); returns how many. */
   purge(filter: { status: DeliveryStatus; routeId?: string | undefined; olderThan: number }): Promise<number>;
   get(id: string): Promise<{ record: DeliveryRecord; attempts: AttemptLog[] } | undefined>;

@@ -1,0 +1,206 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from '../log.ts';
+import type { DeliveryStatus, QueueDriver } from '../queue/types.ts';
+import { AdminError, badRequest, bearerCheck, readJson, sendJson } from './http.ts';
+import { attemptView, detail, isStatus, parseAge, STATUSES, statsView, summary } from './view.ts';
+
+/**
+ * The admin API (docs/queue.md): list, show, replay and purge deliveries, and queue statistics,
+ * as JSON on its own listener. The caller of createAdminServer decides where it listens.
+ */
+export interface AdminOptions {
+  driver: QueueDriver;
+  /** When set, every request needs `Authorization: Bearer <token>`. */
+  token?: string | undefined;
+  logger: Logger;
+  /** Called with the routes that have deliveries due again after a replay, so workers wake. */
+  onReplay?: ((routeIds: string[]) => void) | undefined;
+  now?: () => number;
+}
+
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 1000;
+const MAX_IDS = 1000;
+
+type Handler = (req: IncomingMessage, url: URL, id: string | undefined) => Promise<unknown>;
+
+export function createAdminServer(options: AdminOptions): Server {
+  const { driver, logger } = options;
+  const now = options.now ?? Date.now;
+  const authorized = options.token ? bearerCheck(options.token) : () => true;
+
+  const list: Handler = async (_req, url) => {
+    const query = url.searchParams;
+    known(query.keys(), ['route', 'status', 'limit', 'after'], 'query parameter');
+    const status = query.get('status') ?? undefined;
+    if (status !== undefined && !isStatus(status))
+      throw badRequest(`status must be one of ${STATUSES.join(', ')}`);
+    const limit = query.has('limit') ? positiveInt(query.get('limit'), 'limit', MAX_LIMIT) : DEFAULT_LIMIT;
+    const records = await driver.list({
+      routeId: query.get('route') ?? undefined,
+      status,
+      limit,
+      after: query.get('after') ?? undefined,
+    });
+    return {
+      deliveries: await Promise.all(records.map(summary)),
+      // Pass as `after` for the next page.
+      next: records.length === limit ? records[records.length - 1]!.id : null,
+    };
+  };
+
+  const show: Handler = async (_req, _url, id) => {
+    const found = await driver.get(id!);
+    if (!found) throw new AdminError('HOOKRELAY_ERR_ADMIN_NOT_FOUND', `no delivery '${id}'`);
+    return { delivery: await detail(found.record), attempts: found.attempts.map(attemptView) };
+  };
+
+  const replay: Handler = async (req) => {
+    const body = await readJson(req);
+    known(Object.keys(body), ['ids', 'route', 'status'], 'field');
+    let replayed: number;
+    let routes: string[];
+    if (body.ids !== undefined) {
+      if (body.route !== undefined || body.status !== undefined) {
+        throw badRequest('give either `ids` or `status` (with an optional `route`), not both');
+      }
+      const ids = body.ids;
+      if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => typeof id === 'string')) {
+        throw badRequest('`ids` must be a non-empty array of delivery ids');
+      }
+      if (ids.length > MAX_IDS) throw badRequest(`at most ${MAX_IDS} ids per request`);
+      const records = await Promise.all(ids.map((id: string) => driver.get(id)));
+      const notFound = ids.filter((_id, i) => records[i] === undefined);
+      routes = [...new Set(records.flatMap((r) => (r ? [r.record.routeId] : [])))];
+      replayed = await driver.replay({ ids: ids.filter((_id, i) => records[i] !== undefined) }, now());
+      if (replayed > 0) options.onReplay?.(routes);
+      return { replayed, notFound };
+    }
+    if (body.status !== 'dead' && body.status !== 'delivered') {
+      throw badRequest('give `ids`, or `status` ("dead" or "delivered") with an optional `route`');
+    }
+    const route = optionalString(body.route, 'route');
+    replayed = await driver.replay({ routeId: route, status: body.status }, now());
+    routes = route ? [route] : Object.keys((await driver.stats()).byRoute);
+    if (replayed > 0) options.onReplay?.(routes);
+    return { replayed };
+  };
+
+  const purge: Handler = async (req) => {
+    const body = await readJson(req);
+    known(Object.keys(body), ['status', 'olderThan', 'route'], 'field');
+    const status = body.status;
+    // Pending and in-flight deliveries were acknowledged to their callers: never purged from here.
+    if (status !== 'delivered' && status !== 'dead')
+      throw badRequest('`status` must be "delivered" or "dead"');
+    if (typeof body.olderThan !== 'string' && typeof body.olderThan !== 'number') {
+      throw badRequest('`olderThan` is required: a duration such as "7d", "12h" or "30m"');
+    }
+    let age: number;
+    try {
+      age = parseAge(body.olderThan);
+    } catch (error) {
+      throw badRequest(`olderThan: ${(error as Error).message}`);
+    }
+    const route = optionalString(body.route, 'route');
+    const purged = await driver.purge({
+      status: status as DeliveryStatus,
+      routeId: route,
+      olderThan: now() - age,
+    });
+    return { purged };
+  };
+
+  const stats: Handler = async () => statsView(await driver.stats());
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
+    if (!authorized(req.headers.authorization)) {
+      throw new AdminError('HOOKRELAY_ERR_ADMIN_UNAUTHORIZED', 'missing or wrong admin token', {
+        'www-authenticate': 'Bearer realm="hookrelay-admin"',
+      });
+    }
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const [handler, method, id] = match(url.pathname);
+    if (!handler) throw new AdminError('HOOKRELAY_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${url.pathname}`);
+    if (req.method !== method && !(method === 'GET' && req.method === 'HEAD')) {
+      throw new AdminError('HOOKRELAY_ERR_ADMIN_METHOD_NOT_ALLOWED', `${url.pathname} accepts ${method}`, {
+        allow: method === 'GET' ? 'GET, HEAD' : method,
+      });
+    }
+    sendJson(res, 200, await handler(req, url, id));
+    return 200;
+  };
+
+  function match(path: string): [Handler | undefined, string, string | undefined] {
+    if (path === '/deliveries') return [list, 'GET', undefined];
+    if (path === '/deliveries/replay') return [replay, 'POST', undefined];
+    if (path === '/deliveries/purge') return [purge, 'POST', undefined];
+    if (path === '/queue/stats') return [stats, 'GET', undefined];
+    const one = /^\/deliveries\/([^/]+)$/.exec(path);
+    if (one) return [show, 'GET', decode(one[1]!)];
+    return [undefined, 'GET', undefined];
+  }
+
+  return createServer((req, res) => {
+    const started = performance.now();
+    const path = safePath(req.url);
+    handle(req, res)
+      .catch((error: unknown) => {
+        const failure =
+          error instanceof AdminError
+            ? error
+            : new AdminError('HOOKRELAY_ERR_ADMIN_QUEUE', `queue error: ${(error as Error).message}`);
+        if (failure.status >= 500) logger.error({ err: error, path }, 'admin request failed');
+        sendJson(res, failure.status, { error: failure.code, message: failure.message }, failure.headers);
+        // The body may not have been read (401, 404): do not let it hold the connection.
+        if (!req.complete) res.once('finish', () => req.destroy());
+        return failure.status;
+      })
+      .then((status) => {
+        logger.info(
+          {
+            admin: true,
+            method: req.method,
+            path,
+            status,
+            durationMs: Math.round(performance.now() - started),
+          },
+          'admin request',
+        );
+      });
+  });
+}
+
+/** The path without the query string (never logged: it may hold ids operators paste around). */
+function safePath(url: string | undefined): string {
+  const path = (url ?? '/').split('?')[0]!;
+  return path.length > 200 ? `${path.slice(0, 200)}…` : path;
+}
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw badRequest(`malformed delivery id '${segment}'`);
+  }
+}
+
+function known(keys: Iterable<string>, allowed: string[], what: string): void {
+  for (const key of keys) {
+    if (!allowed.includes(key))
+      throw badRequest(`unknown ${what} '${key}', expected one of: ${allowed.join(', ')}`);
+  }
+}
+
+function positiveInt(value: string | null, name: string, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value ?? '') || n < 1 || n > max)
+    throw badRequest(`${name} must be an integer from 1 to ${max}`);
+  return n;
+}
+
+function optionalString(value: unknown, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') throw badRequest(`\`${name}\` must be a non-empty string`);
+  return value;
+}

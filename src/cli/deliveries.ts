@@ -1,0 +1,436 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { load as parseYaml } from 'js-yaml';
+import {
+  type AttemptView,
+  attemptView,
+  type DeliveryDetail,
+  detail,
+  isStatus,
+  parseAge,
+  STATUSES,
+  summary,
+} from '../admin/view.ts';
+import { interpolate } from '../config/interpolate.ts';
+import { loadConfigFile } from '../config/load.ts';
+import { type Config, configSchema } from '../config/schema.ts';
+import { ConfigError } from '../errors.ts';
+import { createLogger } from '../log.ts';
+import type { DeliveryRecord, QueueDriver } from '../queue/types.ts';
+import { isJson, isXml } from '../transforms/payload.ts';
+
+export const DELIVERIES_HELP = `Usage: hookrelay deliveries <command> [-c FILE] [options]
+
+Inspects and acts on the queued deliveries of async and hybrid routes, directly in the SQLite file
+of the config (\`queue.path\`), whether the relay is running or stopped.
+
+Commands:
+  list [--route R] [--status S] [--limit N] [--json]
+                        deliveries, oldest first: id, route, status, attempts, last result, age
+  show ID [--json]      one delivery: its record, the stored request and every attempt
+  replay ID...          make dead (or delivered) deliveries pending again, due now
+  replay --status dead [--route R]
+                        replay every dead delivery (of one route)
+  purge --status delivered|dead --older-than AGE [--route R]
+                        delete finished deliveries last changed more than AGE ago (e.g. 7d, 12h)
+
+Options:
+  -c, --config FILE     config file (default: $HOOKRELAY_CONFIG, else config/hookrelay.yaml)
+  -r, --route ID        only this route's deliveries
+  -s, --status S        ${STATUSES.join(', ')}
+  -n, --limit N         list at most N deliveries (default 100)
+      --older-than AGE  purge only deliveries last changed more than AGE ago
+      --json            print JSON, as the admin API answers
+
+A running relay picks replayed deliveries up within its poll interval. Exit status: 0 on success,
+1 when a delivery is not found or the queue cannot be read, 2 on a usage error. See docs/queue.md.`;
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      route: { type: 'string', short: 'r' },
+      status: { type: 'string', short: 's' },
+      limit: { type: 'string', short: 'n' },
+      'older-than': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+type Values = ReturnType<typeof parse>['values'];
+type Command = (driver: QueueDriver, values: Values, ids: string[]) => Promise<number>;
+
+class UsageError extends Error {}
+
+/** Options each command accepts besides -c, --help; anything else given is a usage error. */
+const ACCEPTS: Record<string, (keyof Values)[]> = {
+  list: ['route', 'status', 'limit', 'json'],
+  show: ['json'],
+  replay: ['route', 'status', 'json'],
+  purge: ['route', 'status', 'older-than', 'json'],
+};
+
+export async function runDeliveries(argv: string[]): Promise<number> {
+  let values: Values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parse(argv));
+  } catch (error) {
+    return usage((error as Error).message);
+  }
+  const [name, ...ids] = positionals;
+  if (values.help || name === 'help') {
+    process.stdout.write(`${DELIVERIES_HELP}\n`);
+    return 0;
+  }
+  if (name === undefined) return usage('a command is required: list, show, replay or purge');
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) return usage(`unknown command '${name}', expected one of: list, show, replay, purge`);
+  try {
+    check(name, values, ids);
+  } catch (error) {
+    return usage((error as Error).message);
+  }
+  const opened = await open(values.config ?? process.env.HOOKRELAY_CONFIG ?? 'config/hookrelay.yaml');
+  if (typeof opened === 'number') return opened;
+  try {
+    return await command(opened, values, ids);
+  } catch (error) {
+    if (error instanceof UsageError) return usage(error.message);
+    fail(`cannot read the queue: ${(error as Error).message}`);
+    return 1;
+  } finally {
+    await opened.close();
+  }
+}
+
+function usage(message: string): number {
+  process.stderr.write(`hookrelay deliveries: ${message}\n\n${DELIVERIES_HELP}\n`);
+  return 2;
+}
+
+function fail(message: string): void {
+  process.stderr.write(`hookrelay deliveries: ${message}\n`);
+}
+
+function check(name: string, values: Values, ids: string[]): void {
+  for (const key of ['route', 'status', 'limit', 'older-than', 'json'] as const) {
+    const given = key === 'json' ? values.json : values[key] !== undefined;
+    if (given && !ACCEPTS[name]!.includes(key)) throw new Error(`--${key} does not apply to '${name}'`);
+  }
+  if (values.status !== undefined && !isStatus(values.status)) {
+    throw new Error(`--status must be one of ${STATUSES.join(', ')}, got '${values.status}'`);
+  }
+  if (name === 'list' && ids.length > 0) throw new Error(`'list' takes no arguments, got '${ids[0]}'`);
+  if (name === 'show' && ids.length !== 1) throw new Error("'show' takes exactly one delivery id");
+  if (name === 'replay') {
+    if (ids.length > 0 && (values.status !== undefined || values.route !== undefined)) {
+      throw new Error("'replay' takes delivery ids or --status (with --route), not both");
+    }
+    if (ids.length === 0 && values.status === undefined) {
+      throw new Error("'replay' needs delivery ids, or --status dead (optionally with --route R)");
+    }
+    if (values.status !== undefined && values.status !== 'dead' && values.status !== 'delivered') {
+      throw new Error("'replay --status' takes dead or delivered");
+    }
+  }
+  if (name === 'purge') {
+    if (ids.length > 0) throw new Error(`'purge' takes no delivery ids, got '${ids[0]}'`);
+    if (values.status !== 'delivered' && values.status !== 'dead') {
+      // Pending and in-flight deliveries were acknowledged to their callers: never purged.
+      throw new Error("'purge' needs --status delivered or --status dead");
+    }
+    if (values['older-than'] === undefined) throw new Error("'purge' needs --older-than, e.g. 7d or 12h");
+    parseAge(values['older-than']);
+  }
+}
+
+/** Opens the config's SQLite queue file; an exit code when there is nothing to open. */
+async function open(file: string): Promise<QueueDriver | number> {
+  let queue: Config['queue'];
+  try {
+    queue = queueConfig(file);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const n = error.issues.length;
+    fail(`invalid configuration (${n} error${n === 1 ? '' : 's'})\n${error.message}`);
+    return 1;
+  }
+  if (queue.driver === 'memory') {
+    fail(
+      `${file} uses queue.driver: memory: deliveries live only inside the running relay's process, so there is nothing here to inspect (the admin API can list them while it runs)`,
+    );
+    return 1;
+  }
+  // Opening would create an empty queue: say where we looked instead.
+  if (!existsSync(queue.path)) {
+    fail(`no queue file at ${queue.path} (queue.path of ${file}); the relay creates it when it starts`);
+    return 1;
+  }
+  // Loaded here, not at the top: the other commands of the CLI need no SQLite.
+  const { createDriver } = await import('../queue/index.ts');
+  return createDriver(queue, createLogger('error', process.stderr));
+}
+
+const MISSING_SECRET = /^environment variable '.*' is not set$|^cannot read secret file /;
+
+/**
+ * The `queue` section of the config. The whole file is validated as for `start`, but secrets the
+ * relay's environment provides (a target's API key, the admin token) need not be set in the
+ * operator's shell: when only those are missing, and none of them is under `queue`, the `queue`
+ * section alone is read.
+ */
+function queueConfig(file: string): Config['queue'] {
+  try {
+    return loadConfigFile(file).queue;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const onlySecrets = error.issues.every((i) => MISSING_SECRET.test(i.message) && !/^queue\b/.test(i.path));
+    if (!onlySecrets) throw error;
+    const document = parseYaml(readFileSync(file, 'utf8')) as { queue?: unknown } | null;
+    const { value } = interpolate(document?.queue ?? {}, { env: process.env });
+    const parsed = configSchema.shape.queue.safeParse(value);
+    if (!parsed.success) throw error;
+    return parsed.data;
+  }
+}
+
+const COMMANDS: Record<string, Command> = {
+  async list(driver, values) {
+    let limit = 100;
+    if (values.limit !== undefined) {
+      limit = Number(values.limit);
+      if (!/^\d+$/.test(values.limit) || limit < 1)
+        throw new UsageError('--limit must be a positive integer');
+    }
+    const records = await driver.list({
+      routeId: values.route,
+      status: isStatus(values.status) ? values.status : undefined,
+      limit,
+    });
+    if (values.json) {
+      const deliveries = await Promise.all(records.map(summary));
+      const next = records.length === limit ? records[records.length - 1]!.id : null;
+      process.stdout.write(`${JSON.stringify({ deliveries, next })}\n`);
+      return 0;
+    }
+    if (records.length === 0) {
+      process.stdout.write('no deliveries\n');
+      return 0;
+    }
+    process.stdout.write(table(records, Date.now()));
+    if (records.length === limit) process.stdout.write(`(first ${limit}; --limit N shows more)\n`);
+    return 0;
+  },
+
+  async show(driver, values, [id]) {
+    const found = await driver.get(id!);
+    if (!found) {
+      fail(`no delivery '${id}'`);
+      return 1;
+    }
+    const view = await detail(found.record);
+    const attempts = found.attempts.map(attemptView);
+    if (values.json) process.stdout.write(`${JSON.stringify({ delivery: view, attempts })}\n`);
+    else process.stdout.write(describe(view, attempts, found.record, Date.now()));
+    return 0;
+  },
+
+  async replay(driver, values, ids) {
+    const hint = (n: number) =>
+      `a running relay delivers ${n === 1 ? 'it' : 'them'} within its poll interval`;
+    if (ids.length === 0) {
+      const status = values.status as 'dead' | 'delivered';
+      const n = await driver.replay({ routeId: values.route, status }, Date.now());
+      const scope = `${status} deliver${n === 1 ? 'y' : 'ies'}${values.route ? ` of route ${values.route}` : ''}`;
+      process.stdout.write(
+        values.json
+          ? `${JSON.stringify({ replayed: n })}\n`
+          : `replayed ${n} ${scope}${n ? `; ${hint(n)}` : ''}\n`,
+      );
+      return 0;
+    }
+    const unique = [...new Set(ids)];
+    const found = await Promise.all(unique.map((id) => driver.get(id)));
+    const notFound = unique.filter((_id, i) => !found[i]);
+    for (const id of notFound) fail(`no delivery '${id}'`);
+    // Pending and in-flight ones are already on their way: replaying them would change nothing.
+    for (const [i, f] of found.entries()) {
+      if (f && (f.record.status === 'pending' || f.record.status === 'inflight')) {
+        fail(`delivery ${unique[i]} is ${f.record.status} already: not replayed`);
+      }
+    }
+    const replayable = unique.filter((_id, i) => found[i] !== undefined);
+    const n = replayable.length ? await driver.replay({ ids: replayable }, Date.now()) : 0;
+    if (values.json) process.stdout.write(`${JSON.stringify({ replayed: n, notFound })}\n`);
+    else
+      process.stdout.write(
+        `replayed ${n} of ${unique.length} deliver${unique.length === 1 ? 'y' : 'ies'}${n ? `; ${hint(n)}` : ''}\n`,
+      );
+    return notFound.length ? 1 : 0;
+  },
+
+  async purge(driver, values) {
+    const status = values.status as 'delivered' | 'dead';
+    const age = values['older-than']!;
+    const n = await driver.purge({ status, routeId: values.route, olderThan: Date.now() - parseAge(age) });
+    if (values.json) process.stdout.write(`${JSON.stringify({ purged: n })}\n`);
+    else {
+      const scope = values.route ? ` of route ${values.route}` : '';
+      process.stdout.write(
+        `purged ${n} ${status} deliver${n === 1 ? 'y' : 'ies'}${scope} older than ${age}\n`,
+      );
+    }
+    return 0;
+  },
+};
+
+function table(records: DeliveryRecord[], now: number): string {
+  const rows = [
+    ['ID', 'ROUTE', 'STATUS', 'ATTEMPTS', 'LAST', 'AGE'],
+    ...records.map((r) => [r.id, r.routeId, r.status, String(r.attempts), last(r), age(now - r.createdAt)]),
+  ];
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
+  return rows
+    .map(
+      (row) =>
+        `${row
+          .map((cell, col) => cell.padEnd(widths[col]!))
+          .join('  ')
+          .trimEnd()}\n`,
+    )
+    .join('');
+}
+
+/** Last status and error of a delivery, one line; shortened to `max` characters. */
+function last(
+  r: { lastStatus: number | undefined | null; lastError: string | undefined | null },
+  max = 50,
+): string {
+  const text = [r.lastStatus, r.lastError]
+    .filter((v) => v !== undefined && v !== null)
+    .join(' ')
+    .replace(/\s+/g, ' ');
+  if (!text) return '-';
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** `42s`, `5m`, `3h`, `2d`: how long ago, to the largest whole unit. */
+export function age(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 48 * 3600) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86_400)}d`;
+}
+
+function describe(
+  view: DeliveryDetail,
+  attempts: AttemptView[],
+  record: DeliveryRecord,
+  now: number,
+): string {
+  const lines: [string, string | null][] = [
+    ['delivery', view.id],
+    ['route', view.route],
+    [
+      'status',
+      view.replays === 0
+        ? `${view.status}, ${plural(view.attempts, 'attempt')}`
+        : `${view.status}, ${plural(view.attempts, 'attempt')} since replayed (${plural(view.replays, 'replay')})`,
+    ],
+    ['request id', view.requestId],
+    ['created', `${view.createdAt} (${age(now - record.createdAt)} ago)`],
+    ['updated', view.updatedAt],
+    ['next attempt', view.nextAttemptAt],
+    ['lease until', view.leaseUntil],
+    ['delivered', view.deliveredAt],
+    ['last', view.lastStatus === null && view.lastError === null ? null : last(view, Infinity)],
+    ['dedup key', view.dedupKey],
+  ];
+  let out = lines
+    .filter(([, value]) => value !== null)
+    .map(([label, value]) => `${`${label}:`.padEnd(14)}${value}\n`)
+    .join('');
+  if (view.lastResponse) out += `last response:\n${indent(view.lastResponse)}\n`;
+  const { request } = view;
+  out += `\n${request.method} ${request.url}\n`;
+  for (const [name, value] of Object.entries(request.headers)) out += `${name}: ${value}\n`;
+  out += `\n${body(view, record)}\n`;
+  out += '\nattempts:\n';
+  if (attempts.length === 0) out += '  (none yet)\n';
+  for (const [i, a] of attempts.entries()) {
+    const result = [a.status ?? '', a.error ?? ''].join(' ').trim() || '-';
+    out += `  ${String(i + 1).padStart(3)}  ${a.at}  ${`${a.durationMs}ms`.padStart(8)}  ${result}\n`;
+  }
+  return out;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function indent(text: string): string {
+  return text.replace(/\n$/, '').replace(/^/gm, '  ');
+}
+
+/** The stored body for reading: JSON and XML indented, other text as is, binary as base64. */
+function body(view: DeliveryDetail, record: DeliveryRecord): string {
+  const { body: text, bodyEncoding } = view.request;
+  if (text === null || text === '') return '(no body)';
+  if (bodyEncoding === 'base64') return `(${record.bodyBytes} bytes of binary data, base64)\n${text}`;
+  const type = Object.entries(record.request.headers).find(
+    ([name]) => name.toLowerCase() === 'content-type',
+  )?.[1];
+  if (isJson(type) || (!type && /^\s*[[{]/.test(text))) {
+    try {
+      return JSON.stringify(JSON.parse(text), null, 2);
+    } catch {
+      return text;
+    }
+  }
+  if (isXml(type) || (!type && /^\s*</.test(text))) return prettyXml(text);
+  return text;
+}
+
+const XML_TOKEN = /<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>|<![^>]*>|<[^>]+>|[^<]+/g;
+
+/**
+ * XML indented by two spaces per level for display, an element holding only text kept on one line.
+ * Anything it does not recognise (unbalanced tags, a stray `<`) is shown exactly as stored.
+ */
+export function prettyXml(text: string): string {
+  const tokens = text.match(XML_TOKEN) ?? [];
+  if (tokens.join('') !== text) return text;
+  const out: string[] = [];
+  let depth = 0;
+  const pad = () => '  '.repeat(depth);
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    if (!token.startsWith('<')) {
+      if (token.trim()) out.push(pad() + token.trim());
+      continue;
+    }
+    if (token.startsWith('</')) {
+      depth--;
+      if (depth < 0) return text;
+      out.push(pad() + token);
+    } else if (/^<[^!?]/.test(token) && !token.endsWith('/>')) {
+      const [textToken, close] = [tokens[i + 1], tokens[i + 2]];
+      if (textToken && !textToken.startsWith('<') && close?.startsWith('</')) {
+        out.push(pad() + token + textToken + close);
+        i += 2;
+      } else {
+        out.push(pad() + token);
+        depth++;
+      }
+    } else {
+      out.push(pad() + token);
+    }
+  }
+  return depth === 0 ? out.join('\n') : text;
+}

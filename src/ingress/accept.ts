@@ -1,0 +1,137 @@
+import type { ServerResponse } from 'node:http';
+import type { OutboundRequest } from '../auth/types.ts';
+import type { CompiledRoute } from '../config/compile.ts';
+import { HookrelayError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics/index.ts';
+import type { InboundMessage } from '../pipeline/message.ts';
+import { templateScope } from '../pipeline/prepare.ts';
+import { newDeliveryId } from '../queue/ids.ts';
+import { DuplicateDelivery, type NewDelivery } from '../queue/types.ts';
+import { renderTemplate } from '../transforms/template.ts';
+import { send } from './reply.ts';
+
+/** What the accept path needs from the relay: the queue, the workers, and the shared finishers. */
+export interface AcceptContext {
+  requestIdHeader: string;
+  queue: {
+    admit(routeId: string, bytes: number): { ok: true } | { ok: false; scope: string; limit: string };
+    enqueue(delivery: NewDelivery): Promise<void>;
+  };
+  notify(routeId: string): void;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/** Seconds a caller is told to wait when the queue is full. */
+const FULL_RETRY_AFTER = 10;
+
+export interface Accepted {
+  status: number;
+  deliveryId: string | undefined;
+  duplicate: boolean;
+}
+
+/**
+ * Stores the prepared request durably and answers the caller: 202 with the delivery id, or the
+ * route's `respond` block. The answer is sent only after the store confirmed durability; a
+ * storage failure answers 503 and acknowledges nothing. Credentials are not stored: workers add
+ * them at each attempt.
+ */
+export async function acceptForDelivery(
+  ctx: AcceptContext,
+  res: ServerResponse,
+  route: CompiledRoute,
+  message: InboundMessage,
+  outbound: OutboundRequest,
+  value: unknown,
+  options: { deliveryId?: string; attempts?: number; nextAttemptAt?: number } = {},
+): Promise<Accepted> {
+  const bytes = outbound.body?.length ?? 0;
+  const admission = ctx.queue.admit(route.id, bytes);
+  if (!admission.ok) {
+    ctx.metrics.queueEnqueued.inc({ route: route.id, result: 'full' });
+    throw new HookrelayError('HOOKRELAY_ERR_QUEUE_FULL', {
+      scope: admission.scope,
+      limit: admission.limit,
+      retryAfter: FULL_RETRY_AFTER,
+    });
+  }
+  const now = Date.now();
+  const id = options.deliveryId ?? newDeliveryId(now);
+  const key = dedupKey(route, message, value);
+  let deliveryId = id;
+  let duplicate = false;
+  try {
+    await ctx.queue.enqueue({
+      id,
+      routeId: route.id,
+      requestId: message.requestId,
+      request: {
+        method: outbound.method,
+        url: outbound.url.toString(),
+        headers: outbound.headers,
+        body: outbound.body,
+      },
+      createdAt: now,
+      nextAttemptAt: options.nextAttemptAt ?? now,
+      attempts: options.attempts ?? 0,
+      dedup: key === undefined || !route.dedup ? undefined : { key, windowMs: route.dedup.windowMs },
+    });
+    ctx.metrics.queueEnqueued.inc({ route: route.id, result: 'accepted' });
+    ctx.notify(route.id);
+  } catch (error) {
+    if (!(error instanceof DuplicateDelivery)) {
+      ctx.metrics.queueEnqueued.inc({ route: route.id, result: 'failed' });
+      ctx.logger.error({ err: error, route: route.id, requestId: message.requestId }, 'queue write failed');
+      throw new HookrelayError(
+        'HOOKRELAY_ERR_QUEUE_UNAVAILABLE',
+        { reason: (error as Error).message },
+        { cause: error },
+      );
+    }
+    // Answered exactly as the first time, so a sender that retries is satisfied.
+    duplicate = true;
+    deliveryId = error.existingId;
+    ctx.metrics.queueEnqueued.inc({ route: route.id, result: 'duplicate' });
+    ctx.metrics.dedupDropped.inc({ route: route.id });
+  }
+  const headers: Record<string, string> = {
+    [ctx.requestIdHeader]: message.requestId,
+    'x-hookrelay-delivery': deliveryId,
+  };
+  if (duplicate) headers['x-hookrelay-duplicate'] = 'true';
+  if (route.respond) {
+    const r = route.respond;
+    const body = r.body === undefined ? '' : renderTemplate(r.body, templateScope(message, value));
+    send(res, r.status, { ...r.headers, ...headers }, body);
+    return { status: r.status, deliveryId, duplicate };
+  }
+  headers['content-type'] = 'application/json; charset=utf-8';
+  const body = JSON.stringify({
+    status: 'accepted',
+    route: route.id,
+    deliveryId,
+    requestId: message.requestId,
+    duplicate,
+  });
+  send(res, 202, headers, body);
+  return { status: 202, deliveryId, duplicate };
+}
+
+function dedupKey(route: CompiledRoute, message: InboundMessage, value: unknown): string | undefined {
+  const dedup = route.dedup;
+  if (!dedup) return undefined;
+  if (dedup.header) {
+    const v = message.headers[dedup.header];
+    const key = Array.isArray(v) ? v[0] : v;
+    return key ? key : undefined;
+  }
+  if (dedup.field) {
+    const key = renderTemplate(dedup.field, templateScope(message, value));
+    return key ? key : undefined;
+  }
+  return undefined;
+}
+
+export { FULL_RETRY_AFTER };

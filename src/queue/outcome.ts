@@ -1,0 +1,100 @@
+import type { OutboundRequest } from '../auth/types.ts';
+import { AttemptError, type AttemptRequest, type TargetResponse } from '../delivery/attempt.ts';
+import { classifyStatus, retryDelay } from '../delivery/policy.ts';
+import type { DeliveryRecord } from './types.ts';
+import type { WorkerRoute } from './worker.ts';
+
+/** Bytes of the last response kept on the record for operators. */
+export const SNIPPET_BYTES = 1024;
+
+/** What one attempt means for a queued delivery. */
+export type Decision =
+  | { kind: 'delivered'; status: number; response: string }
+  | { kind: 'retry'; nextAttemptAt: number; reason: string; response: string | undefined }
+  | { kind: 'dead'; reason: string; response: string | undefined };
+
+/**
+ * Builds one attempt from the stored request: the delivery id in the route's id headers (the same
+ * on every attempt, so the target can drop duplicates), then credentials applied to this copy only,
+ * so rotated secrets take effect and none are ever stored.
+ */
+export async function buildAttempt(
+  record: DeliveryRecord,
+  route: WorkerRoute,
+  idHeaders: readonly string[],
+): Promise<{ origin: string; request: AttemptRequest }> {
+  const stored = record.request;
+  const request: OutboundRequest = {
+    method: stored.method,
+    url: new URL(stored.url),
+    headers: { ...stored.headers },
+    body: stored.body,
+  };
+  for (const name of idHeaders) request.headers[name] = record.id;
+  if (route.auth) await route.auth.apply(request);
+  const { url } = request;
+  return {
+    origin: url.origin,
+    request: {
+      method: request.method,
+      path: url.pathname + url.search,
+      headers: request.headers,
+      body: request.body,
+    },
+  };
+}
+
+export function snippet(body: Buffer): string {
+  return body.subarray(0, SNIPPET_BYTES).toString('utf8');
+}
+
+/**
+ * Every non-2xx is a failure. Statuses outside `retryOn` and answers too large to read are final
+ * (retrying will not change them); everything else is retried with capped, jittered backoff
+ * (Retry-After wins, still capped by maxDelay) until maxAttempts or maxAge is reached.
+ */
+export function decide(
+  record: DeliveryRecord,
+  result: TargetResponse | Error,
+  route: WorkerRoute,
+  now: number,
+  random: () => number = Math.random,
+): Decision {
+  const attempt = record.attempts + 1;
+  let retryAfterMs: number | undefined;
+  let reason: string;
+  let response: string | undefined;
+  if (result instanceof Error) {
+    reason = result.message;
+    if (result instanceof AttemptError && result.kind === 'response_too_large') {
+      return { kind: 'dead', reason, response: undefined };
+    }
+  } else {
+    response = snippet(result.body);
+    const retryAfter = result.headers['retry-after'];
+    const verdict = classifyStatus(
+      result.status,
+      Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+      route.retry,
+    );
+    if (verdict.kind === 'delivered') return { kind: 'delivered', status: result.status, response };
+    reason = `target answered ${result.status}`;
+    if (verdict.kind === 'permanent') return { kind: 'dead', reason: `${reason} (not retryable)`, response };
+    retryAfterMs = verdict.afterMs;
+  }
+  const { maxAttempts, maxAge } = route.queue;
+  if (attempt >= maxAttempts) {
+    return { kind: 'dead', reason: `gave up after ${attempt} attempts: ${reason}`, response };
+  }
+  const deadline = record.createdAt + maxAge;
+  if (now >= deadline) {
+    return {
+      kind: 'dead',
+      reason: `gave up after maxAge (${maxAge} ms), ${attempt} attempts: ${reason}`,
+      response,
+    };
+  }
+  // The last try lands on the maxAge boundary rather than up to maxDelay past it.
+  const nextAttemptAt = Math.min(now + retryDelay(attempt, route.retry, retryAfterMs, random), deadline);
+  return { kind: 'retry', nextAttemptAt, reason, response };
+}

@@ -1,0 +1,429 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DeliveryDetail } from '../../src/admin/view.ts';
+import { prettyXml } from '../../src/cli/deliveries.ts';
+import { newDeliveryId } from '../../src/queue/ids.ts';
+import { SqliteDriver } from '../../src/queue/sqlite.ts';
+import type { NewDelivery, QueueDriver } from '../../src/queue/types.ts';
+
+/**
+ * `hookrelay deliveries` as a real child process on a real SQLite file, which this test process
+ * keeps open meanwhile — as a running relay would.
+ */
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const dir = mkdtempSync(join(tmpdir(), 'hookrelay-deliveries-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[]): Promise<Result> {
+  const { HOOKRELAY_CONFIG: _ignored, ...env } = process.env;
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      ['src/main.ts', ...args],
+      { cwd: ROOT, env, timeout: 15_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+let n = 0;
+function config(queue: string): string {
+  const path = join(dir, `config-${++n}.yaml`);
+  writeFileSync(
+    path,
+    `queue:
+${queue}
+routes:
+  - id: orders
+    path: /in/orders
+    delivery: async
+    forward: { url: "http://127.0.0.1:9/orders" }
+  - id: invoices
+    path: /in/invoices
+    delivery: async
+    forward: { url: "http://127.0.0.1:9/invoices" }
+`,
+  );
+  return path;
+}
+
+function delivery(
+  routeId: string,
+  request: Partial<NewDelivery['request']> = {},
+  at = Date.now(),
+): NewDelivery {
+  return {
+    id: newDeliveryId(at),
+    routeId,
+    requestId: `req-${at}`,
+    request: {
+      method: 'POST',
+      url: `http://127.0.0.1:9/${routeId}`,
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.from('{"order":{"id":42,"total":9.5}}'),
+      ...request,
+    },
+    createdAt: at,
+    nextAttemptAt: at,
+    attempts: 0,
+  };
+}
+
+async function put(driver: QueueDriver, d: NewDelivery, end?: 'dead' | 'delivered'): Promise<string> {
+  await driver.enqueue(d);
+  if (!end) return d.id;
+  const leased = await driver.lease(d.routeId, 1000, 30_000, Date.now() + 1);
+  const attempt = { at: Date.now(), durationMs: 7, status: 503, error: 'target answered 503' };
+  if (end === 'dead')
+    await driver.dead(d.id, { reason: 'max attempts (1) reached', attempt, response: '{"error":"down"}' });
+  else
+    await driver.ack(d.id, {
+      status: 200,
+      response: 'ok',
+      attempt: { ...attempt, status: 200, error: undefined },
+    });
+  await driver.release(leased.map((r) => r.id).filter((id) => id !== d.id));
+  return d.id;
+}
+
+let db: string;
+let file: string;
+let driver: SqliteDriver;
+
+beforeEach(() => {
+  db = join(dir, `q-${++n}`, 'hookrelay.db');
+  file = config(`  path: ${db}`);
+  driver = new SqliteDriver(db);
+});
+afterEach(() => driver.close());
+
+describe('list', () => {
+  it('prints a table: id, route, status, attempts, last status/error, age', async () => {
+    const t = Date.now() - 5 * 60_000;
+    const a = await put(driver, delivery('orders', {}, t));
+    const b = await put(driver, delivery('orders', {}, t + 1), 'dead');
+    const c = await put(driver, delivery('invoices', {}, t + 2), 'delivered');
+    const result = await cli(['deliveries', 'list', '-c', file]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID +ROUTE +STATUS +ATTEMPTS +LAST +AGE$/);
+    expect(lines.slice(1).map((l) => l.split(/ {2,}/))).toEqual([
+      [a, 'orders', 'pending', '0', '-', '5m'],
+      [b, 'orders', 'dead', '1', '503 max attempts (1) reached', '5m'],
+      [c, 'invoices', 'delivered', '1', '200', '5m'],
+    ]);
+    // Columns line up.
+    const column = lines[0]!.indexOf('STATUS');
+    for (const line of lines.slice(1)) expect(line.slice(column)).toMatch(/^(pending|dead|delivered) /);
+  });
+
+  it('filters by route and status, limits, and prints JSON as the admin API', async () => {
+    const t = Date.now() - 1000;
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push(await put(driver, delivery('orders', {}, t + i), 'dead'));
+    await put(driver, delivery('invoices', {}, t + 3), 'dead');
+    await put(driver, delivery('orders', {}, t + 4));
+
+    const dead = await cli(['deliveries', 'list', '-c', file, '--route', 'orders', '--status', 'dead']);
+    expect(
+      dead.stdout
+        .trimEnd()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(' ')[0]),
+    ).toEqual(ids);
+
+    const limited = await cli(['deliveries', 'list', '-c', file, '-r', 'orders', '-s', 'dead', '-n', '2']);
+    expect(limited.stdout).toContain('(first 2; --limit N shows more)');
+    expect(limited.stdout).not.toContain(ids[2]);
+
+    const json = await cli(['deliveries', 'list', '-c', file, '--status', 'dead', '--limit', '3', '--json']);
+    expect(json.code).toBe(0);
+    const parsed = JSON.parse(json.stdout) as { deliveries: Record<string, unknown>[]; next: string | null };
+    expect(parsed.deliveries.map((d) => d.id)).toEqual(ids);
+    expect(parsed.next).toBe(ids[2]);
+    expect(parsed.deliveries[0]).toMatchObject({
+      route: 'orders',
+      status: 'dead',
+      attempts: 1,
+      lastStatus: 503,
+      createdAt: new Date(t).toISOString(),
+    });
+    expect(parsed.deliveries[0]).not.toHaveProperty('request');
+  });
+
+  it('says so when there is nothing', async () => {
+    expect(await cli(['deliveries', 'list', '-c', file, '--status', 'dead'])).toEqual({
+      code: 0,
+      stdout: 'no deliveries\n',
+      stderr: '',
+    });
+  });
+});
+
+describe('show', () => {
+  it('prints the record, the request with credentials redacted, the body pretty-printed, the attempts', async () => {
+    const id = await put(
+      driver,
+      delivery('orders', { headers: { 'content-type': 'application/json', 'x-api-key': 'caller-key' } }),
+      'dead',
+    );
+    const result = await cli(['deliveries', 'show', id, '-c', file]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const out = result.stdout;
+    expect(out).toContain(`delivery:     ${id}\n`);
+    expect(out).toContain('route:        orders\n');
+    expect(out).toContain('status:       dead, 1 attempt\n');
+    expect(out).toContain('last:         503 max attempts (1) reached\n');
+    expect(out).toContain('last response:\n  {"error":"down"}\n');
+    expect(out).toContain(
+      'POST http://127.0.0.1:9/orders\ncontent-type: application/json\nx-api-key: <redacted>\n\n{\n  "order": {\n    "id": 42,\n    "total": 9.5\n  }\n}\n',
+    );
+    expect(out).toMatch(/attempts:\n {4}1 {2}\d{4}-\d\d-\d\dT[\d:.]+Z +7ms {2}503 target answered 503\n$/);
+    expect(out).not.toContain('caller-key');
+  });
+
+  it('pretty-prints an XML body', async () => {
+    const xml =
+      '<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><Order id="7"><Total>9.50</Total><Note/></Order></soap:Body></soap:Envelope>';
+    const id = await put(
+      driver,
+      delivery('orders', { headers: { 'content-type': 'text/xml' }, body: Buffer.from(xml) }),
+    );
+    const result = await cli(['deliveries', 'show', '-c', file, id]);
+    expect(result.stdout).toContain(
+      [
+        '<?xml version="1.0"?>',
+        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">',
+        '  <soap:Body>',
+        '    <Order id="7">',
+        '      <Total>9.50</Total>',
+        '      <Note/>',
+        '    </Order>',
+        '  </soap:Body>',
+        '</soap:Envelope>',
+      ].join('\n'),
+    );
+    expect(result.stdout).toContain('attempts:\n  (none yet)\n');
+  });
+
+  it('--json prints the admin API shape', async () => {
+    const id = await put(driver, delivery('orders'), 'dead');
+    const result = await cli(['deliveries', 'show', id, '-c', file, '--json']);
+    const parsed = JSON.parse(result.stdout) as { delivery: DeliveryDetail; attempts: unknown[] };
+    expect(parsed.delivery).toMatchObject({ id, status: 'dead', lastResponse: '{"error":"down"}' });
+    expect(parsed.delivery.request).toMatchObject({
+      body: '{"order":{"id":42,"total":9.5}}',
+      bodyEncoding: 'utf8',
+    });
+    expect(parsed.attempts).toEqual([
+      { at: expect.any(String), durationMs: 7, status: 503, error: 'target answered 503' },
+    ]);
+  });
+
+  it('exits 1 for an unknown id', async () => {
+    const result = await cli(['deliveries', 'show', 'nope', '-c', file]);
+    expect(result).toEqual({ code: 1, stdout: '', stderr: "hookrelay deliveries: no delivery 'nope'\n" });
+  });
+});
+
+describe('replay', () => {
+  it('replays dead deliveries by id; unknown ids exit 1, pending ones are left alone', async () => {
+    const dead = await put(driver, delivery('orders'), 'dead');
+    const pending = await put(driver, delivery('orders'));
+    const result = await cli(['deliveries', 'replay', dead, pending, 'nope', '-c', file]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe(
+      'replayed 1 of 3 deliveries; a running relay delivers it within its poll interval\n',
+    );
+    expect(result.stderr).toBe(
+      `hookrelay deliveries: no delivery 'nope'\nhookrelay deliveries: delivery ${pending} is pending already: not replayed\n`,
+    );
+    const record = (await driver.get(dead))!.record;
+    expect(record).toMatchObject({ status: 'pending', attempts: 0, replays: 1 });
+    expect((await cli(['deliveries', 'show', dead, '-c', file])).stdout).toContain(
+      'status:       pending, 0 attempts since replayed (1 replay)\n',
+    );
+
+    const ok = await cli(['deliveries', 'replay', '-c', file, await put(driver, delivery('orders'), 'dead')]);
+    expect(ok).toMatchObject({ code: 0, stderr: '' });
+  });
+
+  it('replays every dead delivery of a route', async () => {
+    const a = await put(driver, delivery('orders'), 'dead');
+    const b = await put(driver, delivery('orders'), 'dead');
+    const other = await put(driver, delivery('invoices'), 'dead');
+    const result = await cli(['deliveries', 'replay', '--route', 'orders', '--status', 'dead', '-c', file]);
+    expect(result).toEqual({
+      code: 0,
+      stdout:
+        'replayed 2 dead deliveries of route orders; a running relay delivers them within its poll interval\n',
+      stderr: '',
+    });
+    for (const id of [a, b]) expect((await driver.get(id))!.record.status).toBe('pending');
+    expect((await driver.get(other))!.record.status).toBe('dead');
+    const again = await cli(['deliveries', 'replay', '--status', 'dead', '-c', file, '--json']);
+    expect(JSON.parse(again.stdout)).toEqual({ replayed: 1 });
+  });
+});
+
+describe('purge', () => {
+  it('deletes finished deliveries older than the age given', async () => {
+    const delivered = await put(driver, delivery('orders'), 'delivered');
+    const other = await put(driver, delivery('invoices'), 'delivered');
+    const dead = await put(driver, delivery('orders'), 'dead');
+    const pending = await put(driver, delivery('orders'));
+    const young = await cli([
+      'deliveries',
+      'purge',
+      '--status',
+      'delivered',
+      '--older-than',
+      '7d',
+      '-c',
+      file,
+    ]);
+    expect(young).toEqual({ code: 0, stdout: 'purged 0 delivered deliveries older than 7d\n', stderr: '' });
+    expect(await driver.get(delivered)).toBeDefined();
+    // Everything last changed before now (the child starts well after the writes above).
+    const result = await cli([
+      'deliveries',
+      'purge',
+      '-s',
+      'delivered',
+      '--older-than',
+      '0s',
+      '-r',
+      'orders',
+      '-c',
+      file,
+    ]);
+    expect(result).toEqual({
+      code: 0,
+      stdout: 'purged 1 delivered delivery of route orders older than 0s\n',
+      stderr: '',
+    });
+    expect(await driver.get(delivered)).toBeUndefined();
+    expect(await driver.get(other)).toBeDefined();
+    expect(await driver.get(dead)).toBeDefined();
+    expect(await driver.get(pending)).toBeDefined();
+  });
+});
+
+describe('usage and errors', () => {
+  it('exits 2 on usage errors, naming the problem', async () => {
+    const cases: [string[], string][] = [
+      [[], 'a command is required'],
+      [['lst'], "unknown command 'lst'"],
+      [['list', '--status', 'lost'], '--status must be one of pending, inflight, dead, delivered'],
+      [['list', '--limit', '0'], '--limit must be a positive integer'],
+      [['list', 'extra'], "'list' takes no arguments"],
+      [['list', '--older-than', '1d'], "--older-than does not apply to 'list'"],
+      [['show'], "'show' takes exactly one delivery id"],
+      [['replay'], "'replay' needs delivery ids"],
+      [['replay', 'x', '--status', 'dead'], 'not both'],
+      [['replay', '--status', 'pending'], "'replay --status' takes dead or delivered"],
+      [['purge', '--older-than', '7d'], "'purge' needs --status delivered or --status dead"],
+      [
+        ['purge', '--status', 'pending', '--older-than', '7d'],
+        "'purge' needs --status delivered or --status dead",
+      ],
+      [['purge', '--status', 'dead'], "'purge' needs --older-than"],
+      [['purge', '--status', 'dead', '--older-than', 'soon'], "invalid duration 'soon'"],
+      [['list', '--bogus'], "Unknown option '--bogus'"],
+    ];
+    const results = await Promise.all(cases.map(([args]) => cli(['deliveries', ...args, '-c', file])));
+    for (const [i, [args, message]] of cases.entries()) {
+      const result = results[i]!;
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr).toContain(`hookrelay deliveries: `);
+      expect(result.stderr, args.join(' ')).toContain(message);
+      expect(result.stderr).toContain('Usage: hookrelay deliveries');
+    }
+  });
+
+  it('--help prints the usage; the main help lists the command', async () => {
+    const help = await cli(['deliveries', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: hookrelay deliveries <command>');
+    expect(help.stdout).toContain('purge --status delivered|dead --older-than AGE');
+    expect((await cli(['--help'])).stdout).toContain('hookrelay deliveries list|show|replay|purge');
+  });
+
+  it('with driver: memory, explains there is nothing to inspect', async () => {
+    const memory = config('  driver: memory');
+    const result = await cli(['deliveries', 'list', '-c', memory]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('uses queue.driver: memory');
+    expect(result.stderr).toContain('nothing here to inspect');
+  });
+
+  it('without a queue file, says where it looked and creates nothing', async () => {
+    const missing = join(dir, 'never-started', 'hookrelay.db');
+    const result = await cli(['deliveries', 'list', '-c', config(`  path: ${missing}`)]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`no queue file at ${missing}`);
+    expect(existsSync(missing)).toBe(false);
+  });
+
+  it("needs none of the relay's secrets, except in the queue section", async () => {
+    const withSecrets = join(dir, 'secrets.yaml');
+    writeFileSync(
+      withSecrets,
+      `queue:
+  path: ${db}
+admin:
+  token: \${UNSET_ADMIN_TOKEN_FOR_TEST}
+routes:
+  - id: orders
+    path: /in/orders
+    delivery: async
+    forward:
+      url: "http://127.0.0.1:9/orders"
+      auth: { type: bearer, token: "\${UNSET_TARGET_TOKEN_FOR_TEST}" }
+`,
+    );
+    await put(driver, delivery('orders'), 'dead');
+    const result = await cli(['deliveries', 'list', '-c', withSecrets, '--status', 'dead']);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain(' orders ');
+
+    const queueSecret = config('  path: ${UNSET_QUEUE_PATH_FOR_TEST}');
+    const refused = await cli(['deliveries', 'list', '-c', queueSecret]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      "queue.path: environment variable 'UNSET_QUEUE_PATH_FOR_TEST' is not set",
+    );
+  });
+
+  it('an invalid config exits 1 with its errors', async () => {
+    const bad = config('  drivr: sqlite');
+    const result = await cli(['deliveries', 'list', '-c', bad]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("queue.drivr: unknown key 'drivr'");
+  });
+});
+
+describe('prettyXml', () => {
+  it('leaves what it cannot indent as it is', () => {
+    for (const text of ['<a><b></a>', 'a < b', '<a>1</a></b>', 'plain']) expect(prettyXml(text)).toBe(text);
+    expect(prettyXml('<a><!-- c --><b>x</b><![CDATA[<y>]]></a>')).toBe(
+      '<a>\n  <!-- c -->\n  <b>x</b>\n  <![CDATA[<y>]]>\n</a>',
+    );
+  });
+});
