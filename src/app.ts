@@ -46,6 +46,14 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       metrics.deliveries.inc({ route: route.id, result }, 0);
     }
     metrics.forwardRetries.inc({ route: route.id }, 0);
+    if (route.forward && route.delivery !== 'sync') {
+      for (const outcome of ['delivered', 'dead', 'retry', 'replayed']) {
+        metrics.queueFinished.inc({ route: route.id, outcome }, 0);
+      }
+      for (const result of ['accepted', 'duplicate', 'full', 'failed']) {
+        metrics.queueEnqueued.inc({ route: route.id, result }, 0);
+      }
+    }
     metrics.inFlight.set({ route: route.id }, 0);
   }
   const clients = new Clients();

@@ -112,7 +112,8 @@ export const ERRORS = {
     status: 503,
     message: 'the webhook could not be stored durably: {reason}',
     retryable: true,
-    description: 'Writing to the queue failed (e.g. disk full). The webhook was NOT acknowledged; the sender should retry.',
+    description:
+      'Writing to the queue failed (e.g. disk full). The webhook was NOT acknowledged; the sender should retry.',
   },
   HOOKRELAY_ERR_SHUTTING_DOWN: {
     status: 503,

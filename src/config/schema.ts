@@ -242,26 +242,18 @@ export const routeSchema = z
           'How long a worker holds a delivery; after a crash it is retried once this expires.',
           '30s',
         ).default(30_000),
-        maxPending: z
-          .number()
-          .int()
-          .min(1)
-          .default(100_000)
-          .meta({
-            description:
-              'Pending deliveries allowed for this route; beyond it callers get 503 with Retry-After.',
-          }),
+        maxPending: z.number().int().min(1).default(100_000).meta({
+          description:
+            'Pending deliveries allowed for this route; beyond it callers get 503 with Retry-After.',
+        }),
         maxPendingBytes: size(
           'Bytes of pending bodies allowed for this route (503 beyond it).',
           '256mb',
         ).default(256 * 1024 * 1024),
-        idHeaders: z
-          .array(headerName)
-          .default(['Idempotency-Key', 'X-Hookrelay-Delivery'])
-          .meta({
-            description:
-              'Headers carrying the stable delivery id on every attempt, so the target can drop duplicates.',
-          }),
+        idHeaders: z.array(headerName).default(['Idempotency-Key', 'X-Hookrelay-Delivery']).meta({
+          description:
+            'Headers carrying the stable delivery id on every attempt, so the target can drop duplicates.',
+        }),
         circuitBreaker: z
           .strictObject({
             failures: z
@@ -290,13 +282,10 @@ export const routeSchema = z
         header: headerName
           .optional()
           .meta({ description: 'Header holding the webhook id.', example: 'X-Event-Id' }),
-        field: z
-          .string()
-          .optional()
-          .meta({
-            description: 'Path of the webhook id in the (transformed) JSON body.',
-            example: 'event.id',
-          }),
+        field: z.string().optional().meta({
+          description: 'Path of the webhook id in the (transformed) JSON body.',
+          example: 'event.id',
+        }),
         window: duration('How long an id is remembered.', '24h').default(86_400_000),
       })
       .optional()
@@ -398,13 +387,10 @@ export const configSchema = z
       .meta({ description: 'Prometheus metrics.' }),
     queue: z
       .strictObject({
-        driver: z
-          .enum(['sqlite', 'memory'])
-          .default('sqlite')
-          .meta({
-            description:
-              '`sqlite`: durable, one file (node:sqlite, WAL). `memory`: tests and trials only, nothing survives a restart.',
-          }),
+        driver: z.enum(['sqlite', 'memory']).default('sqlite').meta({
+          description:
+            '`sqlite`: durable, one file (node:sqlite, WAL). `memory`: tests and trials only, nothing survives a restart.',
+        }),
         path: z
           .string()
           .default('./data/hookrelay.db')
@@ -450,15 +436,11 @@ export const configSchema = z
           .max(65535)
           .default(9090)
           .meta({ description: 'Admin listen port.' }),
-        token: z
-          .string()
-          .min(16)
-          .optional()
-          .meta({
-            description: 'Bearer token for the admin API.',
-            example: '${HOOKRELAY_ADMIN_TOKEN}',
-            secret: true,
-          }),
+        token: z.string().min(16).optional().meta({
+          description: 'Bearer token for the admin API.',
+          example: '${HOOKRELAY_ADMIN_TOKEN}',
+          secret: true,
+        }),
       })
       .prefault({})
       .meta({ description: 'The admin API, on its own listener.' }),
@@ -511,6 +493,18 @@ export const configSchema = z
         message: `required when the admin API listens on '${admin.host}' (not loopback): set it from \${HOOKRELAY_ADMIN_TOKEN}`,
       });
     }
+    config.routes.forEach((route, index) => {
+      if (typeof route !== 'object' || route === null || route.delivery === 'sync') return;
+      const attempt = route.timeouts?.attempt ?? config.defaults?.timeouts?.attempt;
+      const lease = route.queue?.lease;
+      if (typeof attempt === 'number' && typeof lease === 'number' && lease <= attempt) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', index, 'queue', 'lease'],
+          message: `must be longer than the attempt timeout (${attempt} ms), or another worker could take over a delivery still in flight`,
+        });
+      }
+    });
     const metricsPath = config.metrics?.enabled === false ? [] : [config.metrics?.path ?? '/metrics'];
     const reserved = ['/healthz', '/readyz', ...metricsPath];
     config.routes.forEach((route, index) => {

@@ -97,7 +97,8 @@ export class MemoryDriver implements QueueDriver {
 
   async lease(routeId: string, limit: number, leaseMs: number, now: number): Promise<DeliveryRecord[]> {
     this.#check();
-    if (limit <= 0) return [];
+    limit = Math.floor(limit);
+    if (!(limit > 0)) return [];
     const due: DeliveryRecord[] = [];
     for (const record of this.#records.values()) {
       if (record.routeId !== routeId) continue;
@@ -254,7 +255,7 @@ export class MemoryDriver implements QueueDriver {
 
   async list(filter: ListFilter): Promise<DeliveryRecord[]> {
     this.#check();
-    const limit = filter.limit ?? DEFAULT_LIST_LIMIT;
+    const limit = Math.floor(filter.limit ?? DEFAULT_LIST_LIMIT);
     const matches = [...this.#records.values()].filter(
       (r) =>
         (filter.routeId === undefined || r.routeId === filter.routeId) &&

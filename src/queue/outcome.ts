@@ -86,7 +86,8 @@ export function decide(
   if (attempt >= maxAttempts) {
     return { kind: 'dead', reason: `gave up after ${attempt} attempts: ${reason}`, response };
   }
-  const deadline = record.createdAt + maxAge;
+  // A replay restarts the clock: an operator who replays a dead letter wants it retried again.
+  const deadline = Math.max(record.createdAt, record.replayedAt ?? 0) + maxAge;
   if (now >= deadline) {
     return {
       kind: 'dead',

@@ -243,12 +243,14 @@ export class SqliteDriver implements QueueDriver {
           `queue file ${this.path} has schema version ${current}, newer than this hookrelay understands (${MIGRATIONS.length})`,
         );
       }
-      for (let version = current; version < MIGRATIONS.length; version++)
+      for (let version = current; version < MIGRATIONS.length; version++) {
         db.exec(MIGRATIONS[version] as string);
-      if (row === undefined)
+      }
+      if (row === undefined) {
         db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(MIGRATIONS.length);
-      else if (current !== MIGRATIONS.length)
+      } else if (current !== MIGRATIONS.length) {
         db.prepare('UPDATE schema_version SET version = ?').run(MIGRATIONS.length);
+      }
       db.exec('COMMIT');
     } catch (error) {
       if (db.isTransaction) db.exec('ROLLBACK');
@@ -367,7 +369,8 @@ export class SqliteDriver implements QueueDriver {
   }
 
   lease(routeId: string, limit: number, leaseMs: number, now: number): Promise<DeliveryRecord[]> {
-    if (limit <= 0) return this.#read(() => []);
+    limit = Math.floor(limit);
+    if (!(limit > 0)) return this.#read(() => []);
     return this.#write(() => {
       const s = this.#s;
       const due = s.leaseCandidates.all(routeId, now, limit, routeId, now, limit, limit) as { id: string }[];
@@ -443,7 +446,8 @@ export class SqliteDriver implements QueueDriver {
     return this.#write(() => {
       if ('ids' in selector) {
         let count = 0;
-        for (const id of new Set(selector.ids)) count += Number(this.#s.replayId.run(now, now, now, id).changes);
+        for (const id of new Set(selector.ids))
+          count += Number(this.#s.replayId.run(now, now, now, id).changes);
         return count;
       }
       const route = nul(selector.routeId);
@@ -516,7 +520,7 @@ export class SqliteDriver implements QueueDriver {
         where.push('id > ?');
         params.push(filter.after);
       }
-      params.push(Math.max(0, filter.limit ?? DEFAULT_LIST_LIMIT));
+      params.push(Math.max(0, Math.floor(filter.limit ?? DEFAULT_LIST_LIMIT)));
       // The page's ids first, so only ids are sorted (not whole rows with their bodies).
       const sql = `SELECT * FROM deliveries WHERE id IN (SELECT id FROM deliveries${
         where.length ? ` WHERE ${where.join(' AND ')}` : ''

@@ -107,7 +107,8 @@ export interface QueueDriver {
   get(id: string): Promise<{ record: DeliveryRecord; attempts: AttemptLog[] } | undefined>;
   list(filter: ListFilter): Promise<DeliveryRecord[]>;
   stats(): Promise<QueueStats>;
-  /** When the next pending record of the route becomes due, if any (lets workers sleep exactly). */
+  /** When the next pending record of the route becomes due or the earliest lease of an inflight one
+   * expires, if any (lets workers sleep exactly, and pick up a crashed worker's records on time). */
   nextDue(routeId: string): Promise<number | undefined>;
   close(): Promise<void>;
 }

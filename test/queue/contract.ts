@@ -164,6 +164,7 @@ export function driverContract(name: string, makeDriver: () => QueueDriver | Pro
       expect(ids(await q.lease('r1', 10, 30_000, now))).toEqual([c.id, d.id]);
       expect(await q.lease('r1', 10, 30_000, now)).toEqual([]);
       expect(await q.lease('r1', 0, 30_000, now + 10_000)).toEqual([]);
+      expect(await q.lease('r1', 0.5, 30_000, now + 10_000)).toEqual([]);
       expect(ids(await q.lease('r1', 10, 30_000, now + 5_000))).toEqual([later.id]);
       expect(ids(await q.lease('r2', 10, 30_000, now))).toEqual([other.id]);
       expect(await q.lease('nope', 10, 30_000, now)).toEqual([]);

@@ -146,7 +146,8 @@ describe('sqlite driver', () => {
     });
     const deadline = Date.now() + 15_000;
     while (!children.every((c) => c.out().includes('ready\n'))) {
-      if (Date.now() > deadline) throw new Error(`children not ready: ${children.map((c) => c.err()).join()}`);
+      if (Date.now() > deadline)
+        throw new Error(`children not ready: ${children.map((c) => c.err()).join()}`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     for (const c of children) c.child.stdin.end('go\n');

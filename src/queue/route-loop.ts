@@ -1,0 +1,286 @@
+import { AttemptError, attempt, outcomeOf, type TargetResponse } from '../delivery/attempt.ts';
+import type { Clients } from '../delivery/client.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics/index.ts';
+import { CircuitBreaker, type CircuitState } from './circuit.ts';
+import { buildAttempt, type Decision, decide } from './outcome.ts';
+import { TokenBucket } from './rate-limit.ts';
+import type { AttemptLog, DeliveryRecord, QueueDriver } from './types.ts';
+import type { WorkerRoute } from './worker.ts';
+
+/** What every route loop shares: the store, the HTTP pools, observability, clock and shutdown state. */
+export interface Shared {
+  driver: QueueDriver;
+  clients: Clients;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => number;
+  pollInterval: number;
+  errorBackoff: number;
+  random: () => number;
+  signal: AbortSignal;
+  stopping: boolean;
+}
+
+export interface Flight {
+  /** 'attempt' until the result is known; 'settling' while it is written to the queue. */
+  phase: 'attempt' | 'settling';
+  /** Given up at shutdown: its lease is released, so its result must not be written. */
+  abandoned: boolean;
+  done: Promise<void>;
+}
+
+/**
+ * One route's scheduler: leases what may start now (concurrency, rate limit, circuit), makes one
+ * attempt per record, writes the verdict back, and sleeps until the next record is due, a notify,
+ * or the poll interval. It never busy-loops and no error ends it.
+ */
+export class RouteLoop {
+  readonly route: WorkerRoute;
+  readonly flights = new Map<string, Flight>();
+  releasedAtStop = 0;
+  running: Promise<void> = Promise.resolve();
+  readonly #s: Shared;
+  readonly #idHeaders: readonly string[];
+  /** An attempt must end (and be written back) before its lease runs out, or another worker may take it. */
+  readonly #timeout: number;
+  readonly #circuit: CircuitBreaker | undefined;
+  readonly #bucket: TokenBucket | undefined;
+  #wake: (() => void) | undefined;
+  /** A notify that came while the loop was busy: the next sleep returns at once. */
+  #woken = false;
+
+  constructor(route: WorkerRoute, shared: Shared) {
+    this.route = route;
+    this.#s = shared;
+    this.#idHeaders = route.queue.idHeaders.map((name) => name.toLowerCase());
+    const { lease } = route.queue;
+    this.#timeout = Math.max(
+      1,
+      Math.min(route.timeouts.attempt, Math.floor(lease - Math.min(1_000, lease / 5))),
+    );
+    const { rateLimit, circuitBreaker } = route.queue;
+    this.#bucket = rateLimit === undefined ? undefined : new TokenBucket(rateLimit, performance.now());
+    if (circuitBreaker) {
+      this.#circuit = new CircuitBreaker(circuitBreaker, (state) => this.#circuitChanged(state));
+      this.#setCircuitGauge('closed');
+    }
+  }
+
+  start(): void {
+    this.running = this.#run();
+  }
+
+  notify(): void {
+    this.#woken = true;
+    this.#wake?.();
+  }
+
+  circuitState(): CircuitState {
+    return this.#circuit?.state(performance.now()) ?? 'closed';
+  }
+
+  async #run(): Promise<void> {
+    const { logger } = this.#s;
+    while (!this.#s.stopping) {
+      let wait: number;
+      try {
+        wait = await this.#tick();
+      } catch (error) {
+        // A broken store must not end delivery for good: log, back off, try again.
+        logger.error({ err: error, route: this.route.id }, 'delivery worker error');
+        wait = this.#s.errorBackoff;
+      }
+      if (this.#s.stopping) break;
+      if (wait > 0) await this.#sleep(wait);
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (this.#woken) {
+      this.#woken = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        this.#woken = false;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wake = done;
+    });
+  }
+
+  /** Leases what may start now and starts it; returns how long to sleep before the next look. */
+  async #tick(): Promise<number> {
+    const { driver, now, pollInterval } = this.#s;
+    const { id, queue } = this.route;
+    let limit = queue.concurrency - this.flights.size;
+    if (limit <= 0) return pollInterval; // a finishing attempt wakes the loop
+    const mono = performance.now();
+    if (this.#circuit) {
+      const allowed = this.#circuit.allowance(mono);
+      if (allowed <= 0) return Math.min(pollInterval, this.#circuit.waitMs(mono) ?? pollInterval);
+      limit = Math.min(limit, allowed);
+    }
+    if (this.#bucket) {
+      const tokens = this.#bucket.available(mono);
+      if (tokens < 1) return Math.max(1, this.#bucket.waitMs(mono));
+      limit = Math.min(limit, tokens);
+    }
+    const records = await driver.lease(id, limit, queue.lease, now());
+    if (this.#s.stopping) {
+      // Leased while shutdown began: hand them straight back.
+      const ids = records.filter((r) => !this.flights.has(r.id)).map((r) => r.id);
+      if (ids.length > 0) await driver.release(ids);
+      this.releasedAtStop += ids.length;
+      return 0;
+    }
+    // A record of ours whose lease ran out may come back while still in flight: it is ours already.
+    const fresh = records.filter((r) => !this.flights.has(r.id));
+    if (fresh.length > 0) {
+      this.#bucket?.take(fresh.length, performance.now());
+      this.#circuit?.probe(performance.now());
+    }
+    for (const record of fresh) this.#launch(record);
+    if (records.length >= limit) return 0; // there may be more due
+    const due = await driver.nextDue(id);
+    if (due === undefined) return pollInterval;
+    const until = due - now();
+    // Due but not leased: another process holds it or it just changed; look again shortly.
+    return until <= 0 ? Math.min(25, pollInterval) : Math.min(until, pollInterval);
+  }
+
+  #launch(record: DeliveryRecord): void {
+    const flight: Flight = { phase: 'attempt', abandoned: false, done: Promise.resolve() };
+    this.flights.set(record.id, flight);
+    flight.done = this.#deliver(record, flight)
+      .catch((error: unknown) => {
+        // The record stays leased and is retried when the lease expires.
+        this.#s.logger.error(
+          { err: error, route: this.route.id, deliveryId: record.id },
+          'delivery worker error',
+        );
+      })
+      .finally(() => {
+        this.flights.delete(record.id);
+        this.notify();
+      });
+  }
+
+  async #deliver(record: DeliveryRecord, flight: Flight): Promise<void> {
+    const { clients, metrics, now, signal } = this.#s;
+    const route = this.route;
+    const at = now();
+    const started = performance.now();
+    let result: TargetResponse | Error;
+    try {
+      const { origin, request } = await buildAttempt(record, route, this.#idHeaders);
+      const pool = clients.get(origin, route.timeouts.connect);
+      result = await attempt(pool, request, {
+        timeout: this.#timeout,
+        responseLimit: route.responseLimit,
+        signal,
+      });
+    } catch (error) {
+      result = error instanceof Error ? error : new Error(String(error));
+    }
+    if (flight.abandoned) return;
+    flight.phase = 'settling';
+    const seconds = (performance.now() - started) / 1000;
+    const finished = now();
+    if (result instanceof AttemptError || !(result instanceof Error)) {
+      const outcome = outcomeOf(result);
+      metrics.forwardAttempts.inc({ route: route.id, outcome });
+      metrics.upstreamDuration.observe({ route: route.id, outcome }, seconds);
+      if (record.attempts > 0) metrics.forwardRetries.inc({ route: route.id });
+    }
+    const decision = decide(record, result, route, finished, this.#s.random);
+    this.#updateCircuit(result);
+    const log: AttemptLog = {
+      at,
+      durationMs: Math.round(seconds * 1000),
+      status: result instanceof Error ? undefined : result.status,
+      error: result instanceof Error ? result.message : undefined,
+    };
+    await this.#settle(record, decision, log);
+    metrics.queueFinished.inc({ route: route.id, outcome: decision.kind });
+    this.#logAttempt(record, decision, log);
+  }
+
+  async #settle(record: DeliveryRecord, decision: Decision, attempt: AttemptLog): Promise<void> {
+    const { driver } = this.#s;
+    switch (decision.kind) {
+      case 'delivered':
+        return driver.ack(record.id, { status: decision.status, response: decision.response, attempt });
+      case 'retry':
+        return driver.nack(record.id, {
+          nextAttemptAt: decision.nextAttemptAt,
+          attempt,
+          response: decision.response,
+        });
+      case 'dead':
+        return driver.dead(record.id, { reason: decision.reason, attempt, response: decision.response });
+    }
+  }
+
+  /** Failures are what the target could not take; a definitive answer (2xx, a 4xx refusal) shows it is up. */
+  #updateCircuit(result: TargetResponse | Error): void {
+    const circuit = this.#circuit;
+    if (!circuit) return;
+    const reachable =
+      result instanceof Error
+        ? result instanceof AttemptError && result.kind === 'response_too_large'
+        : !this.route.retry.retryOn(result.status) || (result.status >= 200 && result.status < 300);
+    const mono = performance.now();
+    if (reachable) circuit.success(mono);
+    else circuit.failure(mono);
+  }
+
+  #logAttempt(record: DeliveryRecord, decision: Decision, attempt: AttemptLog): void {
+    const fields = {
+      deliveryId: record.id,
+      requestId: record.requestId,
+      route: this.route.id,
+      attempt: record.attempts + 1,
+      status: attempt.status,
+      error: attempt.error,
+      durationMs: attempt.durationMs,
+      result: decision.kind,
+    };
+    const { logger } = this.#s;
+    if (decision.kind === 'delivered') logger.info(fields, 'delivered');
+    else if (decision.kind === 'retry') {
+      logger.info(
+        { ...fields, nextAttemptAt: new Date(decision.nextAttemptAt).toISOString() },
+        'attempt failed, will retry',
+      );
+    } else logger.warn({ ...fields, reason: decision.reason }, 'delivery dead-lettered');
+  }
+
+  #circuitChanged(state: CircuitState): void {
+    this.#setCircuitGauge(state);
+    const { logger } = this.#s;
+    const fields = { route: this.route.id, circuit: state };
+    if (state === 'open') {
+      logger.warn(
+        { ...fields, cooldownMs: this.route.queue.circuitBreaker?.cooldown },
+        'circuit opened: deliveries paused',
+      );
+    } else
+      logger.info(fields, state === 'closed' ? 'circuit closed' : 'circuit half-open: probing the target');
+    // The loop may be sleeping through a cooldown that just ended, or waiting on a probe.
+    this.notify();
+  }
+
+  #setCircuitGauge(current: CircuitState): void {
+    for (const state of ['closed', 'open', 'half-open'] as const) {
+      this.#s.metrics.circuit.set(
+        { route: this.route.id, state: state.replace('-', '_') },
+        state === current ? 1 : 0,
+      );
+    }
+  }
+}

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { age, prettyXml } from '../../src/admin/text.ts';
+
+describe('prettyXml', () => {
+  it('indents elements, keeps text-only elements on one line', () => {
+    expect(prettyXml('<?xml version="1.0"?><a x="1"><b>1</b><c><d/></c></a>')).toBe(
+      '<?xml version="1.0"?>\n<a x="1">\n  <b>1</b>\n  <c>\n    <d/>\n  </c>\n</a>',
+    );
+  });
+
+  it('leaves what it cannot indent as it is', () => {
+    for (const text of ['<a><b></a>', 'a < b', '<a>1</a></b>', 'plain']) expect(prettyXml(text)).toBe(text);
+    expect(prettyXml('<a><!-- c --><b>x</b><![CDATA[<y>]]></a>')).toBe(
+      '<a>\n  <!-- c -->\n  <b>x</b>\n  <![CDATA[<y>]]>\n</a>',
+    );
+  });
+});
+
+describe('age', () => {
+  it('is the largest whole unit, days from 48 hours', () => {
+    expect([0, 59_999, 60_000, 3_599_999, 3_600_000, 47 * 3_600_000, 48 * 3_600_000, -5].map(age)).toEqual([
+      '0s',
+      '59s',
+      '1m',
+      '59m',
+      '1h',
+      '47h',
+      '2d',
+      '0s',
+    ]);
+  });
+});
