@@ -23,6 +23,7 @@ export interface DeliverySummary {
   status: DeliveryStatus;
   attempts: number;
   replays: number;
+  replayedAt: string | null;
   requestId: string;
   method: string;
   url: string;
@@ -89,6 +90,7 @@ export async function summary(record: DeliveryRecord): Promise<DeliverySummary> 
     status: record.status,
     attempts: record.attempts,
     replays: record.replays,
+    replayedAt: iso(record.replayedAt),
     requestId: record.requestId,
     method: record.request.method,
     url: (await redacted(record)).url,

@@ -227,17 +227,22 @@ export const routeSchema = z
           .positive()
           .optional()
           .meta({ description: 'Maximum deliveries started per second toward the target.', example: 20 }),
-        maxAttempts: z
-          .number()
-          .int()
-          .min(1)
-          .max(10_000)
-          .default(12)
-          .meta({ description: 'Attempts before a delivery is dead-lettered.' }),
+        maxAttempts: z.number().int().min(1).max(10_000).default(1_000).meta({
+          description:
+            'Attempts before a delivery is dead-lettered (with the default backoff, `maxAge` usually decides first).',
+        }),
         maxAge: duration(
           'Dead-letter a delivery still failing this long after it was accepted.',
           '24h',
         ).default(86_400_000),
+        minDelay: duration(
+          'Backoff before the first queued retry; grows by `retry.factor` after each attempt.',
+          '1s',
+        ).default(1_000),
+        maxDelay: duration(
+          'Cap of the queued backoff and of a `Retry-After` the target asks for.',
+          '5m',
+        ).default(300_000),
         lease: duration(
           'How long a worker holds a delivery; after a crash it is retried once this expires.',
           '30s',
@@ -275,7 +280,7 @@ export const routeSchema = z
       .prefault({})
       .meta({
         description:
-          'Queue and worker settings of an `async` or `hybrid` route. Backoff, `retryOn` and attempt timeout come from `retry` and `timeouts`.',
+          'Queue and worker settings of an `async` or `hybrid` route. Queued retries back off from `minDelay` to `maxDelay` (patient defaults: a target may be down for hours, `maxAge` decides when to give up); `retry.factor`, `retry.jitter`, `retry.retryOn` and `timeouts.attempt` apply as to synchronous attempts.',
       }),
     dedup: z
       .strictObject({

@@ -1,6 +1,6 @@
 /** Human-friendly durations and sizes used throughout the config file. */
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 // Binary multiples only: operators think of body limits in KiB/MiB, and one base avoids surprises.
 const SIZE_UNITS: Record<string, number> = {
   b: 1,
@@ -18,7 +18,7 @@ const QUANTITY = /^(\d+(?:\.\d+)?|\.\d+)\s*([a-z]*)$/;
 
 const durationError = (input: unknown) =>
   new Error(
-    `invalid duration '${String(input)}', expected a number of milliseconds or e.g. 500ms, 10s, 5m, 1h`,
+    `invalid duration '${String(input)}', expected a number of milliseconds or e.g. 500ms, 10s, 5m, 1h, 7d`,
   );
 const sizeError = (input: unknown) =>
   new Error(`invalid size '${String(input)}', expected a number of bytes or e.g. 512b, 64kb, 1mb`);
@@ -78,6 +78,7 @@ export function formatDuration(ms: number): string {
   return formatExact(
     ms,
     [
+      ['d', 86_400_000],
       ['h', 3_600_000],
       ['m', 60_000],
       ['s', 1000],

@@ -144,7 +144,13 @@ export class RouteLoop {
       this.#bucket?.take(fresh.length, performance.now());
       this.#circuit?.probe(performance.now());
     }
-    for (const record of fresh) this.#launch(record);
+    for (const record of fresh) {
+      // First lease after an operator's replay (from the API, or the CLI in another process).
+      if (record.replays > 0 && record.attempts === 0) {
+        this.#s.metrics.queueFinished.inc({ route: id, outcome: 'replayed' });
+      }
+      this.#launch(record);
+    }
     if (records.length >= limit) return 0; // there may be more due
     const due = await driver.nextDue(id);
     if (due === undefined) return pollInterval;

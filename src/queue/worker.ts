@@ -31,7 +31,8 @@ export function workerRoute(route: CompiledRoute): WorkerRoute {
   return {
     id: route.id,
     auth: route.forward?.auth,
-    retry: route.retry,
+    // Queued retries are patient: the route's queue backoff replaces the synchronous one.
+    retry: { ...route.retry, minDelay: route.queue.minDelay, maxDelay: route.queue.maxDelay },
     timeouts: route.timeouts,
     responseLimit: route.limits.response,
     queue: route.queue,

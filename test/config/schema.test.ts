@@ -204,7 +204,7 @@ describe('durations and sizes', () => {
       "invalid duration '10 sec'",
     ],
     ['defaults:\n  timeouts: { deadline: -1s }', '2:15 defaults.timeouts.deadline', "invalid duration '-1s'"],
-    ['defaults:\n  retry: { maxDelay: 5d }', '2:12 defaults.retry.maxDelay', "invalid duration '5d'"],
+    ['defaults:\n  retry: { maxDelay: 5w }', '2:12 defaults.retry.maxDelay', "invalid duration '5w'"],
     ['server:\n  shutdownGrace: soon', '2:3 server.shutdownGrace', "invalid duration 'soon'"],
     ['defaults:\n  limits: { body: 1 zb }', '2:13 defaults.limits.body', "invalid size '1 zb'"],
     ['defaults:\n  limits: { body: 1.5 }', '2:13 defaults.limits.body', "invalid size '1.5'"],
@@ -217,7 +217,7 @@ describe('durations and sizes', () => {
 
   it('a bad duration in a route names the route', () => {
     expect(errors(oneRoute('    timeouts: { attempt: fast }'))).toEqual([
-      "6:17 routes[0].timeouts.attempt: invalid duration 'fast', expected a number of milliseconds or e.g. 500ms, 10s, 5m, 1h",
+      "6:17 routes[0].timeouts.attempt: invalid duration 'fast', expected a number of milliseconds or e.g. 500ms, 10s, 5m, 1h, 7d",
     ]);
   });
 });

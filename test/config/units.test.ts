@@ -38,7 +38,9 @@ describe('parseDuration', () => {
     Number.POSITIVE_INFINITY,
   ])('rejects %j', (input) => {
     expect(() => parseDuration(input)).toThrow(
-      new Error(`invalid duration '${input}', expected a number of milliseconds or e.g. 500ms, 10s, 5m, 1h`),
+      new Error(
+        `invalid duration '${input}', expected a number of milliseconds or e.g. 500ms, 10s, 5m, 1h, 7d`,
+      ),
     );
   });
 });
@@ -97,7 +99,7 @@ describe('formatDuration', () => {
     [300_000, '5m'],
     [5_400_000, '90m'],
     [3_600_000, '1h'],
-    [86_400_000, '24h'],
+    [86_400_000, '1d'],
   ])('%d → %s', (ms, expected) => {
     expect(formatDuration(ms)).toBe(expected);
     expect(parseDuration(formatDuration(ms))).toBe(ms);

@@ -45,7 +45,9 @@ function startRelay(config: string): { child: ChildProcess; port: Promise<number
       }
     });
     child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`relay exited with ${code}: ${output.slice(-5).join('\n')}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`relay exited with ${code}: ${output.slice(-5).join('\n')}`)),
+    );
   });
   return { child, port, output };
 }
@@ -71,7 +73,9 @@ describe('crash safety of async delivery', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('delivers every acknowledged webhook after kill -9 mid-delivery and a restart', { timeout: 120_000 }, async () => {
+  it('delivers every acknowledged webhook after kill -9 mid-delivery and a restart', {
+    timeout: 120_000,
+  }, async () => {
     const targetPort = await freePort();
     const config = join(dir, 'hookrelay.yaml');
     writeFileSync(
@@ -86,7 +90,8 @@ routes:
     delivery: async
     forward: { url: "http://127.0.0.1:${targetPort}/hook" }
     retry: { minDelay: 20ms, maxDelay: 200ms }
-    queue: { concurrency: ${CONCURRENCY}, maxAttempts: 1000, lease: 2s }
+    timeouts: { attempt: 1s }
+    queue: { concurrency: ${CONCURRENCY}, maxAttempts: 1000, lease: 2s, minDelay: 20ms, maxDelay: 200ms }
 `,
     );
 

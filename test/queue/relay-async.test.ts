@@ -23,11 +23,15 @@ routes:
       url: ${target.url}/hook
       auth: { type: bearer, token: s3cret-token }
     retry: { minDelay: 10ms, maxDelay: 50ms }
-${route}`);
+${route.includes('queue:') ? route.replace('queue: {', 'queue: { minDelay: 10ms, maxDelay: 50ms,') : `${route}\n    queue: { minDelay: 10ms, maxDelay: 50ms }`}`);
   }
 
   const post = (body = '{"id":"e1"}', headers: Record<string, string> = {}) =>
-    fetch(`${relay.url}/in`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    fetch(`${relay.url}/in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
 
   async function until(check: () => boolean, what: string): Promise<void> {
     const deadline = Date.now() + 10_000;
