@@ -193,6 +193,24 @@ async function measure(scenario: Scenario, system: System, target: System, round
   };
 }
 
+/** Waits (bounded) until the relay's queue has nothing pending or in flight. */
+async function drain(relayUrl: string, timeoutMs = 120_000): Promise<void> {
+  // Depth is refreshed every 2 s: let one refresh pass after the load stopped.
+  await new Promise((r) => setTimeout(r, 2_500));
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const text = await (await fetch(`${relayUrl}/metrics`)).text();
+    let open = 0;
+    for (const line of text.split('\n')) {
+      if (/^hookrelay_queue_depth\{.*state="(pending|inflight)"/.test(line))
+        open += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    if (open === 0) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  process.stderr.write('bench: the queue did not drain in time; later figures are disturbed\n');
+}
+
 function mean(values: number[]): number {
   return values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
 }
@@ -275,6 +293,9 @@ async function main(): Promise<number> {
           round,
         );
         rows.push(row);
+        // Queued deliveries keep the target and the relay busy after the load stops: let them
+        // drain so the next measurement starts from the same state.
+        if (scenario === durable) await drain(relay.url);
         process.stdout.write(
           `  round ${round} ${scenario.name} ${system.name}: ${row.rps.toFixed(0)} req/s\n`,
         );
