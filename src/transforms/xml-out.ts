@@ -12,6 +12,7 @@ import {
   isXmlName,
   isXmlText,
   RESERVED_NAMES,
+  textNodeApartFromAttributes,
 } from './xml-safety.ts';
 
 /**
@@ -72,20 +73,7 @@ const schema = z
         example: 'text/xml; charset=utf-8',
       }),
   })
-  .superRefine((config, issues) => {
-    const { attributePrefix, textNode } = config;
-    if (
-      typeof attributePrefix === 'string' &&
-      typeof textNode === 'string' &&
-      textNode.startsWith(attributePrefix)
-    ) {
-      issues.addIssue({
-        code: 'custom',
-        path: ['textNode'],
-        message: `must not start with the attribute prefix '${attributePrefix}'`,
-      });
-    }
-  })
+  .superRefine(textNodeApartFromAttributes)
   .meta({
     title: 'xml-out',
     description:

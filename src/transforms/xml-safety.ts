@@ -312,3 +312,22 @@ export const conventionFields = {
       example: '#value',
     }),
 };
+
+/** Schema refinement shared by `xml` and `xml-out`: the text node name must not look like an attribute. */
+export function textNodeApartFromAttributes(
+  config: { attributePrefix?: unknown; textNode?: unknown },
+  ctx: z.RefinementCtx,
+): void {
+  const { attributePrefix, textNode } = config;
+  if (
+    typeof attributePrefix === 'string' &&
+    typeof textNode === 'string' &&
+    textNode.startsWith(attributePrefix)
+  ) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['textNode'],
+      message: `must not start with the attribute prefix '${attributePrefix}'`,
+    });
+  }
+}

@@ -11,6 +11,7 @@ import {
   localName,
   type ScanResult,
   scanXml,
+  textNodeApartFromAttributes,
   XmlEntityError,
   XmlScanError,
   xmlEntityDecoder,
@@ -79,20 +80,7 @@ const schema = z
       example: 32,
     }),
   })
-  .superRefine((config, issues) => {
-    const { attributePrefix, textNode } = config;
-    if (
-      typeof attributePrefix === 'string' &&
-      typeof textNode === 'string' &&
-      textNode.startsWith(attributePrefix)
-    ) {
-      issues.addIssue({
-        code: 'custom',
-        path: ['textNode'],
-        message: `must not start with the attribute prefix '${attributePrefix}'`,
-      });
-    }
-  })
+  .superRefine(textNodeApartFromAttributes)
   .meta({
     title: 'xml',
     description:

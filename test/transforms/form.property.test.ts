@@ -4,6 +4,7 @@ import { HookrelayError } from '../../src/errors.ts';
 import type { InboundMessage } from '../../src/pipeline/message.ts';
 import { transformRegistry, transformSchema } from '../../src/transforms/index.ts';
 import { runTransforms, StepError } from '../../src/transforms/run.ts';
+import { inbound } from './support.ts';
 
 /**
  * Untrusted form bodies: whatever the bytes, the `form` step either yields a JSON object or refuses
@@ -25,19 +26,7 @@ const steps = OPTIONS.map((options, index) => {
 });
 
 function message(body: Buffer): InboundMessage {
-  return {
-    requestId: 'rid',
-    routeId: 'r',
-    method: 'POST',
-    path: '/in',
-    params: {},
-    query: new URLSearchParams(),
-    rawQuery: '',
-    headers: {},
-    body,
-    clientIp: '127.0.0.1',
-    receivedAt: 0,
-  };
+  return inbound({ body });
 }
 
 /** Runs every option set; fails the property on anything but an object or a 4xx step error. */

@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HookrelayError } from '../../src/errors.ts';
 import type { InboundMessage } from '../../src/pipeline/message.ts';
-import { transformRegistry, transformSchema } from '../../src/transforms/index.ts';
-import { type CompiledStep, runTransforms, StepError } from '../../src/transforms/run.ts';
+import { transformSchema } from '../../src/transforms/index.ts';
+import { runTransforms, StepError } from '../../src/transforms/run.ts';
 import { type Relay, startRelay, startTarget, type Target } from '../helpers.ts';
+import { compile, inbound } from './support.ts';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/transforms/form');
 const fixture = (name: string) => readFileSync(join(FIXTURES, name));
@@ -13,28 +14,8 @@ const json = (name: string) => JSON.parse(fixture(name).toString('utf8')) as unk
 
 const FORM = 'application/x-www-form-urlencoded';
 
-function compile(...configs: Record<string, unknown>[]): CompiledStep[] {
-  return configs.map((raw, index) => {
-    const config = transformSchema.parse(raw);
-    const info = { routeId: 'r', index, name: `transform[${index}] (${config.type})` };
-    return { info, step: transformRegistry.create(config, info) };
-  });
-}
-
 function message(body: Buffer): InboundMessage {
-  return {
-    requestId: 'rid',
-    routeId: 'r',
-    method: 'POST',
-    path: '/in',
-    params: {},
-    query: new URLSearchParams(),
-    rawQuery: '',
-    headers: {},
-    body,
-    clientIp: '127.0.0.1',
-    receivedAt: 0,
-  };
+  return inbound({ body });
 }
 
 /** Runs `form` steps over a body; resolves to the forwarded JSON value or the step's error. */

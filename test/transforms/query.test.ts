@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HookrelayError } from '../../src/errors.ts';
 import type { InboundMessage } from '../../src/pipeline/message.ts';
-import { transformRegistry, transformSchema } from '../../src/transforms/index.ts';
+import { transformSchema } from '../../src/transforms/index.ts';
 import {
   type CompiledStep,
   runTransforms,
@@ -9,14 +9,7 @@ import {
   type TransformResult,
 } from '../../src/transforms/run.ts';
 import { type Relay, startRelay, startTarget, type Target } from '../helpers.ts';
-
-function compile(...configs: Record<string, unknown>[]): CompiledStep[] {
-  return configs.map((raw, index) => {
-    const config = transformSchema.parse(raw);
-    const info = { routeId: 'r', index, name: `transform[${index}] (${config.type})` };
-    return { info, step: transformRegistry.create(config, info) };
-  });
-}
+import { compile } from './support.ts';
 
 interface Call {
   query?: string;

@@ -3,37 +3,18 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HookrelayError } from '../../src/errors.ts';
 import type { InboundMessage } from '../../src/pipeline/message.ts';
-import { transformRegistry, transformSchema } from '../../src/transforms/index.ts';
+import { transformSchema } from '../../src/transforms/index.ts';
 import { type CompiledStep, runTransforms } from '../../src/transforms/run.ts';
 import type { Payload, TransformContext } from '../../src/transforms/types.ts';
 import { type Relay, startRelay, startTarget, type Target } from '../helpers.ts';
+import { compile, inbound } from './support.ts';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/transforms/xml');
 const fixture = (name: string) => readFileSync(join(FIXTURES, name));
 const DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
 
-function compile(...configs: Record<string, unknown>[]): CompiledStep[] {
-  return configs.map((raw, index) => {
-    const config = transformSchema.parse(raw);
-    const info = { routeId: 'r', index, name: `transform[${index}] (${config.type})` };
-    return { info, step: transformRegistry.create(config, info) };
-  });
-}
-
 function message(body: Buffer): InboundMessage {
-  return {
-    requestId: 'rid',
-    routeId: 'r',
-    method: 'POST',
-    path: '/in',
-    params: {},
-    query: new URLSearchParams(),
-    rawQuery: '',
-    headers: {},
-    body,
-    clientIp: '127.0.0.1',
-    receivedAt: 0,
-  };
+  return inbound({ body });
 }
 
 async function runSteps(steps: CompiledStep[], payload: Payload) {
