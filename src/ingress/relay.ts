@@ -1,34 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type CompiledRoute, stepLabel } from '../config/compile.ts';
-import type { Clients } from '../delivery/client.ts';
-import { type DeliveryOutcome, deliver } from '../delivery/dispatcher.ts';
+import { deliver } from '../delivery/dispatcher.ts';
 import { retryDelay } from '../delivery/policy.ts';
 import { HookrelayError } from '../errors.ts';
-import type { Logger } from '../log.ts';
-import { type Metrics, methodLabel, NO_ROUTE } from '../metrics/index.ts';
-import { relayableResponseHeaders } from '../pipeline/headers.ts';
 import type { InboundMessage } from '../pipeline/message.ts';
-import { type Prepared, prepareOutbound, templateScope } from '../pipeline/prepare.ts';
+import { type Prepared, prepareOutbound } from '../pipeline/prepare.ts';
 import { newDeliveryId } from '../queue/ids.ts';
-import { runTransforms, StepError } from '../transforms/run.ts';
-import { renderTemplate } from '../transforms/template.ts';
-import { type AcceptContext, acceptForDelivery, FULL_RETRY_AFTER } from './accept.ts';
+import { StepError } from '../transforms/run.ts';
+import { acceptAndFinish, answer } from './answer.ts';
 import { readBody } from './body.ts';
+import type { RelayContext } from './context.ts';
 import { echoBody } from './echo.ts';
-import { asHookrelayError, send, sendError } from './reply.ts';
-import type { Match } from './router.ts';
+import { finish, finishError } from './finish.ts';
+import { asHookrelayError, send } from './reply.ts';
 
-export interface RelayContext {
-  /** Present when some route delivers asynchronously (async or hybrid). */
-  accept?: AcceptContext | undefined;
-  match: (method: string, path: string) => Match<CompiledRoute>;
-  metrics: Metrics;
-  logger: Logger;
-  clients: Clients;
-  requestIdHeader: string;
-  lifecycle: { shuttingDown: boolean; begin(): void; end(): void };
-}
+export type { RelayContext } from './context.ts';
 
 /** Shared by every request without a query string; nothing mutates a message's query. */
 const NO_QUERY = new URLSearchParams();
@@ -195,158 +182,4 @@ async function handle(
     return;
   }
   await answer(ctx, res, route, message, outcome, started, prepared.value);
-}
-
-async function answer(
-  ctx: RelayContext,
-  res: ServerResponse,
-  route: CompiledRoute,
-  message: InboundMessage,
-  outcome: DeliveryOutcome,
-  started: number,
-  value: unknown,
-): Promise<void> {
-  const { requestId, method } = message;
-  const extra = { attempts: outcome.attempts, result: outcome.result };
-  if (outcome.result === 'delivered' && route.respond) {
-    const r = route.respond;
-    const body = r.body === undefined ? '' : renderTemplate(r.body, templateScope(message, value));
-    send(res, r.status, { ...r.headers, [ctx.requestIdHeader]: requestId }, body);
-    finish(ctx, route.id, method, r.status, requestId, started, extra);
-    return;
-  }
-  if (outcome.result === 'delivered' && outcome.response && route.responseTransform.length > 0) {
-    await answerTransformed(ctx, res, route, message, outcome, started);
-    return;
-  }
-  if ((outcome.result === 'delivered' || outcome.result === 'rejected') && outcome.response) {
-    const { status, headers, body } = outcome.response;
-    const relayed = relayableResponseHeaders(headers);
-    relayed[ctx.requestIdHeader] = requestId;
-    send(res, status, relayed, body);
-    finish(ctx, route.id, method, status, requestId, started, extra);
-    return;
-  }
-  const error = outcome.error ?? new HookrelayError('HOOKRELAY_ERR_INTERNAL');
-  finishError(ctx, res, error, route.id, method, requestId, started, {}, extra);
-}
-
-async function acceptAndFinish(
-  ctx: RelayContext,
-  res: ServerResponse,
-  route: CompiledRoute,
-  message: InboundMessage,
-  prepared: Prepared,
-  started: number,
-  options: { deliveryId?: string | undefined; attempts?: number; nextAttemptAt?: number },
-): Promise<void> {
-  const { method, requestId } = message;
-  if (!ctx.accept) throw new Error(`route '${route.id}' is ${route.delivery} but no queue is running`);
-  try {
-    const accepted = await acceptForDelivery(
-      ctx.accept,
-      res,
-      route,
-      message,
-      prepared.outbound,
-      prepared.value,
-      {
-        ...(options.deliveryId ? { deliveryId: options.deliveryId } : {}),
-        ...(options.attempts !== undefined ? { attempts: options.attempts } : {}),
-        ...(options.nextAttemptAt !== undefined ? { nextAttemptAt: options.nextAttemptAt } : {}),
-      },
-    );
-    finish(ctx, route.id, method, accepted.status, requestId, started, {
-      attempts: options.attempts ?? 0,
-      result: accepted.duplicate ? 'duplicate' : 'queued',
-      deliveryId: accepted.deliveryId,
-    });
-  } catch (error) {
-    const err = asHookrelayError(error);
-    const headers: Record<string, string> =
-      err.code === 'HOOKRELAY_ERR_QUEUE_FULL' ? { 'retry-after': String(FULL_RETRY_AFTER) } : {};
-    finishError(ctx, res, err, route.id, method, requestId, started, headers, {
-      attempts: options.attempts ?? 0,
-    });
-  }
-}
-
-/** A 2xx target answer reshaped by the route's response steps before the caller gets it. */
-async function answerTransformed(
-  ctx: RelayContext,
-  res: ServerResponse,
-  route: CompiledRoute,
-  message: InboundMessage,
-  outcome: DeliveryOutcome,
-  started: number,
-): Promise<void> {
-  const { requestId, method } = message;
-  const response = outcome.response!;
-  const extra = { attempts: outcome.attempts, result: outcome.result };
-  const type = response.headers['content-type'];
-  const payload = {
-    kind: 'bytes' as const,
-    bytes: response.body,
-    contentType: Array.isArray(type) ? type[0] : type,
-  };
-  try {
-    const result = await runTransforms(route.responseTransform, message, payload);
-    const headers = relayableResponseHeaders(response.headers);
-    delete headers['content-encoding'];
-    if (result.contentType) headers['content-type'] = result.contentType;
-    else delete headers['content-type'];
-    for (const name in result.setHeaders) headers[name] = result.setHeaders[name]!;
-    for (const name of result.removeHeaders) delete headers[name];
-    headers[ctx.requestIdHeader] = requestId;
-    send(res, response.status, headers, result.body);
-    finish(ctx, route.id, method, response.status, requestId, started, extra);
-  } catch (error) {
-    if (!(error instanceof StepError)) throw error;
-    ctx.metrics.transformErrors.inc({ route: route.id, step: stepLabel(error.step) });
-    // The target took the request: say so, so nobody re-sends it believing it was lost.
-    const err = new HookrelayError('HOOKRELAY_ERR_RESPONSE_TRANSFORM_FAILED', { reason: error.message });
-    finishError(ctx, res, err, route.id, method, requestId, started, {}, { ...extra, step: error.step.name });
-  }
-}
-
-function finishError(
-  ctx: RelayContext,
-  res: ServerResponse,
-  error: HookrelayError,
-  route: string | null,
-  method: string,
-  requestId: string,
-  started: number,
-  headers: Record<string, string> = {},
-  extra: Record<string, unknown> = {},
-): void {
-  sendError(res, error, route, requestId, ctx.requestIdHeader, headers);
-  const routeLabel = route ?? NO_ROUTE;
-  ctx.metrics.errors.inc({ route: routeLabel, code: error.code });
-  const fields = { ...extra, code: error.code, error: error.message };
-  if (error.code === 'HOOKRELAY_ERR_INTERNAL') {
-    ctx.logger.error({ err: error.cause }, 'internal error');
-  }
-  finish(ctx, routeLabel, method, error.status, requestId, started, fields);
-}
-
-function finish(
-  ctx: RelayContext,
-  route: string,
-  method: string,
-  status: number,
-  requestId: string,
-  started: number,
-  fields: Record<string, unknown>,
-): void {
-  const seconds = (performance.now() - started) / 1000;
-  const methodName = methodLabel(method);
-  ctx.metrics.requests.inc({ route, method: methodName, status: String(status) });
-  ctx.metrics.requestDuration.observe({ route, method: methodName }, seconds);
-  const level = status >= 500 ? 'warn' : 'info';
-  ctx.logger[level](
-    // attempts: 0 unless the caller reached the target; every request line has the same fields.
-    { requestId, route, method, status, attempts: 0, durationMs: Math.round(seconds * 1e6) / 1e3, ...fields },
-    'request',
-  );
 }

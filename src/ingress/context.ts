@@ -1,0 +1,18 @@
+import type { CompiledRoute } from '../config/compile.ts';
+import type { Clients } from '../delivery/client.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics/index.ts';
+import type { AcceptContext } from './accept.ts';
+import type { Match } from './router.ts';
+
+/** What the request handler and its helpers share: routing, metrics, logs, clients, lifecycle. */
+export interface RelayContext {
+  /** Present when some route delivers asynchronously (async or hybrid). */
+  accept?: AcceptContext | undefined;
+  match: (method: string, path: string) => Match<CompiledRoute>;
+  metrics: Metrics;
+  logger: Logger;
+  clients: Clients;
+  requestIdHeader: string;
+  lifecycle: { shuttingDown: boolean; begin(): void; end(): void };
+}
