@@ -22,6 +22,19 @@ export const ERRORS = {
     retryable: false,
     description: 'A route matches the path but not the method; the `Allow` header lists the accepted ones.',
   },
+  HOOKRELAY_ERR_UNAUTHORIZED: {
+    status: 401,
+    message: 'the caller could not be verified ({verifier}: {reason})',
+    retryable: false,
+    description:
+      'A `verify` check failed: credentials or signature missing, malformed, wrong, expired or replayed. Nothing is forwarded; the secret and the signature are never echoed.',
+  },
+  HOOKRELAY_ERR_FORBIDDEN: {
+    status: 403,
+    message: 'the caller is not allowed ({verifier}: {reason})',
+    retryable: false,
+    description: "The caller address is outside the route's `ipAllow` lists. Nothing is forwarded.",
+  },
   HOOKRELAY_ERR_BODY_TOO_LARGE: {
     status: 413,
     message: 'request body exceeds the route limit of {limit} bytes',

@@ -4,6 +4,8 @@ import { type TransformConfig, transformRegistry } from '../transforms/index.ts'
 import type { CompiledStep } from '../transforms/run.ts';
 import { compileTemplate, type Template } from '../transforms/template.ts';
 import type { StepInfo } from '../transforms/types.ts';
+import { type VerifierConfig, verifierRegistry } from '../verifiers/index.ts';
+import type { Verifier, VerifierInfo } from '../verifiers/types.ts';
 import { parseRoutePath, type RoutePath } from './route-path.ts';
 import type { Config, RouteConfig } from './schema.ts';
 import { parseUrlTemplate, type UrlTemplate } from './template.ts';
@@ -22,6 +24,12 @@ export interface RetryPolicy {
   retryOn: (status: number) => boolean;
 }
 
+export interface CompiledVerifier {
+  info: VerifierInfo;
+  type: string;
+  verifier: Verifier;
+}
+
 export interface CompiledForward {
   template: UrlTemplate;
   method: string | undefined;
@@ -29,6 +37,9 @@ export interface CompiledForward {
   passHeaders: ReadonlySet<string> | undefined;
   passQuery: boolean;
   auth: OutboundAuth | undefined;
+  /** Caller credentials consumed by `verify` (API key header or query parameter): never forwarded. */
+  consumedHeaders: ReadonlySet<string>;
+  consumedQuery: ReadonlySet<string>;
 }
 
 export interface CompiledRespond {
@@ -44,6 +55,7 @@ export interface CompiledRoute {
   methods: readonly string[];
   forward: CompiledForward | undefined;
   echo: boolean;
+  verify: readonly CompiledVerifier[];
   respond: CompiledRespond | undefined;
   /** Request steps, then steps over a 2xx target answer; empty when none are configured. */
   transform: readonly CompiledStep[];
@@ -92,6 +104,14 @@ function compileRoute(route: RouteConfig, defaults: Config['defaults']): Compile
       passHeaders: f.passHeaders ? new Set(f.passHeaders.map((h) => h.toLowerCase())) : undefined,
       passQuery: f.passQuery,
       auth: f.auth ? authRegistry.create(f.auth) : undefined,
+      consumedHeaders: new Set(
+        (route.verify ?? []).flatMap((v) =>
+          v.type === 'apiKey' && v.header ? [v.header.toLowerCase()] : [],
+        ),
+      ),
+      consumedQuery: new Set(
+        (route.verify ?? []).flatMap((v) => (v.type === 'apiKey' && v.query ? [v.query] : [])),
+      ),
     };
   }
   let respond: CompiledRespond | undefined;
@@ -111,6 +131,7 @@ function compileRoute(route: RouteConfig, defaults: Config['defaults']): Compile
     methods: route.methods,
     forward,
     echo: route.echo === true,
+    verify: compileVerifiers(route.id, route.verify ?? []),
     respond,
     delivery: route.delivery,
     hybridBudget: route.hybrid?.budget ?? 3_000,
@@ -140,4 +161,11 @@ function compileSteps(routeId: string, steps: readonly TransformConfig[], list: 
 /** Bounded metric label for a step: `1-map`, `response-0-xml`. */
 export function stepLabel(info: StepInfo): string {
   return `${info.name.startsWith('response') ? 'response-' : ''}${info.index}-${info.name.slice(info.name.indexOf('(') + 1, -1)}`;
+}
+
+function compileVerifiers(routeId: string, configs: readonly VerifierConfig[]): CompiledVerifier[] {
+  return configs.map((config, index) => {
+    const info: VerifierInfo = { routeId, index, name: `verify[${index}] (${config.type})` };
+    return { info, type: config.type, verifier: verifierRegistry.create(config, info) };
+  });
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { authSchema } from '../auth/index.ts';
 import { transformSchema } from '../transforms/index.ts';
 import { compileTemplate } from '../transforms/template.ts';
+import { verifierSchema } from '../verifiers/index.ts';
 import { duration, headerMap, headerName, METHODS, method, size } from './fields.ts';
 import { parseRoutePath } from './route-path.ts';
 import { parseUrlTemplate } from './template.ts';
@@ -182,6 +183,10 @@ export const routeSchema = z
       .min(1)
       .default(['POST'])
       .meta({ description: `Accepted methods: ${METHODS.join(', ')}.`, example: ['POST', 'PUT'] }),
+    verify: z.array(verifierSchema).min(1).optional().meta({
+      description:
+        'Checks of the caller, all of which must pass, on the raw request before anything else reads it. A failure answers 401 (403 for an address outside `ipAllow`) and nothing is forwarded. Without `verify` any caller is accepted.',
+    }),
     forward: forward.optional(),
     echo: z.boolean().optional().meta({
       description:

@@ -70,6 +70,33 @@ export function createRelayHandler(ctx: RelayContext, fallback: Handler): Handle
   };
 }
 
+/** Runs the route's verifiers in order on the raw request; the first failure refuses it. */
+async function verifyCaller(
+  route: CompiledRoute,
+  req: IncomingMessage,
+  body: Buffer,
+  rawQuery: string,
+): Promise<{ type: string; reason: string; detail: string; error: HookrelayError } | undefined> {
+  const request = {
+    method: req.method ?? 'GET',
+    url: req.url ?? '/',
+    query: rawQuery ? new URLSearchParams(rawQuery) : NO_QUERY,
+    headers: req.headers,
+    body,
+    remoteAddress: clientIpOf(req),
+  };
+  const now = Date.now();
+  for (const { info, type, verifier } of route.verify) {
+    const result = await verifier.verify(request, now);
+    if (!result.ok) {
+      const code = result.reason === 'forbidden' ? 'HOOKRELAY_ERR_FORBIDDEN' : 'HOOKRELAY_ERR_UNAUTHORIZED';
+      const error = new HookrelayError(code, { verifier: info.name, reason: result.reason });
+      return { type, reason: result.reason, detail: result.detail, error };
+    }
+  }
+  return undefined;
+}
+
 interface RequestInfo {
   method: string;
   path: string;
@@ -102,6 +129,25 @@ async function handle(
     return;
   }
   ctx.metrics.bodyBytes.inc({ route: route.id }, body.length);
+  if (route.verify.length > 0) {
+    const refused = await verifyCaller(route, req, body, info.rawQuery);
+    if (refused) {
+      ctx.metrics.verifyFailures.inc({ route: route.id, verifier: refused.type, reason: refused.reason });
+      // The reason is a bounded word; the detail names what was missing or wrong, never the secret.
+      finishError(
+        ctx,
+        res,
+        refused.error,
+        route.id,
+        method,
+        requestId,
+        started,
+        {},
+        { detail: refused.detail },
+      );
+      return;
+    }
+  }
   const message: InboundMessage = {
     requestId,
     routeId: route.id,

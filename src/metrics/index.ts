@@ -65,6 +65,12 @@ export const METRIC_DEFINITIONS = {
     help: 'Error answers given to callers, by error code (see docs/errors.md).',
     labelNames: ['route', 'code'],
   },
+  verifyFailures: {
+    type: 'counter',
+    name: 'hookrelay_verify_failures_total',
+    help: 'Requests refused by a `verify` check, by route, verifier type and reason (missing, malformed, mismatch, expired, replayed, forbidden).',
+    labelNames: ['route', 'verifier', 'reason'],
+  },
   transformErrors: {
     type: 'counter',
     name: 'hookrelay_transform_errors_total',
@@ -181,6 +187,7 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
     deliveries: counter(d.deliveries),
     bodyBytes: counter(d.bodyBytes),
     errors: counter(d.errors),
+    verifyFailures: counter(d.verifyFailures),
     transformErrors: counter(d.transformErrors),
     queueEnqueued: counter(d.queueEnqueued),
     queueFinished: counter(d.queueFinished),

@@ -20,9 +20,13 @@ export function buildOutbound(
   // Defence in depth: placeholders are encoded and only allowed after the origin.
   if (url.origin !== template.origin) throw new Error(`target origin changed to ${url.origin}`);
   if (forward.passQuery && message.rawQuery) {
-    url.search = url.search ? `${url.search}&${message.rawQuery}` : `?${message.rawQuery}`;
+    const query = forward.consumedQuery.size
+      ? withoutParams(message.rawQuery, forward.consumedQuery)
+      : message.rawQuery;
+    if (query) url.search = url.search ? `${url.search}&${query}` : `?${query}`;
   }
   const headers = forwardableHeaders(message.headers, forward.passHeaders, requestIdHeader);
+  for (const name of forward.consumedHeaders) delete headers[name];
   for (const name in forward.headers) headers[name] = forward.headers[name]!;
   headers['x-forwarded-for'] = appendForwardedFor(message.headers['x-forwarded-for'], message.clientIp);
   headers[requestIdHeader] = message.requestId;
@@ -52,4 +56,21 @@ export function buildOutbound(
 
 function methodHasBody(method: string): boolean {
   return method !== 'GET' && method !== 'DELETE';
+}
+
+/** The raw query without the named parameters, other bytes untouched. */
+function withoutParams(rawQuery: string, names: ReadonlySet<string>): string {
+  return rawQuery
+    .split('&')
+    .filter((pair) => {
+      const name = pair.split('=', 1)[0]!;
+      let decoded = name;
+      try {
+        decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+      } catch {
+        // A malformed name is kept as sent.
+      }
+      return !names.has(decoded);
+    })
+    .join('&');
 }

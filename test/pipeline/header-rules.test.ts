@@ -117,6 +117,8 @@ describe('buildOutbound', () => {
     passHeaders: undefined,
     passQuery: true,
     auth: undefined,
+    consumedHeaders: new Set(),
+    consumedQuery: new Set(),
     ...extra,
   });
   const message = (extra: Partial<InboundMessage> = {}): InboundMessage => ({

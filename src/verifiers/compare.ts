@@ -1,0 +1,18 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Constant-time equality for secrets and signatures of any length: both sides are hashed first,
+ * so neither the content nor the length leaks through timing.
+ */
+export function safeEqual(a: string | Buffer, b: string | Buffer): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb);
+}
+
+/** True when `candidate` equals any of `secrets`; every secret is compared (no early exit). */
+export function matchesAny(candidate: string | Buffer, secrets: readonly (string | Buffer)[]): boolean {
+  let found = false;
+  for (const secret of secrets) if (safeEqual(candidate, secret)) found = true;
+  return found;
+}
