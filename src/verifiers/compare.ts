@@ -16,3 +16,17 @@ export function matchesAny(candidate: string | Buffer, secrets: readonly (string
   for (const secret of secrets) if (safeEqual(candidate, secret)) found = true;
   return found;
 }
+
+/**
+ * The first of `expected` that any of `candidates` equals, or undefined. Every pair is compared
+ * (no early exit), so the time taken does not say which one matched.
+ */
+export function findMatch(candidates: readonly string[], expected: readonly string[]): string | undefined {
+  let found: string | undefined;
+  for (const value of expected) {
+    let hit = false;
+    for (const candidate of candidates) if (safeEqual(candidate, value)) hit = true;
+    if (hit && found === undefined) found = value;
+  }
+  return found;
+}

@@ -1,9 +1,10 @@
-import { createHmac } from 'node:crypto';
 import { z } from 'zod';
-import { duration, headerName } from '../config/fields.ts';
+import { headerName } from '../config/fields.ts';
 import type { Plugin } from '../registry.ts';
-import { matchesAny } from './compare.ts';
-import { fail, headerValue, pass, type Verifier } from './types.ts';
+import { findMatch } from './compare.ts';
+import { createReplayWindow } from './replay.ts';
+import { checkTimestamp, macs, replayWindowField, secretsField, toleranceField } from './signing.ts';
+import { fail, headerValue, passed, type Verifier } from './types.ts';
 
 const schema = z
   .strictObject({
@@ -24,14 +25,13 @@ const schema = z
       description: 'Header carrying the signing time (Unix seconds or milliseconds).',
       example: 'X-Timestamp',
     }),
-    tolerance: duration('How far the timestamp may be from now (replay protection).', '5m').default(300_000),
-    secrets: z
-      .array(z.string().min(1).meta({ secret: true }))
-      .min(1)
-      .meta({
-        description: 'Shared secrets; several allow rotation.',
-        example: ['${SENDER_SIGNING_SECRET}'],
-      }),
+    tolerance: toleranceField(),
+    idHeader: headerName.optional().meta({
+      description: "Header carrying the sender's message id, remembered by `replayWindow`.",
+      example: 'X-Message-Id',
+    }),
+    replayWindow: replayWindowField('the `idHeader` value (when set) and the signature'),
+    secrets: secretsField('Shared secrets.', ['${SENDER_SIGNING_SECRET}']),
   })
   .superRefine((config, ctx) => {
     if (config.signed.includes('{timestamp}') && !config.timestampHeader) {
@@ -77,17 +77,21 @@ export const hmacVerifier: Plugin<typeof schema, Verifier> = {
     const parts = compileSigned(config.signed);
     const prefix = config.prefix;
     return {
+      replay: config.replayWindow === undefined ? undefined : createReplayWindow(config.replayWindow),
       verify(request, now) {
         const header = headerValue(request.headers, config.header);
         if (!header) return fail('missing', `no ${config.header} header`);
         let timestamp = '';
         if (config.timestampHeader) {
           timestamp = headerValue(request.headers, config.timestampHeader) ?? '';
-          const at = timestampMs(timestamp);
-          if (at === undefined)
-            return fail(timestamp ? 'malformed' : 'missing', `no usable ${config.timestampHeader}`);
-          if (Math.abs(now - at) > config.tolerance)
-            return fail('expired', 'timestamp outside the tolerance');
+          const refused = checkTimestamp(
+            timestamp,
+            config.timestampHeader,
+            now,
+            config.tolerance,
+            timestampMs,
+          );
+          if (refused) return refused;
         }
         // Several signatures may be sent (e.g. during the sender's own rotation), comma-separated.
         const candidates = header
@@ -97,21 +101,19 @@ export const hmacVerifier: Plugin<typeof schema, Verifier> = {
           .map((s) => s.slice(prefix.length));
         if (candidates.length === 0)
           return fail('malformed', `${config.header} lacks the '${prefix}' prefix`);
-        const expected = config.secrets.map((secret) => {
-          const mac = createHmac(config.algorithm, secret);
-          for (const part of parts) {
-            if ('text' in part) mac.update(part.text);
-            else if (part.field === 'body') mac.update(request.body);
-            else if (part.field === 'timestamp') mac.update(timestamp);
-            else if (part.field === 'method') mac.update(request.method);
-            else mac.update(request.url);
-          }
-          return mac.digest(config.encoding);
+        const signed = parts.map((part) => {
+          if ('text' in part) return part.text;
+          if (part.field === 'body') return request.body;
+          if (part.field === 'timestamp') return timestamp;
+          return part.field === 'method' ? request.method : request.url;
         });
-        const ok = candidates.some((candidate) =>
-          matchesAny(config.encoding === 'hex' ? candidate.toLowerCase() : candidate, expected),
+        const expected = macs(config.algorithm, config.secrets, signed, config.encoding);
+        const match = findMatch(
+          config.encoding === 'hex' ? candidates.map((c) => c.toLowerCase()) : candidates,
+          expected,
         );
-        return ok ? pass : fail('mismatch', 'signature does not match');
+        if (match === undefined) return fail('mismatch', 'signature does not match');
+        return passed(config.idHeader ? headerValue(request.headers, config.idHeader) : undefined, match);
       },
     };
   },

@@ -2,8 +2,14 @@ import { z } from 'zod';
 import { createRegistry } from '../registry.ts';
 import { apiKeyVerifier } from './api-key.ts';
 import { basicVerifier } from './basic.ts';
+import { githubVerifier } from './github.ts';
 import { hmacVerifier } from './hmac.ts';
 import { ipAllowVerifier } from './ip-allow.ts';
+import { shopifyVerifier } from './shopify.ts';
+import { slackVerifier } from './slack.ts';
+import { standardWebhooksVerifier } from './standard-webhooks.ts';
+import { stripeVerifier } from './stripe.ts';
+import { twilioVerifier } from './twilio.ts';
 import type { Verifier } from './types.ts';
 
 /** Every inbound verifier kind. Adding one = one file + one line here and in the union below. */
@@ -12,6 +18,12 @@ export const verifierRegistry = createRegistry<Verifier>('verifier', [
   apiKeyVerifier,
   ipAllowVerifier,
   hmacVerifier,
+  githubVerifier,
+  stripeVerifier,
+  shopifyVerifier,
+  slackVerifier,
+  twilioVerifier,
+  standardWebhooksVerifier,
 ]);
 
 export const verifierSchema = z
@@ -20,6 +32,12 @@ export const verifierSchema = z
     apiKeyVerifier.schema,
     ipAllowVerifier.schema,
     hmacVerifier.schema,
+    githubVerifier.schema,
+    stripeVerifier.schema,
+    shopifyVerifier.schema,
+    slackVerifier.schema,
+    twilioVerifier.schema,
+    standardWebhooksVerifier.schema,
   ])
   .meta({ description: 'One check of the caller, chosen by `type`.' });
 

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { ReplayKeys, ReplayWindow } from './replay.ts';
 
 /**
  * What a verifier sees: the request as received, body as raw bytes, before any parsing. Only a
@@ -19,10 +20,16 @@ export interface VerifyRequest {
 /** Bounded reasons, used as a metric label. */
 export type FailureReason = 'missing' | 'malformed' | 'mismatch' | 'expired' | 'replayed' | 'forbidden';
 
-export type VerifyResult = { ok: true } | { ok: false; reason: FailureReason; detail: string };
+/** A pass may name the message (id, matched signature) for the verifier's replay window. */
+export type VerifyResult = ({ ok: true } & ReplayKeys) | { ok: false; reason: FailureReason; detail: string };
 
 export interface Verifier {
   verify(request: VerifyRequest, now: number): VerifyResult | Promise<VerifyResult>;
+  /**
+   * Present when the verifier remembers messages (`replayWindow`). The relay claims a passing
+   * message once every check passed, and releases it when its answer is not 2xx.
+   */
+  replay?: ReplayWindow | undefined;
 }
 
 export interface VerifierInfo {
@@ -33,6 +40,11 @@ export interface VerifierInfo {
 }
 
 export const pass: VerifyResult = { ok: true };
+
+/** A pass carrying what the replay window remembers; the signature is the expected value that matched. */
+export function passed(messageId: string | undefined, signature: string): VerifyResult {
+  return { ok: true, messageId, signature };
+}
 
 export function fail(reason: FailureReason, detail: string): VerifyResult {
   return { ok: false, reason, detail };

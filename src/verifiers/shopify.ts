@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import type { Plugin } from '../registry.ts';
+import { findMatch } from './compare.ts';
+import { createReplayWindow } from './replay.ts';
+import { macs, replayWindowField, secretsField } from './signing.ts';
+import { fail, headerValue, passed, type Verifier } from './types.ts';
+
+// https://shopify.dev/docs/apps/build/webhooks/subscribe/https#step-2-validate-the-origin-of-your-webhook-to-ensure-its-coming-from-shopify
+// Webhooks send X-Shopify-*; the newer event subscriptions send the same headers without `X-`
+// (as @shopify/shopify-api reads them).
+const BASE64_SHA256 = /^[A-Za-z0-9+/]{43}=$/;
+
+const schema = z
+  .strictObject({
+    type: z.literal('shopify'),
+    secrets: secretsField("The app's client secret (or the store's webhook signing secret).", [
+      '${SHOPIFY_WEBHOOK_SECRET}',
+    ]),
+    replayWindow: replayWindowField('`X-Shopify-Webhook-Id` and the signature'),
+  })
+  .meta({
+    title: 'shopify',
+    description:
+      'Shopify webhooks: `X-Shopify-Hmac-Sha256`, base64 HMAC-SHA256 of the raw body. Shopify signs no timestamp; use `replayWindow` against replays.',
+  });
+
+export const shopifyVerifier: Plugin<typeof schema, Verifier> = {
+  type: 'shopify',
+  description: 'Shopify webhook signature (X-Shopify-Hmac-Sha256), optional replay window by webhook id.',
+  schema,
+  create(config) {
+    return {
+      replay: config.replayWindow === undefined ? undefined : createReplayWindow(config.replayWindow),
+      verify(request) {
+        const { headers } = request;
+        const header =
+          headerValue(headers, 'x-shopify-hmac-sha256') ?? headerValue(headers, 'shopify-hmac-sha256');
+        if (!header) return fail('missing', 'no X-Shopify-Hmac-Sha256 header');
+        if (!BASE64_SHA256.test(header))
+          return fail('malformed', 'X-Shopify-Hmac-Sha256 is not a base64 SHA-256');
+        const match = findMatch([header], macs('sha256', config.secrets, [request.body], 'base64'));
+        if (match === undefined) return fail('mismatch', 'signature does not match');
+        const id = headerValue(headers, 'x-shopify-webhook-id') ?? headerValue(headers, 'shopify-webhook-id');
+        return passed(id, match);
+      },
+    };
+  },
+};

@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { Plugin } from '../registry.ts';
+import { findMatch, safeEqual } from './compare.ts';
+import { createReplayWindow } from './replay.ts';
+import { macs, replayWindowField, secretsField } from './signing.ts';
+import { fail, headerValue, passed, type Verifier, type VerifyRequest } from './types.ts';
+
+// https://www.twilio.com/docs/usage/webhooks/webhooks-security#validating-signatures-from-twilio
+const BASE64_SHA1 = /^[A-Za-z0-9+/]{27}=$/;
+
+const schema = z
+  .strictObject({
+    type: z.literal('twilio'),
+    secrets: secretsField('Auth tokens of the Twilio account (primary, and secondary while rotating).', [
+      '${TWILIO_AUTH_TOKEN}',
+    ]),
+    publicUrl: z
+      .string()
+      .superRefine((value, ctx) => {
+        const problem = publicUrlProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .meta({
+        description:
+          'The scheme, host (and any path prefix) Twilio calls, in front of your proxy: Twilio signs the URL it requested, and hookrelay behind a proxy cannot see it. The path and query as received are appended.',
+        example: 'https://hooks.example.com',
+      }),
+    replayWindow: replayWindowField('`I-Twilio-Idempotency-Token` and the signature'),
+  })
+  .meta({
+    title: 'twilio',
+    description:
+      'Twilio webhooks: `X-Twilio-Signature`, base64 HMAC-SHA1 of the public URL followed by the POST form parameters sorted by name; JSON bodies are covered by the `bodySHA256` query parameter.',
+  });
+
+function publicUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be an absolute URL such as https://hooks.example.com';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be an http or https URL';
+  if (url.search || url.hash || url.username || url.password)
+    return 'must be scheme, host and optional path prefix only (no query, fragment or credentials)';
+  return undefined;
+}
+
+/**
+ * The URLs Twilio may have signed for this request: the public base joined with the path and query
+ * as received, with and without the port (Twilio's own libraries accept both), and the same after
+ * WHATWG URL normalisation (which encodes characters such as `'`), as `twilio.validateRequest` does.
+ */
+export function signedUrls(publicUrl: string, received: string): string[] {
+  const base = new URL(publicUrl);
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const port = base.port || (base.protocol === 'https:' ? '443' : '80');
+  const origins = [`${base.protocol}//${base.hostname}`, `${base.protocol}//${base.hostname}:${port}`];
+  const paths = [prefix + received];
+  try {
+    // Concatenated, not resolved: a path such as `//other.host/x` stays a path.
+    const normalised = new URL(`${base.origin}${prefix}${received}`);
+    paths.push(normalised.pathname + normalised.search);
+  } catch {
+    // Not a URL at all: only the as-received form can match.
+  }
+  const urls = new Set<string>();
+  for (const path of paths) for (const origin of origins) urls.add(origin + path);
+  return [...urls];
+}
+
+/** POST form parameters, sorted by name, each name followed by its value (repeats: each value, sorted). */
+function formData(body: Buffer): string {
+  const grouped = new Map<string, string[]>();
+  for (const [name, value] of new URLSearchParams(body.toString('utf8'))) {
+    const values = grouped.get(name);
+    if (values) values.push(value);
+    else grouped.set(name, [value]);
+  }
+  let data = '';
+  for (const name of [...grouped.keys()].sort()) {
+    for (const value of [...new Set(grouped.get(name))].sort()) data += name + value;
+  }
+  return data;
+}
+
+function isForm(request: VerifyRequest): boolean {
+  const type = headerValue(request.headers, 'content-type') ?? '';
+  return type.toLowerCase().startsWith('application/x-www-form-urlencoded');
+}
+
+export const twilioVerifier: Plugin<typeof schema, Verifier> = {
+  type: 'twilio',
+  description: 'Twilio webhook signature (X-Twilio-Signature over the public URL and form parameters).',
+  schema,
+  create(config) {
+    return {
+      replay: config.replayWindow === undefined ? undefined : createReplayWindow(config.replayWindow),
+      verify(request) {
+        const header = headerValue(request.headers, 'x-twilio-signature');
+        if (!header) return fail('missing', 'no X-Twilio-Signature header');
+        if (!BASE64_SHA1.test(header)) return fail('malformed', 'X-Twilio-Signature is not a base64 SHA-1');
+        const bodyHash = request.query.get('bodySHA256');
+        let params = '';
+        if (bodyHash !== null) {
+          // JSON (and other non-form) bodies: the URL is signed, and it carries the body's hash.
+          const actual = createHash('sha256').update(request.body).digest('hex');
+          if (!safeEqual(bodyHash.toLowerCase(), actual))
+            return fail('mismatch', 'body does not match bodySHA256');
+        } else if (isForm(request)) params = formData(request.body);
+        else if (request.body.length > 0)
+          return fail('malformed', 'a body that is neither a form nor covered by bodySHA256 is not signed');
+        const expected = signedUrls(config.publicUrl, request.url).flatMap((url) =>
+          macs('sha1', config.secrets, [url, params], 'base64'),
+        );
+        const match = findMatch([header], expected);
+        if (match === undefined) return fail('mismatch', 'signature does not match');
+        return passed(headerValue(request.headers, 'i-twilio-idempotency-token'), match);
+      },
+    };
+  },
+};
