@@ -3,6 +3,7 @@ import { createRegistry } from '../registry.ts';
 import { basicAuth } from './basic.ts';
 import { bearerAuth } from './bearer.ts';
 import { headerAuth } from './header.ts';
+import { oauth2Auth } from './oauth2.ts';
 import { queryAuth } from './query.ts';
 import type { OutboundAuth } from './types.ts';
 
@@ -11,10 +12,17 @@ export const authRegistry = createRegistry<OutboundAuth>('auth', [
   bearerAuth,
   headerAuth,
   queryAuth,
+  oauth2Auth,
 ]);
 
 export const authSchema = z
-  .discriminatedUnion('type', [basicAuth.schema, bearerAuth.schema, headerAuth.schema, queryAuth.schema])
+  .discriminatedUnion('type', [
+    basicAuth.schema,
+    bearerAuth.schema,
+    headerAuth.schema,
+    queryAuth.schema,
+    oauth2Auth.schema,
+  ])
   .meta({ description: 'Credentials injected into every request sent to the target.' });
 
 export type AuthConfig = z.output<typeof authSchema>;

@@ -1,3 +1,5 @@
+import type { Metrics } from '../metrics/index.ts';
+
 /** The request hookrelay is about to send; auth plugins add credentials to it. */
 export interface OutboundRequest {
   method: string;
@@ -6,8 +8,26 @@ export interface OutboundRequest {
   body: Buffer | undefined;
 }
 
+/** Who the credentials are applied for: the route (a metric label) and where to count. */
+export interface AuthContext {
+  routeId: string;
+  metrics?: Metrics | undefined;
+  /** `performance.now()` by which the attempt must be under way: waiting for credentials stops there. */
+  deadline?: number | undefined;
+}
+
 export interface OutboundAuth {
   /** Adds credentials. Runs once per attempt, so refreshed credentials (e.g. OAuth2) can be used. */
-  apply(request: OutboundRequest): void | Promise<void>;
+  apply(request: OutboundRequest, context?: AuthContext): void | Promise<void>;
+  /**
+   * Adds stand-ins for the credentials without contacting anything (`hookrelay try`, the admin
+   * view): a plugin that would fetch them (OAuth2) sets placeholders here. Without it, `apply` is used.
+   */
+  preview?(request: OutboundRequest): void;
+  /**
+   * The target answered 401 to `sent` (the request as these credentials left it): drop what it
+   * carried so the next `apply` fetches fresh ones. True when one more attempt is worth making.
+   */
+  onUnauthorized?(sent: OutboundRequest): boolean | Promise<boolean>;
   close?(): void | Promise<void>;
 }

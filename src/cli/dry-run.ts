@@ -41,7 +41,11 @@ export async function dryRun(
     if (error instanceof HookrelayError) return { ok: false, error, step: undefined };
     throw error;
   }
-  const authorised = await authorise(prepared.outbound, route.forward?.auth);
+  const authorised = await authorise(prepared.outbound, route.forward?.auth, {
+    sign: route.forward?.sign ?? [],
+    // What a sync route signs as the message id; a queued delivery signs its delivery id instead.
+    id: message.requestId,
+  });
   let answer: Answer | undefined;
   if (route.respond) {
     const r = route.respond;

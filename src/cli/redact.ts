@@ -1,4 +1,5 @@
 import type { OutboundAuth, OutboundRequest } from '../auth/types.ts';
+import type { Signer } from '../signers/types.ts';
 
 /**
  * What `hookrelay try` and `hookrelay test` show of a request: the route's credentials applied (so
@@ -33,9 +34,15 @@ function copy(request: OutboundRequest): OutboundRequest {
   return { ...request, url: new URL(request.url), headers: { ...request.headers } };
 }
 
+/**
+ * Credentials a plugin would fetch (OAuth2) are previewed, never fetched: nothing is contacted.
+ * Signatures are computed for real over what would be sent (`id` as the message id) and shown
+ * redacted, with their id and timestamp headers readable.
+ */
 export async function authorise(
   request: OutboundRequest,
   auth: OutboundAuth | undefined,
+  signing: { sign: readonly Signer[]; id: string } = { sign: [], id: '' },
 ): Promise<Authorised> {
   const applied = copy(request);
   const secretHeaders = new Set<string>();
@@ -47,16 +54,23 @@ export async function authorise(
       headers: {},
       body: request.body,
     };
-    await auth.apply(probe);
+    const apply = async (target: OutboundRequest) =>
+      auth.preview ? auth.preview(target) : await auth.apply(target);
+    await apply(probe);
     for (const name of Object.keys(probe.headers)) secretHeaders.add(name.toLowerCase());
     for (const name of probe.url.searchParams.keys()) secretParams.add(name);
-    await auth.apply(applied);
+    await apply(applied);
     for (const [name, value] of Object.entries(applied.headers)) {
       if (request.headers[name] !== value) secretHeaders.add(name.toLowerCase());
     }
     for (const [name, value] of applied.url.searchParams) {
       if (!request.url.searchParams.getAll(name).includes(value)) secretParams.add(name);
     }
+  }
+  const now = Date.now();
+  for (const signer of signing.sign) {
+    signer.sign(applied, { id: signing.id, now });
+    for (const name of signer.signatureHeaders) secretHeaders.add(name);
   }
   for (const name of Object.keys(applied.headers)) {
     if (SENSITIVE_HEADER.test(name) && !NOT_SECRET.test(name)) secretHeaders.add(name.toLowerCase());

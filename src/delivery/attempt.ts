@@ -120,11 +120,25 @@ function flatten(headers: Dispatcher.ResponseData['headers']): Record<string, st
   return out;
 }
 
+/** OpenSSL verification codes meaning the target's certificate chain is not trusted. */
+const UNTRUSTED = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+]);
+
 /** A short reason without secrets: the error code and message of the innermost cause. */
 function describeNetworkError(error: unknown): string {
   let current = error as { code?: string; message?: string; cause?: unknown } | undefined;
   while (current?.cause && typeof current.cause === 'object') current = current.cause as typeof current;
   const code = current?.code;
   const message = current?.message ?? String(error);
-  return code && !message.includes(code) ? `${code}: ${message}` : message;
+  const reason = code && !message.includes(code) ? `${code}: ${message}` : message;
+  if (code && UNTRUSTED.has(code))
+    return `${reason} (the target's certificate is not trusted: add its CA as forward.tls.ca)`;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return `${reason} (or set forward.tls.servername to a name it holds)`;
+  return reason;
 }

@@ -1,8 +1,11 @@
 import { Pool } from 'undici';
+import type { TlsIdentity } from './tls.ts';
 
 /**
- * One keep-alive connection pool per target origin, created on first use and shared by every
- * route that targets that origin.
+ * One keep-alive connection pool per target origin and TLS identity, created on first use and
+ * shared by every route that targets that origin the same way. Routes presenting different client
+ * certificates (or trusting different CAs) never share a connection: a pooled TLS session carries
+ * the certificate it was opened with.
  */
 export interface ClientOptions {
   connections?: number;
@@ -20,14 +23,14 @@ export class Clients {
     };
   }
 
-  get(origin: string, connectTimeout: number): Pool {
-    const key = `${origin}|${connectTimeout}`;
+  get(origin: string, connectTimeout: number, tls?: TlsIdentity): Pool {
+    const key = tls ? `${origin}|${connectTimeout}|${tls.id}` : `${origin}|${connectTimeout}`;
     let pool = this.#pools.get(key);
     if (!pool) {
       pool = new Pool(origin, {
         connections: this.#options.connections,
         keepAliveTimeout: this.#options.keepAliveTimeout,
-        connect: { timeout: connectTimeout },
+        connect: tls ? { ...tls.connect, timeout: connectTimeout } : { timeout: connectTimeout },
         // Our own per-attempt timer bounds the whole exchange; undici's defaults (300 s) would not.
         headersTimeout: 0,
         bodyTimeout: 0,

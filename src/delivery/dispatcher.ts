@@ -1,12 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry, { AbortError } from 'p-retry';
 import type { Pool } from 'undici';
-import type { OutboundAuth, OutboundRequest } from '../auth/types.ts';
+import type { OutboundRequest } from '../auth/types.ts';
 import type { RetryPolicy } from '../config/compile.ts';
 import { HookrelayError } from '../errors.ts';
 import type { DeliveryResult, Metrics } from '../metrics/index.ts';
-import { AttemptError, attempt, outcomeOf, type TargetResponse } from './attempt.ts';
+import { AttemptError, outcomeOf, type TargetResponse } from './attempt.ts';
 import { classifyStatus, retryDelay } from './policy.ts';
+import { type Presentation, send } from './send.ts';
 
 /**
  * Synchronous delivery: attempts with retries (p-retry drives the loop, our policy picks each
@@ -16,7 +17,10 @@ export interface DeliveryJob {
   routeId: string;
   pool: Pool;
   request: OutboundRequest;
-  auth: OutboundAuth | undefined;
+  /** Credentials, signatures and redirect policy, applied afresh on every attempt. */
+  presentation: Presentation;
+  /** Signed as the message id: the same on every attempt (the hybrid delivery id, else the request id). */
+  id: string;
   retry: RetryPolicy;
   timeouts: { attempt: number; deadline: number };
   responseLimit: number;
@@ -60,36 +64,45 @@ export async function deliver(job: DeliveryJob, metrics: Metrics): Promise<Deliv
   const once = async (attemptNumber: number): Promise<TargetResponse> => {
     attempts = attemptNumber;
     if (attemptNumber > 1) metrics.forwardRetries.inc({ route: routeId });
-    const request = await prepare(job);
-    const started = performance.now();
-    const remaining = deadlineAt - started;
-    if (remaining < 1) throw new AbortError(new DeadlineExceeded());
-    const cutByDeadline = remaining < job.timeouts.attempt;
+    let cutByDeadline = false;
     let response: TargetResponse;
     try {
-      response = await attempt(job.pool, request, {
-        // Whole milliseconds: the value ends up in the error message the caller reads.
-        timeout: Math.max(1, Math.round(Math.min(job.timeouts.attempt, remaining))),
-        responseLimit: job.responseLimit,
-        signal,
-      });
+      response = await send(
+        job.pool,
+        job.request,
+        job.presentation,
+        { routeId, id: job.id, metrics },
+        {
+          deadline: deadlineAt,
+          options: () => {
+            const remaining = deadlineAt - performance.now();
+            if (remaining < 1) throw new DeadlineExceeded();
+            cutByDeadline = remaining < job.timeouts.attempt;
+            // Whole milliseconds: the value ends up in the error message the caller reads.
+            const timeout = Math.max(1, Math.round(Math.min(job.timeouts.attempt, remaining)));
+            return { timeout, responseLimit: job.responseLimit, signal };
+          },
+          record,
+        },
+      );
     } catch (error) {
-      if (error instanceof AttemptError && error.kind !== 'aborted') record(error, started);
+      if (error instanceof DeadlineExceeded) throw new AbortError(error);
       if (error instanceof AttemptError && error.kind === 'timeout' && cutByDeadline) {
         last = new Error(`no answer within the ${job.timeouts.deadline} ms deadline`);
         throw new AbortError(new DeadlineExceeded());
       }
       last = error as Error;
-      // An oversized answer will not shrink on retry; an abort means deadline or caller gone.
+      // An oversized answer will not shrink on retry; an abort means deadline or caller gone; a
+      // refused redirect will be refused again.
       if (
-        error instanceof AttemptError &&
-        (error.kind === 'response_too_large' || error.kind === 'aborted')
+        (error instanceof AttemptError &&
+          (error.kind === 'response_too_large' || error.kind === 'aborted')) ||
+        (error instanceof HookrelayError && !error.retryable)
       ) {
         throw new AbortError(error);
       }
       throw error;
     }
-    record(response, started);
     last = response;
     const verdict = classifyStatus(response.status, header(response, 'retry-after'), retry);
     if (verdict.kind === 'delivered') return response;
@@ -152,7 +165,10 @@ export async function deliver(job: DeliveryJob, metrics: Metrics): Promise<Deliv
     }
     metrics.deliveries.inc({ route: routeId, result: 'failed' });
     let err: HookrelayError;
-    if (last instanceof AttemptError && last.kind === 'response_too_large') {
+    if (last instanceof HookrelayError) {
+      // The token endpoint failed or a redirect was refused: its own code says which.
+      err = last;
+    } else if (last instanceof AttemptError && last.kind === 'response_too_large') {
       err = new HookrelayError('HOOKRELAY_ERR_UPSTREAM_RESPONSE_TOO_LARGE', { limit: job.responseLimit });
     } else if (response) {
       err = new HookrelayError('HOOKRELAY_ERR_UPSTREAM_FAILED', { attempts, reason });
@@ -166,23 +182,4 @@ export async function deliver(job: DeliveryJob, metrics: Metrics): Promise<Deliv
 function header(response: TargetResponse, name: string): string | undefined {
   const value = response.headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** Applies credentials to a copy of the request, per attempt, so refreshable ones stay fresh. */
-async function prepare(job: DeliveryJob) {
-  const { request, auth } = job;
-  let url = request.url;
-  let headers = request.headers;
-  if (auth) {
-    const copy: OutboundRequest = {
-      method: request.method,
-      url: new URL(url),
-      headers: { ...headers },
-      body: request.body,
-    };
-    await auth.apply(copy);
-    url = copy.url;
-    headers = copy.headers;
-  }
-  return { method: request.method, path: url.pathname + url.search, headers, body: request.body };
 }

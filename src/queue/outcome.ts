@@ -1,6 +1,7 @@
 import type { OutboundRequest } from '../auth/types.ts';
-import { AttemptError, type AttemptRequest, type TargetResponse } from '../delivery/attempt.ts';
+import { AttemptError, type TargetResponse } from '../delivery/attempt.ts';
 import { classifyStatus, retryDelay } from '../delivery/policy.ts';
+import { HookrelayError } from '../errors.ts';
 import type { DeliveryRecord } from './types.ts';
 import type { WorkerRoute } from './worker.ts';
 
@@ -14,15 +15,14 @@ export type Decision =
   | { kind: 'dead'; reason: string; response: string | undefined };
 
 /**
- * Builds one attempt from the stored request: the delivery id in the route's id headers (the same
- * on every attempt, so the target can drop duplicates), then credentials applied to this copy only,
- * so rotated secrets take effect and none are ever stored.
+ * The stored request for one attempt, with the delivery id in the route's id headers (the same on
+ * every attempt, so the target can drop duplicates). Credentials and signatures are applied by
+ * the sender to a copy per attempt, so rotated secrets take effect and none are ever stored.
  */
-export async function buildAttempt(
+export function buildAttempt(
   record: DeliveryRecord,
-  route: WorkerRoute,
   idHeaders: readonly string[],
-): Promise<{ origin: string; request: AttemptRequest }> {
+): { origin: string; request: OutboundRequest } {
   const stored = record.request;
   const request: OutboundRequest = {
     method: stored.method,
@@ -31,17 +31,7 @@ export async function buildAttempt(
     body: stored.body,
   };
   for (const name of idHeaders) request.headers[name] = record.id;
-  if (route.auth) await route.auth.apply(request);
-  const { url } = request;
-  return {
-    origin: url.origin,
-    request: {
-      method: request.method,
-      path: url.pathname + url.search,
-      headers: request.headers,
-      body: request.body,
-    },
-  };
+  return { origin: request.url.origin, request };
 }
 
 export function snippet(body: Buffer): string {
@@ -66,7 +56,9 @@ export function decide(
   let response: string | undefined;
   if (result instanceof Error) {
     reason = result.message;
-    if (result instanceof AttemptError && result.kind === 'response_too_large') {
+    // An answer too large to read, or a refused redirect, will be the same on every retry.
+    const final = result instanceof HookrelayError && !result.retryable;
+    if (final || (result instanceof AttemptError && result.kind === 'response_too_large')) {
       return { kind: 'dead', reason, response: undefined };
     }
   } else {

@@ -1,5 +1,6 @@
-import { AttemptError, attempt, outcomeOf, type TargetResponse } from '../delivery/attempt.ts';
+import { AttemptError, outcomeOf, type TargetResponse } from '../delivery/attempt.ts';
 import type { Clients } from '../delivery/client.ts';
+import { type Presentation, send } from '../delivery/send.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { CircuitBreaker, type CircuitState } from './circuit.ts';
@@ -44,6 +45,7 @@ export class RouteLoop {
   readonly #idHeaders: readonly string[];
   /** An attempt must end (and be written back) before its lease runs out, or another worker may take it. */
   readonly #timeout: number;
+  readonly #presentation: Presentation;
   readonly #circuit: CircuitBreaker | undefined;
   readonly #bucket: TokenBucket | undefined;
   #wake: (() => void) | undefined;
@@ -54,6 +56,11 @@ export class RouteLoop {
     this.route = route;
     this.#s = shared;
     this.#idHeaders = route.queue.idHeaders.map((name) => name.toLowerCase());
+    this.#presentation = {
+      auth: route.auth,
+      sign: route.sign ?? [],
+      followRedirects: route.followRedirects ?? 0,
+    };
     const { lease } = route.queue;
     this.#timeout = Math.max(
       1,
@@ -181,15 +188,32 @@ export class RouteLoop {
     const route = this.route;
     const at = now();
     const started = performance.now();
+    // Redirect hops and the repeat after a 401 share the attempt's time: it must end within the lease.
+    const endBy = started + this.#timeout;
     let result: TargetResponse | Error;
     try {
-      const { origin, request } = await buildAttempt(record, route, this.#idHeaders);
-      const pool = clients.get(origin, route.timeouts.connect);
-      result = await attempt(pool, request, {
-        timeout: this.#timeout,
-        responseLimit: route.responseLimit,
-        signal,
-      });
+      const { origin, request } = buildAttempt(record, this.#idHeaders);
+      const pool = clients.get(origin, route.timeouts.connect, route.tls);
+      result = await send(
+        pool,
+        request,
+        this.#presentation,
+        { routeId: route.id, id: record.id, metrics },
+        {
+          deadline: endBy,
+          options: () => {
+            const remaining = Math.round(endBy - performance.now());
+            if (remaining < 1)
+              throw new AttemptError('timeout', `attempt timed out after ${this.#timeout} ms`);
+            return { timeout: remaining, responseLimit: route.responseLimit, signal };
+          },
+          record: (exchange, at) => {
+            const outcome = outcomeOf(exchange);
+            metrics.forwardAttempts.inc({ route: route.id, outcome });
+            metrics.upstreamDuration.observe({ route: route.id, outcome }, (performance.now() - at) / 1000);
+          },
+        },
+      );
     } catch (error) {
       result = error instanceof Error ? error : new Error(String(error));
     }
@@ -197,12 +221,7 @@ export class RouteLoop {
     flight.phase = 'settling';
     const seconds = (performance.now() - started) / 1000;
     const finished = now();
-    if (result instanceof AttemptError || !(result instanceof Error)) {
-      const outcome = outcomeOf(result);
-      metrics.forwardAttempts.inc({ route: route.id, outcome });
-      metrics.upstreamDuration.observe({ route: route.id, outcome }, seconds);
-      if (record.attempts > 0) metrics.forwardRetries.inc({ route: route.id });
-    }
+    if (record.attempts > 0) metrics.forwardRetries.inc({ route: route.id });
     const decision = decide(record, result, route, finished, this.#s.random);
     this.#updateCircuit(result);
     const log: AttemptLog = {

@@ -1,6 +1,8 @@
 import type { OutboundAuth } from '../auth/types.ts';
 import type { CompiledRoute, RetryPolicy } from '../config/compile.ts';
 import type { Clients } from '../delivery/client.ts';
+import type { Presentation } from '../delivery/send.ts';
+import type { TlsIdentity } from '../delivery/tls.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { CircuitState } from './circuit.ts';
@@ -12,7 +14,12 @@ export type { CircuitState } from './circuit.ts';
 /** What the workers need of a compiled async or hybrid route (see `workerRoute`). */
 export interface WorkerRoute {
   id: string;
+  /** Credentials and signatures, applied afresh on every attempt. */
   auth: OutboundAuth | undefined;
+  sign?: Presentation['sign'];
+  /** Same-origin redirects followed per attempt (default 0). */
+  followRedirects?: number;
+  tls?: TlsIdentity | undefined;
   retry: RetryPolicy;
   timeouts: { connect: number; attempt: number };
   responseLimit: number;
@@ -31,6 +38,9 @@ export function workerRoute(route: CompiledRoute): WorkerRoute {
   return {
     id: route.id,
     auth: route.forward?.auth,
+    sign: route.forward?.sign ?? [],
+    followRedirects: route.forward?.followRedirects ?? 0,
+    tls: route.forward?.tls,
     // Queued retries are patient: the route's queue backoff replaces the synchronous one.
     retry: { ...route.retry, minDelay: route.queue.minDelay, maxDelay: route.queue.maxDelay },
     timeouts: route.timeouts,

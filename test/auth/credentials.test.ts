@@ -132,13 +132,13 @@ describe('auth registry', () => {
     return { method: 'POST', url: new URL('http://t/p?a=1'), headers: {}, body: undefined };
   }
 
-  it('knows the four built-in types', () => {
-    expect(authRegistry.types().sort()).toEqual(['basic', 'bearer', 'header', 'query']);
+  it('knows the five built-in types', () => {
+    expect(authRegistry.types().sort()).toEqual(['basic', 'bearer', 'header', 'oauth2', 'query']);
   });
 
   it('names the known types when a type is unknown', () => {
     expect(() => authRegistry.get('oauth3')).toThrow(
-      "unknown auth type 'oauth3', expected one of: basic, bearer, header, query",
+      "unknown auth type 'oauth3', expected one of: basic, bearer, header, query, oauth2",
     );
   });
 
