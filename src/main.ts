@@ -3,9 +3,9 @@ import { createApp } from './app.ts';
 import { runDeliveries } from './cli/deliveries.ts';
 import { runTests } from './cli/test-routes.ts';
 import { runTry } from './cli/try.ts';
-import { loadConfigFile } from './config/load.ts';
+import { loadConfigWithWarnings } from './config/load.ts';
 import type { Config } from './config/schema.ts';
-import { ConfigError } from './errors.ts';
+import { ConfigError, type ConfigIssue, formatConfigIssue } from './errors.ts';
 import { createLogger } from './log.ts';
 import { VERSION } from './version.ts';
 
@@ -66,8 +66,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const file = values.config ?? process.env.HOOKRELAY_CONFIG ?? 'config/hookrelay.yaml';
   let config: Config;
+  let warnings: ConfigIssue[];
   try {
-    config = loadConfigFile(file);
+    ({ config, warnings } = loadConfigWithWarnings(file));
   } catch (error) {
     if (error instanceof ConfigError) {
       const n = error.issues.length;
@@ -79,13 +80,20 @@ export async function main(argv: string[]): Promise<number> {
     throw error;
   }
   if (command === 'validate') {
+    if (warnings.length > 0) {
+      const n = warnings.length;
+      // Valid all the same: the exit code stays 0, so CI can choose to grep stderr.
+      process.stderr.write(
+        `hookrelay: ${n} warning${n === 1 ? '' : 's'}\n${warnings.map(formatConfigIssue).join('\n')}\n`,
+      );
+    }
     process.stdout.write(
       `${file}: OK (${config.routes.length} route${config.routes.length === 1 ? '' : 's'})\n`,
     );
     return 0;
   }
   started = true;
-  return start(config, file);
+  return start(config, file, warnings);
 }
 
 /** Set once the relay was started: after it stops, nothing left on the loop is worth waiting for. */
@@ -124,8 +132,11 @@ function parse(argv: string[]) {
   });
 }
 
-async function start(config: Config, file: string): Promise<number> {
+async function start(config: Config, file: string, warnings: ConfigIssue[]): Promise<number> {
   const logger = createLogger(config.log.level);
+  for (const warning of warnings) {
+    logger.warn({ config: file, warning: formatConfigIssue(warning) }, 'configuration warning');
+  }
   const app = createApp(config, { logger });
   let exit!: (code: number) => void;
   const exited = new Promise<number>((resolve) => {

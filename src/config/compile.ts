@@ -1,5 +1,9 @@
 import { authRegistry } from '../auth/index.ts';
+import { TokenSources } from '../auth/token-cache.ts';
 import type { OutboundAuth } from '../auth/types.ts';
+import { compileTls, type TlsIdentity } from '../delivery/tls.ts';
+import { signerRegistry } from '../signers/index.ts';
+import type { Signer } from '../signers/types.ts';
 import { type TransformConfig, transformRegistry } from '../transforms/index.ts';
 import type { CompiledStep } from '../transforms/run.ts';
 import { compileTemplate, type Template } from '../transforms/template.ts';
@@ -37,6 +41,12 @@ export interface CompiledForward {
   passHeaders: ReadonlySet<string> | undefined;
   passQuery: boolean;
   auth: OutboundAuth | undefined;
+  /** Applied in order after `auth`, on every attempt. */
+  sign: readonly Signer[];
+  /** Client certificate and trusted CAs; undefined for the defaults (and for http targets). */
+  tls: TlsIdentity | undefined;
+  /** Same-origin redirects followed per attempt (0: a 3xx is the answer). */
+  followRedirects: number;
   /** Caller credentials consumed by `verify` (API key header or query parameter): never forwarded. */
   consumedHeaders: ReadonlySet<string>;
   consumedQuery: ReadonlySet<string>;
@@ -68,11 +78,13 @@ export interface CompiledRoute {
   dedup: { header: string | undefined; field: Template | undefined; windowMs: number } | undefined;
   timeouts: { connect: number; attempt: number; deadline: number };
   retry: RetryPolicy;
-  limits: { body: number; response: number };
+  limits: { body: number; response: number; jsonDepth: number };
 }
 
 export function compileRoutes(config: Config): CompiledRoute[] {
-  return config.routes.map((route) => compileRoute(route, config.defaults));
+  // Routes asking the same token endpoint for the same client, scope and audience share a token.
+  const tokens = new TokenSources();
+  return config.routes.map((route) => compileRoute(route, config.defaults, tokens));
 }
 
 function lower(map: Record<string, string> | undefined): Record<string, string> {
@@ -91,7 +103,7 @@ export function statusMatcher(list: readonly (number | string)[]): (status: numb
   return (status) => exact.has(status) || classes.has(Math.floor(status / 100));
 }
 
-function compileRoute(route: RouteConfig, defaults: Config['defaults']): CompiledRoute {
+function compileRoute(route: RouteConfig, defaults: Config['defaults'], tokens: TokenSources): CompiledRoute {
   const path = parseRoutePath(route.path);
   const retry = { ...defaults.retry, ...route.retry };
   let forward: CompiledForward | undefined;
@@ -103,7 +115,10 @@ function compileRoute(route: RouteConfig, defaults: Config['defaults']): Compile
       headers: lower(f.headers),
       passHeaders: f.passHeaders ? new Set(f.passHeaders.map((h) => h.toLowerCase())) : undefined,
       passQuery: f.passQuery,
-      auth: f.auth ? authRegistry.create(f.auth) : undefined,
+      auth: f.auth ? authRegistry.create(f.auth, { routeId: route.id, tokens }) : undefined,
+      sign: (f.sign ?? []).map((config) => signerRegistry.create(config)),
+      tls: f.tls ? compileTls(f.tls) : undefined,
+      followRedirects: f.followRedirects,
       consumedHeaders: new Set(
         (route.verify ?? []).flatMap((v) =>
           v.type === 'apiKey' && v.header ? [v.header.toLowerCase()] : [],

@@ -5,14 +5,26 @@ import { ConfigError, type ConfigIssue } from '../errors.ts';
 import { formatPath, interpolate } from './interpolate.ts';
 import { createLocator } from './locate.ts';
 import { type Config, configSchema } from './schema.ts';
+import { findLiteralSecrets } from './secrets.ts';
 
 export interface LoadOptions {
   env?: Record<string, string | undefined>;
   readFile?: (path: string) => string;
 }
 
+/** A valid config, and what is allowed but unwise in it (e.g. a secret written literally). */
+export interface LoadedConfig {
+  config: Config;
+  warnings: ConfigIssue[];
+}
+
 /** Reads, interpolates and validates a config file; every problem is reported at once. */
 export function loadConfigFile(file: string, options: LoadOptions = {}): Config {
+  return loadConfigWithWarnings(file, options).config;
+}
+
+/** As loadConfigFile, with the warnings `start` and `validate` print. */
+export function loadConfigWithWarnings(file: string, options: LoadOptions = {}): LoadedConfig {
   let source: string;
   try {
     source = readFileSync(file, 'utf8');
@@ -20,10 +32,18 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): Config 
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     throw new ConfigError([{ file, path: '(root)', message: `cannot read config file: ${code}` }]);
   }
-  return parseConfig(source, file, options);
+  return parseConfigWithWarnings(source, file, options);
 }
 
 export function parseConfig(source: string, file: string, options: LoadOptions = {}): Config {
+  return parseConfigWithWarnings(source, file, options).config;
+}
+
+export function parseConfigWithWarnings(
+  source: string,
+  file: string,
+  options: LoadOptions = {},
+): LoadedConfig {
   let document: unknown;
   try {
     document = parseYaml(source, { filename: file });
@@ -71,7 +91,11 @@ export function parseConfig(source: string, file: string, options: LoadOptions =
     }
   }
   if (issues.length > 0 || !result.success) throw new ConfigError(issues);
-  return result.data;
+  // On the document as written: `${VAR}` is still visible there, the values never leave this module.
+  const warnings = findLiteralSecrets(configSchema, document ?? {})
+    .map((w) => at(w.path, w.message))
+    .sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+  return { config: result.data, warnings };
 }
 
 function issueLocation(issue: z.core.$ZodIssue): (string | number)[] {

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { authSchema } from '../auth/index.ts';
+import { tlsSchema } from '../delivery/tls.ts';
+import { signerSchema } from '../signers/index.ts';
 import { transformSchema } from '../transforms/index.ts';
 import { compileTemplate } from '../transforms/template.ts';
 import { verifierSchema } from '../verifiers/index.ts';
@@ -45,6 +47,11 @@ const retryFields = {
 const limitsFields = {
   body: size('Largest request body accepted (413 beyond it).', '1mb'),
   response: size('Largest target response relayed back to the caller.', '10mb'),
+  jsonDepth: z.number().int().min(1).max(10_000).meta({
+    description:
+      'Deepest nesting of objects and arrays accepted in a JSON body that hookrelay parses (transform steps, templates, the target answer under `response.transform`); a deeper body is refused with 400 before it is parsed. XML has its own `maxDepth` on the `xml` step.',
+    example: 64,
+  }),
 };
 
 const timeoutsDefaults = { connect: 5_000, attempt: 10_000, deadline: 30_000 };
@@ -56,11 +63,11 @@ const retryDefaults = {
   jitter: true,
   retryOn: [408, 429, '5xx'] as (number | string)[],
 };
-const limitsDefaults = { body: 1024 * 1024, response: 10 * 1024 * 1024 };
+const limitsDefaults = { body: 1024 * 1024, response: 10 * 1024 * 1024, jsonDepth: 64 };
 
 const timeouts = z.strictObject(timeoutsFields).partial().meta({ description: 'Timeouts.' });
 const retry = z.strictObject(retryFields).partial().meta({ description: 'Retry policy.' });
-const limits = z.strictObject(limitsFields).partial().meta({ description: 'Size limits.' });
+const limits = z.strictObject(limitsFields).partial().meta({ description: 'Size and nesting limits.' });
 
 const respond = z
   .strictObject({
@@ -151,6 +158,21 @@ const forward = z
       .default(true)
       .meta({ description: 'Append the inbound query string to the target URL.' }),
     auth: authSchema.optional(),
+    sign: z.array(signerSchema).min(1).optional().meta({
+      description:
+        'Signatures added to every forwarded request, after `auth`, over the final body (after transforms) and URL; recomputed on every attempt with a fresh timestamp.',
+    }),
+    tls: tlsSchema.optional(),
+    followRedirects: z.number().int().min(0).max(10).default(0).meta({
+      description:
+        'Redirects followed per attempt, only to the same origin (scheme, host, port); 301, 302, 307 and 308 re-send the same method and body with credentials and signatures re-applied. 0: a 3xx is the answer, like any other non-2xx.',
+      example: 2,
+    }),
+  })
+  .superRefine((forward, ctx) => {
+    if (forward.tls && typeof forward.url === 'string' && !/^https:/i.test(forward.url)) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'only applies to an https:// target URL' });
+    }
   })
   .meta({ description: 'Where and how the request is forwarded.' });
 
@@ -376,6 +398,27 @@ export const configSchema = z
         requestIdHeader: headerName
           .default('x-request-id')
           .meta({ description: 'Header carrying the request id, in and out.' }),
+        maxHeaderSize: size(
+          'Largest request line plus headers accepted (431 beyond it, connection closed).',
+          '16kb',
+        ).default(16 * 1024),
+        headersTimeout: duration(
+          'Time a caller gets to send the request line and all headers (408 beyond it): cuts off senders that trickle headers (slowloris).',
+          '10s',
+        ).default(10_000),
+        requestTimeout: duration(
+          'Time a caller gets to send the whole request, headers and body (408 beyond it). Time spent waiting for the target does not count.',
+          '60s',
+        ).default(60_000),
+        keepAliveTimeout: duration(
+          'How long an idle keep-alive connection stays open for the next request. Keep it longer than the idle timeout of a load balancer in front.',
+          '65s',
+        ).default(65_000),
+        maxConcurrentRequests: z.number().int().min(1).default(1_000).meta({
+          description:
+            'Requests to routes processed at once, across all routes; beyond it callers get 503 with `Retry-After` (health, readiness and metrics stay reachable). A queued route counts only until its webhook is stored.',
+          example: 1000,
+        }),
       })
       .prefault({})
       .meta({ description: 'HTTP listener.' }),
@@ -477,6 +520,7 @@ export const configSchema = z
           .strictObject({
             body: limitsFields.body.default(limitsDefaults.body),
             response: limitsFields.response.default(limitsDefaults.response),
+            jsonDepth: limitsFields.jsonDepth.default(limitsDefaults.jsonDepth),
           })
           .prefault({}),
       })
@@ -495,6 +539,19 @@ export const configSchema = z
         typeof route.path === 'string' &&
         Array.isArray(route.methods),
     );
+    const server = config.server;
+    if (
+      typeof server?.headersTimeout === 'number' &&
+      typeof server.requestTimeout === 'number' &&
+      server.headersTimeout > server.requestTimeout
+    ) {
+      // Node refuses this combination: the headers are part of the request.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['server', 'headersTimeout'],
+        message: `must not be longer than server.requestTimeout (${server.requestTimeout} ms)`,
+      });
+    }
     const admin = config.admin;
     if (admin?.enabled && typeof admin.host === 'string' && !isLoopback(admin.host) && !admin.token) {
       ctx.addIssue({

@@ -103,7 +103,10 @@ export async function acceptForDelivery(
   if (duplicate) headers['x-hookrelay-duplicate'] = 'true';
   if (route.respond) {
     const r = route.respond;
-    const body = r.body === undefined ? '' : renderTemplate(r.body, templateScope(message, value));
+    const body =
+      r.body === undefined
+        ? ''
+        : renderTemplate(r.body, templateScope(message, value, route.limits.jsonDepth));
     send(res, r.status, { ...r.headers, ...headers }, body);
     return { status: r.status, deliveryId, duplicate };
   }
@@ -128,7 +131,7 @@ function dedupKey(route: CompiledRoute, message: InboundMessage, value: unknown)
     return key ? key : undefined;
   }
   if (dedup.field) {
-    const key = renderTemplate(dedup.field, templateScope(message, value));
+    const key = renderTemplate(dedup.field, templateScope(message, value, route.limits.jsonDepth));
     return key ? key : undefined;
   }
   return undefined;

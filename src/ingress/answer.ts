@@ -26,7 +26,10 @@ export async function answer(
   const extra = { attempts: outcome.attempts, result: outcome.result };
   if (outcome.result === 'delivered' && route.respond) {
     const r = route.respond;
-    const body = r.body === undefined ? '' : renderTemplate(r.body, templateScope(message, value));
+    const body =
+      r.body === undefined
+        ? ''
+        : renderTemplate(r.body, templateScope(message, value, route.limits.jsonDepth));
     send(res, r.status, { ...r.headers, [ctx.requestIdHeader]: requestId }, body);
     finish(ctx, route.id, method, r.status, requestId, started, extra);
     return;
@@ -106,7 +109,7 @@ async function answerTransformed(
     contentType: Array.isArray(type) ? type[0] : type,
   };
   try {
-    const result = await runTransforms(route.responseTransform, message, payload);
+    const result = await runTransforms(route.responseTransform, message, payload, route.limits);
     const headers = relayableResponseHeaders(response.headers);
     delete headers['content-encoding'];
     if (result.contentType) headers['content-type'] = result.contentType;

@@ -3,6 +3,21 @@ import { HookrelayError } from '../errors.ts';
 
 const EMPTY = Buffer.alloc(0);
 
+/** Reads in progress, so a limit enforced outside the stream (a timeout) can end one with its error. */
+const pending = new WeakMap<IncomingMessage, (error: HookrelayError) => void>();
+
+/**
+ * Ends the body read in progress on `req` with `error` (e.g. the request timeout, which Node
+ * reports on the server, not on the request): the handler then answers with it as with any
+ * read error, route known. False when no read is in progress.
+ */
+export function failBodyRead(req: IncomingMessage, error: HookrelayError): boolean {
+  const fail = pending.get(req);
+  if (!fail) return false;
+  fail(error);
+  return true;
+}
+
 /**
  * Reads the raw body once, as bytes, refusing it as soon as it is known to exceed the limit:
  * from Content-Length before reading, or while reading a chunked body.
@@ -19,6 +34,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let size = 0;
     const cleanup = () => {
+      pending.delete(req);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
@@ -45,6 +61,10 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       cleanup();
       reject(new HookrelayError('HOOKRELAY_ERR_CLIENT_CLOSED'));
     };
+    pending.set(req, (error) => {
+      cleanup();
+      reject(error);
+    });
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);

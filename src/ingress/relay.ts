@@ -14,6 +14,7 @@ import type { RelayContext } from './context.ts';
 import { echoBody } from './echo.ts';
 import { finish, finishError } from './finish.ts';
 import { asHookrelayError, send } from './reply.ts';
+import { releaseUnlessAccepted, verifyCaller } from './verify.ts';
 
 export type { RelayContext } from './context.ts';
 
@@ -70,33 +71,6 @@ export function createRelayHandler(ctx: RelayContext, fallback: Handler): Handle
   };
 }
 
-/** Runs the route's verifiers in order on the raw request; the first failure refuses it. */
-async function verifyCaller(
-  route: CompiledRoute,
-  req: IncomingMessage,
-  body: Buffer,
-  rawQuery: string,
-): Promise<{ type: string; reason: string; detail: string; error: HookrelayError } | undefined> {
-  const request = {
-    method: req.method ?? 'GET',
-    url: req.url ?? '/',
-    query: rawQuery ? new URLSearchParams(rawQuery) : NO_QUERY,
-    headers: req.headers,
-    body,
-    remoteAddress: clientIpOf(req),
-  };
-  const now = Date.now();
-  for (const { info, type, verifier } of route.verify) {
-    const result = await verifier.verify(request, now);
-    if (!result.ok) {
-      const code = result.reason === 'forbidden' ? 'HOOKRELAY_ERR_FORBIDDEN' : 'HOOKRELAY_ERR_UNAUTHORIZED';
-      const error = new HookrelayError(code, { verifier: info.name, reason: result.reason });
-      return { type, reason: result.reason, detail: result.detail, error };
-    }
-  }
-  return undefined;
-}
-
 interface RequestInfo {
   method: string;
   path: string;
@@ -130,8 +104,16 @@ async function handle(
   }
   ctx.metrics.bodyBytes.inc({ route: route.id }, body.length);
   if (route.verify.length > 0) {
-    const refused = await verifyCaller(route, req, body, info.rawQuery);
-    if (refused) {
+    const verified = await verifyCaller(route, {
+      method,
+      url: req.url ?? '/',
+      query: info.rawQuery ? new URLSearchParams(info.rawQuery) : NO_QUERY,
+      headers: req.headers,
+      body,
+      remoteAddress: clientIpOf(req),
+    });
+    if ('refused' in verified) {
+      const { refused } = verified;
       ctx.metrics.verifyFailures.inc({ route: route.id, verifier: refused.type, reason: refused.reason });
       // The reason is a bounded word; the detail names what was missing or wrong, never the secret.
       finishError(
@@ -147,6 +129,7 @@ async function handle(
       );
       return;
     }
+    if (verified.releases.length > 0) releaseUnlessAccepted(res, verified.releases);
   }
   const message: InboundMessage = {
     requestId,
@@ -199,9 +182,10 @@ async function handle(
   const outcome = await deliver(
     {
       routeId: route.id,
-      pool: ctx.clients.get(forward.template.origin, route.timeouts.connect),
+      pool: ctx.clients.get(forward.template.origin, route.timeouts.connect, forward.tls),
       request: outbound,
-      auth: forward.auth,
+      presentation: forward,
+      id: deliveryId ?? requestId,
       retry: route.retry,
       timeouts:
         route.delivery === 'hybrid'
@@ -216,7 +200,7 @@ async function handle(
   if (
     route.delivery === 'hybrid' &&
     (outcome.result === 'failed' || outcome.result === 'deadline') &&
-    outcome.error?.code !== 'HOOKRELAY_ERR_UPSTREAM_RESPONSE_TOO_LARGE'
+    outcome.error?.retryable !== false
   ) {
     // Not delivered within the budget, but retryable: hand it to the queue and acknowledge.
     const nextAttemptAt = Date.now() + retryDelay(Math.max(1, outcome.attempts), route.retry, undefined);

@@ -1,14 +1,26 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import express from 'express';
 import { HookrelayError } from '../errors.ts';
 import { methodLabel, NO_ROUTE } from '../metrics/index.ts';
+import { concurrencyGate, createClientErrorHandler, type ServerLimits, trackRequest } from './limits.ts';
 import { createRelayHandler, type RelayContext, requestIdOf } from './relay.ts';
 import { sendError } from './reply.ts';
 
 export interface ServerOptions {
   metricsPath: string | undefined;
   isReady: () => boolean;
+  /** `server` settings against slow, oversized and too many requests (defaults: DEFAULT_LIMITS). */
+  limits?: Partial<ServerLimits>;
 }
+
+/** The schema's defaults, for embedders and tests that build a server without a config. */
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxHeaderSize: 16 * 1024,
+  headersTimeout: 10_000,
+  requestTimeout: 60_000,
+  keepAliveTimeout: 65_000,
+  maxConcurrentRequests: 1_000,
+};
 
 /**
  * The HTTP server. Configured routes are matched first by our own router (the hot path stays off
@@ -64,11 +76,29 @@ export function createHttpServer(ctx: RelayContext, options: ServerOptions): Ser
       'request',
     );
   });
-  const handler = createRelayHandler(ctx, app);
-  const server = createServer({ keepAliveTimeout: 65_000 }, handler);
-  // Node's default 300 s requestTimeout would let a slow sender hold a socket open far too long.
-  server.requestTimeout = 120_000;
-  server.headersTimeout = 60_000;
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const relay = concurrencyGate(ctx, limits, (gated) => createRelayHandler(gated, app));
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    trackRequest(req);
+    relay(req, res);
+  };
+  const server = createServer(
+    {
+      keepAliveTimeout: limits.keepAliveTimeout,
+      // Node's defaults (300 s for the request) would let a slow sender hold a socket far too long.
+      headersTimeout: limits.headersTimeout,
+      requestTimeout: limits.requestTimeout,
+      maxHeaderSize: limits.maxHeaderSize,
+      // Timeouts are enforced by a periodic sweep (30 s by default): sweep often enough that a
+      // timeout means roughly what it says.
+      connectionsCheckingInterval: Math.min(
+        1_000,
+        Math.max(25, Math.floor(Math.min(limits.headersTimeout, limits.requestTimeout) / 4)),
+      ),
+    },
+    handler,
+  );
+  server.on('clientError', createClientErrorHandler(ctx, limits));
   return server;
 }
 

@@ -1,5 +1,6 @@
 import type { OutboundRequest } from '../auth/types.ts';
 import type { CompiledRoute } from '../config/compile.ts';
+import { DEFAULT_JSON_DEPTH, jsonDepthExceeded } from '../transforms/json-depth.ts';
 import { isForm, isJson } from '../transforms/payload.ts';
 import { runTransforms } from '../transforms/run.ts';
 import type { TemplateScope } from '../transforms/template.ts';
@@ -32,7 +33,7 @@ export async function prepareOutbound(
     bytes: message.body,
     contentType: header(message, 'content-type'),
   };
-  const result = await runTransforms(route.transform, message, payload);
+  const result = await runTransforms(route.transform, message, payload, route.limits);
   const outbound = buildOutbound(forward, message, requestIdHeader, result);
   return { outbound, value: result.value };
 }
@@ -42,15 +43,22 @@ function header(message: InboundMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** The scope `{{ … }}` templates read: the request, and its body parsed on first use. */
-export function templateScope(message: InboundMessage, value: unknown): TemplateScope {
+/**
+ * The scope `{{ … }}` templates read: the request, and its body parsed on first use (when it
+ * is JSON nested no deeper than `jsonDepth`, the route's `limits.jsonDepth`).
+ */
+export function templateScope(
+  message: InboundMessage,
+  value: unknown,
+  jsonDepth = DEFAULT_JSON_DEPTH,
+): TemplateScope {
   let body = value;
   let parsed = value !== undefined;
   return {
     body: () => {
       if (!parsed) {
         parsed = true;
-        body = parseInbound(message);
+        body = parseInbound(message, jsonDepth);
       }
       return body;
     },
@@ -63,12 +71,15 @@ export function templateScope(message: InboundMessage, value: unknown): Template
   };
 }
 
-function parseInbound(message: InboundMessage): unknown {
+function parseInbound(message: InboundMessage, jsonDepth: number): unknown {
   const type = header(message, 'content-type');
   try {
     if (isForm(type)) return Object.fromEntries(new URLSearchParams(message.body.toString('utf8')));
-    if (isJson(type) || type === undefined)
-      return message.body.length ? JSON.parse(message.body.toString('utf8')) : undefined;
+    if ((isJson(type) || type === undefined) && message.body.length) {
+      const text = message.body.toString('utf8');
+      // Too deep to render safely (JSON.stringify recurses): treated like an unparsable body.
+      return jsonDepthExceeded(text, jsonDepth) === -1 ? JSON.parse(text) : undefined;
+    }
   } catch {
     // A template over an unparsable body renders empty values rather than failing the answer.
   }

@@ -1,4 +1,5 @@
 import { malformed, unsupported } from './errors.ts';
+import { DEFAULT_JSON_DEPTH, jsonDepthExceeded } from './json-depth.ts';
 import type { Payload, TransformContext } from './types.ts';
 
 /** Media type without parameters, lower-cased: `Text/XML; charset=utf-8` → `text/xml`. */
@@ -33,16 +34,30 @@ export function payloadValue(ctx: TransformContext, step: string): unknown {
   const { bytes, contentType } = payload;
   if (bytes.length === 0) return {};
   if (isJson(contentType) || !contentType) {
-    const value = parseJson(bytes, step);
+    const value = parseJson(bytes, step, ctx.jsonDepth);
     ctx.payload = { kind: 'value', value };
     return value;
   }
   throw unsupported(step, contentType, 'a JSON body, or an `xml` or `form` step before this one');
 }
 
-/** JSON.parse with the line and column of a syntax error, as V8 reports a position. */
-export function parseJson(bytes: Buffer, step: string): unknown {
+/**
+ * JSON.parse with the line and column of a syntax error, as V8 reports a position. Text nested
+ * deeper than `maxDepth` is refused first (see json-depth.ts).
+ */
+export function parseJson(bytes: Buffer, step: string, maxDepth = DEFAULT_JSON_DEPTH): unknown {
   const text = bytes.toString('utf8');
+  const deep = jsonDepthExceeded(text, maxDepth);
+  if (deep !== -1) {
+    const before = text.slice(0, deep);
+    const line = before.split('\n').length;
+    const column = deep - before.lastIndexOf('\n');
+    throw malformed(
+      step,
+      'JSON',
+      `nested deeper than the limit of ${maxDepth} levels (limits.jsonDepth) at line ${line}, column ${column}`,
+    );
+  }
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -35,6 +35,7 @@ export async function runTransforms(
   steps: readonly CompiledStep[],
   message: InboundMessage,
   payload: Payload,
+  limits: { jsonDepth?: number } = {},
 ): Promise<TransformResult> {
   const ctx: TransformContext = {
     routeId: message.routeId,
@@ -43,6 +44,7 @@ export async function runTransforms(
     setHeaders: {},
     removeHeaders: new Set(),
     method: undefined,
+    jsonDepth: limits.jsonDepth,
   };
   for (const { info, step } of steps) {
     try {

@@ -19,6 +19,8 @@ export interface TransformContext {
   removeHeaders: Set<string>;
   /** Outbound method override (e.g. a GET callback forwarded as POST). */
   method: string | undefined;
+  /** Deepest JSON nesting a step may parse (the route's `limits.jsonDepth`); see json-depth.ts. */
+  jsonDepth?: number;
 }
 
 export interface TransformStep {

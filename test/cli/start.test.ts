@@ -218,7 +218,11 @@ describe('hookrelay start', () => {
   it('runs the example config out of the box (npm start): the demo route injects a bearer token', async () => {
     const port = await freePort();
     const child = await startChild(['start'], { PORT: String(port) });
-    expect(child.logs[0]).toMatchObject({ config: 'config/hookrelay.yaml', port });
+    const listening = child.logs.find((l) => l.msg === 'hookrelay listening');
+    expect(listening).toMatchObject({ config: 'config/hookrelay.yaml', port });
+    // The demo token is a literal `${DEMO_TARGET_TOKEN:-…}` default: warned about, never printed.
+    expect(child.logs[0]).toMatchObject({ level: 'warn', msg: 'configuration warning' });
+    expect(JSON.stringify(child.logs)).not.toContain('demo-token-not-secret');
     const res = await fetch(`http://127.0.0.1:${port}/in/acme/orders`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -33,6 +33,8 @@ function requiredEnv(source: string): Record<string, string> {
     if (/URL$/.test(key)) env[key] = 'https://example.com/hook';
     else if (/PORT$/.test(key)) env[key] = '8080';
     else if (/HOST$/.test(key)) env[key] = 'example.com';
+    // Standard Webhooks secrets must be whsec_<base64>.
+    else if (/SIGNING_SECRET$|WHSEC/.test(key)) env[key] = `whsec_${Buffer.from(key).toString('base64')}`;
     else env[key] = `example-${key.toLowerCase()}`;
   }
   return env;

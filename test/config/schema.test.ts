@@ -193,7 +193,7 @@ describe('durations and sizes', () => {
     expect(config.server.shutdownGrace).toBe(1500);
     expect(config.defaults.timeouts).toEqual({ connect: 500, attempt: 2000, deadline: 300_000 });
     expect(config.defaults.retry).toMatchObject({ minDelay: 50, maxDelay: 1000 });
-    expect(config.defaults.limits).toEqual({ body: 64 * 1024, response: 2 * 1024 * 1024 });
+    expect(config.defaults.limits).toEqual({ body: 64 * 1024, response: 2 * 1024 * 1024, jsonDepth: 64 });
     expect(config.routes[0]!.limits).toEqual({ body: 512 });
   });
 
@@ -316,7 +316,7 @@ describe('routes', () => {
 
   it('an unknown auth type names the known ones', () => {
     expect(errors(oneRoute('      auth: { type: oauth3, token: x }'))).toEqual([
-      "6:15 routes[0].forward.auth.type: unknown type 'oauth3', expected one of: basic, bearer, header, query",
+      "6:15 routes[0].forward.auth.type: unknown type 'oauth3', expected one of: basic, bearer, header, query, oauth2",
     ]);
   });
 
@@ -371,7 +371,7 @@ describe('defaults and per-route overrides (compiled)', () => {
 
   it('a route without overrides gets the defaults block, and built-in defaults for the rest', () => {
     expect(plain!.timeouts).toEqual({ connect: 5_000, attempt: 2_000, deadline: 20_000 });
-    expect(plain!.limits).toEqual({ body: 64 * 1024, response: 10 * 1024 * 1024 });
+    expect(plain!.limits).toEqual({ body: 64 * 1024, response: 10 * 1024 * 1024, jsonDepth: 64 });
     expect(plain!.retry).toMatchObject({
       attempts: 5,
       minDelay: 100,
@@ -384,7 +384,7 @@ describe('defaults and per-route overrides (compiled)', () => {
 
   it('a route overrides single keys and inherits the others', () => {
     expect(custom!.timeouts).toEqual({ connect: 5_000, attempt: 500, deadline: 20_000 });
-    expect(custom!.limits).toEqual({ body: 1024 * 1024, response: 1024 });
+    expect(custom!.limits).toEqual({ body: 1024 * 1024, response: 1024, jsonDepth: 64 });
     expect(custom!.retry).toMatchObject({ attempts: 1, minDelay: 100, maxDelay: 10_000 });
     expect([429, 500, 599, 408, 404].map(custom!.retry.retryOn)).toEqual([true, true, true, false, false]);
   });
@@ -394,7 +394,7 @@ describe('defaults and per-route overrides (compiled)', () => {
       parse(yaml('routes: [{ id: a, path: /a, forward: { url: "http://x.test/" } }]')),
     );
     expect(route!.timeouts).toEqual({ connect: 5_000, attempt: 10_000, deadline: 30_000 });
-    expect(route!.limits).toEqual({ body: 1024 * 1024, response: 10 * 1024 * 1024 });
+    expect(route!.limits).toEqual({ body: 1024 * 1024, response: 10 * 1024 * 1024, jsonDepth: 64 });
     expect(route!.retry).toMatchObject({
       attempts: 3,
       minDelay: 200,
@@ -442,6 +442,11 @@ describe('defaults and per-route overrides (compiled)', () => {
       port: 8080,
       shutdownGrace: 10_000,
       requestIdHeader: 'x-request-id',
+      maxHeaderSize: 16 * 1024,
+      headersTimeout: 10_000,
+      requestTimeout: 60_000,
+      keepAliveTimeout: 65_000,
+      maxConcurrentRequests: 1_000,
     });
     expect(config.log).toEqual({ level: 'info' });
     expect(config.metrics).toEqual({ enabled: true, path: '/metrics' });

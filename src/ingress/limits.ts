@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import { HookrelayError } from '../errors.ts';
+import { NO_ROUTE } from '../metrics/index.ts';
+import { failBodyRead } from './body.ts';
+import type { RelayContext } from './context.ts';
+import { finishError } from './finish.ts';
+import { errorBody } from './reply.ts';
+
+/** The `server` settings that protect the listener from slow, oversized and too many requests. */
+export interface ServerLimits {
+  maxHeaderSize: number;
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  maxConcurrentRequests: number;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Seconds a caller refused for overload is asked to wait: long enough for in-flight requests to finish. */
+const OVERLOAD_RETRY_AFTER = 1;
+
+/**
+ * Caps the requests to routes processed at once. Counting rides on the relay's lifecycle hooks
+ * (begin/end around every routed request), so the hot path pays one comparison; the path is only
+ * matched a second time when the cap is reached, to answer 503 for routes and let health, readiness,
+ * metrics and 404s through.
+ */
+export function concurrencyGate(
+  ctx: RelayContext,
+  limits: ServerLimits,
+  createHandler: (ctx: RelayContext) => Handler,
+): Handler {
+  let active = 0;
+  const outer = ctx.lifecycle;
+  const lifecycle: RelayContext['lifecycle'] = {
+    // app.stop() flips the flag on the original object.
+    get shuttingDown() {
+      return outer.shuttingDown;
+    },
+    set shuttingDown(value: boolean) {
+      outer.shuttingDown = value;
+    },
+    begin() {
+      active++;
+      outer.begin();
+    },
+    end() {
+      active--;
+      outer.end();
+    },
+  };
+  const handler = createHandler({ ...ctx, lifecycle });
+  const max = limits.maxConcurrentRequests;
+  return (req, res) => {
+    if (active < max) {
+      handler(req, res);
+      return;
+    }
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const method = req.method ?? 'GET';
+    const match = ctx.match(method, q === -1 ? url : url.slice(0, q));
+    if (match.kind !== 'found') {
+      handler(req, res);
+      return;
+    }
+    const started = performance.now();
+    const given = req.headers[ctx.requestIdHeader];
+    const requestId =
+      typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+    const error = new HookrelayError('HOOKRELAY_ERR_OVERLOADED', {
+      limit: max,
+      retryAfter: OVERLOAD_RETRY_AFTER,
+    });
+    // The body is not read: close the connection rather than drain it.
+    finishError(ctx, res, error, match.route.id, method, requestId, started, {
+      'retry-after': String(OVERLOAD_RETRY_AFTER),
+      connection: 'close',
+    });
+  };
+}
+
+/** The request each socket is currently receiving, so a timeout can tell which phase it hit. */
+const receiving = new WeakMap<Socket, IncomingMessage>();
+
+/** Records the request a socket is receiving; call first thing for every request. */
+export function trackRequest(req: IncomingMessage): void {
+  receiving.set(req.socket, req);
+}
+
+const CLIENT_ERROR_REASONS = [
+  'headers_timeout',
+  'request_timeout',
+  'headers_too_large',
+  'malformed',
+  'reset',
+];
+
+interface ParserError extends Error {
+  code?: string;
+}
+
+/**
+ * Node's `clientError` path: what its HTTP parser and timers refuse before (or while) a request
+ * reaches a handler. Node would answer a bare `HTTP/1.1 408`/`431`/`400` itself; hookrelay answers
+ * with its JSON error body instead, counts it and logs it. A body still being read by a route is
+ * failed through the route's handler, so that answer carries the route.
+ */
+export function createClientErrorHandler(ctx: RelayContext, limits: ServerLimits) {
+  // Zero-initialised, so dashboards and rate() see every reason before the first refusal.
+  for (const reason of CLIENT_ERROR_REASONS) ctx.metrics.clientErrors.inc({ reason }, 0);
+  return (err: ParserError, socket: Socket): void => {
+    const code = err.code ?? '';
+    const req = receiving.get(socket);
+    const inRequest = req !== undefined && !req.complete;
+    const classified = classify(code, inRequest, limits, err);
+    ctx.metrics.clientErrors.inc({ reason: classified.reason });
+    if (!classified.error) {
+      socket.destroy();
+      return;
+    }
+    const error = classified.error;
+    if (inRequest && req && failBodyRead(req, error)) {
+      // The route's handler answers (JSON error, metrics, log line) and closes the connection.
+      return;
+    }
+    // A response already (partly) written for this connection: adding another would corrupt it.
+    const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (!socket.writable || inRequest || current) {
+      socket.destroySoon();
+      return;
+    }
+    const requestId = randomUUID();
+    const body = JSON.stringify(errorBody(error, null, requestId));
+    socket.write(
+      `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\n` +
+        'content-type: application/json; charset=utf-8\r\n' +
+        `content-length: ${Buffer.byteLength(body)}\r\n` +
+        `${ctx.requestIdHeader}: ${requestId}\r\n` +
+        `connection: close\r\n\r\n${body}`,
+    );
+    socket.destroySoon();
+    ctx.metrics.requests.inc({ route: NO_ROUTE, method: 'OTHER', status: String(error.status) });
+    ctx.metrics.errors.inc({ route: NO_ROUTE, code: error.code });
+    ctx.logger.info(
+      {
+        requestId,
+        route: NO_ROUTE,
+        method: null,
+        status: error.status,
+        attempts: 0,
+        code: error.code,
+        error: error.message,
+        reason: classified.reason,
+        client: socket.remoteAddress,
+      },
+      'request',
+    );
+  };
+}
+
+function classify(
+  code: string,
+  inRequest: boolean,
+  limits: ServerLimits,
+  err: ParserError,
+): { reason: string; error?: HookrelayError } {
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    // Node reports both timeouts with this code; the phase is whether a request was under way.
+    const phase = inRequest ? 'request' : 'headers';
+    const timeout = inRequest ? limits.requestTimeout : limits.headersTimeout;
+    return {
+      reason: `${phase}_timeout`,
+      error: new HookrelayError('HOOKRELAY_ERR_REQUEST_TIMEOUT', {
+        phase: `server.${phase}Timeout`,
+        timeout,
+      }),
+    };
+  }
+  if (code === 'HPE_HEADER_OVERFLOW') {
+    return {
+      reason: 'headers_too_large',
+      error: new HookrelayError('HOOKRELAY_ERR_HEADERS_TOO_LARGE', { limit: limits.maxHeaderSize }),
+    };
+  }
+  if (code.startsWith('HPE_')) {
+    // llhttp's reason ("Invalid header value char"); never the bytes themselves.
+    const detail = (err as ParserError & { reason?: string }).reason ?? code;
+    return { reason: 'malformed', error: new HookrelayError('HOOKRELAY_ERR_BAD_REQUEST', { detail }) };
+  }
+  // ECONNRESET, EPIPE and the like: the caller is gone, nobody to answer.
+  return { reason: 'reset' };
+}
