@@ -114,6 +114,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     {
       metricsPath: config.metrics.enabled ? config.metrics.path : undefined,
       isReady: () => !lifecycle.shuttingDown,
+      limits: config.server,
     },
   );
 

@@ -100,6 +100,20 @@ export const ERRORS = {
     retryable: false,
     description: 'The target answered with a body larger than `limits.response`.',
   },
+  HOOKRELAY_ERR_AUTH_TOKEN: {
+    status: 502,
+    message: 'could not obtain an OAuth2 access token: {reason}',
+    retryable: true,
+    description:
+      'The `oauth2` token endpoint of `forward.auth` was unreachable, answered a non-2xx status, or gave no usable `access_token`. Nothing was sent to the target; the reason quotes the status and the RFC 6749 `error` code, never the secret or a token.',
+  },
+  HOOKRELAY_ERR_REDIRECT_REFUSED: {
+    status: 502,
+    message: 'target redirect not followed: {reason}',
+    retryable: false,
+    description:
+      'The target answered a redirect that `forward.followRedirects` allows following, but to another origin (scheme, host or port), without a usable `Location`, or one hop too many. Nothing was sent to the other location.',
+  },
   HOOKRELAY_ERR_RESPONSE_TRANSFORM_FAILED: {
     status: 502,
     message: 'the target accepted the request, but its answer could not be reshaped: {reason}',
@@ -127,6 +141,34 @@ export const ERRORS = {
     retryable: true,
     description:
       'Writing to the queue failed (e.g. disk full). The webhook was NOT acknowledged; the sender should retry.',
+  },
+  HOOKRELAY_ERR_OVERLOADED: {
+    status: 503,
+    message: 'too many requests in flight (limit {limit}); retry after {retryAfter} s',
+    retryable: true,
+    description:
+      'Backpressure: `server.maxConcurrentRequests` relayed requests are already being processed. The answer carries `Retry-After`; nothing was read or forwarded. Health, readiness and metrics endpoints stay reachable.',
+  },
+  HOOKRELAY_ERR_REQUEST_TIMEOUT: {
+    status: 408,
+    message: 'the request was not received in time ({phase} limit of {timeout} ms)',
+    retryable: true,
+    description:
+      'A slow sender: the headers did not arrive within `server.headersTimeout`, or the whole request (headers and body) within `server.requestTimeout`. The connection is closed; nothing is forwarded.',
+  },
+  HOOKRELAY_ERR_HEADERS_TOO_LARGE: {
+    status: 431,
+    message: 'request headers exceed the limit of {limit} bytes',
+    retryable: false,
+    description:
+      'The request line and headers together are larger than `server.maxHeaderSize`. The connection is closed; nothing is forwarded.',
+  },
+  HOOKRELAY_ERR_BAD_REQUEST: {
+    status: 400,
+    message: 'malformed HTTP request: {detail}',
+    retryable: false,
+    description:
+      "The bytes received are not a valid HTTP/1.1 request (Node's parser refused them, e.g. an invalid header name or a bad chunk size). The connection is closed; nothing is forwarded.",
   },
   HOOKRELAY_ERR_SHUTTING_DOWN: {
     status: 503,

@@ -117,7 +117,7 @@ describe('generated docs', () => {
     expect(schema.required).toEqual(['routes']);
     const route = schema.properties.routes.items;
     expect(route.additionalProperties).toBe(false);
-    expect(route.properties.forward.properties.auth.oneOf).toHaveLength(4);
+    expect(route.properties.forward.properties.auth.oneOf).toHaveLength(5);
     expect(schema.properties.defaults.properties.timeouts.properties.deadline.default).toBe('30s');
   });
 

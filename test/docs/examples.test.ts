@@ -49,7 +49,9 @@ describe('config/examples', () => {
     expect(text).toMatch(/^# Check: /m);
     const required = requiredEnv(text);
     expect(missingVariables(name, {}).sort()).toEqual([...required].sort());
-    const env = Object.fromEntries(required.map((n) => [n, 'test-secret']));
+    // Standard Webhooks secrets must be whsec_<base64>; any other variable takes any text.
+    const value = (n: string) => (/SIGNING_SECRET$|WHSEC/.test(n) ? 'whsec_dGVzdC1zZWNyZXQ=' : 'test-secret');
+    const env = Object.fromEntries(required.map((n) => [n, value(n)]));
     expect(missingVariables(name, env)).toEqual([]);
   });
 
