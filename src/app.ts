@@ -165,6 +165,8 @@ export function createApp(config: Config, options: AppOptions = {}): App {
         admin.closeAllConnections();
         await new Promise<void>((resolve) => admin.close(() => resolve()));
       }
+      // Token requests still in flight (OAuth2) are cancelled; nothing is waiting for them now.
+      await Promise.all(routes.map((route) => route.forward?.auth?.close?.()));
       await clients.close();
       return { drained };
     },

@@ -112,3 +112,11 @@ export function sample(text: string, name: string, labels: Record<string, string
   }
   return undefined;
 }
+
+/**
+ * A stand-in value for a `${NAME}` in an example config: any text, except that Standard Webhooks
+ * secrets (`…SIGNING_SECRET`, `…WHSEC…`) must be `whsec_<base64>`.
+ */
+export function exampleSecret(name: string): string {
+  return /SIGNING_SECRET$|WHSEC/.test(name) ? `whsec_${Buffer.from(name).toString('base64')}` : 'test-value';
+}

@@ -56,7 +56,7 @@ export function parseConfigWithWarnings(
           line: mark ? mark.line + 1 : undefined,
           column: mark ? mark.column + 1 : undefined,
           path: '(root)',
-          message: `invalid YAML: ${(error as Error & { reason?: string }).reason ?? error.message}`,
+          message: `invalid YAML: ${(error as Error & { reason?: string }).reason ?? error.message}${flowHint(source, mark?.line)}`,
         },
       ]);
     }
@@ -154,4 +154,15 @@ function typeName(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
   return typeof value;
+}
+
+/**
+ * `secrets: [${A}, ${B}]` is the most common way to trip YAML here: inside `[ ]` or `{ }` a `{`
+ * opens a mapping, and the parser's complaint names a comma, not the cause.
+ */
+function flowHint(source: string, line: number | undefined): string {
+  const text = line === undefined ? '' : (source.split('\n')[line] ?? '');
+  return /[[{,]\s*\$\{/.test(text)
+    ? ' (inside [ ] or { }, quote each ${…}: ["${A}", "${B}"], or write a block list with one "- ${A}" per line)'
+    : '';
 }

@@ -6,6 +6,7 @@ import { NO_ROUTE } from '../metrics/index.ts';
 import { failBodyRead } from './body.ts';
 import type { RelayContext } from './context.ts';
 import { finishError } from './finish.ts';
+import { lingerUntilEnd } from './linger.ts';
 import { errorBody } from './reply.ts';
 
 /** The `server` settings that protect the listener from slow, oversized and too many requests. */
@@ -75,11 +76,11 @@ export function concurrencyGate(
       limit: max,
       retryAfter: OVERLOAD_RETRY_AFTER,
     });
-    // The body is not read: close the connection rather than drain it.
+    // The body is not read: it is discarded so the caller gets the answer, not a reset.
     finishError(ctx, res, error, match.route.id, method, requestId, started, {
       'retry-after': String(OVERLOAD_RETRY_AFTER),
-      connection: 'close',
     });
+    lingerUntilEnd(req);
   };
 }
 

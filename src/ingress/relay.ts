@@ -13,6 +13,7 @@ import { readBody } from './body.ts';
 import type { RelayContext } from './context.ts';
 import { echoBody } from './echo.ts';
 import { finish, finishError } from './finish.ts';
+import { lingerUntilEnd } from './linger.ts';
 import { asHookrelayError, send } from './reply.ts';
 import { releaseUnlessAccepted, verifyCaller } from './verify.ts';
 
@@ -91,6 +92,7 @@ async function handle(
   if (ctx.lifecycle.shuttingDown) {
     const error = new HookrelayError('HOOKRELAY_ERR_SHUTTING_DOWN');
     finishError(ctx, res, error, route.id, method, requestId, started, { connection: 'close' });
+    lingerUntilEnd(req);
     return;
   }
   let body: Buffer;
@@ -98,8 +100,14 @@ async function handle(
     body = await readBody(req, route.limits.body);
   } catch (error) {
     const err = asHookrelayError(error);
-    // The rest of an oversized upload is not read: close the connection after answering.
-    finishError(ctx, res, err, route.id, method, requestId, started, { connection: 'close' });
+    if (err.code === 'HOOKRELAY_ERR_BODY_TOO_LARGE') {
+      // The rest of the upload is discarded, not stored, so the caller reads the answer.
+      finishError(ctx, res, err, route.id, method, requestId, started);
+      lingerUntilEnd(req);
+    } else {
+      // A sender too slow, gone or broken: nothing more is worth reading.
+      finishError(ctx, res, err, route.id, method, requestId, started, { connection: 'close' });
+    }
     return;
   }
   ctx.metrics.bodyBytes.inc({ route: route.id }, body.length);

@@ -6,6 +6,7 @@ import { type App, createApp } from '../../src/app.ts';
 import { compileRoutes } from '../../src/config/compile.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { createLogger } from '../../src/log.ts';
+import { exampleSecret } from '../helpers.ts';
 
 /** Every shipped config file loads, and the out-of-the-box example actually relays. */
 
@@ -33,8 +34,7 @@ function requiredEnv(source: string): Record<string, string> {
     if (/URL$/.test(key)) env[key] = 'https://example.com/hook';
     else if (/PORT$/.test(key)) env[key] = '8080';
     else if (/HOST$/.test(key)) env[key] = 'example.com';
-    // Standard Webhooks secrets must be whsec_<base64>.
-    else if (/SIGNING_SECRET$|WHSEC/.test(key)) env[key] = `whsec_${Buffer.from(key).toString('base64')}`;
+    else if (/SIGNING_SECRET$|WHSEC/.test(key)) env[key] = exampleSecret(key);
     else env[key] = `example-${key.toLowerCase()}`;
   }
   return env;

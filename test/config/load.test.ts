@@ -128,6 +128,22 @@ describe('YAML syntax', () => {
     expect(issues[0]!.line).toBeGreaterThanOrEqual(1);
   });
 
+  it('an unquoted ${VAR} inside a flow list gets a hint on how to write it', () => {
+    const issues = issuesOf(
+      yaml(
+        'routes:',
+        '  - id: a',
+        '    path: /a',
+        '    verify:',
+        '      - { type: github, secrets: [${A}, ${B}] }',
+      ),
+    );
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.message).toMatch(/^invalid YAML: .*quote each \$\{…\}/);
+    const plain = issuesOf(yaml('server: { port: 8080', 'routes: []'));
+    expect(plain[0]!.message).not.toMatch(/quote each/);
+  });
+
   it('duplicate keys are rejected by the YAML reader', () => {
     const issues = issuesOf(yaml('server:', '  port: 1', '  port: 2', 'routes: []'));
     expect(issues).toHaveLength(1);

@@ -10,6 +10,7 @@ import { generateDocs, ROOT, slug, staleDocs } from '../../scripts/gen-docs.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { ERRORS } from '../../src/errors.ts';
 import { METRIC_DEFINITIONS } from '../../src/metrics/index.ts';
+import { exampleSecret } from '../helpers.ts';
 
 const run = promisify(execFile);
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
@@ -174,7 +175,9 @@ describe('hand-written docs', () => {
 
   it.each(markdown)('%s: every complete YAML config example validates', (file) => {
     for (const yaml of configBlocks(file)) {
-      const env = Object.fromEntries([...yaml.matchAll(/\$\{(\w+)/g)].map((m) => [m[1]!, 'test-value']));
+      const env = Object.fromEntries(
+        [...yaml.matchAll(/\$\{(\w+)/g)].map((m) => [m[1]!, exampleSecret(m[1]!)]),
+      );
       expect(() => parseConfig(yaml, file, { env })).not.toThrow();
     }
   });

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/gen-docs.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { type Relay, startRelay, startTarget, type Target } from '../helpers.ts';
+import { exampleSecret, type Relay, startRelay, startTarget, type Target } from '../helpers.ts';
 
 /**
  * The worked examples in config/examples/ are documentation: their header comment says which
@@ -49,9 +49,7 @@ describe('config/examples', () => {
     expect(text).toMatch(/^# Check: /m);
     const required = requiredEnv(text);
     expect(missingVariables(name, {}).sort()).toEqual([...required].sort());
-    // Standard Webhooks secrets must be whsec_<base64>; any other variable takes any text.
-    const value = (n: string) => (/SIGNING_SECRET$|WHSEC/.test(n) ? 'whsec_dGVzdC1zZWNyZXQ=' : 'test-secret');
-    const env = Object.fromEntries(required.map((n) => [n, value(n)]));
+    const env = Object.fromEntries(required.map((n) => [n, exampleSecret(n)]));
     expect(missingVariables(name, env)).toEqual([]);
   });
 

@@ -229,7 +229,42 @@ describe('oversized input', () => {
     await setup('  port: 0', '    limits: { body: 1kb }');
     const res = await fetch(`${relay!.url}/in`, { method: 'POST', body: 'a'.repeat(2048) });
     expect(res.status).toBe(413);
-    expect(res.headers.get('connection')).toBe('close');
+    expect(((await res.json()) as { error: string }).error).toBe('HOOKRELAY_ERR_BODY_TOO_LARGE');
+    expect(target!.received).toHaveLength(0);
+  });
+
+  it('an upload far over the limit, still being sent after the 413: the caller reads the answer, not a reset', async () => {
+    await setup('  port: 0', '    limits: { body: 1kb }');
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    const chunks = 128; // 8 MB, sent after the answer has been written
+    // A raw socket: it keeps sending after the answer, as a legacy sender that does not read
+    // while uploading would, and reports a reset if the relay closes on unread data.
+    const { port } = new URL(relay!.url);
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1');
+      let text = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (c: string) => {
+        text += c;
+      });
+      socket.on('error', reject);
+      socket.on('connect', async () => {
+        socket.write(
+          `POST /in HTTP/1.1\r\nhost: x\r\ncontent-type: text/plain\r\ncontent-length: ${chunk.length * chunks}\r\n\r\n`,
+        );
+        for (let i = 0; i < chunks; i++) {
+          if (!socket.write(chunk)) await new Promise((r) => socket.once('drain', r));
+        }
+        // Everything was accepted; now close our side and read the answer to the end.
+        socket.end();
+      });
+      socket.on('end', () => {
+        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+        resolve({ status, body: text.slice(text.indexOf('\r\n\r\n') + 4) });
+      });
+    });
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: 'HOOKRELAY_ERR_BODY_TOO_LARGE', route: 'r' });
     expect(target!.received).toHaveLength(0);
   });
 
