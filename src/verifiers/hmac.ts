@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { headerName } from '../config/fields.ts';
+import { compileSigned, hmacFields, requireTimestampHeader, signedBytes } from '../config/hmac-spec.ts';
 import type { Plugin } from '../registry.ts';
 import { findMatch } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
@@ -9,21 +10,10 @@ import { fail, headerValue, passed, type Verifier } from './types.ts';
 const schema = z
   .strictObject({
     type: z.literal('hmac'),
-    algorithm: z.enum(['sha1', 'sha256', 'sha512']).default('sha256').meta({ description: 'HMAC hash.' }),
-    header: headerName.meta({ description: 'Header carrying the signature.', example: 'X-Signature' }),
-    encoding: z.enum(['hex', 'base64']).default('hex').meta({ description: 'How the signature is written.' }),
-    prefix: z
-      .string()
-      .default('')
-      .meta({ description: 'Text before the signature in the header.', example: 'sha256=' }),
-    signed: z.string().default('{body}').meta({
-      description:
-        'What is signed: `{body}` (the raw bytes), `{timestamp}` (the timestamp header), `{method}`, `{url}` (path and query as received), joined by the literal text between them.',
-      example: '{timestamp}.{body}',
-    }),
-    timestampHeader: headerName.optional().meta({
-      description: 'Header carrying the signing time (Unix seconds or milliseconds).',
-      example: 'X-Timestamp',
+    ...hmacFields({
+      body: 'the raw bytes',
+      timestamp: 'Header carrying the signing time (Unix seconds or milliseconds).',
+      url: 'path and query as received',
     }),
     tolerance: toleranceField(),
     idHeader: headerName.optional().meta({
@@ -33,33 +23,11 @@ const schema = z
     replayWindow: replayWindowField('the `idHeader` value (when set) and the signature'),
     secrets: secretsField('Shared secrets.', ['${SENDER_SIGNING_SECRET}']),
   })
-  .superRefine((config, ctx) => {
-    if (config.signed.includes('{timestamp}') && !config.timestampHeader) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['timestampHeader'],
-        message: 'required when `signed` contains {timestamp}',
-      });
-    }
-  })
+  .superRefine(requireTimestampHeader)
   .meta({
     title: 'hmac',
     description: 'A generic HMAC signature over the raw body (and optionally a timestamp).',
   });
-
-type Part = { text: string } | { field: 'body' | 'timestamp' | 'method' | 'url' };
-
-function compileSigned(template: string): Part[] {
-  const parts: Part[] = [];
-  let last = 0;
-  for (const match of template.matchAll(/\{(body|timestamp|method|url)\}/g)) {
-    if (match.index > last) parts.push({ text: template.slice(last, match.index) });
-    parts.push({ field: match[1] as 'body' | 'timestamp' | 'method' | 'url' });
-    last = match.index + match[0].length;
-  }
-  if (last < template.length) parts.push({ text: template.slice(last) });
-  return parts;
-}
 
 /** Seconds or milliseconds since the epoch → ms; undefined when not a number. */
 export function timestampMs(value: string): number | undefined {
@@ -101,11 +69,11 @@ export const hmacVerifier: Plugin<typeof schema, Verifier> = {
           .map((s) => s.slice(prefix.length));
         if (candidates.length === 0)
           return fail('malformed', `${config.header} lacks the '${prefix}' prefix`);
-        const signed = parts.map((part) => {
-          if ('text' in part) return part.text;
-          if (part.field === 'body') return request.body;
-          if (part.field === 'timestamp') return timestamp;
-          return part.field === 'method' ? request.method : request.url;
+        const signed = signedBytes(parts, {
+          body: request.body,
+          timestamp,
+          method: request.method,
+          url: request.url,
         });
         const expected = macs(config.algorithm, config.secrets, signed, config.encoding);
         const match = findMatch(
