@@ -70,7 +70,9 @@ export interface CompiledRoute {
   /** Request steps, then steps over a 2xx target answer; empty when none are configured. */
   transform: readonly CompiledStep[];
   responseTransform: readonly CompiledStep[];
-  delivery: 'sync' | 'async' | 'hybrid';
+  delivery: 'sync' | 'async' | 'hybrid' | 'stream';
+  /** Options of a stream route (defaults on other routes, where they are not used). */
+  stream: { idleTimeout: number; retryRefused: boolean };
   /** Synchronous budget of a hybrid route, ms. */
   hybridBudget: number;
   queue: RouteConfig['queue'];
@@ -79,6 +81,11 @@ export interface CompiledRoute {
   timeouts: { connect: number; attempt: number; deadline: number };
   retry: RetryPolicy;
   limits: { body: number; response: number; jsonDepth: number };
+}
+
+/** Routes whose webhooks go through the durable queue. */
+export function isQueued(route: CompiledRoute): boolean {
+  return route.forward !== undefined && (route.delivery === 'async' || route.delivery === 'hybrid');
 }
 
 export function compileRoutes(config: Config): CompiledRoute[] {
@@ -110,7 +117,7 @@ function compileRoute(route: RouteConfig, defaults: Config['defaults'], tokens: 
   if (route.forward) {
     const f = route.forward;
     forward = {
-      template: parseUrlTemplate(f.url, path.params),
+      template: parseUrlTemplate(f.url, path.params, path.prefix),
       method: f.method,
       headers: lower(f.headers),
       passHeaders: f.passHeaders ? new Set(f.passHeaders.map((h) => h.toLowerCase())) : undefined,
@@ -149,6 +156,10 @@ function compileRoute(route: RouteConfig, defaults: Config['defaults'], tokens: 
     verify: compileVerifiers(route.id, route.verify ?? []),
     respond,
     delivery: route.delivery,
+    stream: {
+      idleTimeout: route.stream?.idleTimeout ?? 60_000,
+      retryRefused: route.stream?.retryRefused ?? false,
+    },
     hybridBudget: route.hybrid?.budget ?? 3_000,
     queue: route.queue,
     dedup: route.dedup
@@ -162,7 +173,11 @@ function compileRoute(route: RouteConfig, defaults: Config['defaults'], tokens: 
     responseTransform: compileSteps(route.id, route.response?.transform ?? [], 'response.transform'),
     timeouts: { ...defaults.timeouts, ...route.timeouts },
     retry: { ...retry, retryOn: statusMatcher(retry.retryOn) },
-    limits: { ...defaults.limits, ...route.limits },
+    limits:
+      route.delivery === 'stream'
+        ? // The webhook-sized default does not cap a stream route: only its own limit does.
+          { ...defaults.limits, body: route.limits?.body ?? Number.POSITIVE_INFINITY }
+        : { ...defaults.limits, ...route.limits },
   };
 }
 

@@ -140,7 +140,7 @@ const forward = z
   .strictObject({
     url: z.string().meta({
       description:
-        'Target URL. `{param}` inserts a path parameter, `{query.name}` a query value (both percent-encoded). The host is fixed.',
+        'Target URL. `{param}` inserts a path parameter, `{query.name}` a query value (both percent-encoded). The host is fixed. For a prefix route (`path: /base/*`) it is the base URL: the rest of the request path is appended to its path.',
       example: 'https://api.example.com/{tenant}/orders',
     }),
     method: method.optional().meta({ description: 'Method sent to the target (default: the inbound one).' }),
@@ -197,7 +197,8 @@ export const routeSchema = z
         example: 'erp-orders',
       }),
     path: z.string().meta({
-      description: 'Inbound path, exact or with `:name` parameters.',
+      description:
+        'Inbound path, exact or with `:name` parameters; `*` as the last segment makes a prefix route (`/legacy/api/*`), which matches the base path and everything below it and appends the rest of the path to `forward.url`. Exact paths win over parameters, parameters over prefixes, and the longest prefix wins.',
       example: '/in/:tenant/orders',
     }),
     methods: z
@@ -227,10 +228,23 @@ export const routeSchema = z
       })
       .optional()
       .meta({ description: 'Reshape the target answer for the caller (synchronous routes).' }),
-    delivery: z.enum(['sync', 'async', 'hybrid']).default('sync').meta({
+    delivery: z.enum(['sync', 'async', 'hybrid', 'stream']).default('sync').meta({
       description:
-        '`sync`: the caller waits for the target and gets its answer. `async`: the webhook is stored durably, the caller gets 202 (or `respond`) at once, workers deliver it. `hybrid`: try synchronously within `hybrid.budget`, else store it and acknowledge.',
+        '`sync`: the caller waits for the target and gets its answer. `async`: the webhook is stored durably, the caller gets 202 (or `respond`) at once, workers deliver it. `hybrid`: try synchronously within `hybrid.budget`, else store it and acknowledge. `stream`: a proxy — the body goes to the target as it arrives and the answer comes back the same way, never held in memory (files, whole APIs); no transforms, retries or queue, which need the whole body.',
     }),
+    stream: z
+      .strictObject({
+        idleTimeout: duration(
+          'Longest time without a byte moving in either direction, waiting for the answer included: 504 when the target has not started answering, else both connections are closed.',
+          '60s',
+        ).default(60_000),
+        retryRefused: z.boolean().default(false).meta({
+          description:
+            'Try once more, 200 ms later, when the connection to the target was refused before any byte of the body was read (the body is read only once a connection is up). No other failure is retried: the body is not kept, so it cannot be sent again.',
+        }),
+      })
+      .optional()
+      .meta({ description: 'Options of `delivery: stream`.' }),
     hybrid: z
       .strictObject({
         budget: duration(
@@ -334,9 +348,10 @@ export const routeSchema = z
   .superRefine((route, ctx) => {
     // Runs even when other fields failed (see `evenAfterErrors`): read only fields of the right type.
     let params: string[] = [];
+    let prefix = false;
     if (typeof route.path === 'string') {
       try {
-        params = parseRoutePath(route.path).params;
+        ({ params, prefix } = parseRoutePath(route.path));
       } catch (error) {
         ctx.addIssue({ code: 'custom', path: ['path'], message: (error as Error).message });
       }
@@ -358,6 +373,10 @@ export const routeSchema = z
         message: 'needs `delivery: async` or `hybrid` (ids are kept in the queue store)',
       });
     }
+    if (route.stream && route.delivery !== 'stream') {
+      ctx.addIssue({ code: 'custom', path: ['stream'], message: 'only applies to `delivery: stream`' });
+    }
+    if (route.delivery === 'stream') checkStreamRoute(route, ctx);
     if (route.hybrid && route.delivery !== 'hybrid') {
       ctx.addIssue({ code: 'custom', path: ['hybrid'], message: 'only applies to `delivery: hybrid`' });
     }
@@ -377,13 +396,60 @@ export const routeSchema = z
     }
     if (typeof route.forward?.url === 'string') {
       try {
-        parseUrlTemplate(route.forward.url, params);
+        parseUrlTemplate(route.forward.url, params, prefix);
       } catch (error) {
         ctx.addIssue({ code: 'custom', path: ['forward', 'url'], message: (error as Error).message });
       }
     }
   }, evenAfterErrors)
   .meta({ description: 'One inbound endpoint and what to do with its calls.' });
+
+/** Verifiers that read only headers and the address: the body of a stream route is not held to check. */
+const BODYLESS_VERIFIERS = ['basic', 'apiKey', 'ipAllow'];
+
+let routeQueueDefaults: string | undefined;
+
+/** A stream route proxies the body as it arrives: whatever needs the whole body cannot apply. */
+function checkStreamRoute(route: z.output<typeof routeSchema>, ctx: z.core.$RefinementCtx): void {
+  const why = 'a stream route does not hold the body';
+  const refuse = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: 'custom', path, message: `does not apply to \`delivery: stream\` (${message})` });
+  if (route.transform) refuse(['transform'], `${why}; use a sync route`);
+  if (route.response) refuse(['response'], 'the answer is streamed back as it arrives');
+  if (route.respond) refuse(['respond'], 'the caller gets the answer of the target');
+  if (route.dedup) refuse(['dedup'], 'nothing is queued');
+  if (route.hybrid) refuse(['hybrid'], 'nothing is queued');
+  if (route.retry) {
+    refuse(['retry'], `${why}, so it cannot be sent again; see \`stream.retryRefused\``);
+  }
+  if (typeof route.queue === 'object' && route.queue !== null) {
+    routeQueueDefaults ??= JSON.stringify(routeSchema.shape.queue.parse(undefined));
+    if (JSON.stringify(route.queue) !== routeQueueDefaults) refuse(['queue'], 'nothing is queued');
+  }
+  for (const key of ['attempt', 'deadline'] as const) {
+    if (route.timeouts?.[key] !== undefined) {
+      refuse(['timeouts', key], 'a transfer may take long; `stream.idleTimeout` bounds a stalled one');
+    }
+  }
+  if (route.limits?.response !== undefined) refuse(['limits', 'response'], 'the answer is not held');
+  if (route.limits?.jsonDepth !== undefined) refuse(['limits', 'jsonDepth'], 'the body is not parsed');
+  if (route.forward?.sign) refuse(['forward', 'sign'], `a signature covers the whole body and ${why}`);
+  if (typeof route.forward?.followRedirects === 'number' && route.forward.followRedirects > 0) {
+    refuse(['forward', 'followRedirects'], `${why} to re-send; a 3xx is relayed to the caller`);
+  }
+  if (Array.isArray(route.verify)) {
+    route.verify.forEach((verifier, index) => {
+      const type = (verifier as { type?: unknown })?.type;
+      if (typeof type === 'string' && !BODYLESS_VERIFIERS.includes(type)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['verify', index, 'type'],
+          message: `'${type}' checks the body, which a stream route does not hold: only ${BODYLESS_VERIFIERS.join(', ')} can verify a \`delivery: stream\` route`,
+        });
+      }
+    });
+  }
+}
 
 export const configSchema = z
   .strictObject({
@@ -561,7 +627,8 @@ export const configSchema = z
       });
     }
     config.routes.forEach((route, index) => {
-      if (typeof route !== 'object' || route === null || route.delivery === 'sync') return;
+      if (typeof route !== 'object' || route === null) return;
+      if (route.delivery === 'sync' || route.delivery === 'stream') return;
       const attempt = route.timeouts?.attempt ?? config.defaults?.timeouts?.attempt;
       const lease = route.queue?.lease;
       if (typeof attempt === 'number' && typeof lease === 'number' && lease <= attempt) {
@@ -576,7 +643,17 @@ export const configSchema = z
     const reserved = ['/healthz', '/readyz', ...metricsPath];
     config.routes.forEach((route, index) => {
       if (!routes.includes(route)) return;
-      if (reserved.includes(route.path.replace(/(.)\/$/, '$1'))) {
+      const base = route.path.replace(/(.)\/$/, '$1');
+      const covered = base.endsWith('/*')
+        ? reserved.filter((p) => p === base.slice(0, -2) || p.startsWith(base.slice(0, -1)))
+        : [];
+      if (covered.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', index, 'path'],
+          message: `'${route.path}' would cover ${covered.join(', ')}, served by hookrelay itself: use a base path such as '/api/*'`,
+        });
+      } else if (reserved.includes(base)) {
         ctx.addIssue({
           code: 'custom',
           path: ['routes', index, 'path'],

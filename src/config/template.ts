@@ -1,4 +1,5 @@
 import { HookrelayError } from '../errors.ts';
+import { REST } from './route-path.ts';
 
 /**
  * URL templates: `https://api.example.com/{tenant}/orders?src={query.source}`. Parsed once at
@@ -12,13 +13,19 @@ export interface UrlTemplate {
   parts: TemplatePart[];
   /** True when the template has no placeholders: rendering returns the same string. */
   isStatic: boolean;
+  /** The base URL of a prefix route: the rest of the request path (`params['*']`) is appended. */
+  prefix: boolean;
 }
 
 const PLACEHOLDER = /\{([^{}]*)\}/g;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const QUERY_NAME = /^query\.([A-Za-z0-9_.-]+)$/;
 
-export function parseUrlTemplate(template: string, pathParams: readonly string[]): UrlTemplate {
+export function parseUrlTemplate(
+  template: string,
+  pathParams: readonly string[],
+  prefix = false,
+): UrlTemplate {
   const scheme = /^(https?):\/\/([^/?#]*)/i.exec(template);
   // Never quote user info back: it may hold a password.
   const shown = template.replace(/\/\/[^/@]*@/, '//***@');
@@ -51,7 +58,10 @@ export function parseUrlTemplate(template: string, pathParams: readonly string[]
     last = match.index + match[0].length;
   }
   if (last < template.length) parts.push({ literal: template.slice(last) });
-  return { origin, parts, isStatic: parts.every((p) => 'literal' in p) };
+  if (prefix && template.includes('#')) {
+    throw new Error('the base URL of a prefix route must not have a fragment');
+  }
+  return { origin, parts, isStatic: !prefix && parts.every((p) => 'literal' in p), prefix };
 }
 
 const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
@@ -72,6 +82,7 @@ export function renderUrlTemplate(
     else if ('param' in part) out += encodeURIComponent(params[part.param] ?? '');
     else out += encodeURIComponent(query.get(part.query) ?? '');
   }
+  if (template.prefix) out = joinRest(out, params[REST] ?? '');
   const pathEnd = out.search(/[?#]/);
   const path = out.slice(template.origin.length, pathEnd === -1 ? undefined : pathEnd);
   for (const segment of path.split('/')) {
@@ -80,4 +91,68 @@ export function renderUrlTemplate(
     }
   }
   return out;
+}
+
+/** Characters a path segment may carry as they are (RFC 3986 pchar, without `%`). */
+const PCHAR = /[A-Za-z0-9\-._~!$&'()*+,;=:@]/;
+const ESCAPE = /^%[0-9A-Fa-f]{2}/;
+/** Separators once decoded: a target that decodes `%2F` or `%5C` would see more segments than we checked. */
+const ENCODED_SEPARATOR = /%2f|%5c/i;
+
+/**
+ * Why the rest of a path below a prefix route is refused, or undefined when it may be joined. The
+ * rest is `''` (the base itself) or `/seg/seg…`, raw as received. Refused: `.` and `..` in any
+ * encoding (they would walk up the base path), empty segments (`a//b`), encoded `/` and `\`, a
+ * raw `\` (URL parsers read it as `/`), malformed `%` escapes.
+ */
+export function restPathProblem(rest: string): string | undefined {
+  if (rest === '') return undefined;
+  const segments = rest.slice(1).split('/');
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    // A trailing slash is kept as sent; an empty segment anywhere else is a `//` trick.
+    if (segment === '') {
+      if (i === segments.length - 1) continue;
+      return 'empty path segment (//)';
+    }
+    if (segment.includes('\\')) return 'backslash in the path';
+    if (ENCODED_SEPARATOR.test(segment)) return 'encoded slash or backslash (%2F, %5C) in the path';
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      return 'malformed percent-encoding in the path';
+    }
+    if (decoded === '.' || decoded === '..') return `dot segment '${segment}'`;
+  }
+  return undefined;
+}
+
+/**
+ * Bytes a URL parser would re-encode are percent-encoded here, as the bytes they are: Node gives
+ * the request target as latin1, so each char above 0x7f is one byte of the caller's UTF-8.
+ */
+function encodeSegment(segment: string): string {
+  let out = '';
+  let i = 0;
+  for (const ch of segment) {
+    const code = ch.codePointAt(0)!;
+    if (PCHAR.test(ch) || (ch === '%' && ESCAPE.test(segment.slice(i, i + 3)))) out += ch;
+    else if (code <= 0xff) out += `%${code.toString(16).toUpperCase().padStart(2, '0')}`;
+    else out += encodeURIComponent(ch);
+    i += ch.length;
+  }
+  return out;
+}
+
+/** Appends a checked rest (`''` or `/a/b`) to the path of `base`, before its query. */
+function joinRest(base: string, rest: string): string {
+  const problem = restPathProblem(rest);
+  if (problem) throw new HookrelayError('HOOKRELAY_ERR_INVALID_PATH', { reason: problem });
+  if (rest === '') return base;
+  const end = base.search(/[?#]/);
+  const path = end === -1 ? base : base.slice(0, end);
+  const after = end === -1 ? '' : base.slice(end);
+  const encoded = rest.split('/').map(encodeSegment).join('/');
+  return `${path.endsWith('/') ? path.slice(0, -1) : path}${encoded}${after}`;
 }
