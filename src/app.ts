@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdminServer } from './admin/server.ts';
-import { compileRoutes } from './config/compile.ts';
+import { compileRoutes, isQueued } from './config/compile.ts';
 import type { Config } from './config/schema.ts';
 import { Clients } from './delivery/client.ts';
 import type { AcceptContext } from './ingress/accept.ts';
@@ -12,6 +12,7 @@ import { createMetrics, type Metrics } from './metrics/index.ts';
 import { createDriver } from './queue/index.ts';
 import { Queue } from './queue/queue.ts';
 import { DeliveryWorkers, workerRoute } from './queue/worker.ts';
+import { StreamProxy } from './stream/proxy.ts';
 import { VERSION } from './version.ts';
 
 export interface AppOptions {
@@ -46,7 +47,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       metrics.deliveries.inc({ route: route.id, result }, 0);
     }
     metrics.forwardRetries.inc({ route: route.id }, 0);
-    if (route.forward && route.delivery !== 'sync') {
+    if (isQueued(route)) {
       for (const outcome of ['delivered', 'dead', 'retry', 'replayed']) {
         metrics.queueFinished.inc({ route: route.id, outcome }, 0);
       }
@@ -57,7 +58,8 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     metrics.inFlight.set({ route: route.id }, 0);
   }
   const clients = new Clients();
-  const queued = routes.filter((route) => route.forward && route.delivery !== 'sync');
+  const queued = routes.filter(isQueued);
+  const streams = routes.some((route) => route.delivery === 'stream') ? new StreamProxy() : undefined;
   let queue: Queue | undefined;
   let workers: DeliveryWorkers | undefined;
   let admin: Server | undefined;
@@ -110,6 +112,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       requestIdHeader: config.server.requestIdHeader.toLowerCase(),
       lifecycle,
       accept,
+      streams,
     },
     {
       metricsPath: config.metrics.enabled ? config.metrics.path : undefined,
@@ -168,6 +171,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       // Token requests still in flight (OAuth2) are cancelled; nothing is waiting for them now.
       await Promise.all(routes.map((route) => route.forward?.auth?.close?.()));
       await clients.close();
+      streams?.close();
       return { drained };
     },
   };

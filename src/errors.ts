@@ -75,6 +75,13 @@ export const ERRORS = {
     description:
       'A value inserted into the target URL template renders to a `.` or `..` segment, which would walk up the target path.',
   },
+  HOOKRELAY_ERR_INVALID_PATH: {
+    status: 400,
+    message: 'the path below the route prefix is refused: {reason}',
+    retryable: false,
+    description:
+      'The rest of the path below a prefix route (`/base/*`) holds a `.` or `..` segment (in any encoding), an empty segment (`//`), an encoded slash or backslash (`%2F`, `%5C`), a backslash or a malformed `%` escape: it could walk up or out of the base path at the target. Nothing is forwarded.',
+  },
   HOOKRELAY_ERR_CLIENT_CLOSED: {
     status: 499,
     message: 'the caller closed the connection before the answer was ready',
@@ -127,6 +134,20 @@ export const ERRORS = {
     retryable: true,
     description:
       'The overall `timeouts.deadline` of the route ran out before the target accepted the request.',
+  },
+  HOOKRELAY_ERR_UPSTREAM_TIMEOUT: {
+    status: 504,
+    message: 'target did not answer in time ({phase} limit of {timeout} ms)',
+    retryable: true,
+    description:
+      'A stream route: the connection to the target was not established within `timeouts.connect`, or nothing moved in either direction for `stream.idleTimeout` before the target started its answer. The upstream request is aborted.',
+  },
+  HOOKRELAY_ERR_UPSTREAM_ABORTED: {
+    status: 502,
+    message: 'the exchange with the target broke off after the answer started: {reason}',
+    retryable: true,
+    description:
+      "A stream route: the target reset the connection, the body went over `limits.body`, or `stream.idleTimeout` ran out after the target's answer had started. The status line was already sent, so the caller's connection is closed (the caller sees a truncated answer); logged and counted only.",
   },
   HOOKRELAY_ERR_QUEUE_FULL: {
     status: 503,

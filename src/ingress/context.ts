@@ -2,6 +2,7 @@ import type { CompiledRoute } from '../config/compile.ts';
 import type { Clients } from '../delivery/client.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/index.ts';
+import type { StreamProxy } from '../stream/proxy.ts';
 import type { AcceptContext } from './accept.ts';
 import type { Match } from './router.ts';
 
@@ -14,5 +15,7 @@ export interface RelayContext {
   logger: Logger;
   clients: Clients;
   requestIdHeader: string;
+  /** The proxy of `delivery: stream` routes (closed by the app on stop). */
+  streams?: StreamProxy | undefined;
   lifecycle: { shuttingDown: boolean; begin(): void; end(): void };
 }

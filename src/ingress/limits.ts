@@ -3,6 +3,7 @@ import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:ht
 import type { Socket } from 'node:net';
 import { HookrelayError } from '../errors.ts';
 import { NO_ROUTE } from '../metrics/index.ts';
+import { isStreaming } from '../stream/requests.ts';
 import { failBodyRead } from './body.ts';
 import type { RelayContext } from './context.ts';
 import { finishError } from './finish.ts';
@@ -117,6 +118,8 @@ export function createClientErrorHandler(ctx: RelayContext, limits: ServerLimits
     const code = err.code ?? '';
     const req = receiving.get(socket);
     const inRequest = req !== undefined && !req.complete;
+    // A stream route's upload may outlast server.requestTimeout; its stream.idleTimeout applies instead.
+    if (code === 'ERR_HTTP_REQUEST_TIMEOUT' && inRequest && isStreaming(req)) return;
     const classified = classify(code, inRequest, limits, err);
     ctx.metrics.clientErrors.inc({ reason: classified.reason });
     if (!classified.error) {

@@ -7,6 +7,8 @@ import { HookrelayError } from '../errors.ts';
 import type { InboundMessage } from '../pipeline/message.ts';
 import { type Prepared, prepareOutbound } from '../pipeline/prepare.ts';
 import { newDeliveryId } from '../queue/ids.ts';
+import { handleStream } from '../stream/handler.ts';
+import { StreamProxy } from '../stream/proxy.ts';
 import { StepError } from '../transforms/run.ts';
 import { acceptAndFinish, answer } from './answer.ts';
 import { readBody } from './body.ts';
@@ -39,6 +41,8 @@ export function clientIpOf(req: IncomingMessage): string {
 
 /** The hot path: route match, raw body, pipeline, delivery, answer. Unmatched paths go to `fallback`. */
 export function createRelayHandler(ctx: RelayContext, fallback: Handler): Handler {
+  // Embedders that build a context without one get their own (its idle sockets time out by themselves).
+  const streams = ctx.streams ?? new StreamProxy();
   return (req, res) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -61,7 +65,19 @@ export function createRelayHandler(ctx: RelayContext, fallback: Handler): Handle
     const rawQuery = q === -1 ? '' : url.slice(q + 1);
     ctx.lifecycle.begin();
     ctx.metrics.inFlight.inc({ route: route.id });
-    handle(ctx, req, res, route, { method, path, params, rawQuery, requestId, started })
+    // A stream route takes the request before anything reads its body.
+    const handled =
+      route.delivery === 'stream'
+        ? handleStream(ctx, streams, req, res, route, {
+            method,
+            params,
+            rawQuery,
+            requestId,
+            started,
+            clientIp: clientIpOf(req),
+          })
+        : handle(ctx, req, res, route, { method, path, params, rawQuery, requestId, started });
+    handled
       .catch((error) => {
         finishError(ctx, res, asHookrelayError(error), route.id, method, requestId, started);
       })

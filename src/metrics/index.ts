@@ -59,6 +59,12 @@ export const METRIC_DEFINITIONS = {
     help: 'Bytes of inbound request bodies accepted.',
     labelNames: ['route'],
   },
+  responseBytes: {
+    type: 'counter',
+    name: 'hookrelay_response_body_bytes_total',
+    help: 'Bytes of target response bodies streamed back to callers by stream routes.',
+    labelNames: ['route'],
+  },
   errors: {
     type: 'counter',
     name: 'hookrelay_errors_total',
@@ -204,6 +210,7 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
     upstreamDuration: histogram(d.upstreamDuration),
     deliveries: counter(d.deliveries),
     bodyBytes: counter(d.bodyBytes),
+    responseBytes: counter(d.responseBytes),
     errors: counter(d.errors),
     verifyFailures: counter(d.verifyFailures),
     transformErrors: counter(d.transformErrors),
