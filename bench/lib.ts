@@ -1,6 +1,6 @@
 /** Process, port and /proc helpers for the benchmark harness. Linux only (reads /proc). */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 
 export const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -117,4 +117,18 @@ export function rssMb(pids: number[]): { rss: number; peak: number } {
     }
   }
   return { rss, peak };
+}
+
+/**
+ * Resets the peak RSS (`VmHWM`) of the pids to their current RSS (Linux `clear_refs` value 5), so
+ * the next `rssMb().peak` is the peak of one measurement rather than of the process's whole life.
+ */
+export function resetPeakRss(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    } catch {
+      // Ended, or a kernel without it: the peak then covers the process's life.
+    }
+  }
 }

@@ -7,10 +7,11 @@
  *   npm run bench -- --soak       1 M requests through hookrelay; RSS and heap at 100 k vs 1 M
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { largeBodies } from './large.ts';
 import {
   CORES,
   cpuSeconds,
@@ -24,6 +25,7 @@ import {
   waitForPort,
 } from './lib.ts';
 import { fixedRate, soak, sqliteBaseline } from './modes.ts';
+import { startNginx } from './nginx.ts';
 import { runWrk, type WrkResult } from './wrk.ts';
 
 const args = new Set(process.argv.slice(2));
@@ -117,6 +119,12 @@ routes:
       url: http://127.0.0.1:${targetPort}/hook
       auth: { type: bearer, token: "${TOKEN}" }
     queue: { concurrency: 16 }
+  - id: bench-stream
+    path: /bench/stream
+    delivery: stream
+    forward:
+      url: http://127.0.0.1:${targetPort}/hook
+      auth: { type: bearer, token: "${TOKEN}" }
   - id: bench-retry
     path: /bench/retry
     forward:
@@ -128,41 +136,6 @@ routes:
   children.push(child);
   await waitForPort(port);
   return { name: 'hookrelay', port, url: `http://127.0.0.1:${port}`, pids: () => [child.pid!] };
-}
-
-async function startNginx(targetPort: number): Promise<System | undefined> {
-  if (!hasCommand('nginx')) return undefined;
-  const port = await freePort();
-  const dir = join(work, 'nginx');
-  mkdirSync(dir, { recursive: true });
-  const conf = join(dir, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
-  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  upstream target { server 127.0.0.1:${targetPort}; keepalive 64; }
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://target/hook;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Authorization "${AUTH}";
-    }
-  }
-}
-`,
-  );
-  const child = startPinned(1, 'nginx', ['-p', dir, '-c', conf, '-g', 'daemon off;']);
-  children.push(child);
-  await waitForPort(port);
-  return { name: 'nginx', url: `http://127.0.0.1:${port}/hook`, pids: () => processTree(child.pid!) };
 }
 
 async function measure(scenario: Scenario, system: System, target: System, round: number): Promise<Row> {
@@ -236,7 +209,12 @@ async function main(): Promise<number> {
     AUTH,
     MODE: 'xml',
   });
-  const nginx = await startNginx(target.port);
+  const nginxProcess = await startNginx(work, target.port, AUTH, children);
+  const nginx: System | undefined = nginxProcess && {
+    name: 'nginx',
+    url: `http://127.0.0.1:${nginxProcess.port}/hook`,
+    pids: () => processTree(nginxProcess.child.pid!),
+  };
   if (SOAK)
     return soak({
       url: `${relay.url}/bench/json`,
@@ -280,7 +258,17 @@ async function main(): Promise<number> {
     floorScenario: 'json-bearer',
     systems: [{ ...relay, url: `${relay.url}/bench/async` }],
   };
-  const scenarios = [json, xml, durable, retry];
+  // The same body and credentials as json-bearer, through a `delivery: stream` route: its floor is
+  // hookrelay's own buffered route, so `x floor` reads "stream vs buffered".
+  const streamed: Scenario = {
+    name: 'json-stream',
+    bodyFile: here('fixtures/order.json'),
+    contentType: 'application/json',
+    floor: 'hookrelay',
+    floorScenario: 'json-bearer',
+    systems: [{ ...relay, url: `${relay.url}/bench/stream` }],
+  };
+  const scenarios = [json, streamed, xml, durable, retry];
   const targetOf = (s: Scenario) => (s === retry ? failing : target);
   const rows: Row[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
@@ -310,6 +298,17 @@ async function main(): Promise<number> {
       };
   const summary = summarise(rows, scenarios);
   print(summary, latency);
+  const large = await largeBodies({
+    target: { port: target.port, pids: target.pids },
+    nginx: nginxProcess && { port: nginxProcess.port, pids: nginx!.pids },
+    token: TOKEN,
+    work,
+    children,
+    smoke: SMOKE,
+    seconds: DURATION,
+    warmup: SMOKE ? 0 : WARMUP,
+    rounds: ROUNDS,
+  });
   const baseline = await sqliteBaseline(SMOKE ? 1 : 5);
   const asyncRps = summary.find((r) => r.scenario === 'async-durable-ack')?.rps ?? 0;
   process.stdout.write(
@@ -323,14 +322,19 @@ async function main(): Promise<number> {
   );
   writeFileSync(
     file,
-    `${JSON.stringify({ date: new Date().toISOString(), cores: CORES, connections: CONNECTIONS, duration: DURATION, rounds: ROUNDS, summary, latency, sqliteBaseline: baseline, rows }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), cores: CORES, connections: CONNECTIONS, duration: DURATION, rounds: ROUNDS, summary, latency, sqliteBaseline: baseline, rows, large }, null, 2)}\n`,
   );
   process.stdout.write(`results: ${file}\n`);
-  const bad = summary.filter((s) => s.non2xx > 0 || s.socketErrors > 0 || s.requests === 0);
+  const bad = [
+    ...summary
+      .filter((s) => s.non2xx > 0 || s.socketErrors > 0 || s.requests === 0)
+      .map((b) => `${b.scenario}/${b.system}`),
+    ...large.summary
+      .filter((s) => s.failures > 0 || s.transfers === 0)
+      .map((b) => `large-${b.mode}/${b.system}`),
+  ];
   if (bad.length > 0) {
-    process.stderr.write(
-      `bench: non-2xx or errors in: ${bad.map((b) => `${b.scenario}/${b.system}`).join(', ')}\n`,
-    );
+    process.stderr.write(`bench: non-2xx or errors in: ${bad.join(', ')}\n`);
     return 1;
   }
   return 0;
@@ -346,6 +350,7 @@ interface Summary {
   socketErrors: number;
   requests: number;
   vsDirect: number;
+  vsNginx: number | undefined;
   vsFloor: number;
   cpuUsPerReq: number;
   targetCpuUsPerReq: number;
@@ -357,6 +362,8 @@ function summarise(rows: Row[], scenarios: Scenario[]): Summary[] {
   const pick = (scenario: string, system: string) =>
     rows.filter((r) => r.scenario === scenario && r.system === system);
   const directRps = mean(pick('json-bearer', 'direct').map((r) => r.rps));
+  const nginxRows = pick('json-bearer', 'nginx');
+  const nginxRps = nginxRows.length > 0 ? mean(nginxRows.map((r) => r.rps)) : undefined;
   const out: Summary[] = [];
   for (const scenario of scenarios) {
     const floor = pick(
@@ -382,6 +389,7 @@ function summarise(rows: Row[], scenarios: Scenario[]): Summary[] {
         socketErrors: rs.reduce((a, r) => a + r.socketErrors, 0),
         requests: rs.reduce((a, r) => a + r.requests, 0),
         vsDirect: rps / directRps,
+        vsNginx: nginxRps === undefined ? undefined : rps / nginxRps,
         vsFloor: rps / floorRps,
         cpuUsPerReq: cpu,
         targetCpuUsPerReq: mean(rs.map((r) => r.targetCpuUsPerReq)),
@@ -405,6 +413,7 @@ function print(
     'p99 ms',
     'non-2xx',
     'x direct',
+    'x nginx',
     'x floor',
     'cpu µs/req',
     'x floor cpu',
@@ -419,6 +428,7 @@ function print(
     s.p99.toFixed(2),
     String(s.non2xx + s.socketErrors),
     s.vsDirect.toFixed(2),
+    s.vsNginx === undefined ? '—' : s.vsNginx.toFixed(2),
     s.vsFloor.toFixed(2),
     s.cpuUsPerReq.toFixed(0),
     s.cpuVsFloor.toFixed(2),

@@ -1,7 +1,8 @@
 /**
  * Benchmark target: a minimal node:http server that reads the body, checks the injected
  * Authorization header and answers 200 with a small JSON body. FAIL_EVERY=N answers 503 to one
- * request in N (the retry scenario). Prints its port on stdout.
+ * request in N (the retry scenario). A GET answers DOWNLOAD_BYTES (10 MB) of body instead (the
+ * large-body download scenario). Prints its port on stdout.
  */
 import { createServer } from 'node:http';
 
@@ -10,6 +11,7 @@ const failEvery = Number(process.env.FAIL_EVERY ?? 0);
 const OK = Buffer.from('{"ok":true}');
 const UNAUTHORIZED = Buffer.from('{"ok":false,"error":"unauthorized"}');
 const UNAVAILABLE = Buffer.from('{"ok":false,"error":"try again"}');
+const DOWNLOAD = Buffer.alloc(Number(process.env.DOWNLOAD_BYTES ?? 10 * 1024 * 1024), 'hookrelay-bench-');
 let count = 0;
 
 const server = createServer((req, res) => {
@@ -27,6 +29,10 @@ const server = createServer((req, res) => {
     } else if (failEvery > 0 && count % failEvery === 0) {
       status = 503;
       body = UNAVAILABLE;
+    } else if (req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': DOWNLOAD.length });
+      res.end(DOWNLOAD);
+      return;
     }
     res.writeHead(status, {
       'content-type': 'application/json',
