@@ -20,8 +20,11 @@ export function errorBody(error: HookrelayError, route: string | null, requestId
     route,
     requestId,
   };
-  if (typeof error.params.attempts === 'number') body.attempts = error.params.attempts;
-  if (typeof error.params.reason === 'string') body.lastError = error.params.reason;
+  // Delivery errors only (they count attempts): elsewhere `reason` is already in the message.
+  if (typeof error.params.attempts === 'number') {
+    body.attempts = error.params.attempts;
+    if (typeof error.params.reason === 'string') body.lastError = error.params.reason;
+  }
   return body;
 }
 

@@ -39,7 +39,11 @@ ${verify}
     await setup('      - { type: ipAllow, cidrs: [192.0.2.0/24] }');
     const res = await post('{}');
     expect(res.status).toBe(403);
-    expect(((await res.json()) as Record<string, unknown>).error).toBe('HOOKRELAY_ERR_FORBIDDEN');
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body.error).toBe('HOOKRELAY_ERR_FORBIDDEN');
+    // `lastError` and `attempts` belong to delivery errors; a refusal says why in `message`.
+    expect(body).not.toHaveProperty('lastError');
+    expect(body.message).toMatch(/ipAllow.*forbidden/);
     expect(target.received).toHaveLength(0);
   });
 
