@@ -115,6 +115,39 @@ ${r.tls ? `      tls: ${r.tls}` : ''}`,
     expect(t.seen.map((s) => s.client)).toEqual(['client-1']);
   });
 
+  it('stream routes use forward.tls too: client certificate presented, private CA trusted, pinned CA enforced', async () => {
+    const a = await target('server-a', { clientCa: 'ca-a' });
+    const b = await target('server-b');
+    const stream = (id: string, url: string, tls: string) => `  - id: ${id}
+    path: /files/${id}/*
+    methods: [POST]
+    delivery: stream
+    forward:
+      url: ${url}/store
+      tls: ${tls}`;
+    relay = await startRelay(
+      `routes:\n${[
+        stream('mtls', a.url, client('client-1')),
+        stream('none', a.url, `{ ca: "\${file:${path('ca-a.crt')}}" }`),
+        stream('pinned', b.url, `{ ca: "\${file:${path('ca-a.crt')}}", pinCa: true }`),
+      ].join('\n')}\n`,
+    );
+    const send = (id: string) =>
+      fetch(`${relay!.url}/files/${id}/scan.pdf`, { method: 'POST', body: Buffer.alloc(256 * 1024, 7) });
+    const ok = await send('mtls');
+    expect(ok.status).toBe(200);
+    expect(a.seen.map((s) => [s.url, s.client])).toEqual([['/store/scan.pdf', 'client-1']]);
+    // No client certificate: the server refuses the handshake; signed by another CA than the pinned one.
+    expect((await send('none')).status).toBe(502);
+    const pinned = await send('pinned');
+    expect(pinned.status).toBe(502);
+    const refusal = (await pinned.json()) as ErrorBody;
+    expect(refusal.error).toBe('HOOKRELAY_ERR_UPSTREAM_UNREACHABLE');
+    expect(refusal.message).toMatch(/certificate/i);
+    expect(a.seen).toHaveLength(1);
+    expect(b.seen).toHaveLength(0);
+  });
+
   it('mTLS: an encrypted key with its passphrase', async () => {
     const t = await target('server-a', { clientCa: 'ca-a' });
     await start({
