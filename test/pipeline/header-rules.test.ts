@@ -151,6 +151,13 @@ describe('buildOutbound', () => {
     expect(out.body?.toString()).toBe('{}');
   });
 
+  it('raw query bytes outside ASCII are forwarded as the same bytes, not re-encoded as UTF-8', () => {
+    // Node hands the request target over as latin1: UTF-8 "é" (C3 A9) arrives as two characters.
+    const raw = `name=caf${Buffer.from('é').toString('latin1')}&q=a b`;
+    const out = buildOutbound(forward('http://t:1/a'), message({ rawQuery: raw }), 'x-request-id');
+    expect(out.url.search).toBe('?name=caf%C3%A9&q=a%20b');
+  });
+
   it('static config headers override caller ones; method override', () => {
     const out = buildOutbound(
       forward('http://t/a', [], { headers: { 'content-type': 'text/plain', 'x-src': 'erp' }, method: 'PUT' }),
