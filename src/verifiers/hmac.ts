@@ -24,10 +24,31 @@ const schema = z
     secrets: secretsField('Shared secrets.', ['${SENDER_SIGNING_SECRET}']),
   })
   .superRefine(requireTimestampHeader)
+  .superRefine(timestampMustBeSigned)
   .meta({
     title: 'hmac',
     description: 'A generic HMAC signature over the raw body (and optionally a timestamp).',
   });
+
+/**
+ * A timestamp the signature does not cover proves nothing: whoever captured a request resends it
+ * with a fresh timestamp and it passes the tolerance check. So a `timestampHeader` needs
+ * `{timestamp}` in `signed`, unless a replay window remembers the signatures (which then is the
+ * only replay protection, for as long as the window).
+ */
+function timestampMustBeSigned(
+  config: { signed: string; timestampHeader?: string | undefined; replayWindow?: number | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (!config.timestampHeader || config.signed.includes('{timestamp}') || config.replayWindow !== undefined) {
+    return;
+  }
+  ctx.addIssue({
+    code: 'custom',
+    path: ['signed'],
+    message: `'${config.signed}' does not contain {timestamp}, so the signature does not cover ${config.timestampHeader} and a captured request passes \`tolerance\` again with a fresh timestamp: sign it (e.g. '{timestamp}.{body}', as the sender documents) or set \`replayWindow\` to refuse a signature seen before`,
+  });
+}
 
 /** Seconds or milliseconds since the epoch → ms; undefined when not a number. */
 export function timestampMs(value: string): number | undefined {

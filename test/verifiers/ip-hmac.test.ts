@@ -102,6 +102,42 @@ routes:
     expect(JSON.stringify(relay.logs)).not.toMatch(/old-secret|new-secret/);
   });
 
+  it('hmac with a timestamp header the signature does not cover is a config error naming `signed`', async () => {
+    await expect(
+      startRelay(`
+routes:
+  - id: r
+    path: /in
+    verify:
+      - type: hmac
+        header: X-Sig
+        timestampHeader: X-Timestamp
+        tolerance: 5m
+        secrets: [s3cret]
+    echo: true
+`),
+    ).rejects.toThrow(
+      /test\.yaml:6:9: routes\[0\]\.verify\[0\]\.signed: '\{body\}' does not contain \{timestamp\}, so the signature does not cover X-Timestamp/,
+    );
+  });
+
+  it('an unsigned timestamp is allowed with a replay window, which refuses the captured signature again', async () => {
+    await setup(`      - type: hmac
+        header: X-Sig
+        timestampHeader: X-Timestamp
+        replayWindow: 10m
+        secrets: [s3cret]`);
+    const body = '{"a":1}';
+    const sig = createHmac('sha256', 's3cret').update(body).digest('hex');
+    const now = () => String(Math.floor(Date.now() / 1000));
+    expect((await post(body, { 'x-sig': sig, 'x-timestamp': now() })).status).toBe(200);
+    // The attack: the same capture with a fresh timestamp.
+    const replay = await post(body, { 'x-sig': sig, 'x-timestamp': String(Number(now()) + 1) });
+    expect(replay.status).toBe(401);
+    expect(String(((await replay.json()) as Record<string, unknown>).message)).toContain('replayed');
+    expect(target.received).toHaveLength(1);
+  });
+
   it('hmac with a signed timestamp: stale or missing timestamps are refused', async () => {
     await setup(`      - type: hmac
         header: X-Sig
