@@ -70,17 +70,17 @@ export const ERRORS = {
   },
   HOOKRELAY_ERR_INVALID_PARAMETER: {
     status: 400,
-    message: "a path or query value would make the target path segment '{segment}'",
+    message: 'refused as part of the target path: {reason}',
     retryable: false,
     description:
-      'A value inserted into the target URL template renders to a `.` or `..` segment, which would walk up the target path.',
+      "A path parameter or query value inserted into the path of the target URL template renders to a `.` or `..` segment (also before a `;` parameter, as in `..;x`), or holds a slash, backslash or NUL (which a target decoding `%2F` would split on): it could walk up the target's path. Nothing is forwarded.",
   },
   HOOKRELAY_ERR_INVALID_PATH: {
     status: 400,
     message: 'the path below the route prefix is refused: {reason}',
     retryable: false,
     description:
-      'The rest of the path below a prefix route (`/base/*`) holds a `.` or `..` segment (in any encoding), an empty segment (`//`), an encoded slash or backslash (`%2F`, `%5C`), a backslash or a malformed `%` escape: it could walk up or out of the base path at the target. Nothing is forwarded.',
+      'The rest of the path below a prefix route (`/base/*`) holds a `.` or `..` segment (in any encoding, also before a `;` parameter: `..;x`, `%2e%2e;`, `..%3b`), an empty segment (`//`), an encoded slash or backslash (`%2F`, `%5C`), a backslash, a NUL byte, a malformed `%` escape, or a `.`, `/`, `\\`, `;` or NUL encoded twice (`%252e`): it could walk up or out of the base path at the target. Nothing is forwarded.',
   },
   HOOKRELAY_ERR_CLIENT_CLOSED: {
     status: 499,

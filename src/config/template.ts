@@ -65,11 +65,35 @@ export function parseUrlTemplate(
 }
 
 const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+/** A `;` path parameter (RFC 3986 §3.3), raw or encoded: servlet containers cut it off before resolving dots. */
+const PATH_PARAMETER = /;|%3b/i;
+
+/**
+ * The rendered segment as a target that strips `;` parameters would see it: `..;jsessionid=1` is
+ * `..` to Tomcat and Jetty, which then walk up the path.
+ */
+function isDotSegment(segment: string): boolean {
+  return DOT_SEGMENT.test(segment.split(PATH_PARAMETER, 1)[0]!);
+}
+
+/**
+ * Why a (decoded) value may not be inserted into the target's path, or undefined. Percent-encoding
+ * keeps `/` and `\` from splitting the segment for us, but a target that decodes `%2F` before
+ * routing sees more segments than were checked; and a dot segment hidden behind a `;` parameter
+ * resolves like a plain one.
+ */
+function pathValueProblem(value: string): string | undefined {
+  if (value.includes('/') || value.includes('\\')) return 'a slash or backslash (encoded as %2F or %5C)';
+  if (value.includes('\0')) return 'a NUL byte';
+  if (isDotSegment(value)) return `the dot segment '${value.split(';', 1)[0]}'`;
+  return undefined;
+}
 
 /**
  * Values are percent-encoded, so a parameter cannot inject `/`, `?` or `#`. A WHATWG URL parser
- * still removes `.` and `..` segments (also written `%2e`), so a value that renders to one is
- * refused rather than allowed to walk up the target's path.
+ * still removes `.` and `..` segments (also written `%2e`), and servlet containers do so after
+ * cutting `;…` off a segment, so a value that renders to one is refused rather than allowed to walk
+ * up the target's path; so is a value holding an (encoded) separator, in the path part of the URL.
  */
 export function renderUrlTemplate(
   template: UrlTemplate,
@@ -77,17 +101,33 @@ export function renderUrlTemplate(
   query: URLSearchParams,
 ): string {
   let out = '';
+  let inQuery = false;
   for (const part of template.parts) {
-    if ('literal' in part) out += part.literal;
-    else if ('param' in part) out += encodeURIComponent(params[part.param] ?? '');
-    else out += encodeURIComponent(query.get(part.query) ?? '');
+    if ('literal' in part) {
+      out += part.literal;
+      inQuery ||= /[?#]/.test(part.literal);
+      continue;
+    }
+    const value = ('param' in part ? params[part.param] : query.get(part.query)) ?? '';
+    if (!inQuery) {
+      const problem = pathValueProblem(value);
+      if (problem) {
+        const name = 'param' in part ? `{${part.param}}` : `{query.${part.query}}`;
+        throw new HookrelayError('HOOKRELAY_ERR_INVALID_PARAMETER', {
+          reason: `the value of ${name} holds ${problem}`,
+        });
+      }
+    }
+    out += encodeURIComponent(value);
   }
   if (template.prefix) out = joinRest(out, params[REST] ?? '');
   const pathEnd = out.search(/[?#]/);
   const path = out.slice(template.origin.length, pathEnd === -1 ? undefined : pathEnd);
   for (const segment of path.split('/')) {
-    if (DOT_SEGMENT.test(segment)) {
-      throw new HookrelayError('HOOKRELAY_ERR_INVALID_PARAMETER', { segment });
+    if (isDotSegment(segment)) {
+      throw new HookrelayError('HOOKRELAY_ERR_INVALID_PARAMETER', {
+        reason: `the target path would hold the dot segment '${segment}'`,
+      });
     }
   }
   return out;
@@ -99,11 +139,16 @@ const ESCAPE = /^%[0-9A-Fa-f]{2}/;
 /** Separators once decoded: a target that decodes `%2F` or `%5C` would see more segments than we checked. */
 const ENCODED_SEPARATOR = /%2f|%5c/i;
 
+/** Escapes that decode to something dangerous: seen after one decoding, a double-encoded attack. */
+const DOUBLE_ENCODED = /%(2e|2f|5c|3b|00)/i;
+
 /**
  * Why the rest of a path below a prefix route is refused, or undefined when it may be joined. The
  * rest is `''` (the base itself) or `/seg/seg…`, raw as received. Refused: `.` and `..` in any
- * encoding (they would walk up the base path), empty segments (`a//b`), encoded `/` and `\`, a
- * raw `\` (URL parsers read it as `/`), malformed `%` escapes.
+ * encoding, also before a `;` parameter (`..;x`, `%2e%2e;`, `..%3b`: servlet containers cut the
+ * parameter off, then walk up the base path), empty segments (`a//b`), encoded `/` and `\`, a raw
+ * `\` (URL parsers read it as `/`), malformed `%` escapes, NUL bytes, and `.`, `/`, `\`, `;` or NUL
+ * encoded twice (`%252e`), for targets that decode twice.
  */
 export function restPathProblem(rest: string): string | undefined {
   if (rest === '') return undefined;
@@ -123,7 +168,14 @@ export function restPathProblem(rest: string): string | undefined {
     } catch {
       return 'malformed percent-encoding in the path';
     }
-    if (decoded === '.' || decoded === '..') return `dot segment '${segment}'`;
+    const beforeParameter = decoded.split(';', 1)[0]!;
+    if (beforeParameter === '.' || beforeParameter === '..') {
+      return beforeParameter === decoded
+        ? `dot segment '${segment}'`
+        : `dot segment with a ';' parameter '${segment}'`;
+    }
+    if (decoded.includes('\0')) return 'NUL byte in the path';
+    if (DOUBLE_ENCODED.test(decoded)) return `double-encoded '.', '/', '\\', ';' or NUL in '${segment}'`;
   }
   return undefined;
 }

@@ -185,9 +185,17 @@ describe('buildOutbound', () => {
   it('renders path parameters percent-encoded under the fixed origin', () => {
     const out = buildOutbound(
       forward('https://api.example.com/{tenant}/o', ['tenant'], { passQuery: false }),
-      message({ params: { tenant: '@evil.example/..' }, rawQuery: 'x=1' }),
+      message({ params: { tenant: '@evil.example:8080' }, rawQuery: 'x=1' }),
       'x-request-id',
     );
-    expect(out.url.href).toBe('https://api.example.com/%40evil.example%2F../o');
+    expect(out.url.href).toBe('https://api.example.com/%40evil.example%3A8080/o');
+    // A value with a separator in it is refused outright: a target decoding %2F would split on it.
+    expect(() =>
+      buildOutbound(
+        forward('https://api.example.com/{tenant}/o', ['tenant'], { passQuery: false }),
+        message({ params: { tenant: '@evil.example/..' }, rawQuery: 'x=1' }),
+        'x-request-id',
+      ),
+    ).toThrow(/HOOKRELAY_ERR_INVALID_PARAMETER|refused as part of the target path/);
   });
 });

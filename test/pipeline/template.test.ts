@@ -61,8 +61,8 @@ describe('renderUrlTemplate', () => {
   const t = parseUrlTemplate('https://api.example.com/{tenant}/orders?src={query.source}', ['tenant']);
   it.each([
     [{ tenant: 'acme' }, 'source=erp', 'https://api.example.com/acme/orders?src=erp'],
-    [{ tenant: 'a/b' }, '', 'https://api.example.com/a%2Fb/orders?src='],
-    [{ tenant: '../admin' }, 'source=a%26b%3Dc', 'https://api.example.com/..%2Fadmin/orders?src=a%26b%3Dc'],
+    [{ tenant: 'a;b' }, 'source=a%26b%3Dc', 'https://api.example.com/a%3Bb/orders?src=a%26b%3Dc'],
+    [{ tenant: 'a' }, 'source=../x/..;y', 'https://api.example.com/a/orders?src=..%2Fx%2F..%3By'],
     [{ tenant: 'x?y#z' }, 'source=%23frag', 'https://api.example.com/x%3Fy%23z/orders?src=%23frag'],
     [{ tenant: 'zoë' }, 'source=a+b', 'https://api.example.com/zo%C3%AB/orders?src=a%20b'],
     [{}, '', 'https://api.example.com//orders?src='],
@@ -70,6 +70,26 @@ describe('renderUrlTemplate', () => {
     const rendered = renderUrlTemplate(t, params, new URLSearchParams(query));
     expect(rendered).toBe(expected);
     expect(new URL(rendered).origin).toBe('https://api.example.com');
+  });
+
+  // A target that decodes `%2F`/`%5C` before routing, or a servlet container that cuts `;…` off a
+  // segment before resolving dots, would otherwise see a path that walks up.
+  it.each([
+    ['a/b', 'a slash or backslash'],
+    ['../admin', 'a slash or backslash'],
+    ['..\\admin', 'a slash or backslash'],
+    ['..;jsessionid=1', "the dot segment '..'"],
+    ['..;', "the dot segment '..'"],
+    ['.;x', "the dot segment '.'"],
+    ['a\u0000b', 'a NUL byte'],
+  ])('a path value %j is refused: %s', (tenant, reason) => {
+    expect(() => renderUrlTemplate(t, { tenant }, new URLSearchParams())).toThrow(
+      expect.objectContaining({
+        code: 'HOOKRELAY_ERR_INVALID_PARAMETER',
+        status: 400,
+        message: expect.stringContaining(`the value of {tenant} holds ${reason}`),
+      }),
+    );
   });
 });
 

@@ -86,6 +86,17 @@ describe('joining the rest of the path to the base URL', () => {
     ['/a%5Cb', 'encoded slash'],
     ['/..\\x', 'backslash'],
     ['/%zz', 'malformed'],
+    // Servlet containers cut `;…` off a segment, then resolve dots.
+    ['/..;/x', "dot segment with a ';' parameter"],
+    ['/..;jsessionid=1/x', "dot segment with a ';' parameter"],
+    ['/.;/x', "dot segment with a ';' parameter"],
+    ['/%2e%2e;/x', "dot segment with a ';' parameter"],
+    ['/..%3b/x', "dot segment with a ';' parameter"],
+    ['/..%3B/x', "dot segment with a ';' parameter"],
+    ['/a%00.pdf', 'NUL byte'],
+    ['/%252e%252e/x', 'double-encoded'],
+    ['/..%252f..%252fadmin', 'double-encoded'],
+    ['/%253b', 'double-encoded'],
   ])('refuses %s (%s)', (rest, reason) => {
     expect(restPathProblem(rest)).toContain(reason);
     try {
@@ -98,7 +109,16 @@ describe('joining the rest of the path to the base URL', () => {
   });
 
   it('whatever the rest, an accepted join stays under the base path on the same origin', () => {
-    const segment = fc.stringMatching(/^[A-Za-z0-9.%/\\:@?#&=+$,;!~*'()[\]{}|^` -]{0,12}$/);
+    const segment = fc.oneof(
+      fc.stringMatching(/^[A-Za-z0-9.%/\\:@?#&=+$,;!~*'()[\]{}|^` -]{0,12}$/),
+      fc
+        .tuple(
+          fc.constantFrom('..', '.', '%2e%2e', '%2E.', '%252e%252e', 'a'),
+          fc.constantFrom(';', '%3b', '%3B', '%253b', ';x=1', '%00', ''),
+          fc.constantFrom('', 'jsessionid=1', '/x', '..'),
+        )
+        .map((parts) => parts.join('')),
+    );
     fc.assert(
       fc.property(fc.array(segment, { maxLength: 5 }), (parts) => {
         const rest = parts.map((p) => `/${p}`).join('');
@@ -113,11 +133,36 @@ describe('joining the rest of the path to the base URL', () => {
         expect(url.origin).toBe('https://files.example.com');
         expect(url.pathname === '/base/api' || url.pathname.startsWith('/base/api/')).toBe(true);
         expect(url.search).toBe('');
+        // And as a target that decodes up to twice and cuts `;` parameters would resolve it.
+        expect(lenientResolve(url.pathname).startsWith('/base/api')).toBe(true);
       }),
       { numRuns: 2_000 },
     );
   });
 });
+
+/**
+ * How a lenient target could read a path: decode (up to twice), cut `;` parameters off each
+ * segment (servlet containers), treat `\\` as `/`, stop at NUL, then resolve dot segments.
+ */
+function lenientResolve(pathname: string): string {
+  let path = pathname;
+  for (let i = 0; i < 2; i++) {
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      break;
+    }
+  }
+  path = path.split('\0', 1)[0]!.replaceAll('\\', '/');
+  const out: string[] = [];
+  for (const raw of path.split('/').slice(1)) {
+    const segment = raw.split(';', 1)[0]!;
+    if (segment === '..') out.pop();
+    else if (segment !== '.') out.push(segment);
+  }
+  return `/${out.join('/')}`;
+}
 
 describe('prefix routes through the relay', () => {
   let target: Target | undefined;
@@ -171,6 +216,12 @@ routes:
         '/legacy/api/x//evil.com',
         '/legacy/api/..\\..\\admin',
         '/legacy/api/%5C%5Cevil.com',
+        '/legacy/api/..;/admin',
+        '/legacy/api/..;jsessionid=1/admin',
+        '/legacy/api/.;/admin',
+        '/legacy/api/%2e%2e;/admin',
+        '/legacy/api/..%3b/admin',
+        '/legacy/api/%252e%252e/admin',
       ]) {
         const res = await rawRequest(url, path);
         expect(res.status, path).toBe(400);
