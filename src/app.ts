@@ -84,6 +84,8 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       admin = createAdminServer({
         driver,
         token: config.admin.token,
+        host: config.admin.host,
+        allowedHosts: config.admin.allowedHosts,
         logger,
         onReplay: (routeIds) => {
           for (const id of routeIds) w.notify(id);

@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { lingerUntilEnd } from '../ingress/linger.ts';
 import type { Logger } from '../log.ts';
 import type { DeliveryStatus, QueueDriver } from '../queue/types.ts';
+import { createHostGuard, requireJsonBody } from './guard.ts';
 import { AdminError, badRequest, bearerCheck, readJson, sendJson } from './http.ts';
 import { attemptView, detail, isStatus, parseAge, STATUSES, statsView, summary } from './view.ts';
 
@@ -12,6 +14,10 @@ export interface AdminOptions {
   driver: QueueDriver;
   /** When set, every request needs `Authorization: Bearer <token>`. */
   token?: string | undefined;
+  /** The listen address (`admin.host`, default loopback): requests must name it (see guard.ts). */
+  host?: string | undefined;
+  /** Further names in `Host` the API answers to (`admin.allowedHosts`). */
+  allowedHosts?: readonly string[] | undefined;
   logger: Logger;
   /** Called with the routes that have deliveries due again after a replay, so workers wake. */
   onReplay?: ((routeIds: string[]) => void) | undefined;
@@ -28,6 +34,8 @@ export function createAdminServer(options: AdminOptions): Server {
   const { driver, logger } = options;
   const now = options.now ?? Date.now;
   const authorized = options.token ? bearerCheck(options.token) : () => true;
+  // Before the token: a page in a browser must learn nothing, not even whether a token is needed.
+  const guard = createHostGuard({ host: options.host ?? '127.0.0.1', allowedHosts: options.allowedHosts });
 
   const list: Handler = async (_req, url) => {
     const query = url.searchParams;
@@ -114,6 +122,7 @@ export function createAdminServer(options: AdminOptions): Server {
   const stats: Handler = async () => statsView(await driver.stats());
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
+    guard(req);
     if (!authorized(req.headers.authorization)) {
       throw new AdminError('HOOKRELAY_ERR_ADMIN_UNAUTHORIZED', 'missing or wrong admin token', {
         'www-authenticate': 'Bearer realm="hookrelay-admin"',
@@ -127,6 +136,7 @@ export function createAdminServer(options: AdminOptions): Server {
         allow: method === 'GET' ? 'GET, HEAD' : method,
       });
     }
+    requireJsonBody(req);
     sendJson(res, 200, await handler(req, url, id));
     return 200;
   };
@@ -151,9 +161,12 @@ export function createAdminServer(options: AdminOptions): Server {
             ? error
             : new AdminError('HOOKRELAY_ERR_ADMIN_QUEUE', `queue error: ${(error as Error).message}`);
         if (failure.status >= 500) logger.error({ err: error, path }, 'admin request failed');
-        sendJson(res, failure.status, { error: failure.code, message: failure.message }, failure.headers);
-        // The body may not have been read (401, 404): do not let it hold the connection.
-        if (!req.complete) res.once('finish', () => req.destroy());
+        // A body not read (401, 403, 404, 415): the caller reads this answer instead of a reset,
+        // then the connection closes (the rest of the upload is discarded, bounded in time).
+        const unread = !req.complete;
+        const headers = unread ? { ...failure.headers, connection: 'close' } : failure.headers;
+        sendJson(res, failure.status, { error: failure.code, message: failure.message }, headers);
+        if (unread) lingerUntilEnd(req);
         return failure.status;
       })
       .then((status) => {

@@ -555,6 +555,18 @@ export const configSchema = z
           .max(65535)
           .default(9090)
           .meta({ description: 'Admin listen port.' }),
+        allowedHosts: z
+          .array(
+            z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._:-]+)$/, {
+              message: 'must be a host name or address, without a port',
+            }),
+          )
+          .default([])
+          .meta({
+            description:
+              "Host names (the `Host` header, port ignored) the admin API answers to besides its own address, the loopback names when it listens on loopback, and the machine's names and addresses when it listens on all interfaces: e.g. a proxy or Kubernetes Service name in front of it. Any other `Host` is refused with 403, so a web page that re-binds its own DNS name to this machine cannot read the API.",
+            example: ['hookrelay-admin.ops.svc'],
+          }),
         token: z.string().min(16).optional().meta({
           description: 'Bearer token for the admin API.',
           example: '${HOOKRELAY_ADMIN_TOKEN}',
