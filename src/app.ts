@@ -47,6 +47,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       metrics.deliveries.inc({ route: route.id, result }, 0);
     }
     metrics.forwardRetries.inc({ route: route.id }, 0);
+    metrics.forwardReconnects.inc({ route: route.id }, 0);
     if (isQueued(route)) {
       for (const outcome of ['delivered', 'dead', 'retry', 'replayed']) {
         metrics.queueFinished.inc({ route: route.id, outcome }, 0);

@@ -1,4 +1,4 @@
-import type { Dispatcher, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { AttemptOutcome } from '../metrics/index.ts';
 
 /** The target's answer to one attempt, body fully read (bounded by the response limit). */
@@ -40,7 +40,7 @@ export function outcomeOf(result: TargetResponse | AttemptError): AttemptOutcome
 }
 
 export async function attempt(
-  pool: Pool,
+  pool: Dispatcher,
   request: AttemptRequest,
   options: AttemptOptions,
 ): Promise<TargetResponse> {

@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry, { AbortError } from 'p-retry';
-import type { Pool } from 'undici';
 import type { OutboundRequest } from '../auth/types.ts';
 import type { RetryPolicy } from '../config/compile.ts';
 import { HookrelayError } from '../errors.ts';
 import type { DeliveryResult, Metrics } from '../metrics/index.ts';
 import { AttemptError, outcomeOf, type TargetResponse } from './attempt.ts';
+import type { TargetPool } from './client.ts';
 import { classifyStatus, retryDelay } from './policy.ts';
 import { type Presentation, send } from './send.ts';
 
@@ -15,7 +15,7 @@ import { type Presentation, send } from './send.ts';
  */
 export interface DeliveryJob {
   routeId: string;
-  pool: Pool;
+  pool: TargetPool;
   request: OutboundRequest;
   /** Credentials, signatures and redirect policy, applied afresh on every attempt. */
   presentation: Presentation;

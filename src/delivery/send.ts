@@ -1,4 +1,3 @@
-import type { Pool } from 'undici';
 import type { OutboundAuth, OutboundRequest } from '../auth/types.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { Signer } from '../signers/types.ts';
@@ -9,6 +8,7 @@ import {
   attempt,
   type TargetResponse,
 } from './attempt.ts';
+import { isStaleConnection, type TargetPool } from './client.ts';
 import { redirectTarget } from './redirect.ts';
 
 /** How a route presents itself to the target on every attempt. */
@@ -81,7 +81,7 @@ function toAttempt(request: OutboundRequest): AttemptRequest {
  * the answer). Throws AttemptError, HOOKRELAY_ERR_AUTH_TOKEN or HOOKRELAY_ERR_REDIRECT_REFUSED.
  */
 export async function send(
-  pool: Pool,
+  pool: TargetPool,
   base: OutboundRequest,
   presentation: Presentation,
   context: SendContext,
@@ -96,7 +96,7 @@ export async function send(
     const started = performance.now();
     let response: TargetResponse;
     try {
-      response = await attempt(pool, toAttempt(request), options);
+      response = await exchange(pool, toAttempt(request), options, hooks, context);
     } catch (error) {
       if (error instanceof AttemptError && error.kind !== 'aborted') hooks.record(error, started);
       throw error;
@@ -115,5 +115,33 @@ export async function send(
     if (next === undefined) return response;
     hops++;
     url = next;
+  }
+}
+
+/**
+ * One HTTP exchange. A keep-alive connection the target closed while it sat idle fails the request
+ * before any answer byte: the request never reached the target, so it is sent once more on a new
+ * connection, whatever the retry policy says (a spurious 502 with `retry.attempts: 1` otherwise).
+ */
+async function exchange(
+  pool: TargetPool,
+  request: AttemptRequest,
+  options: AttemptOptions,
+  hooks: ExchangeHooks,
+  context: SendContext,
+): Promise<TargetResponse> {
+  try {
+    return await attempt(pool, request, options);
+  } catch (error) {
+    if (!(error instanceof AttemptError) || error.kind !== 'network_error' || !isStaleConnection(error)) {
+      throw error;
+    }
+  }
+  context.metrics.forwardReconnects.inc({ route: context.routeId });
+  const client = pool.fresh();
+  try {
+    return await attempt(client, request, hooks.options());
+  } finally {
+    client.close().catch(() => client.destroy());
   }
 }

@@ -41,6 +41,12 @@ export const METRIC_DEFINITIONS = {
     help: 'Attempts that were retries of an earlier failed attempt.',
     labelNames: ['route'],
   },
+  forwardReconnects: {
+    type: 'counter',
+    name: 'hookrelay_forward_reconnects_total',
+    help: 'Exchanges sent once more on a new connection because a reused keep-alive connection to the target was closed or reset before any answer byte (the target had dropped it while idle). Not a retry of the policy, and not counted in hookrelay_forward_attempts_total.',
+    labelNames: ['route'],
+  },
   upstreamDuration: {
     type: 'histogram',
     name: 'hookrelay_upstream_request_duration_seconds',
@@ -207,6 +213,7 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
     inFlight: gauge(d.inFlight),
     forwardAttempts: counter(d.forwardAttempts),
     forwardRetries: counter(d.forwardRetries),
+    forwardReconnects: counter(d.forwardReconnects),
     upstreamDuration: histogram(d.upstreamDuration),
     deliveries: counter(d.deliveries),
     bodyBytes: counter(d.bodyBytes),
