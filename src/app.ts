@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createAdminServer } from './admin/server.ts';
 import { compileRoutes, isQueued } from './config/compile.ts';
 import type { Config } from './config/schema.ts';
+import { secretValuesOf } from './config/secret-values.ts';
 import { Clients } from './delivery/client.ts';
 import type { AcceptContext } from './ingress/accept.ts';
 import { createRouter } from './ingress/router.ts';
@@ -40,6 +41,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   const logger = options.logger ?? createLogger(config.log.level);
   const metrics = createMetrics({ version: VERSION, defaultMetrics: options.defaultMetrics });
   const routes = compileRoutes(config);
+  const secrets = secretValuesOf(config);
   metrics.routes.set(routes.length);
   for (const route of routes) {
     // Zero-initialise so dashboards and rate() see every route before its first request.
@@ -87,6 +89,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
         token: config.admin.token,
         host: config.admin.host,
         allowedHosts: config.admin.allowedHosts,
+        secrets,
         logger,
         onReplay: (routeIds) => {
           for (const id of routeIds) w.notify(id);
@@ -113,6 +116,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       logger,
       clients,
       requestIdHeader: config.server.requestIdHeader.toLowerCase(),
+      secrets,
       lifecycle,
       accept,
       streams,

@@ -36,9 +36,10 @@ export function sendJson(
   status: number,
   value: unknown,
   headers: Record<string, string> = {},
+  redact: (text: string) => string = (text) => text,
 ): void {
   if (res.headersSent || res.destroyed) return;
-  const body = `${JSON.stringify(value)}\n`;
+  const body = `${redact(JSON.stringify(value))}\n`;
   res.writeHead(status, {
     ...headers,
     'content-type': 'application/json; charset=utf-8',

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { SecretValues } from '../config/secret-values.ts';
 import { lingerUntilEnd } from '../ingress/linger.ts';
 import type { Logger } from '../log.ts';
 import type { DeliveryStatus, QueueDriver } from '../queue/types.ts';
@@ -18,6 +19,8 @@ export interface AdminOptions {
   host?: string | undefined;
   /** Further names in `Host` the API answers to (`admin.allowedHosts`). */
   allowedHosts?: readonly string[] | undefined;
+  /** Values of the configuration that are never shown (redacted from every answer). */
+  secrets?: SecretValues | undefined;
   logger: Logger;
   /** Called with the routes that have deliveries due again after a replay, so workers wake. */
   onReplay?: ((routeIds: string[]) => void) | undefined;
@@ -33,6 +36,7 @@ type Handler = (req: IncomingMessage, url: URL, id: string | undefined) => Promi
 export function createAdminServer(options: AdminOptions): Server {
   const { driver, logger } = options;
   const now = options.now ?? Date.now;
+  const secrets = options.secrets ?? SecretValues.none;
   const authorized = options.token ? bearerCheck(options.token) : () => true;
   // Before the token: a page in a browser must learn nothing, not even whether a token is needed.
   const guard = createHostGuard({ host: options.host ?? '127.0.0.1', allowedHosts: options.allowedHosts });
@@ -137,7 +141,7 @@ export function createAdminServer(options: AdminOptions): Server {
       });
     }
     requireJsonBody(req);
-    sendJson(res, 200, await handler(req, url, id));
+    sendJson(res, 200, await handler(req, url, id), {}, (text) => secrets.redact(text));
     return 200;
   };
 

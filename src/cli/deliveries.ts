@@ -6,6 +6,7 @@ import { attemptView, detail, isStatus, parseAge, STATUSES, summary } from '../a
 import { interpolate } from '../config/interpolate.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { type Config, configSchema } from '../config/schema.ts';
+import { SecretValues, secretValuesOf } from '../config/secret-values.ts';
 import { ConfigError } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import type { QueueDriver } from '../queue/types.ts';
@@ -54,7 +55,9 @@ function parse(argv: string[]) {
 }
 
 type Values = ReturnType<typeof parse>['values'];
-type Command = (driver: QueueDriver, values: Values, ids: string[]) => Promise<number>;
+/** Writes to stdout with every secret value of the configuration (when it could be loaded) redacted. */
+type Print = (text: string) => void;
+type Command = (driver: QueueDriver, values: Values, ids: string[], print: Print) => Promise<number>;
 
 /** Options each command accepts besides -c, --help; anything else given is a usage error. */
 const ACCEPTS: Record<string, (keyof Values)[]> = {
@@ -87,13 +90,15 @@ export async function runDeliveries(argv: string[]): Promise<number> {
   }
   const opened = await open(configFile(values.config));
   if (typeof opened === 'number') return opened;
+  const { driver, secrets } = opened;
+  const print: Print = (text) => process.stdout.write(secrets.redact(text));
   try {
-    return await command(opened, values, ids);
+    return await command(driver, values, ids, print);
   } catch (error) {
     fail(`cannot read the queue: ${(error as Error).message}`);
     return 1;
   } finally {
-    await opened.close();
+    await driver.close();
   }
 }
 
@@ -142,10 +147,11 @@ function check(name: string, values: Values, ids: string[]): void {
 }
 
 /** Opens the config's SQLite queue file; an exit code when there is nothing to open. */
-async function open(file: string): Promise<QueueDriver | number> {
+async function open(file: string): Promise<{ driver: QueueDriver; secrets: SecretValues } | number> {
   let queue: Config['queue'];
+  let secrets: SecretValues;
   try {
-    queue = queueConfig(file);
+    ({ queue, secrets } = queueConfig(file));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const n = error.issues.length;
@@ -165,20 +171,23 @@ async function open(file: string): Promise<QueueDriver | number> {
   }
   // Loaded here, not at the top: the other commands of the CLI need no SQLite.
   const { createDriver } = await import('../queue/index.ts');
-  return createDriver(queue, createLogger('error', process.stderr));
+  return { driver: createDriver(queue, createLogger('error', process.stderr)), secrets };
 }
 
 const MISSING_SECRET = /^environment variable '.*' is not set$|^cannot read secret file /;
 
 /**
- * The `queue` section of the config. The whole file is validated as for `start`, but secrets the
- * relay's environment provides (a target's API key, the admin token) need not be set in the
- * operator's shell: when only those are missing, and none of them is under `queue`, the `queue`
- * section alone is read.
+ * The `queue` section of the config, and the secret values to redact from what is printed. The
+ * whole file is validated as for `start`, but secrets the relay's environment provides (a target's
+ * API key, the admin token) need not be set in the operator's shell: when only those are missing,
+ * and none of them is under `queue`, the `queue` section alone is read. Then there is nothing to
+ * redact by value: credentials are never stored with a delivery, and names that say credential
+ * are still hidden.
  */
-function queueConfig(file: string): Config['queue'] {
+function queueConfig(file: string): { queue: Config['queue']; secrets: SecretValues } {
   try {
-    return loadConfigFile(file).queue;
+    const config = loadConfigFile(file);
+    return { queue: config.queue, secrets: secretValuesOf(config) };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const onlySecrets = error.issues.every((i) => MISSING_SECRET.test(i.message) && !/^queue\b/.test(i.path));
@@ -187,12 +196,12 @@ function queueConfig(file: string): Config['queue'] {
     const { value } = interpolate(document?.queue ?? {}, { env: process.env });
     const parsed = configSchema.shape.queue.safeParse(value);
     if (!parsed.success) throw error;
-    return parsed.data;
+    return { queue: parsed.data, secrets: SecretValues.none };
   }
 }
 
 const COMMANDS: Record<string, Command> = {
-  async list(driver, values) {
+  async list(driver, values, _ids, print) {
     const limit = values.limit === undefined ? 100 : Number(values.limit);
     const records = await driver.list({
       routeId: values.route,
@@ -202,19 +211,19 @@ const COMMANDS: Record<string, Command> = {
     if (values.json) {
       const deliveries = await Promise.all(records.map(summary));
       const next = records.length === limit ? records[records.length - 1]!.id : null;
-      process.stdout.write(`${JSON.stringify({ deliveries, next })}\n`);
+      print(`${JSON.stringify({ deliveries, next })}\n`);
       return 0;
     }
     if (records.length === 0) {
-      process.stdout.write('no deliveries\n');
+      print('no deliveries\n');
       return 0;
     }
-    process.stdout.write(table(records, Date.now()));
-    if (records.length === limit) process.stdout.write(`(first ${limit}; --limit N shows more)\n`);
+    print(table(records, Date.now()));
+    if (records.length === limit) print(`(first ${limit}; --limit N shows more)\n`);
     return 0;
   },
 
-  async show(driver, values, [id]) {
+  async show(driver, values, [id], print) {
     const found = await driver.get(id!);
     if (!found) {
       fail(`no delivery '${id}'`);
@@ -222,19 +231,19 @@ const COMMANDS: Record<string, Command> = {
     }
     const view = await detail(found.record);
     const attempts = found.attempts.map(attemptView);
-    if (values.json) process.stdout.write(`${JSON.stringify({ delivery: view, attempts })}\n`);
-    else process.stdout.write(describe(view, attempts, found.record, Date.now()));
+    if (values.json) print(`${JSON.stringify({ delivery: view, attempts })}\n`);
+    else print(describe(view, attempts, found.record, Date.now()));
     return 0;
   },
 
-  async replay(driver, values, ids) {
+  async replay(driver, values, ids, print) {
     const hint = (n: number) =>
       `a running relay delivers ${n === 1 ? 'it' : 'them'} within its poll interval`;
     if (ids.length === 0) {
       const status = values.status as 'dead' | 'delivered';
       const n = await driver.replay({ routeId: values.route, status }, Date.now());
       const scope = `${status} deliver${n === 1 ? 'y' : 'ies'}${values.route ? ` of route ${values.route}` : ''}`;
-      process.stdout.write(
+      print(
         values.json
           ? `${JSON.stringify({ replayed: n })}\n`
           : `replayed ${n} ${scope}${n ? `; ${hint(n)}` : ''}\n`,
@@ -253,24 +262,22 @@ const COMMANDS: Record<string, Command> = {
     }
     const replayable = unique.filter((_id, i) => found[i] !== undefined);
     const n = replayable.length ? await driver.replay({ ids: replayable }, Date.now()) : 0;
-    if (values.json) process.stdout.write(`${JSON.stringify({ replayed: n, notFound })}\n`);
+    if (values.json) print(`${JSON.stringify({ replayed: n, notFound })}\n`);
     else
-      process.stdout.write(
+      print(
         `replayed ${n} of ${unique.length} deliver${unique.length === 1 ? 'y' : 'ies'}${n ? `; ${hint(n)}` : ''}\n`,
       );
     return notFound.length ? 1 : 0;
   },
 
-  async purge(driver, values) {
+  async purge(driver, values, _ids, print) {
     const status = values.status as 'delivered' | 'dead';
     const age = values['older-than']!;
     const n = await driver.purge({ status, routeId: values.route, olderThan: Date.now() - parseAge(age) });
-    if (values.json) process.stdout.write(`${JSON.stringify({ purged: n })}\n`);
+    if (values.json) print(`${JSON.stringify({ purged: n })}\n`);
     else {
       const scope = values.route ? ` of route ${values.route}` : '';
-      process.stdout.write(
-        `purged ${n} ${status} deliver${n === 1 ? 'y' : 'ies'}${scope} older than ${age}\n`,
-      );
+      print(`purged ${n} ${status} deliver${n === 1 ? 'y' : 'ies'}${scope} older than ${age}\n`);
     }
     return 0;
   },

@@ -1,17 +1,20 @@
 import type { OutboundAuth, OutboundRequest } from '../auth/types.ts';
+import { REDACTED, SecretValues } from '../config/secret-values.ts';
 import type { Signer } from '../signers/types.ts';
 
 /**
  * What `hookrelay try` and `hookrelay test` show of a request: the route's credentials applied (so
  * the output says where they go) but never their values. Whatever the auth plugin sets is found by
  * applying it twice, to an empty probe and to the real request, and comparing, so a new plugin is
- * covered without a list to maintain. Headers and query parameters whose names say they carry a
- * credential (a static `X-Api-Key: ${KEY}`, a caller's `?token=`) are hidden too.
+ * covered without a list to maintain. Every value the configuration took from `${VAR}` or
+ * `${file:…}` (SecretValues) is hidden wherever it appears, and so are headers and query
+ * parameters whose names say they carry a credential (a caller's `X-Api-Key` or `?token=`).
  */
-export const REDACTED = '<redacted>';
+export { REDACTED };
 
-const SENSITIVE_HEADER = /authorization|cookie|api-?key|token|secret|signature|password|credential/i;
-const SENSITIVE_PARAM = /key|token|secret|signature|password|credential/i;
+const SENSITIVE_HEADER =
+  /authorization|cookie|api[-_]?key|[-_]key$|^key$|token|secret|signature|passw|credential|session|(^|[-_])auth($|[-_])/i;
+const SENSITIVE_PARAM = /key|token|secret|signature|passw|credential|session/i;
 /** Matches the patterns above but identifies a request rather than authenticating it. */
 const NOT_SECRET = /idempotency/i;
 
@@ -103,12 +106,12 @@ export function redactUrl(url: URL, secretParams: ReadonlySet<string>): string {
   return `${url.origin}${url.pathname}?${parts.join('&')}${url.hash}`;
 }
 
-export function shown(authorised: Authorised): Shown {
+export function shown(authorised: Authorised, secrets: SecretValues = SecretValues.none): Shown {
   const { request, secretHeaders, secretParams } = authorised;
   const headers: Record<string, string> = {};
   for (const name of Object.keys(request.headers).sort()) {
     const value = request.headers[name]!;
-    headers[name] = secretHeaders.has(name.toLowerCase()) ? redactHeader(name, value) : value;
+    headers[name] = secretHeaders.has(name.toLowerCase()) ? redactHeader(name, value) : secrets.redact(value);
   }
-  return { method: request.method, url: redactUrl(request.url, secretParams), headers };
+  return { method: request.method, url: secrets.redact(redactUrl(request.url, secretParams)), headers };
 }

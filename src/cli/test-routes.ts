@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import type { CompiledRoute } from '../config/compile.ts';
 import type { RouteConfig } from '../config/schema.ts';
+import { secretValuesOf } from '../config/secret-values.ts';
 import { describeFailure, dryRun } from './dry-run.ts';
 import { configFile, loadForCommand } from './load.ts';
 import { REDACTED, redactHeader, redactUrl, shown } from './redact.ts';
@@ -58,6 +59,8 @@ export async function runTests(argv: string[]): Promise<number> {
   }
   let passed = 0;
   let failed = 0;
+  // A failing case quotes what would be sent: never a value the configuration keeps secret.
+  const secrets = secretValuesOf(config);
   for (const [index, route] of routes.entries()) {
     if (values.route !== undefined && route.id !== values.route) continue;
     for (const [n, test] of (config.routes[index]!.tests ?? []).entries()) {
@@ -70,7 +73,7 @@ export async function runTests(argv: string[]): Promise<number> {
       else failed++;
       let out = `${problems.length === 0 ? 'PASS' : 'FAIL'} ${route.id}/${test.name}\n`;
       for (const problem of problems) out += `${indent(problem)}\n`;
-      process.stdout.write(out);
+      process.stdout.write(secrets.redact(out));
     }
   }
   if (passed + failed === 0) {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { secretValuesOf } from '../config/secret-values.ts';
 import { describeFailure, dryRun } from './dry-run.ts';
 import { parseHeaders, parseParams } from './inbound.ts';
 import { configFile, loadForCommand } from './load.ts';
@@ -100,17 +101,22 @@ export async function runTry(argv: string[]): Promise<number> {
     requestIdHeader,
     `try-${randomBytes(6).toString('hex')}`,
   );
+  // Every value the configuration took from ${VAR} or ${file:…} is hidden, wherever it appears.
+  const secrets = secretValuesOf(config);
   if (!result.ok) {
     const { error, step } = result;
     process.stderr.write(
-      `${describeFailure(route.id, error, step)}\n` +
-        `${error.code}: the relay would answer ${error.status} and forward nothing\n`,
+      secrets.redact(
+        `${describeFailure(route.id, error, step)}\n` +
+          `${error.code}: the relay would answer ${error.status} and forward nothing\n`,
+      ),
     );
     return 1;
   }
-  const request = shown(result.authorised);
+  const request = shown(result.authorised, secrets);
   const sent = result.authorised.request.body;
-  process.stdout.write(values.json ? renderJson(request, sent) : renderText(request, sent, result.answer));
+  const out = values.json ? renderJson(request, sent) : renderText(request, sent, result.answer);
+  process.stdout.write(secrets.redact(out));
   return 0;
 }
 

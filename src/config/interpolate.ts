@@ -8,6 +8,14 @@ export interface InterpolationIssue {
   message: string;
 }
 
+/** One `${…}` replaced by a value: where (the string's path), which value, and at what offset. */
+export interface Substitution {
+  path: ConfigPath;
+  value: string;
+  /** Offset of the value in the interpolated string. */
+  offset: number;
+}
+
 export interface InterpolateOptions {
   env: Record<string, string | undefined>;
   /** Reads `${file:...}` secrets; injectable so tests and the loader need no real files. */
@@ -26,8 +34,10 @@ const readUtf8 = (path: string) => readFileSync(path, 'utf8');
 export function interpolate(
   value: unknown,
   options: InterpolateOptions,
-): { value: unknown; issues: InterpolationIssue[] } {
+): { value: unknown; issues: InterpolationIssue[]; substitutions: Substitution[] } {
   const issues: InterpolationIssue[] = [];
+  // What came from outside the file (or from a default): the loader redacts these wherever shown.
+  const substitutions: Substitution[] = [];
   const readFile = options.readFile ?? readUtf8;
   // Guards against self-referencing YAML aliases; shared (non-cyclic) aliases are still walked.
   const ancestors = new Set<object>();
@@ -49,6 +59,7 @@ export function interpolate(
 
   const expand = (input: string, path: ConfigPath): string => {
     const before = issues.length;
+    const substituted = substitutions.length;
     const report = (message: string) => issues.push({ path, message });
     let out = '';
     let i = 0;
@@ -70,11 +81,17 @@ export function interpolate(
       const expression = close === -1 ? input.slice(dollar) : input.slice(dollar, close + 1);
       i = close === -1 ? input.length : close + 1;
       const inner = close === -1 ? '' : input.slice(dollar + 2, close);
-      out += resolve(inner, expression, report);
+      const value = resolve(inner, expression, report);
+      if (value !== '') substitutions.push({ path, value, offset: out.length });
+      out += value;
     }
     out += input.slice(i);
     // A half-substituted string would hide the problem; keep the original for the error report.
-    return issues.length > before ? input : out;
+    if (issues.length > before) {
+      substitutions.length = substituted;
+      return input;
+    }
+    return out;
   };
 
   const resolve = (inner: string, expression: string, report: (message: string) => void): string => {
@@ -105,7 +122,7 @@ export function interpolate(
     return env ?? '';
   };
 
-  return { value: walk(value, []), issues };
+  return { value: walk(value, []), issues, substitutions };
 }
 
 /** `routes[2].forward.url`; keys that are not plain words are quoted: `headers["x.y"]`. */

@@ -5,6 +5,12 @@ import { ConfigError, type ConfigIssue } from '../errors.ts';
 import { formatPath, interpolate } from './interpolate.ts';
 import { createLocator } from './locate.ts';
 import { type Config, configSchema } from './schema.ts';
+import {
+  registerSecretValues,
+  SecretValues,
+  secretFieldValues,
+  secretSubstitutions,
+} from './secret-values.ts';
 import { findLiteralSecrets } from './secrets.ts';
 
 export interface LoadOptions {
@@ -91,6 +97,12 @@ export function parseConfigWithWarnings(
     }
   }
   if (issues.length > 0 || !result.success) throw new ConfigError(issues);
+  // What must never be shown, found now that the provenance of every value is known.
+  const secrets = new SecretValues([
+    ...secretSubstitutions(interpolated.substitutions, (path) => valueAt(interpolated.value, path)),
+    ...secretFieldValues(result.data),
+  ]);
+  registerSecretValues(result.data, secrets);
   // On the document as written: `${VAR}` is still visible there, the values never leave this module.
   const warnings = findLiteralSecrets(configSchema, document ?? {})
     .map((w) => at(w.path, w.message))

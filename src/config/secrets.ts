@@ -102,6 +102,25 @@ export function findLiteralSecrets(schema: Schema, document: unknown): SecretWar
     const key = JSON.stringify(path);
     if (!found.has(key)) found.set(key, { path, message });
   };
+  visitStrings(schema, document, (path, value, secret) => {
+    if (!secret) return;
+    const message = judgeSecret(value);
+    if (message) warn(path, message);
+  });
+  for (const warning of credentialHeaders(document)) warn(warning.path, warning.message);
+  return [...found.values()];
+}
+
+/**
+ * Calls `visit` for every string of `document` the schema describes, with its path and whether
+ * the schema marks it (or a field around it) `secret`. Discriminated unions are followed by their
+ * discriminator; fields the schema does not know are skipped.
+ */
+export function visitStrings(
+  schema: Schema,
+  document: unknown,
+  visit: (path: ConfigPath, value: string, secret: boolean) => void,
+): void {
   // YAML aliases may repeat a node; a cyclic one is cut (the loader reports it anyway).
   const visiting = new Set<unknown>();
 
@@ -146,10 +165,7 @@ export function findLiteralSecrets(schema: Schema, document: unknown): SecretWar
         break;
     }
     if (typeof value === 'string') {
-      if (isSecretHere) {
-        const message = judgeSecret(value);
-        if (message) warn(path, message);
-      }
+      visit(path, value, isSecretHere);
       return;
     }
     if (value === null || typeof value !== 'object' || visiting.has(value)) return;
@@ -174,8 +190,6 @@ export function findLiteralSecrets(schema: Schema, document: unknown): SecretWar
     }
   };
   walk(schema, document, [], false);
-  for (const warning of credentialHeaders(document)) warn(warning.path, warning.message);
-  return [...found.values()];
 }
 
 /** Header values hookrelay sends to a target: `forward.headers` and `headers` steps' `set`. */

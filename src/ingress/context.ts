@@ -1,4 +1,5 @@
 import type { CompiledRoute } from '../config/compile.ts';
+import type { SecretValues } from '../config/secret-values.ts';
 import type { Clients } from '../delivery/client.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/index.ts';
@@ -15,6 +16,8 @@ export interface RelayContext {
   logger: Logger;
   clients: Clients;
   requestIdHeader: string;
+  /** Values of the configuration never shown (the echo route redacts them); none when absent. */
+  secrets?: SecretValues | undefined;
   /** The proxy of `delivery: stream` routes (closed by the app on stop). */
   streams?: StreamProxy | undefined;
   lifecycle: { shuttingDown: boolean; begin(): void; end(): void };

@@ -1,10 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { SecretValues } from '../config/secret-values.ts';
 import type { InboundMessage } from '../pipeline/message.ts';
 
 /**
  * The `echo: true` route answer: what hookrelay received, for demos and for testing a sender.
  * Credential-bearing headers are masked (scheme and length only), so an echo route placed behind
- * another route shows that a credential was injected without printing it.
+ * another route shows that a credential was injected without printing it; any value the
+ * configuration keeps secret is redacted wherever it appears (headers, query, body).
  */
 const SENSITIVE = /authorization|cookie|key|token|secret|signature|password/;
 const TEXTUAL = /^(text\/|application\/([\w.+-]*\+)?(json|xml|x-www-form-urlencoded|javascript)\b)/i;
@@ -26,10 +28,10 @@ function maskHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   return out;
 }
 
-export function echoBody(message: InboundMessage): string {
+export function echoBody(message: InboundMessage, secrets: SecretValues = SecretValues.none): string {
   const contentType = message.headers['content-type'];
   const textual = contentType === undefined || TEXTUAL.test(contentType);
-  return JSON.stringify({
+  const text = JSON.stringify({
     echo: true,
     route: message.routeId,
     requestId: message.requestId,
@@ -42,4 +44,5 @@ export function echoBody(message: InboundMessage): string {
     bodyEncoding: textual ? 'utf8' : 'base64',
     body: message.body.toString(textual ? 'utf8' : 'base64'),
   });
+  return secrets.size === 0 ? text : secrets.redact(text);
 }

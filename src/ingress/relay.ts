@@ -171,7 +171,7 @@ async function handle(
 
   if (route.echo || !route.forward) {
     const headers = { 'content-type': 'application/json; charset=utf-8', [ctx.requestIdHeader]: requestId };
-    send(res, 200, headers, echoBody(message));
+    send(res, 200, headers, echoBody(message, ctx.secrets));
     finish(ctx, route.id, method, 200, requestId, started, { attempts: 0, result: 'echo' });
     return;
   }

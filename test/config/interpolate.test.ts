@@ -41,7 +41,18 @@ describe('interpolate strings', () => {
     ['$HOST', '$HOST'],
     ['a$${X}b${PORT}', 'a${X}b8443'],
   ])('%j → %j', (input, expected) => {
-    expect(run(input)).toEqual({ value: expected, issues: [] });
+    expect(run(input)).toMatchObject({ value: expected, issues: [] });
+  });
+
+  it('reports every substituted value with where it went, for redaction', () => {
+    const result = run({ a: 'x-${TOKEN}-${HOST}', b: ['$${TOKEN}', '${MISSING:-dflt}'], c: '${EMPTY}' });
+    expect(result.substitutions).toEqual([
+      { path: ['a'], value: 's3cr3t', offset: 2 },
+      { path: ['a'], value: 'api.example.com', offset: 9 },
+      { path: ['b', 1], value: 'dflt', offset: 0 },
+    ]);
+    // A string that failed keeps nothing: it is reported, and kept as written.
+    expect(run({ a: '${TOKEN}${MISSING}' }).substitutions).toEqual([]);
   });
 
   it.each([
@@ -65,7 +76,7 @@ describe('interpolate strings', () => {
   });
 
   it('treats an empty environment value as set', () => {
-    expect(run('${X}', { X: '' })).toEqual({ value: '', issues: [] });
+    expect(run('${X}', { X: '' })).toMatchObject({ value: '', issues: [] });
     expect(run('${X}', { X: undefined }).issues).toHaveLength(1);
   });
 
