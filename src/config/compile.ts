@@ -4,6 +4,7 @@ import type { OutboundAuth } from '../auth/types.ts';
 import { compileTls, type TlsIdentity } from '../delivery/tls.ts';
 import { signerRegistry } from '../signers/index.ts';
 import type { Signer } from '../signers/types.ts';
+import { type HeadersConfig, staticHeaderEdits } from '../transforms/headers.ts';
 import { type TransformConfig, transformRegistry } from '../transforms/index.ts';
 import type { CompiledStep } from '../transforms/run.ts';
 import { compileTemplate, type Template } from '../transforms/template.ts';
@@ -67,6 +68,12 @@ export interface CompiledRoute {
   echo: boolean;
   verify: readonly CompiledVerifier[];
   respond: CompiledRespond | undefined;
+  /**
+   * Outbound header values fixed by the configuration whatever the request: `forward.headers`,
+   * then the values without `{{ }}` of `headers` steps. Queued deliveries do not store them: they
+   * are applied from the configuration at each attempt (rotated secrets take effect).
+   */
+  configHeaders: Readonly<Record<string, string>>;
   /** Request steps, then steps over a 2xx target answer; empty when none are configured. */
   transform: readonly CompiledStep[];
   responseTransform: readonly CompiledStep[];
@@ -169,6 +176,7 @@ function compileRoute(route: RouteConfig, defaults: Config['defaults'], tokens: 
           windowMs: route.dedup.window,
         }
       : undefined,
+    configHeaders: configHeaders(route),
     transform: compileSteps(route.id, route.transform ?? [], 'transform'),
     responseTransform: compileSteps(route.id, route.response?.transform ?? [], 'response.transform'),
     timeouts: { ...defaults.timeouts, ...route.timeouts },
@@ -179,6 +187,18 @@ function compileRoute(route: RouteConfig, defaults: Config['defaults'], tokens: 
           { ...defaults.limits, body: route.limits?.body ?? Number.POSITIVE_INFINITY }
         : { ...defaults.limits, ...route.limits },
   };
+}
+
+function configHeaders(route: RouteConfig): Record<string, string> {
+  const out = lower(route.forward?.headers);
+  for (const step of route.transform ?? []) {
+    if (step.type !== 'headers') continue;
+    const edits = staticHeaderEdits(step as HeadersConfig);
+    for (const name of edits.dynamic) delete out[name];
+    Object.assign(out, edits.set);
+    for (const name of edits.remove) delete out[name];
+  }
+  return out;
 }
 
 function compileSteps(routeId: string, steps: readonly TransformConfig[], list: string): CompiledStep[] {

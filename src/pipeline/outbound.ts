@@ -22,6 +22,24 @@ export function targetOf(
   inbound: TargetInbound,
   requestIdHeader: string,
 ): { url: URL; headers: Record<string, string> } {
+  const url = targetUrl(forward, inbound);
+  const headers = forwardableHeaders(inbound.headers, forward.passHeaders, requestIdHeader);
+  for (const name of forward.consumedHeaders) delete headers[name];
+  for (const name in forward.headers) headers[name] = forward.headers[name]!;
+  headers['x-forwarded-for'] = appendForwardedFor(inbound.headers['x-forwarded-for'], inbound.clientIp);
+  headers[requestIdHeader] = inbound.requestId;
+  return { url, headers };
+}
+
+/**
+ * The target URL alone: the template rendered with the path parameters (and the rest below a
+ * prefix), the caller's query appended. Queued deliveries render it again at each attempt from
+ * these inputs, so what the configuration puts in the URL (a `?code=${KEY}`) is never stored.
+ */
+export function targetUrl(
+  forward: CompiledForward,
+  inbound: Pick<TargetInbound, 'params' | 'query' | 'rawQuery'>,
+): URL {
   const { template } = forward;
   const rendered = template.isStatic
     ? (template.parts[0] as { literal: string }).literal
@@ -35,12 +53,7 @@ export function targetOf(
     );
     if (query) url.search = url.search ? `${url.search}&${query}` : `?${query}`;
   }
-  const headers = forwardableHeaders(inbound.headers, forward.passHeaders, requestIdHeader);
-  for (const name of forward.consumedHeaders) delete headers[name];
-  for (const name in forward.headers) headers[name] = forward.headers[name]!;
-  headers['x-forwarded-for'] = appendForwardedFor(inbound.headers['x-forwarded-for'], inbound.clientIp);
-  headers[requestIdHeader] = inbound.requestId;
-  return { url, headers };
+  return url;
 }
 
 /** Builds the request for the target from the inbound message and the route's forward block. */

@@ -111,7 +111,34 @@ const schema = z
       'Set outbound headers from templates over the request (e.g. `X-Event-Type` from a body field) and remove others. A rendered value with CR, LF or another character not allowed in a header fails the request with 422. Set headers replace caller and `forward.headers` ones; a later step overrides an earlier one.',
   });
 
-type HeadersConfig = z.output<typeof schema>;
+export type HeadersConfig = z.output<typeof schema>;
+
+/**
+ * What a `headers` step does to a header whatever the request: values without `{{ }}` (set, or
+ * removed when empty and not `keepEmpty`), names whose value depends on the request, and removals.
+ * The queue uses it to apply configured values at each attempt instead of storing them.
+ */
+export function staticHeaderEdits(config: HeadersConfig): {
+  set: Record<string, string>;
+  dynamic: string[];
+  remove: string[];
+} {
+  const set: Record<string, string> = {};
+  const dynamic: string[] = [];
+  const remove = config.remove.map((name) => name.toLowerCase());
+  for (const [name, text] of Object.entries(config.set)) {
+    const lower = name.toLowerCase();
+    const template = compileTemplate(text);
+    if (!template.isStatic) {
+      dynamic.push(lower);
+      continue;
+    }
+    const value = renderTemplate(template, EMPTY_SCOPE).replace(EDGES, '');
+    if (value === '' && !config.keepEmpty) remove.push(lower);
+    else set[lower] = value;
+  }
+  return { set, dynamic, remove };
+}
 
 interface Setter {
   name: string;
