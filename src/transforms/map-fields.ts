@@ -8,6 +8,7 @@
  * with a request root: `$query.name`, `$params.name`, `$headers.name`, `$method`, `$path`,
  * `$requestId`.
  */
+import { setOwn } from './form.ts';
 
 export type Key = string | number;
 
@@ -285,4 +286,14 @@ export function describeValue(value: unknown): string {
   if (value !== null && typeof value === 'object') return 'an object';
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 64 ? `${text.slice(0, 60)}…${text.slice(-1)}` : text;
+}
+
+/** `a=1&b=2&b=3` → `{ a: '1', b: ['2', '3'] }`. */
+export function queryObject(query: URLSearchParams): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const key of new Set(query.keys())) {
+    const all = query.getAll(key);
+    setOwn(out, key, all.length === 1 ? all[0]! : all);
+  }
+  return out;
 }
