@@ -1,11 +1,12 @@
 /**
  * The `jsonata` form of the `map` step: one expression compiled at config load, evaluated per
  * request with the request bound as `$query`, `$params`, `$headers`, `$method`, `$path` and
- * `$requestId`, and bounded in time, recursion and sequence size.
+ * `$requestId`, and bounded in time, recursion and sequence size. Numbers cross the evaluation
+ * as doubles and come back with the caller's digits where that is certain (jsonata-numbers.ts).
  */
 import jsonata from 'jsonata';
 import { failed } from './errors.ts';
-import { setOwn } from './form.ts';
+import { AmbiguousNumber, isFunction, type JsonataFunction, NumberBridge } from './jsonata-numbers.ts';
 import { queryObject } from './map-fields.ts';
 import { payloadValue } from './payload.ts';
 import type { TransformContext, TransformStep } from './types.ts';
@@ -36,6 +37,7 @@ export function syntaxError(text: string, error: unknown): string {
 }
 
 function runtimeError(error: unknown, timeout: number): string {
+  if (error instanceof AmbiguousNumber) return `jsonata: ${error.message}`;
   const e = error as JsonataFailure;
   switch (e.code) {
     case 'D1012':
@@ -50,24 +52,41 @@ function runtimeError(error: unknown, timeout: number): string {
   return `jsonata: ${message}${e.code ? ` [${e.code}${where}]` : where}`;
 }
 
+/** JSONata's own `$string` and `$merge`, which the per-evaluation ones are built on. */
+const builtins = new Map<string, Promise<JsonataFunction>>();
+
+function builtin(name: 'string' | 'merge'): Promise<JsonataFunction> {
+  let found = builtins.get(name);
+  if (found === undefined) {
+    found = jsonata(`$${name}`).evaluate({}) as Promise<JsonataFunction>;
+    builtins.set(name, found);
+  }
+  return found;
+}
+
 export function jsonataStep(text: string, timeout: number, step: string): TransformStep {
   const expression = jsonata(text, { timeout, stack: JSONATA_STACK, sequence: JSONATA_SEQUENCE });
   // Variables can only be read by name, so an expression without `$query` never needs the object.
   const usesQuery = text.includes('$query');
+  const usesString = text.includes('$string');
+  const usesMerge = text.includes('$merge');
   return {
     async run(ctx: TransformContext) {
-      const input = payloadValue(ctx, step);
+      const numbers = new NumberBridge(payloadValue(ctx, step));
       const m = ctx.message;
+      const bindings: Record<string, unknown> = {
+        query: usesQuery ? queryObject(m.query) : {},
+        params: m.params,
+        headers: m.headers,
+        method: m.method,
+        path: m.path,
+        requestId: m.requestId,
+      };
+      if (usesString) bindings.string = numbers.stringFunction(await builtin('string'));
+      if (usesMerge) bindings.merge = numbers.mergeFunction(await builtin('merge'));
       let result: unknown;
       try {
-        result = await expression.evaluate(input, {
-          query: usesQuery ? queryObject(m.query) : {},
-          params: m.params,
-          headers: m.headers,
-          method: m.method,
-          path: m.path,
-          requestId: m.requestId,
-        });
+        result = await expression.evaluate(numbers.input, bindings);
       } catch (error) {
         throw failed(step, runtimeError(error, timeout));
       }
@@ -75,36 +94,14 @@ export function jsonataStep(text: string, timeout: number, step: string): Transf
         throw failed(step, 'mapping produced no value (the jsonata expression matched nothing in the body)');
       }
       if (isFunction(result)) throw failed(step, 'mapping produced a function, not a value');
-      ctx.payload = { kind: 'value', value: plain(result) };
+      let value: unknown;
+      try {
+        value = numbers.restore(result);
+      } catch (error) {
+        if (!(error instanceof AmbiguousNumber)) throw error;
+        throw failed(step, `jsonata: ${error.message}`);
+      }
+      ctx.payload = { kind: 'value', value };
     },
   };
-}
-
-/**
- * jsonata results as plain JSON data: its sequences (arrays with extra flags) become arrays, and
- * functions or undefined inside objects are dropped, as JSON.stringify would.
- */
-function plain(value: unknown): unknown {
-  if (Array.isArray(value)) {
-    return value.map((item) => {
-      const v = plain(item);
-      return v === undefined ? null : v;
-    });
-  }
-  if (isFunction(value)) return undefined;
-  if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) {
-    const v = plain((value as Record<string, unknown>)[key]);
-    if (v !== undefined) setOwn(out, key, v);
-  }
-  return out;
-}
-
-/** A JS function, or a jsonata lambda or built-in (objects that carry their closure environment). */
-function isFunction(value: unknown): boolean {
-  if (typeof value === 'function') return true;
-  if (value === null || typeof value !== 'object') return false;
-  const v = value as { _jsonata_lambda?: unknown; _jsonata_function?: unknown };
-  return v._jsonata_lambda === true || v._jsonata_function === true;
 }

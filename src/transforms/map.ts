@@ -4,6 +4,7 @@ import { duration } from '../config/fields.ts';
 import type { InboundMessage } from '../pipeline/message.ts';
 import type { Plugin } from '../registry.ts';
 import { failed } from './errors.ts';
+import { cloneJson, isJsonObject } from './json.ts';
 import {
   convert,
   describeValue,
@@ -44,11 +45,15 @@ const sourcePath = z.string().superRefine(refineWith(parseSourcePath)).meta({
 
 const fieldObject = z
   .strictObject({
-    const: z.unknown().optional().meta({ description: 'A constant value (any YAML value).', example: 'sap' }),
+    const: z.unknown().optional().meta({
+      description:
+        'A constant value (any YAML value). YAML reads numbers as doubles (about 16 significant digits): write a longer one as a string.',
+      example: 'sap',
+    }),
     from: sourcePath.optional(),
     type: z.enum(TYPES).optional().meta({
       description:
-        'Convert the value: `string` (numbers and booleans as text), `number`, `integer`, `boolean` (true/false, 1/0, yes/no, on/off). A value that does not convert fails the request with 422. Without `type` the value is kept as it is (`"00123"` stays a string).',
+        'Convert the value: `string` (a number as the caller wrote it, `"5738291046618274931"`, `"10.50"`; booleans as `true`/`false`), `number` and `integer` (from a number or a numeric string, with its exact digits, beyond 2^53 too; `integer` as plain digits, `1e3` → `1000`; beyond the range of a double, e.g. `1e400`, does not convert), `boolean` (true/false, 1/0, yes/no, on/off). A value that does not convert fails the request with 422. Without `type` the value is kept as it is (`"00123"` stays a string, a number keeps its digits).',
       example: 'number',
     }),
     default: z.unknown().optional().meta({
@@ -156,7 +161,7 @@ const jsonataExpression = z
   })
   .meta({
     description:
-      'A [JSONata](https://docs.jsonata.org) expression over the current value, for conditionals, lists, string and date functions. The request is bound as `$query`, `$params`, `$headers`, `$method`, `$path`, `$requestId`. Compiled at load: a syntax error is a config error.',
+      'A [JSONata](https://docs.jsonata.org) expression over the current value, for conditionals, lists, string and date functions. The request is bound as `$query`, `$params`, `$headers`, `$method`, `$path`, `$requestId`. Numbers the expression passes on (and `$string()` of them) keep the digits the caller sent; arithmetic and comparisons work on doubles (docs/transforms.md, Numbers). Compiled at load: a syntax error is a config error.',
     example: '{ "id": Order.Id, "total": $number(Order.Total), "tenant": $params.tenant }',
   });
 
@@ -235,14 +240,13 @@ function fieldsStep(map: Record<string, FieldConfig>, keep: boolean, step: strin
       const input = payloadValue(ctx, step);
       let output: Record<Key, unknown>;
       if (keep) {
-        const isList = Array.isArray(input);
-        if (input === null || typeof input !== 'object' || isList !== rootIsList) {
+        if (rootIsList ? !Array.isArray(input) : !isJsonObject(input)) {
           throw failed(
             step,
             `keep: true needs ${rootIsList ? 'a list' : 'a JSON object'} to start from, got ${describeValue(input)}`,
           );
         }
-        output = structuredClone(input) as Record<Key, unknown>;
+        output = cloneJson(input) as Record<Key, unknown>;
       } else {
         output = rootIsList ? ([] as unknown as Record<Key, unknown>) : {};
       }
@@ -276,7 +280,8 @@ function compileField(name: string, spec: FieldConfig, step: string): CompiledFi
   }
   if (spec.from === undefined) {
     const value = spec.const;
-    return { out, produce: () => copy(value) };
+    // Copied per request so no later step can change the configured constant.
+    return { out, produce: () => cloneJson(value) };
   }
   const from = spec.from.trim();
   const source = parseSourcePath(from);
@@ -290,7 +295,7 @@ function compileField(name: string, spec: FieldConfig, step: string): CompiledFi
       let value = readSource(r, source);
       if (trim && typeof value === 'string') value = value.trim();
       if (value === undefined || value === null || value === '') {
-        if (fallback !== undefined) return copy(fallback);
+        if (fallback !== undefined) return cloneJson(fallback);
         if (required) {
           const state = value === undefined ? 'missing' : value === null ? 'null' : 'empty';
           throw failed(step, `field '${name}' is required, but its source '${from}' is ${state}`);
@@ -329,11 +334,6 @@ function readSource(r: Request, source: SourcePath): unknown {
     default:
       return message[source.root];
   }
-}
-
-/** Constants and defaults are copied per request so no later step can change the configured one. */
-function copy(value: unknown): unknown {
-  return value !== null && typeof value === 'object' ? structuredClone(value) : value;
 }
 
 function templateScope(message: InboundMessage, body: unknown): TemplateScope {
