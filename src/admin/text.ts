@@ -1,4 +1,5 @@
 import type { DeliveryRecord } from '../queue/types.ts';
+import { parseJsonText } from '../transforms/json.ts';
 import { isJson, isXml } from '../transforms/payload.ts';
 import type { AttemptView, DeliveryDetail } from './view.ts';
 
@@ -103,7 +104,8 @@ function body(view: DeliveryDetail, record: DeliveryRecord): string {
   )?.[1];
   if (isJson(type) || (!type && /^\s*[[{]/.test(text))) {
     try {
-      return JSON.stringify(JSON.parse(text), null, 2);
+      // Numbers as the caller wrote them; no depth limit: only JSON.stringify walks the value.
+      return JSON.stringify(parseJsonText(text, Number.POSITIVE_INFINITY), null, 2);
     } catch {
       return text;
     }

@@ -1,3 +1,4 @@
+import { parseJsonText } from '../transforms/json.ts';
 import { isJson } from '../transforms/payload.ts';
 import type { Shown } from './redact.ts';
 
@@ -25,7 +26,8 @@ export function prettyBody(bytes: Buffer, contentType: string | undefined): stri
   if (encoding === 'base64') return `(${bytes.length} bytes of binary data, base64)\n${text}`;
   if (isJson(contentType)) {
     try {
-      return JSON.stringify(JSON.parse(text), null, 2);
+      // Numbers as the caller wrote them; no depth limit: only JSON.stringify walks the value.
+      return JSON.stringify(parseJsonText(text, Number.POSITIVE_INFINITY), null, 2);
     } catch {
       // Not valid JSON after all: show it as it is.
     }

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isDeepStrictEqual, parseArgs } from 'node:util';
+import { parseArgs } from 'node:util';
 import type { CompiledRoute } from '../config/compile.ts';
 import type { RouteConfig } from '../config/schema.ts';
 import { secretValuesOf } from '../config/secret-values.ts';
+import { parseJsonText } from '../transforms/json.ts';
 import { describeFailure, dryRun } from './dry-run.ts';
+import { exactExpectations, jsonDiff, withExactNumbers } from './expect-json.ts';
 import { configFile, loadForCommand } from './load.ts';
 import { REDACTED, redactHeader, redactUrl, shown } from './redact.ts';
 import { bodyText } from './render.ts';
@@ -22,8 +24,6 @@ Options:
 Exit status: 0 when every case passed, 1 when one failed or there are none. See docs/transforms.md.`;
 
 type TestCase = NonNullable<RouteConfig['tests']>[number];
-
-const MAX_DIFFS = 10;
 
 function parse(argv: string[]) {
   return parseArgs({
@@ -61,9 +61,17 @@ export async function runTests(argv: string[]): Promise<number> {
   let failed = 0;
   // A failing case quotes what would be sent: never a value the configuration keeps secret.
   const secrets = secretValuesOf(config);
+  const exact = exactExpectations(file);
   for (const [index, route] of routes.entries()) {
     if (values.route !== undefined && route.id !== values.route) continue;
-    for (const [n, test] of (config.routes[index]!.tests ?? []).entries()) {
+    for (const [n, loaded] of (config.routes[index]!.tests ?? []).entries()) {
+      const test =
+        loaded.expect.json === undefined
+          ? loaded
+          : {
+              ...loaded,
+              expect: { ...loaded.expect, json: withExactNumbers(loaded.expect.json, exact(index, n)) },
+            };
       const problems = await runCase(route, test, {
         baseDir: dirname(file),
         requestIdHeader: config.server.requestIdHeader,
@@ -173,7 +181,8 @@ export async function runCase(route: CompiledRoute, test: TestCase, ctx: CaseCon
   if (expect.json !== undefined) {
     let actual: unknown;
     try {
-      actual = JSON.parse(text);
+      // Every number as forwarded; the expectation's are as written in the file (expect-json.ts).
+      actual = parseJsonText(text, Number.POSITIVE_INFINITY);
     } catch {
       problems.push(`json: the forwarded body is not JSON: ${snippet(text)}`);
       return problems;
@@ -210,45 +219,4 @@ function textDiff(expected: string, actual: string): string {
     `  expected ${snippet(expected.slice(from, i + 40), 60)}\n` +
     `  got      ${snippet(actual.slice(from, i + 40), 60)}`
   );
-}
-
-function key(path: string, k: string | number): string {
-  if (typeof k === 'number') return `${path}[${k}]`;
-  return /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`;
-}
-
-function show(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** `json $.order.id: expected "0042", got 42`, at most MAX_DIFFS lines. */
-export function jsonDiff(expected: unknown, actual: unknown): string[] {
-  const out: string[] = [];
-  const walk = (exp: unknown, act: unknown, path: string) => {
-    if (Array.isArray(exp) && Array.isArray(act)) {
-      if (exp.length !== act.length) out.push(`${path}: expected ${exp.length} items, got ${act.length}`);
-      for (let i = 0; i < Math.min(exp.length, act.length); i++) walk(exp[i], act[i], key(path, i));
-      return;
-    }
-    if (isObject(exp) && isObject(act)) {
-      for (const k of Object.keys(exp)) {
-        if (!Object.hasOwn(act, k)) out.push(`${key(path, k)}: missing, expected ${show(exp[k])}`);
-        else walk(exp[k], act[k], key(path, k));
-      }
-      for (const k of Object.keys(act)) {
-        if (!Object.hasOwn(exp, k)) out.push(`${key(path, k)}: not expected, got ${show(act[k])}`);
-      }
-      return;
-    }
-    if (!isDeepStrictEqual(exp, act)) out.push(`${path}: expected ${show(exp)}, got ${show(act)}`);
-  };
-  walk(expected, actual, '$');
-  const lines = out.slice(0, MAX_DIFFS).map((line) => `json ${line}`);
-  if (out.length > MAX_DIFFS) lines.push(`json … and ${out.length - MAX_DIFFS} more differences`);
-  return lines;
 }

@@ -1,6 +1,7 @@
 import type { OutboundRequest } from '../auth/types.ts';
 import type { CompiledRoute } from '../config/compile.ts';
-import { DEFAULT_JSON_DEPTH, jsonDepthExceeded } from '../transforms/json-depth.ts';
+import { parseJsonText } from '../transforms/json.ts';
+import { DEFAULT_JSON_DEPTH } from '../transforms/json-depth.ts';
 import { isForm, isJson } from '../transforms/payload.ts';
 import { runTransforms } from '../transforms/run.ts';
 import type { TemplateScope } from '../transforms/template.ts';
@@ -44,8 +45,9 @@ function header(message: InboundMessage, name: string): string | undefined {
 }
 
 /**
- * The scope `{{ … }}` templates read: the request, and its body parsed on first use (when it
- * is JSON nested no deeper than `jsonDepth`, the route's `limits.jsonDepth`).
+ * The scope `{{ … }}` templates read (`respond.body`, the `dedup.field` key): the request, and
+ * its body parsed on first use (when it is JSON nested no deeper than `jsonDepth`, the route's
+ * `limits.jsonDepth`), numbers as the caller wrote them.
  */
 export function templateScope(
   message: InboundMessage,
@@ -76,12 +78,11 @@ function parseInbound(message: InboundMessage, jsonDepth: number): unknown {
   try {
     if (isForm(type)) return Object.fromEntries(new URLSearchParams(message.body.toString('utf8')));
     if ((isJson(type) || type === undefined) && message.body.length) {
-      const text = message.body.toString('utf8');
-      // Too deep to render safely (JSON.stringify recurses): treated like an unparsable body.
-      return jsonDepthExceeded(text, jsonDepth) === -1 ? JSON.parse(text) : undefined;
+      return parseJsonText(message.body.toString('utf8'), jsonDepth);
     }
   } catch {
-    // A template over an unparsable body renders empty values rather than failing the answer.
+    // A template over an unparsable body, or one too deep to render safely (JSON.stringify
+    // recurses), renders empty values rather than failing the answer.
   }
   return undefined;
 }

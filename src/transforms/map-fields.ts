@@ -7,7 +7,13 @@
  * `['Order Id']`). A source may start with `$.` (JSONPath style; `$` alone is the whole value) or
  * with a request root: `$query.name`, `$params.name`, `$headers.name`, `$method`, `$path`,
  * `$requestId`.
+ *
+ * Numbers keep the caller's digits (json.ts): a raw number is a leaf, and `type:` conversions work
+ * on the number's text, so `type: string` gives the digits as sent and `number`/`integer` never
+ * round (decimal.ts).
  */
+import { integerText, isIntegral, jsonNumberText, parseDecimal } from './decimal.ts';
+import { exactNumber, isJsonObject, isRawNumber, numberText, setOwn, toDouble } from './json.ts';
 
 export type Key = string | number;
 
@@ -192,7 +198,7 @@ export function show(keys: readonly Key[]): string {
 export function readPath(value: unknown, keys: readonly Key[], from = 0): unknown {
   let node = value;
   for (let i = from; i < keys.length; i++) {
-    if (node === null || typeof node !== 'object') return undefined;
+    if (node === null || typeof node !== 'object' || isRawNumber(node)) return undefined;
     const key = keys[i]!;
     // A list has only its items: `list.length` is not data.
     if (Array.isArray(node) && typeof key === 'string' && !/^\d+$/.test(key)) return undefined;
@@ -220,7 +226,7 @@ export function writePath(target: Record<Key, unknown>, keys: readonly Key[], va
     }
     const wantList = typeof keys[i + 1] === 'number';
     let next = Object.hasOwn(node, key) ? node[key] : undefined;
-    if (wantList ? !Array.isArray(next) : next === null || typeof next !== 'object' || Array.isArray(next)) {
+    if (wantList ? !Array.isArray(next) : !isJsonObject(next)) {
       next = wantList ? [] : {};
       node[key] = next;
     }
@@ -242,31 +248,29 @@ export function convert(value: unknown, type: FieldType): { value: unknown } | {
     case 'string':
       if (typeof value === 'string') return { value };
       if (typeof value === 'number' || typeof value === 'boolean') return { value: String(value) };
+      if (isRawNumber(value)) return { value: numberText(value) };
       return cannot();
     case 'number':
     case 'integer': {
-      let n: number;
-      if (typeof value === 'number') n = value;
-      else if (typeof value === 'string' && NUMBER.test(value.trim())) n = Number(value.trim());
-      else return cannot();
-      if (!Number.isFinite(n)) return cannot();
+      let text: string | undefined;
+      if (typeof value === 'number' || isRawNumber(value)) text = numberText(value);
+      else if (typeof value === 'string' && NUMBER.test(value.trim())) text = jsonNumberText(value.trim());
+      // Exact digits, but a number a double cannot even approach (1e400) is not one a target reads.
+      if (text === undefined || !Number.isFinite(Number(text))) return cannot();
       if (type === 'integer') {
-        if (!Number.isInteger(n)) return { error: `${describeValue(value)} is not an integer` };
-        if (!Number.isSafeInteger(n)) {
-          return {
-            error: `${describeValue(value)} is too large for an exact integer (use type: string to keep it as text)`,
-          };
-        }
+        const decimal = parseDecimal(text);
+        if (!decimal || !isIntegral(decimal)) return { error: `${describeValue(value)} is not an integer` };
+        return { value: exactNumber(integerText(decimal)) };
       }
-      return { value: n };
+      return { value: typeof value === 'number' ? value : exactNumber(text) };
     }
     case 'boolean': {
       if (typeof value === 'boolean') return { value };
       const text =
         typeof value === 'string'
           ? value.trim().toLowerCase()
-          : typeof value === 'number'
-            ? String(value)
+          : typeof value === 'number' || isRawNumber(value)
+            ? String(toDouble(value))
             : '';
       if (TRUE.has(text)) return { value: true };
       if (FALSE.has(text)) return { value: false };
@@ -282,7 +286,21 @@ function article(type: FieldType): string {
 /** A value for an error message: JSON, shortened, so a huge or odd body cannot flood the log. */
 export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
+  if (isRawNumber(value)) return shorten(numberText(value));
   if (value !== null && typeof value === 'object') return 'an object';
-  const text = JSON.stringify(value) ?? String(value);
+  return shorten(JSON.stringify(value) ?? String(value));
+}
+
+function shorten(text: string): string {
   return text.length > 64 ? `${text.slice(0, 60)}…${text.slice(-1)}` : text;
+}
+
+/** `a=1&b=2&b=3` → `{ a: '1', b: ['2', '3'] }`. */
+export function queryObject(query: URLSearchParams): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const key of new Set(query.keys())) {
+    const all = query.getAll(key);
+    setOwn(out, key, all.length === 1 ? all[0]! : all);
+  }
+  return out;
 }

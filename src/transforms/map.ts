@@ -4,6 +4,7 @@ import { duration } from '../config/fields.ts';
 import type { InboundMessage } from '../pipeline/message.ts';
 import type { Plugin } from '../registry.ts';
 import { failed } from './errors.ts';
+import { cloneJson, isJsonObject } from './json.ts';
 import {
   convert,
   describeValue,
@@ -12,18 +13,17 @@ import {
   outputConflicts,
   parseOutputPath,
   parseSourcePath,
+  queryObject,
   readPath,
   type SourcePath,
   TYPES,
   writePath,
 } from './map-fields.ts';
+import { JSONATA_STACK, jsonataStep, syntaxError } from './map-jsonata.ts';
 import { payloadValue } from './payload.ts';
 import { compileTemplate, renderTemplate, type TemplateScope } from './template.ts';
 import type { StepInfo, TransformContext, TransformStep } from './types.ts';
 
-/** Guardrails for a jsonata evaluation (jsonata 2.2 `stack` and `sequence` options; `timeout` is configurable). */
-export const JSONATA_STACK = 500;
-export const JSONATA_SEQUENCE = 1_000_000;
 const MAX_TIMEOUT = 60_000;
 
 /** Adds a custom issue when `check` throws; the thrown message is the issue's. */
@@ -45,11 +45,15 @@ const sourcePath = z.string().superRefine(refineWith(parseSourcePath)).meta({
 
 const fieldObject = z
   .strictObject({
-    const: z.unknown().optional().meta({ description: 'A constant value (any YAML value).', example: 'sap' }),
+    const: z.unknown().optional().meta({
+      description:
+        'A constant value (any YAML value). YAML reads numbers as doubles (about 16 significant digits): write a longer one as a string.',
+      example: 'sap',
+    }),
     from: sourcePath.optional(),
     type: z.enum(TYPES).optional().meta({
       description:
-        'Convert the value: `string` (numbers and booleans as text), `number`, `integer`, `boolean` (true/false, 1/0, yes/no, on/off). A value that does not convert fails the request with 422. Without `type` the value is kept as it is (`"00123"` stays a string).',
+        'Convert the value: `string` (a number as the caller wrote it, `"5738291046618274931"`, `"10.50"`; booleans as `true`/`false`), `number` and `integer` (from a number or a numeric string, with its exact digits, beyond 2^53 too; `integer` as plain digits, `1e3` → `1000`; beyond the range of a double, e.g. `1e400`, does not convert), `boolean` (true/false, 1/0, yes/no, on/off). A value that does not convert fails the request with 422. Without `type` the value is kept as it is (`"00123"` stays a string, a number keeps its digits).',
       example: 'number',
     }),
     default: z.unknown().optional().meta({
@@ -157,7 +161,7 @@ const jsonataExpression = z
   })
   .meta({
     description:
-      'A [JSONata](https://docs.jsonata.org) expression over the current value, for conditionals, lists, string and date functions. The request is bound as `$query`, `$params`, `$headers`, `$method`, `$path`, `$requestId`. Compiled at load: a syntax error is a config error.',
+      'A [JSONata](https://docs.jsonata.org) expression over the current value, for conditionals, lists, string and date functions. The request is bound as `$query`, `$params`, `$headers`, `$method`, `$path`, `$requestId`. Numbers the expression passes on (and `$string()` of them) keep the digits the caller sent; arithmetic and comparisons work on doubles (docs/transforms.md, Numbers). Compiled at load: a syntax error is a config error.',
     example: '{ "id": Order.Id, "total": $number(Order.Total), "tenant": $params.tenant }',
   });
 
@@ -236,14 +240,13 @@ function fieldsStep(map: Record<string, FieldConfig>, keep: boolean, step: strin
       const input = payloadValue(ctx, step);
       let output: Record<Key, unknown>;
       if (keep) {
-        const isList = Array.isArray(input);
-        if (input === null || typeof input !== 'object' || isList !== rootIsList) {
+        if (rootIsList ? !Array.isArray(input) : !isJsonObject(input)) {
           throw failed(
             step,
             `keep: true needs ${rootIsList ? 'a list' : 'a JSON object'} to start from, got ${describeValue(input)}`,
           );
         }
-        output = structuredClone(input) as Record<Key, unknown>;
+        output = cloneJson(input) as Record<Key, unknown>;
       } else {
         output = rootIsList ? ([] as unknown as Record<Key, unknown>) : {};
       }
@@ -277,7 +280,8 @@ function compileField(name: string, spec: FieldConfig, step: string): CompiledFi
   }
   if (spec.from === undefined) {
     const value = spec.const;
-    return { out, produce: () => copy(value) };
+    // Copied per request so no later step can change the configured constant.
+    return { out, produce: () => cloneJson(value) };
   }
   const from = spec.from.trim();
   const source = parseSourcePath(from);
@@ -291,7 +295,7 @@ function compileField(name: string, spec: FieldConfig, step: string): CompiledFi
       let value = readSource(r, source);
       if (trim && typeof value === 'string') value = value.trim();
       if (value === undefined || value === null || value === '') {
-        if (fallback !== undefined) return copy(fallback);
+        if (fallback !== undefined) return cloneJson(fallback);
         if (required) {
           const state = value === undefined ? 'missing' : value === null ? 'null' : 'empty';
           throw failed(step, `field '${name}' is required, but its source '${from}' is ${state}`);
@@ -332,11 +336,6 @@ function readSource(r: Request, source: SourcePath): unknown {
   }
 }
 
-/** Constants and defaults are copied per request so no later step can change the configured one. */
-function copy(value: unknown): unknown {
-  return value !== null && typeof value === 'object' ? structuredClone(value) : value;
-}
-
 function templateScope(message: InboundMessage, body: unknown): TemplateScope {
   return {
     body: () => body,
@@ -347,120 +346,4 @@ function templateScope(message: InboundMessage, body: unknown): TemplateScope {
     path: message.path,
     requestId: message.requestId,
   };
-}
-
-/** `a=1&b=2&b=3` → `{ a: '1', b: ['2', '3'] }`. */
-export function queryObject(query: URLSearchParams): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const key of new Set(query.keys())) {
-    const all = query.getAll(key);
-    setOwn(out, key, all.length === 1 ? all[0]! : all);
-  }
-  return out;
-}
-
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') {
-    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-  } else {
-    target[key] = value;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// jsonata
-
-interface JsonataFailure {
-  code?: string;
-  message?: string;
-  position?: number;
-  token?: string;
-  value?: unknown;
-}
-
-/** `syntax error at position 5 (line 1, column 5): Unexpected end of expression`. */
-function syntaxError(text: string, error: unknown): string {
-  const e = error as JsonataFailure;
-  const message = e.message ?? String(error);
-  if (typeof e.position !== 'number') return `jsonata syntax error: ${message}`;
-  const before = text.slice(0, e.position);
-  const line = before.split('\n').length;
-  const column = e.position - (before.lastIndexOf('\n') + 1);
-  const where = text.includes('\n') ? ` (line ${line}, column ${column})` : '';
-  const token = e.token && e.token !== '(end)' ? `, near '${e.token}'` : '';
-  return `jsonata syntax error at position ${e.position}${where}${token}: ${message}${e.code ? ` [${e.code}]` : ''}`;
-}
-
-function runtimeError(error: unknown, timeout: number): string {
-  const e = error as JsonataFailure;
-  switch (e.code) {
-    case 'D1012':
-      return `the jsonata expression was stopped after ${timeout} ms (an endless loop?)`;
-    case 'D1011':
-      return `the jsonata expression was stopped at recursion depth ${JSONATA_STACK}`;
-    case 'D2015':
-      return `the jsonata expression was stopped: a sequence grew beyond ${JSONATA_SEQUENCE} items`;
-  }
-  const message = e.message ?? String(error);
-  const where = typeof e.position === 'number' ? ` at position ${e.position}` : '';
-  return `jsonata: ${message}${e.code ? ` [${e.code}${where}]` : where}`;
-}
-
-function jsonataStep(text: string, timeout: number, step: string): TransformStep {
-  const expression = jsonata(text, { timeout, stack: JSONATA_STACK, sequence: JSONATA_SEQUENCE });
-  // Variables can only be read by name, so an expression without `$query` never needs the object.
-  const usesQuery = text.includes('$query');
-  return {
-    async run(ctx: TransformContext) {
-      const input = payloadValue(ctx, step);
-      const m = ctx.message;
-      let result: unknown;
-      try {
-        result = await expression.evaluate(input, {
-          query: usesQuery ? queryObject(m.query) : {},
-          params: m.params,
-          headers: m.headers,
-          method: m.method,
-          path: m.path,
-          requestId: m.requestId,
-        });
-      } catch (error) {
-        throw failed(step, runtimeError(error, timeout));
-      }
-      if (result === undefined) {
-        throw failed(step, 'mapping produced no value (the jsonata expression matched nothing in the body)');
-      }
-      if (isFunction(result)) throw failed(step, 'mapping produced a function, not a value');
-      ctx.payload = { kind: 'value', value: plain(result) };
-    },
-  };
-}
-
-/**
- * jsonata results as plain JSON data: its sequences (arrays with extra flags) become arrays, and
- * functions or undefined inside objects are dropped, as JSON.stringify would.
- */
-function plain(value: unknown): unknown {
-  if (Array.isArray(value)) {
-    return value.map((item) => {
-      const v = plain(item);
-      return v === undefined ? null : v;
-    });
-  }
-  if (isFunction(value)) return undefined;
-  if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) {
-    const v = plain((value as Record<string, unknown>)[key]);
-    if (v !== undefined) setOwn(out, key, v);
-  }
-  return out;
-}
-
-/** A JS function, or a jsonata lambda or built-in (objects that carry their closure environment). */
-function isFunction(value: unknown): boolean {
-  if (typeof value === 'function') return true;
-  if (value === null || typeof value !== 'object') return false;
-  const v = value as { _jsonata_lambda?: unknown; _jsonata_function?: unknown };
-  return v._jsonata_lambda === true || v._jsonata_function === true;
 }

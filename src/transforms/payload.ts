@@ -1,5 +1,6 @@
 import { malformed, unsupported } from './errors.ts';
-import { DEFAULT_JSON_DEPTH, jsonDepthExceeded } from './json-depth.ts';
+import { JsonDepthError, parseJsonText } from './json.ts';
+import { DEFAULT_JSON_DEPTH } from './json-depth.ts';
 import type { Payload, TransformContext } from './types.ts';
 
 /** Media type without parameters, lower-cased: `Text/XML; charset=utf-8` → `text/xml`. */
@@ -42,32 +43,26 @@ export function payloadValue(ctx: TransformContext, step: string): unknown {
 }
 
 /**
- * JSON.parse with the line and column of a syntax error, as V8 reports a position. Text nested
- * deeper than `maxDepth` is refused first (see json-depth.ts).
+ * A JSON body as a value (json.ts: every number as the caller wrote it), with the line and column
+ * of a syntax error, as V8 reports a position. Text nested deeper than `maxDepth` is refused first.
  */
 export function parseJson(bytes: Buffer, step: string, maxDepth = DEFAULT_JSON_DEPTH): unknown {
   const text = bytes.toString('utf8');
-  const deep = jsonDepthExceeded(text, maxDepth);
-  if (deep !== -1) {
-    const before = text.slice(0, deep);
-    const line = before.split('\n').length;
-    const column = deep - before.lastIndexOf('\n');
-    throw malformed(
-      step,
-      'JSON',
-      `nested deeper than the limit of ${maxDepth} levels (limits.jsonDepth) at line ${line}, column ${column}`,
-    );
-  }
   try {
-    return JSON.parse(text);
+    return parseJsonText(text, maxDepth);
   } catch (error) {
+    if (error instanceof JsonDepthError) {
+      const { line, column } = lineColumn(text, error.offset);
+      throw malformed(
+        step,
+        'JSON',
+        `nested deeper than the limit of ${maxDepth} levels (limits.jsonDepth) at line ${line}, column ${column}`,
+      );
+    }
     const message = (error as Error).message;
     const position = /position (\d+)/.exec(message);
     if (position) {
-      const offset = Number(position[1]);
-      const before = text.slice(0, offset);
-      const line = before.split('\n').length;
-      const column = offset - before.lastIndexOf('\n');
+      const { line, column } = lineColumn(text, Number(position[1]));
       throw malformed(
         step,
         'JSON',
@@ -76,6 +71,11 @@ export function parseJson(bytes: Buffer, step: string, maxDepth = DEFAULT_JSON_D
     }
     throw malformed(step, 'JSON', message);
   }
+}
+
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  return { line: before.split('\n').length, column: offset - before.lastIndexOf('\n') };
 }
 
 /** Bytes and content type to forward once every step has run. */

@@ -3,6 +3,7 @@ import { method } from '../config/fields.ts';
 import type { Plugin } from '../registry.ts';
 import { failed } from './errors.ts';
 import { fieldsObject, setOwn } from './form.ts';
+import { isJsonObject, isRawNumber } from './json.ts';
 import { payloadValue } from './payload.ts';
 import type { StepInfo, TransformContext, TransformStep } from './types.ts';
 
@@ -65,7 +66,7 @@ export const queryTransform: Plugin<typeof schema, TransformStep> = {
         const fields = fieldsObject(ctx.message.query);
         if (params) for (const [key, value] of Object.entries(ctx.message.params)) setOwn(fields, key, value);
         const body = payloadValue(ctx, step);
-        if (!isObject(body)) {
+        if (!isJsonObject(body)) {
           throw failed(
             step,
             `the body is ${kind(body)}, not a JSON object the query fields can be merged into`,
@@ -96,23 +97,19 @@ function mergeAt(
   if (from === path.length) return merge(target);
   const key = path[from]!;
   const existing = Object.hasOwn(target, key) ? target[key] : undefined;
-  if (existing !== undefined && existing !== null && !isObject(existing)) {
+  if (existing !== undefined && existing !== null && !isJsonObject(existing)) {
     throw failed(
       step,
       `'${path.slice(0, from + 1).join('.')}' in the body is ${kind(existing)}, not an object the query fields can be merged into`,
     );
   }
   const out = { ...target };
-  setOwn(out, key, mergeAt(isObject(existing) ? existing : {}, path, from + 1, merge, step));
+  setOwn(out, key, mergeAt(isJsonObject(existing) ? existing : {}, path, from + 1, merge, step));
   return out;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function kind(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  return `a ${typeof value}`;
+  return isRawNumber(value) ? 'a number' : `a ${typeof value}`;
 }

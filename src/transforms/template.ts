@@ -3,6 +3,8 @@
  * Compiled once at config load into literal and path parts; rendering walks the paths. Roots:
  * body, query, params, headers, method, path, requestId.
  */
+import { isRawNumber, numberText } from './json.ts';
+
 export const TEMPLATE_ROOTS = ['body', 'query', 'params', 'headers', 'method', 'path', 'requestId'] as const;
 export type TemplateRoot = (typeof TEMPLATE_ROOTS)[number];
 
@@ -96,17 +98,20 @@ function lookup(scope: TemplateScope, root: TemplateRoot, keys: (string | number
       value = scope[root];
   }
   for (const key of keys) {
-    if (value === null || typeof value !== 'object') return undefined;
+    // A raw number (json.ts) is an object to `typeof`, but a number here: it has no keys.
+    if (value === null || typeof value !== 'object' || isRawNumber(value)) return undefined;
     value = (value as Record<string | number, unknown>)[key];
   }
   return value;
 }
 
+/** A value as template text: numbers as the caller wrote them, objects and lists as JSON. */
 export function stringify(value: unknown): string {
   if (value === undefined || value === null) return '';
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
     return String(value);
+  if (isRawNumber(value)) return numberText(value);
   return JSON.stringify(value);
 }
 

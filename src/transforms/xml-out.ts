@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { HookrelayError } from '../errors.ts';
 import type { Plugin } from '../registry.ts';
 import { failed } from './errors.ts';
+import { isJsonObject, isRawNumber, numberText } from './json.ts';
 import { payloadValue } from './payload.ts';
 import type { StepInfo, TransformContext, TransformStep } from './types.ts';
 import {
@@ -135,9 +136,8 @@ function tree(): Tree {
   return Object.create(null) as Tree;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+/** An object of elements; a raw number (json.ts) is an object to `typeof` but text here. */
+const isRecord = isJsonObject;
 
 /** Checks a JSON value and copies it into the shape the builder writes correctly. */
 class Converter {
@@ -212,7 +212,7 @@ class Converter {
           throw this.fail(`'${at}': '${key.slice(this.prefix.length)}' is not a valid XML attribute name`);
         }
         if (item === null) continue;
-        if (typeof item === 'object') {
+        if (typeof item === 'object' && !isRawNumber(item)) {
           throw this.fail(
             `'${at}' is ${describe(item)}: an attribute or text must be a string, number or boolean`,
           );
@@ -259,6 +259,8 @@ class Converter {
       return value;
     }
     if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value);
+    // The caller's digits: 5738291046618274931, 10.50, 1e400, as they arrived.
+    if (isRawNumber(value)) return numberText(value);
     if (typeof value === 'boolean' || typeof value === 'bigint') return String(value);
     throw this.fail(`'${path}' is ${describe(value)}, not a JSON value`);
   }
@@ -266,6 +268,7 @@ class Converter {
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
+  if (isRawNumber(value)) return 'a number';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

@@ -3,6 +3,7 @@ import { type MatcherView, XMLParser, XMLValidator } from 'fast-xml-parser';
 import { z } from 'zod';
 import type { Plugin } from '../registry.ts';
 import { failed, malformed, unsupported } from './errors.ts';
+import { exactNumber, isJsonObject } from './json.ts';
 import { isJson, mediaType } from './payload.ts';
 import type { StepInfo, TransformContext, TransformStep } from './types.ts';
 import {
@@ -67,7 +68,7 @@ const schema = z
       }),
     parseValues: z.boolean().default(false).meta({
       description:
-        'Convert text and attribute values that are decimal numbers or `true`/`false` to JSON numbers and booleans. Off (the default): every value stays a string, so IDs and ZIP codes like `0004711` keep their leading zeros. Even when on, numbers with leading zeros, hex and exponent forms stay strings.',
+        'Convert text and attribute values that are `true`/`false` or decimal numbers (`-12.50`, `5738291046618274931`) to JSON booleans and numbers, each number with exactly the digits of the text. Off (the default): every value stays a string, so IDs and ZIP codes like `0004711` keep their leading zeros. Even when on, numbers with leading zeros, a `+` sign, a bare `.5` or `5.`, hex and exponent forms stay strings.',
       example: true,
     }),
     soap: z.boolean().default(false).meta({
@@ -101,9 +102,11 @@ export const xmlTransform: Plugin<typeof schema, TransformStep> = {
       attributeNamePrefix: attributePrefix,
       textNodeName: textNode,
       removeNSPrefix: config.stripNamespaces,
-      parseTagValue: config.parseValues,
-      parseAttributeValue: config.parseValues,
-      numberParseOptions: { hex: false, leadingZeros: false, eNotation: false },
+      // fast-xml-parser's own conversion (strnum) keeps digits by turning a number a double would
+      // round into a string, and drops others (`10.50` → 10.5): typedValue converts instead.
+      parseTagValue: false,
+      parseAttributeValue: false,
+      ...(config.parseValues ? { tagValueProcessor: typedValue, attributeValueProcessor: typedValue } : {}),
       trimValues: true,
       ignoreDeclaration: true,
       ignorePiTags: true,
@@ -252,8 +255,23 @@ function arrayMatcher(paths: readonly string[], soap: boolean): IsArray {
   };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** An object of elements; with `parseValues`, a raw number (json.ts) is an object to `typeof`. */
+const isRecord = isJsonObject;
+
+const PLAIN_DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/;
+
+/**
+ * `parseValues`: `true`/`false` and decimals in plain JSON notation become JSON values, a number
+ * with exactly the digits of the text (json.ts), so `5738291046618274931` and `10.50` arrive as
+ * written. Anything else (`007`, `0x1F`, `1e5`, `+7`) stays text: undefined tells the parser so.
+ */
+function typedValue(_name: string, text: string, where: unknown): unknown {
+  // Depth 0: the attributes of the XML declaration, which the parser reads itself (`version`).
+  if ((where as MatcherView).getDepth() === 0) return undefined;
+  const value = text.trim();
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  return PLAIN_DECIMAL.test(value) ? exactNumber(value) : undefined;
 }
 
 /** `{ Envelope: { Header, Body: { OrderCreated } } }` → `{ OrderCreated }`, SOAP 1.1 or 1.2 only. */

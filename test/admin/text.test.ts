@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { age, prettyXml } from '../../src/admin/text.ts';
+import { age, describe as describeDelivery, prettyXml } from '../../src/admin/text.ts';
+import { detail } from '../../src/admin/view.ts';
+import type { DeliveryRecord } from '../../src/queue/types.ts';
 
 describe('prettyXml', () => {
   it('indents elements, keeps text-only elements on one line', () => {
@@ -28,5 +30,50 @@ describe('age', () => {
       '2d',
       '0s',
     ]);
+  });
+});
+
+describe('a delivery in detail', () => {
+  it('indents a JSON body without changing a digit of its numbers', async () => {
+    const body = Buffer.from(
+      '{"id":5738291046618274931,"price":10.50,"ids":[12345678901234567890,12345678901234567891]}',
+    );
+    const record: DeliveryRecord = {
+      id: 'd1',
+      routeId: 'shop',
+      requestId: 'r1',
+      request: {
+        method: 'POST',
+        url: 'https://api.example.com/orders',
+        headers: { 'content-type': 'application/json' },
+        body,
+      },
+      createdAt: 0,
+      nextAttemptAt: 0,
+      attempts: 0,
+      status: 'pending',
+      leaseUntil: undefined,
+      updatedAt: 0,
+      lastStatus: undefined,
+      lastError: undefined,
+      lastResponse: undefined,
+      deliveredAt: undefined,
+      replays: 0,
+      replayedAt: undefined,
+      bodyBytes: body.length,
+    };
+    const text = describeDelivery(await detail(record), [], record, 0);
+    expect(text).toContain(
+      [
+        '{',
+        '  "id": 5738291046618274931,',
+        '  "price": 10.50,',
+        '  "ids": [',
+        '    12345678901234567890,',
+        '    12345678901234567891',
+        '  ]',
+        '}',
+      ].join('\n'),
+    );
   });
 });

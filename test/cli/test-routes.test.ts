@@ -223,6 +223,52 @@ describe('hookrelay test', () => {
     expect(out).not.toContain('wrong-token');
   });
 
+  it('expect.json compares numbers digit for digit, as written in the file', async () => {
+    const config = file(
+      'numbers.yaml',
+      `routes:
+  - id: shop
+    path: /in
+    transform:
+      - type: map
+        fields: { id: id, idText: { from: id, type: string }, price: price, lines: lines, note: note }
+    forward: { url: https://api.example.com/orders }
+    tests:
+      - name: the exact digits
+        request:
+          contentType: application/json
+          body: '{"id":5738291046618274931,"price":10.50,"lines":[12345678901234567890,12345678901234567891],"note":"\${TOKEN}"}'
+        expect:
+          json:
+            id: 5738291046618274931
+            idText: "5738291046618274931"
+            price: 10.5
+            lines: [12345678901234567890, 12345678901234567891]
+            note: "\${TOKEN}"
+      - name: one digit off
+        request:
+          contentType: application/json
+          body: '{"id":5738291046618274931,"price":10.50,"lines":[12345678901234567890,12345678901234567891]}'
+        expect:
+          json: { id: 5738291046618274932, price: 10.50, lines: [12345678901234567890, 12345678901234567890] }
+`,
+    );
+    const result = await cli(['test', '-c', config]);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe(
+      [
+        'PASS shop/the exact digits',
+        'FAIL shop/one digit off',
+        '    json $.id: expected 5738291046618274932, got 5738291046618274931',
+        '    json $.lines[1]: expected 12345678901234567890, got 12345678901234567891',
+        '    json $.idText: not expected, got "5738291046618274931"',
+        '1 passed, 1 failed',
+        '',
+      ].join('\n'),
+    );
+    expect(result.code).toBe(1);
+  });
+
   it('a config without test cases fails and says so', async () => {
     const config = file(
       'none.yaml',

@@ -306,6 +306,30 @@ describe('hookrelay try', () => {
     expect(top.stdout).toContain('hookrelay test');
   });
 
+  it('shows numbers with the caller’s digits, in the body and in the respond answer', async () => {
+    const result = await cli(
+      ['try', '-c', config, '-r', 'orders', '-t', 'application/json', '-H', 'X-Request-Id: big-1'],
+      '{"id":5738291046618274931,"lines":[12345678901234567890,12345678901234567891],"price":10.50,"max":1e400}',
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const body = result.stdout.slice(result.stdout.indexOf('\n\n') + 2, result.stdout.indexOf('\n\n#'));
+    expect(body).toBe(
+      [
+        '{',
+        '  "id": 5738291046618274931,',
+        '  "lines": [',
+        '    12345678901234567890,',
+        '    12345678901234567891',
+        '  ],',
+        '  "price": 10.50,',
+        '  "max": 1e400',
+        '}',
+      ].join('\n'),
+    );
+    expect(result.stdout).toContain('\naccepted 5738291046618274931 as big-1\n');
+  });
+
   it('-c may come before the command, and a missing file is reported', async () => {
     const result = await cli(['-c', config, 'try', '-r', 'basic', '--json'], '{}');
     expect(result.code).toBe(0);
