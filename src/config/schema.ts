@@ -47,9 +47,9 @@ const retryFields = {
 const limitsFields = {
   body: size('Largest request body accepted (413 beyond it).', '1mb'),
   response: size('Largest target response relayed back to the caller.', '10mb'),
-  jsonDepth: z.number().int().min(1).max(10_000).meta({
+  jsonDepth: z.number().int().min(1).max(1_000).meta({
     description:
-      'Deepest nesting of objects and arrays accepted in a JSON body that hookrelay parses (transform steps, templates, the target answer under `response.transform`); a deeper body is refused with 400 before it is parsed. XML has its own `maxDepth` on the `xml` step.',
+      'Deepest nesting of objects and arrays accepted in a JSON body that hookrelay parses (transform steps, templates, the target answer under `response.transform`); a deeper body is refused with 400 before it is parsed. At most 1000: the parse that keeps long numbers exact, and writing the JSON back, recurse once per level. XML has its own `maxDepth` on the `xml` step.',
     example: 64,
   }),
 };

@@ -339,6 +339,24 @@ describe('JSON nesting depth', () => {
     expect(ok.status).toBe(200);
   });
 
+  it('the largest limit that can be configured works: 1000 levels with long numbers, mapped whole', async () => {
+    await setup(
+      '  port: 0',
+      '    limits: { jsonDepth: 1000 }\n    transform:\n      - type: map\n        keep: true\n        fields: { x: a }',
+    );
+    // Long numbers take the exact-digits parse (a reviver, which recurses) all the way down.
+    const body = `${'{"a":'.repeat(999)}{"n":5738291046618274931,"a":1.50}${'}'.repeat(999)}`;
+    const res = await fetch(`${relay!.url}/in`, { method: 'POST', headers: JSON_TYPE, body });
+    expect(res.status).toBe(200);
+    expect(target!.received[0]!.body.toString()).toContain('{"n":5738291046618274931,"a":1.50}');
+  });
+
+  it('a deeper limit than the parsers can take is a config error', async () => {
+    await expect(setup('  port: 0', '    limits: { jsonDepth: 5000 }')).rejects.toThrow(
+      /routes\[0\]\.limits\.jsonDepth: .*1000/,
+    );
+  });
+
   it('brackets inside strings do not count, and the limit is configurable per route', async () => {
     await setup(
       '  port: 0',
