@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { authSchema } from '../auth/index.ts';
 import { tlsSchema } from '../delivery/tls.ts';
+import { ATTEMPT_ROW_BYTES, DEFAULT_KEEP_ATTEMPTS } from '../queue/types.ts';
 import { signerSchema } from '../signers/index.ts';
 import { transformSchema } from '../transforms/index.ts';
 import { compileTemplate } from '../transforms/template.ts';
@@ -293,7 +294,7 @@ export const routeSchema = z
             'Pending deliveries allowed for this route; beyond it callers get 503 with Retry-After.',
         }),
         maxPendingBytes: size(
-          'Bytes of pending bodies allowed for this route (503 beyond it).',
+          'Bytes of pending deliveries allowed for this route: their bodies and their kept attempt history (see `queue.keepAttempts`); 503 beyond it.',
           '256mb',
         ).default(256 * 1024 * 1024),
         idHeaders: z.array(headerName).default(['Idempotency-Key', 'X-Hookrelay-Delivery']).meta({
@@ -532,9 +533,19 @@ export const configSchema = z
           .default(1_000_000)
           .meta({ description: 'Pending deliveries allowed across all routes (503 beyond it).' }),
         maxPendingBytes: size(
-          'Bytes of pending bodies allowed across all routes (503 beyond it).',
+          'Bytes of pending deliveries allowed across all routes: bodies and kept attempt history (503 beyond it).',
           '1gb',
         ).default(1024 * 1024 * 1024),
+        keepAttempts: z
+          .number()
+          .int()
+          .min(1)
+          .max(1_000)
+          .default(DEFAULT_KEEP_ATTEMPTS)
+          .meta({
+            description: `Attempts kept in a delivery's history: the first one and the last \`keepAttempts\`. Those in between are dropped and counted (\`attemptsDropped\` in the admin API), so a delivery retried for a day keeps a bounded history. Each kept attempt counts ${ATTEMPT_ROW_BYTES} bytes plus its error text toward \`maxPendingBytes\`.`,
+            example: 10,
+          }),
       })
       .prefault({})
       .meta({ description: 'The durable queue behind `async` and `hybrid` routes.' }),

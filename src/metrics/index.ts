@@ -104,7 +104,7 @@ export const METRIC_DEFINITIONS = {
   queuePendingBytes: {
     type: 'gauge',
     name: 'hookrelay_queue_pending_bytes',
-    help: 'Body bytes of pending and in-flight deliveries.',
+    help: 'Bytes of pending and in-flight deliveries: their bodies and their kept attempt history.',
     labelNames: ['route'],
   },
   queueOldest: {
