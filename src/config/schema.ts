@@ -47,7 +47,10 @@ const retryFields = {
 };
 const limitsFields = {
   body: size('Largest request body accepted (413 beyond it).', '1mb'),
-  response: size('Largest target response relayed back to the caller.', '10mb'),
+  response: size(
+    'Largest target answer read in full and relayed back to the caller. Of a larger one only the first KiB is read: its status still decides (a 2xx is a delivery, see HOOKRELAY_ERR_DELIVERED_RESPONSE_TOO_LARGE; a retryable status is retried).',
+    '10mb',
+  ),
   jsonDepth: z.number().int().min(1).max(10_000).meta({
     description:
       'Deepest nesting of objects and arrays accepted in a JSON body that hookrelay parses (transform steps, templates, the target answer under `response.transform`); a deeper body is refused with 400 before it is parsed. XML has its own `maxDepth` on the `xml` step.',

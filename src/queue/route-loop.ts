@@ -256,9 +256,8 @@ export class RouteLoop {
     const circuit = this.#circuit;
     if (!circuit) return;
     const reachable =
-      result instanceof Error
-        ? result instanceof AttemptError && result.kind === 'response_too_large'
-        : !this.route.retry.retryOn(result.status) || (result.status >= 200 && result.status < 300);
+      !(result instanceof Error) &&
+      (!this.route.retry.retryOn(result.status) || (result.status >= 200 && result.status < 300));
     const mono = performance.now();
     if (reachable) circuit.success(mono);
     else circuit.failure(mono);

@@ -7,7 +7,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { bearerAuth } from '../../src/auth/bearer.ts';
 import type { OutboundAuth } from '../../src/auth/types.ts';
 import { statusMatcher } from '../../src/config/compile.ts';
-import { AttemptError } from '../../src/delivery/attempt.ts';
 import { Clients } from '../../src/delivery/client.ts';
 import { createLogger } from '../../src/log.ts';
 import { createMetrics } from '../../src/metrics/index.ts';
@@ -252,6 +251,49 @@ describe.each(drivers)('delivery workers (%s driver)', (_name, openDriver) => {
     expect(sample(text, 'hookrelay_queue_deliveries_total', { route: 'r1', outcome: 'dead' })).toBe(1);
   });
 
+  for (const chunked of [false, true]) {
+    it(`a 2xx larger than limits.response (${chunked ? 'chunked' : 'Content-Length'}) is delivered, with a snippet of it`, async () => {
+      const t = await target((_req, res) => {
+        res.statusCode = 200;
+        if (!chunked) {
+          res.end(`accepted ${'y'.repeat(8_000)}`);
+          return;
+        }
+        res.write('accepted ');
+        for (let i = 0; i < 8; i++) res.write('y'.repeat(1_000));
+        res.end();
+      });
+      const { driver, workers, metrics } = setup([route({ responseLimit: 2_048 })]);
+      const id = await enqueue(driver, `${t.url}/hook`);
+      workers.start();
+      const record = await finished(driver, id);
+      expect(record).toMatchObject({
+        status: 'delivered',
+        attempts: 1,
+        lastStatus: 200,
+        lastError: undefined,
+      });
+      expect(record.lastResponse).toHaveLength(1024);
+      expect(record.lastResponse!.startsWith('accepted yyy')).toBe(true);
+      expect(t.received).toHaveLength(1);
+      const text = await metrics.registry.metrics();
+      expect(sample(text, 'hookrelay_queue_deliveries_total', { route: 'r1', outcome: 'delivered' })).toBe(1);
+    });
+  }
+
+  it('a 503 larger than limits.response is retried as a 503, not dead-lettered', async () => {
+    const t = await target((_req, res, i) => {
+      res.statusCode = i === 0 ? 503 : 200;
+      res.end(i === 0 ? `<html>${'busy '.repeat(2_000)}</html>` : 'ok');
+    });
+    const { driver, workers } = setup([route({ responseLimit: 1_024 })]);
+    const id = await enqueue(driver, `${t.url}/hook`);
+    workers.start();
+    const record = await finished(driver, id);
+    expect(record).toMatchObject({ status: 'delivered', attempts: 2, lastStatus: 200 });
+    expect((await driver.get(id))!.attempts.map((a) => a.status)).toEqual([503, 200]);
+  });
+
   it('a refused connection is retried until maxAttempts, then dead with the last error', async () => {
     const port = await refusedPort();
     const { driver, workers } = setup([route({ queue: { maxAttempts: 3 } })]);
@@ -494,8 +536,13 @@ describe('decide', () => {
     expect(high).toMatchObject({ kind: 'retry', nextAttemptAt: 400 });
   });
 
-  it('dead-letters an answer too large to read', () => {
-    const decision = decide(record(0, 0), new AttemptError('response_too_large', 'too big'), route(), 0);
-    expect(decision).toMatchObject({ kind: 'dead', reason: 'too big' });
+  it('an answer too large to read in full is judged by its status', () => {
+    const truncated = (status: number) => ({ ...response(status), truncated: true });
+    expect(decide(record(0, 0), truncated(200), route(), 0)).toMatchObject({
+      kind: 'delivered',
+      status: 200,
+    });
+    expect(decide(record(0, 0), truncated(503), route(), 0)).toMatchObject({ kind: 'retry' });
+    expect(decide(record(0, 0), truncated(404), route(), 0)).toMatchObject({ kind: 'dead' });
   });
 });
