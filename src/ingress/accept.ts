@@ -69,8 +69,9 @@ export async function acceptForDelivery(
       dedup: key === undefined || !route.dedup ? undefined : { key, windowMs: route.dedup.windowMs },
     });
   } catch (error) {
+    // Logged by the queue once per change of its state (a full disk refuses every caller); each
+    // caller's own request line carries the reason.
     ctx.metrics.queueEnqueued.inc({ route: route.id, result: 'failed' });
-    ctx.logger.error({ err: error, route: route.id, requestId: message.requestId }, 'queue write failed');
     throw new HookrelayError(
       'HOOKRELAY_ERR_QUEUE_UNAVAILABLE',
       { reason: (error as Error).message },

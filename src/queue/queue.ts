@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/index.ts';
+import { FailureLog } from './failure-log.ts';
 import {
   type DeliveryStatus,
   DuplicateDelivery,
@@ -64,6 +65,8 @@ export class Queue {
   #reading = new Map<string, Tally>();
   #refreshing: Promise<void> | undefined;
   #timers: NodeJS.Timeout[] = [];
+  /** A full or broken disk refuses every caller: logged once per change, not once per caller. */
+  readonly #writes: FailureLog;
 
   constructor(
     driver: QueueDriver,
@@ -77,6 +80,10 @@ export class Queue {
     this.#limits = limits;
     this.#metrics = metrics;
     this.#logger = logger;
+    this.#writes = new FailureLog(logger, {
+      failing: 'queue writes failing',
+      recovered: 'queue writes recovered',
+    });
   }
 
   async start(): Promise<void> {
@@ -139,7 +146,8 @@ export class Queue {
   /**
    * Admits the delivery under the route's and the global limits, reserving its count and bytes at
    * once, then stores it. Durable when it resolves with `accepted`; rejects with the storage error
-   * (nothing was acknowledged, the reservation is given back).
+   * (nothing was acknowledged, the reservation is given back), which is logged when the store
+   * starts failing and when it recovers, with the count, not for every caller.
    */
   async offer(delivery: NewDelivery): Promise<Offer> {
     const { routeId } = delivery;
@@ -150,11 +158,16 @@ export class Queue {
     try {
       await this.driver.enqueue(delivery);
     } catch (error) {
-      if (error instanceof DuplicateDelivery) return { kind: 'duplicate', existingId: error.existingId };
+      if (error instanceof DuplicateDelivery) {
+        this.#writes.succeeded();
+        return { kind: 'duplicate', existingId: error.existingId };
+      }
+      this.#writes.failed(error, { route: routeId });
       throw error;
     } finally {
       add(this.#reserved, routeId, -1, -bytes);
     }
+    this.#writes.succeeded();
     add(this.#local, routeId, 1, bytes);
     return { kind: 'accepted' };
   }

@@ -20,6 +20,8 @@ import {
 export const MAX_BATCH = 256;
 /** How long a statement waits for another connection's write lock (the CLI, a second process). */
 export const BUSY_TIMEOUT_MS = 5_000;
+/** SQLite's largest page count, the default cap of a connection. */
+export const SQLITE_MAX_PAGES = 4_294_967_294;
 /** Rows removed per transaction by `purge`, so a large purge never blocks the event loop for long. */
 const PURGE_CHUNK = 500;
 
@@ -268,6 +270,16 @@ export class SqliteDriver implements QueueDriver {
   /** Transactions committed by this connection (a test hook: shows that writes are batched). */
   get commits(): number {
     return this.#commits;
+  }
+
+  /**
+   * Test hook: caps the file at `pages` pages (PRAGMA max_page_count of this connection; its
+   * current size when omitted), so the next write that needs a page fails with SQLITE_FULL as it
+   * would on a full disk. `limitPages(SQLITE_MAX_PAGES)` lifts the cap.
+   */
+  limitPages(pages?: number): void {
+    const current = (this.#db.prepare('PRAGMA page_count').get() as { page_count: number }).page_count;
+    this.#db.exec(`PRAGMA max_page_count = ${Math.floor(pages ?? current)}`);
   }
 
   /** The schema version of the open file. */
