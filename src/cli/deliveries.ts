@@ -164,8 +164,17 @@ async function open(file: string): Promise<QueueDriver | number> {
     return 1;
   }
   // Loaded here, not at the top: the other commands of the CLI need no SQLite.
-  const { createDriver } = await import('../queue/index.ts');
-  return createDriver(queue, createLogger('error', process.stderr));
+  const [{ createDriver }, { QueueOpenError }] = await Promise.all([
+    import('../queue/index.ts'),
+    import('../queue/queue-file.ts'),
+  ]);
+  try {
+    return createDriver(queue, createLogger('error', process.stderr));
+  } catch (error) {
+    if (!(error instanceof QueueOpenError)) throw error;
+    fail(error.message);
+    return 1;
+  }
 }
 
 const MISSING_SECRET = /^environment variable '.*' is not set$|^cannot read secret file /;

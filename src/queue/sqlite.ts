@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { failureReason } from './failure-log.ts';
 import { DEFAULT_LIST_LIMIT, emptyRouteStats, STATUSES } from './memory.ts';
+import { prepareQueueFile, QueueOpenError } from './queue-file.ts';
 import {
   type AttemptLog,
   attemptBytes,
@@ -252,8 +252,12 @@ export class SqliteDriver implements QueueDriver {
   constructor(path: string, options: DriverOptions = {}) {
     this.path = path;
     this.#keepAttempts = keepAttemptsOf(options);
-    if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
-    this.#db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS });
+    if (path !== ':memory:' && !path.startsWith('file:')) prepareQueueFile(path);
+    try {
+      this.#db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS });
+    } catch (error) {
+      throw new QueueOpenError(path, failureReason(error).reason, { cause: error });
+    }
     try {
       this.#db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
       this.#db.exec('PRAGMA journal_mode = WAL');
@@ -263,7 +267,8 @@ export class SqliteDriver implements QueueDriver {
       this.#s = prepareStatements(this.#db);
     } catch (error) {
       this.#db.close();
-      throw error;
+      // "file is not a database", "database is locked", a schema newer than this version…
+      throw new QueueOpenError(path, failureReason(error).reason, { cause: error });
     }
   }
 
