@@ -22,7 +22,10 @@ import { parseUrlTemplate, type UrlTemplate } from './template.ts';
 export interface RetryPolicy {
   attempts: number;
   minDelay: number;
+  /** Cap of the computed backoff. */
   maxDelay: number;
+  /** Cap of a target's Retry-After, which replaces the backoff (and is not capped by maxDelay). */
+  maxRetryAfter: number;
   factor: number;
   jitter: boolean;
   retryOn: (status: number) => boolean;

@@ -36,7 +36,11 @@ const retryFields = {
     .max(100)
     .meta({ description: 'Total attempts, the first one included (1 = no retries).', example: 3 }),
   minDelay: duration('Backoff before the first retry; doubles (by `factor`) after each attempt.', '200ms'),
-  maxDelay: duration('Cap for the backoff and for a `Retry-After` the target asks for.', '10s'),
+  maxDelay: duration('Cap for the backoff between attempts.', '10s'),
+  maxRetryAfter: duration(
+    'Cap for a `Retry-After` the target answers with (seconds or a date), which replaces the backoff: a longer one is waited this long. The wait still has to end before `timeouts.deadline`, or the caller gets 504 at once.',
+    '10s',
+  ),
   factor: z.number().min(1).max(10).meta({ description: 'Backoff multiplier.', example: 2 }),
   jitter: z
     .boolean()
@@ -63,6 +67,7 @@ const retryDefaults = {
   attempts: 3,
   minDelay: 200,
   maxDelay: 10_000,
+  maxRetryAfter: 10_000,
   factor: 2,
   jitter: true,
   retryOn: [408, 429, '5xx'] as (number | string)[],
@@ -284,10 +289,11 @@ export const routeSchema = z
           'Backoff before the first queued retry; grows by `retry.factor` after each attempt.',
           '1s',
         ).default(1_000),
-        maxDelay: duration(
-          'Cap of the queued backoff and of a `Retry-After` the target asks for.',
-          '5m',
-        ).default(300_000),
+        maxDelay: duration('Cap of the queued backoff.', '5m').default(300_000),
+        maxRetryAfter: duration(
+          'Cap for a `Retry-After` the target answers with between queued attempts, which replaces the backoff: a longer one is waited this long (and never past `maxAge`).',
+          '1h',
+        ).default(3_600_000),
         lease: duration(
           'How long a worker holds a delivery; after a crash it is retried once this expires.',
           '30s',
@@ -591,6 +597,7 @@ export const configSchema = z
             attempts: retryFields.attempts.default(retryDefaults.attempts),
             minDelay: retryFields.minDelay.default(retryDefaults.minDelay),
             maxDelay: retryFields.maxDelay.default(retryDefaults.maxDelay),
+            maxRetryAfter: retryFields.maxRetryAfter.default(retryDefaults.maxRetryAfter),
             factor: retryFields.factor.default(retryDefaults.factor),
             jitter: retryFields.jitter.default(retryDefaults.jitter),
             retryOn: retryFields.retryOn.default(retryDefaults.retryOn),

@@ -41,8 +41,8 @@ export function snippet(body: Buffer): string {
 /**
  * Every non-2xx is a failure, and every 2xx a delivery, also when the answer was larger than the
  * response limit (only its first bytes are kept). Statuses outside `retryOn` are final (retrying
- * will not change them); everything else is retried with capped, jittered backoff (Retry-After
- * wins, still capped by maxDelay) until maxAttempts or maxAge is reached.
+ * will not change them); everything else is retried with capped, jittered backoff (a Retry-After
+ * wins, capped by maxRetryAfter) until maxAttempts or maxAge is reached.
  */
 export function decide(
   record: DeliveryRecord,
@@ -86,7 +86,7 @@ export function decide(
       response,
     };
   }
-  // The last try lands on the maxAge boundary rather than up to maxDelay past it.
+  // The last try lands on the maxAge boundary rather than up to maxDelay (or a Retry-After) past it.
   const nextAttemptAt = Math.min(now + retryDelay(attempt, route.retry, retryAfterMs, random), deadline);
   return { kind: 'retry', nextAttemptAt, reason, response };
 }

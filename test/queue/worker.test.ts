@@ -32,6 +32,7 @@ function route(overrides: RouteOverrides = {}): WorkerRoute {
       attempts: 3,
       minDelay: 10,
       maxDelay: 20,
+      maxRetryAfter: 3_600_000,
       factor: 2,
       jitter: false,
       ...overrides.retry,
@@ -220,9 +221,9 @@ describe.each(drivers)('delivery workers (%s driver)', (_name, openDriver) => {
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(950);
   });
 
-  it('caps Retry-After at maxDelay', async () => {
+  it('caps Retry-After at maxRetryAfter, not at maxDelay', async () => {
     const t = await target(sequence([503], { 'retry-after': '3600' }));
-    const { driver, workers } = setup([route({ retry: { minDelay: 10, maxDelay: 200 } })]);
+    const { driver, workers } = setup([route({ retry: { minDelay: 10, maxDelay: 20, maxRetryAfter: 200 } })]);
     const id = await enqueue(driver, `${t.url}/hook`);
     workers.start();
     const found = await waitFor(async () => {
@@ -230,6 +231,7 @@ describe.each(drivers)('delivery workers (%s driver)', (_name, openDriver) => {
       return f && f.attempts.length >= 1 && f.record.status === 'pending' ? f : undefined;
     });
     const first = found.attempts[0]!;
+    expect(found.record.nextAttemptAt).toBeGreaterThanOrEqual(first.at + 200);
     expect(found.record.nextAttemptAt).toBeLessThanOrEqual(first.at + first.durationMs + 250);
   });
 
@@ -530,6 +532,30 @@ describe('decide', () => {
     });
     const decision = decide(record(3, 0), response(503), r, 500);
     expect(decision).toMatchObject({ kind: 'retry', nextAttemptAt: 1_000 });
+  });
+
+  it('a Retry-After wins over the backoff and its cap, up to maxRetryAfter and the maxAge boundary', () => {
+    const limited = (retryAfter: string) => ({
+      status: 503,
+      headers: { 'retry-after': retryAfter },
+      body: Buffer.from(''),
+    });
+    const r = route({
+      queue: { maxAge: 7_200_000, maxAttempts: 100 },
+      retry: { minDelay: 100, maxDelay: 1_000, maxRetryAfter: 3_600_000 },
+    });
+    expect(decide(record(1, 0), limited('600'), r, 0)).toMatchObject({
+      kind: 'retry',
+      nextAttemptAt: 600_000,
+    });
+    expect(decide(record(1, 0), limited('86400'), r, 0)).toMatchObject({
+      kind: 'retry',
+      nextAttemptAt: 3_600_000,
+    });
+    expect(decide(record(1, 0), limited('3600'), r, 6_000_000)).toMatchObject({
+      kind: 'retry',
+      nextAttemptAt: 7_200_000,
+    });
   });
 
   it('uses jittered exponential backoff within [delay/2, delay]', () => {
