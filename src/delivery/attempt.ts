@@ -117,9 +117,11 @@ async function readLimited(
     for await (const chunk of body) {
       chunks.push(chunk as Buffer);
       size += (chunk as Buffer).length;
-      if (size >= SNIPPET_BYTES) break;
+      if (size >= SNIPPET_BYTES) {
+        discard(body);
+        break;
+      }
     }
-    discard(body);
     return { body: first(chunks, size), truncated: true };
   }
   for await (const chunk of body) {
