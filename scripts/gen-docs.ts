@@ -730,7 +730,7 @@ input such as paths, ids or header values, so the number of series is known from
 | \`route\` | A route \`id\` from the configuration; \`${NO_ROUTE}\` for requests that matched no route (the 404s). |
 | \`method\` | \`GET\`, \`POST\`, \`PUT\`, \`PATCH\`, \`DELETE\`, \`HEAD\`, \`OPTIONS\`; any other method is \`OTHER\`. |
 | \`status\` | The status code hookrelay answered with, e.g. \`200\`, \`404\`, \`502\`. |
-| \`outcome\` | One attempt against the target: \`2xx\`, \`3xx\`, \`4xx\`, \`5xx\` (the status class), \`timeout\`, \`network_error\`, \`response_too_large\`. |
+| \`outcome\` | One attempt against the target: \`2xx\`, \`3xx\`, \`4xx\`, \`5xx\` (the status class), \`timeout\`, \`network_error\`, \`response_too_large\` (an answer over \`limits.response\`; its status still decides the delivery). |
 | \`result\` | A finished delivery: \`delivered\` (2xx), \`rejected\` (a status not in \`retryOn\`, relayed to the caller), \`failed\` (attempts exhausted), \`deadline\` (\`timeouts.deadline\` ran out). |
 | \`code\` | An error code from [errors.md](errors.md): ${errorCodes}. |
 | \`version\`, \`nodejs\` | On \`hookrelay_build_info\` only: the hookrelay and Node.js versions. |

@@ -103,9 +103,18 @@ export const ERRORS = {
   },
   HOOKRELAY_ERR_UPSTREAM_RESPONSE_TOO_LARGE: {
     status: 502,
-    message: 'target response exceeds {limit} bytes',
+    message: 'the target answered {status} with more than limits.response ({limit} bytes)',
     retryable: false,
-    description: 'The target answered with a body larger than `limits.response`.',
+    description:
+      'A sync or hybrid route: the target refused the request (a status outside `retryOn`, e.g. 400) with an answer larger than `limits.response`, which cannot be relayed. Nothing is queued. A large answer with a retryable status (e.g. 503) is retried like any other; a large 2xx is `HOOKRELAY_ERR_DELIVERED_RESPONSE_TOO_LARGE`.',
+  },
+  HOOKRELAY_ERR_DELIVERED_RESPONSE_TOO_LARGE: {
+    status: 200,
+    message:
+      'the target accepted the request ({status}), but its answer is larger than limits.response ({limit} bytes) and is not relayed',
+    retryable: false,
+    description:
+      "A sync or hybrid route: the target accepted the request (2xx) with an answer larger than `limits.response`. The request is delivered and counted as delivered (a hybrid route queues nothing), so the caller gets 200 and this body instead of a cut-off answer: it must not send the request again. A route with `respond` answers with it as usual. An async delivery whose target answers so is delivered too, with the answer's first KiB on the record.",
   },
   HOOKRELAY_ERR_AUTH_TOKEN: {
     status: 502,
@@ -161,7 +170,7 @@ export const ERRORS = {
     message: 'the webhook could not be stored durably: {reason}',
     retryable: true,
     description:
-      'Writing to the queue failed (e.g. disk full). The webhook was NOT acknowledged; the sender should retry.',
+      'Writing to the queue failed (e.g. disk full). The webhook was NOT acknowledged; the sender should retry. The condition is logged once when writes start failing (`queue writes failing`, with the reason) and once when they succeed again (`queue writes recovered`, with the count of refused webhooks), not for every caller.',
   },
   HOOKRELAY_ERR_OVERLOADED: {
     status: 503,

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { createApp } from './app.ts';
+import { type App, createApp } from './app.ts';
 import { runDeliveries } from './cli/deliveries.ts';
 import { runTests } from './cli/test-routes.ts';
 import { runTry } from './cli/try.ts';
@@ -7,6 +7,7 @@ import { loadConfigWithWarnings } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { ConfigError, type ConfigIssue, formatConfigIssue } from './errors.ts';
 import { createLogger } from './log.ts';
+import { QueueOpenError } from './queue/queue-file.ts';
 import { VERSION } from './version.ts';
 
 const HELP = `hookrelay ${VERSION} — relay a legacy system's webhooks with the credentials and shape the target needs
@@ -137,7 +138,15 @@ async function start(config: Config, file: string, warnings: ConfigIssue[]): Pro
   for (const warning of warnings) {
     logger.warn({ config: file, warning: formatConfigIssue(warning) }, 'configuration warning');
   }
-  const app = createApp(config, { logger });
+  let app: App;
+  try {
+    app = createApp(config, { logger });
+  } catch (error) {
+    // The queue's path is wrong for this machine: one line that says which and why, no stack.
+    if (!(error instanceof QueueOpenError)) throw error;
+    logger.fatal({ path: error.path, reason: error.reason }, error.message);
+    return 1;
+  }
   let exit!: (code: number) => void;
   const exited = new Promise<number>((resolve) => {
     exit = resolve;

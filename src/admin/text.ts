@@ -80,8 +80,13 @@ export function describe(
   out += '\nattempts:\n';
   if (attempts.length === 0) out += '  (none yet)\n';
   for (const [i, a] of attempts.entries()) {
+    // The history keeps the first attempt and the latest ones: the dropped ones sit after the first.
+    if (i === 1 && view.attemptsDropped > 0) {
+      out += `  ${'…'.padStart(3)}  ${plural(view.attemptsDropped, 'attempt')} not kept\n`;
+    }
+    const n = i === 0 ? 1 : i + 1 + view.attemptsDropped;
     const result = [a.status ?? '', a.error ?? ''].join(' ').trim() || '-';
-    out += `  ${String(i + 1).padStart(3)}  ${a.at}  ${`${a.durationMs}ms`.padStart(8)}  ${result}\n`;
+    out += `  ${String(n).padStart(3)}  ${a.at}  ${`${a.durationMs}ms`.padStart(8)}  ${result}\n`;
   }
   return out;
 }

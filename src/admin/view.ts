@@ -38,6 +38,8 @@ export interface DeliverySummary {
 }
 
 export interface DeliveryDetail extends DeliverySummary {
+  /** Attempts left out of `attempts` (the history keeps the first one and the last `queue.keepAttempts`). */
+  attemptsDropped: number;
   lastResponse: string | null;
   dedupKey: string | null;
   request: {
@@ -111,6 +113,7 @@ export async function detail(record: DeliveryRecord): Promise<DeliveryDetail> {
   const body = record.request.body === undefined ? undefined : bodyText(record.request.body);
   return {
     ...(await summary(record)),
+    attemptsDropped: record.attemptsDropped,
     lastResponse: record.lastResponse ?? null,
     dedupKey: record.dedup?.key ?? null,
     request: {

@@ -170,8 +170,17 @@ async function open(file: string): Promise<{ driver: QueueDriver; secrets: Secre
     return 1;
   }
   // Loaded here, not at the top: the other commands of the CLI need no SQLite.
-  const { createDriver } = await import('../queue/index.ts');
-  return { driver: createDriver(queue, createLogger('error', process.stderr)), secrets };
+  const [{ createDriver }, { QueueOpenError }] = await Promise.all([
+    import('../queue/index.ts'),
+    import('../queue/queue-file.ts'),
+  ]);
+  try {
+    return { driver: createDriver(queue, createLogger('error', process.stderr)), secrets };
+  } catch (error) {
+    if (!(error instanceof QueueOpenError)) throw error;
+    fail(error.message);
+    return 1;
+  }
 }
 
 const MISSING_SECRET = /^environment variable '.*' is not set$|^cannot read secret file /;

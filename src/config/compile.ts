@@ -12,7 +12,7 @@ import type { StepInfo } from '../transforms/types.ts';
 import { type VerifierConfig, verifierRegistry } from '../verifiers/index.ts';
 import type { Verifier, VerifierInfo } from '../verifiers/types.ts';
 import { parseRoutePath, type RoutePath } from './route-path.ts';
-import type { Config, RouteConfig } from './schema.ts';
+import { type Config, ROUTE_QUEUE_DEFAULTS, type RouteConfig } from './schema.ts';
 import { parseUrlTemplate, type UrlTemplate } from './template.ts';
 
 /**
@@ -23,7 +23,10 @@ import { parseUrlTemplate, type UrlTemplate } from './template.ts';
 export interface RetryPolicy {
   attempts: number;
   minDelay: number;
+  /** Cap of the computed backoff. */
   maxDelay: number;
+  /** Cap of a target's Retry-After, which replaces the backoff (and is not capped by maxDelay). */
+  maxRetryAfter: number;
   factor: number;
   jitter: boolean;
   retryOn: (status: number) => boolean;
@@ -82,7 +85,8 @@ export interface CompiledRoute {
   stream: { idleTimeout: number; retryRefused: boolean };
   /** Synchronous budget of a hybrid route, ms. */
   hybridBudget: number;
-  queue: RouteConfig['queue'];
+  /** The route's queue settings, the defaults for those it does not set (used by async and hybrid routes). */
+  queue: typeof ROUTE_QUEUE_DEFAULTS;
   /** How to find a webhook's id for deduplication; undefined when the route does not deduplicate. */
   dedup: { header: string | undefined; field: Template | undefined; windowMs: number } | undefined;
   timeouts: { connect: number; attempt: number; deadline: number };
@@ -168,7 +172,7 @@ function compileRoute(route: RouteConfig, defaults: Config['defaults'], tokens: 
       retryRefused: route.stream?.retryRefused ?? false,
     },
     hybridBudget: route.hybrid?.budget ?? 3_000,
-    queue: route.queue,
+    queue: route.queue ?? ROUTE_QUEUE_DEFAULTS,
     dedup: route.dedup
       ? {
           header: route.dedup.header?.toLowerCase(),

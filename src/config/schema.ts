@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { authSchema } from '../auth/index.ts';
 import { tlsSchema } from '../delivery/tls.ts';
+import { ATTEMPT_ROW_BYTES, DEFAULT_KEEP_ATTEMPTS } from '../queue/types.ts';
 import { signerSchema } from '../signers/index.ts';
 import { transformSchema } from '../transforms/index.ts';
 import { compileTemplate } from '../transforms/template.ts';
 import { verifierSchema } from '../verifiers/index.ts';
 import { duration, headerMap, headerName, METHODS, method, size } from './fields.ts';
+import { checkModeKeys } from './mode-keys.ts';
 import { parseRoutePath } from './route-path.ts';
 import { parseUrlTemplate } from './template.ts';
 
@@ -23,19 +25,25 @@ const timeoutsFields = {
   connect: duration('Time allowed to open a TCP/TLS connection to the target.', '5s'),
   attempt: duration('Time allowed for one attempt: connect, send, and receive the full response.', '10s'),
   deadline: duration(
-    'Overall time for all attempts and backoff; the caller never waits longer than this.',
+    'Overall time for all attempts and backoff; the caller never waits longer than this. Sync routes only: a hybrid caller waits `hybrid.budget`, queued deliveries are bounded by `queue.maxAge`.',
     '30s',
   ),
 };
 const retryFields = {
-  attempts: z
-    .number()
-    .int()
-    .min(1)
-    .max(100)
-    .meta({ description: 'Total attempts, the first one included (1 = no retries).', example: 3 }),
-  minDelay: duration('Backoff before the first retry; doubles (by `factor`) after each attempt.', '200ms'),
-  maxDelay: duration('Cap for the backoff and for a `Retry-After` the target asks for.', '10s'),
+  attempts: z.number().int().min(1).max(100).meta({
+    description:
+      'Total attempts while the caller waits, the first one included (1 = no retries). Queued attempts: `queue.maxAttempts`.',
+    example: 3,
+  }),
+  minDelay: duration(
+    'Backoff before the first retry while the caller waits; doubles (by `factor`) after each attempt. Queued retries: `queue.minDelay`.',
+    '200ms',
+  ),
+  maxDelay: duration('Cap for the backoff while the caller waits. Queued retries: `queue.maxDelay`.', '10s'),
+  maxRetryAfter: duration(
+    'Cap for a `Retry-After` the target answers with (seconds or a date) while the caller waits; it replaces the backoff, and a longer one is waited this long. The wait still has to end before the deadline, or the caller gets 504 at once. Queued retries: `queue.maxRetryAfter`.',
+    '10s',
+  ),
   factor: z.number().min(1).max(10).meta({ description: 'Backoff multiplier.', example: 2 }),
   jitter: z
     .boolean()
@@ -46,7 +54,10 @@ const retryFields = {
 };
 const limitsFields = {
   body: size('Largest request body accepted (413 beyond it).', '1mb'),
-  response: size('Largest target response relayed back to the caller.', '10mb'),
+  response: size(
+    'Largest target answer read in full and relayed back to the caller. Of a larger one only the first KiB is read: its status still decides (a 2xx is a delivery, see HOOKRELAY_ERR_DELIVERED_RESPONSE_TOO_LARGE; a retryable status is retried).',
+    '10mb',
+  ),
   jsonDepth: z.number().int().min(1).max(1_000).meta({
     description:
       'Deepest nesting of objects and arrays accepted in a JSON body that hookrelay parses (transform steps, templates, the target answer under `response.transform`); a deeper body is refused with 400 before it is parsed. At most 1000: the parse that keeps long numbers exact, and writing the JSON back, recurse once per level. XML has its own `maxDepth` on the `xml` step.',
@@ -59,6 +70,7 @@ const retryDefaults = {
   attempts: 3,
   minDelay: 200,
   maxDelay: 10_000,
+  maxRetryAfter: 10_000,
   factor: 2,
   jitter: true,
   retryOn: [408, 429, '5xx'] as (number | string)[],
@@ -185,6 +197,71 @@ const evenAfterErrors = {
   when: (payload: z.core.ParsePayload) => typeof payload.value === 'object' && payload.value !== null,
 };
 
+const routeQueue = z.strictObject({
+  concurrency: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(4)
+    .meta({ description: 'Deliveries of this route in flight at once.' }),
+  rateLimit: z
+    .number()
+    .positive()
+    .optional()
+    .meta({ description: 'Maximum deliveries started per second toward the target.', example: 20 }),
+  maxAttempts: z.number().int().min(1).max(10_000).default(1_000).meta({
+    description:
+      'Attempts before a delivery is dead-lettered (with the default backoff, `maxAge` usually decides first).',
+  }),
+  maxAge: duration('Dead-letter a delivery still failing this long after it was accepted.', '24h').default(
+    86_400_000,
+  ),
+  minDelay: duration(
+    'Backoff before the first queued retry; grows by `retry.factor` after each attempt.',
+    '1s',
+  ).default(1_000),
+  maxDelay: duration('Cap of the queued backoff.', '5m').default(300_000),
+  maxRetryAfter: duration(
+    'Cap for a `Retry-After` the target answers with between queued attempts, which replaces the backoff: a longer one is waited this long (and never past `maxAge`).',
+    '1h',
+  ).default(3_600_000),
+  lease: duration(
+    'How long a worker holds a delivery; after a crash it is retried once this expires.',
+    '30s',
+  ).default(30_000),
+  maxPending: z.number().int().min(1).default(100_000).meta({
+    description: 'Pending deliveries allowed for this route; beyond it callers get 503 with Retry-After.',
+  }),
+  maxPendingBytes: size(
+    'Bytes of pending deliveries allowed for this route: their bodies and their kept attempt history (see `queue.keepAttempts`); 503 beyond it.',
+    '256mb',
+  ).default(256 * 1024 * 1024),
+  idHeaders: z.array(headerName).default(['Idempotency-Key', 'X-Hookrelay-Delivery']).meta({
+    description:
+      'Headers carrying the stable delivery id on every attempt, so the target can drop duplicates.',
+  }),
+  circuitBreaker: z
+    .strictObject({
+      failures: z
+        .number()
+        .int()
+        .min(1)
+        .default(5)
+        .meta({ description: 'Consecutive failed attempts that open the circuit.' }),
+      cooldown: duration('How long deliveries of the route pause once the circuit is open.', '30s').default(
+        30_000,
+      ),
+    })
+    .optional()
+    .meta({
+      description: 'Pause the route after consecutive failures instead of hammering the target.',
+    }),
+});
+
+/** What a queued route gets for the `queue` keys it does not set (and a route without a `queue` block). */
+export const ROUTE_QUEUE_DEFAULTS = routeQueue.parse({});
+
 export const routeSchema = z
   .strictObject({
     id: z
@@ -254,75 +331,10 @@ export const routeSchema = z
       })
       .optional()
       .meta({ description: 'Options of `delivery: hybrid`.' }),
-    queue: z
-      .strictObject({
-        concurrency: z
-          .number()
-          .int()
-          .min(1)
-          .max(1000)
-          .default(4)
-          .meta({ description: 'Deliveries of this route in flight at once.' }),
-        rateLimit: z
-          .number()
-          .positive()
-          .optional()
-          .meta({ description: 'Maximum deliveries started per second toward the target.', example: 20 }),
-        maxAttempts: z.number().int().min(1).max(10_000).default(1_000).meta({
-          description:
-            'Attempts before a delivery is dead-lettered (with the default backoff, `maxAge` usually decides first).',
-        }),
-        maxAge: duration(
-          'Dead-letter a delivery still failing this long after it was accepted.',
-          '24h',
-        ).default(86_400_000),
-        minDelay: duration(
-          'Backoff before the first queued retry; grows by `retry.factor` after each attempt.',
-          '1s',
-        ).default(1_000),
-        maxDelay: duration(
-          'Cap of the queued backoff and of a `Retry-After` the target asks for.',
-          '5m',
-        ).default(300_000),
-        lease: duration(
-          'How long a worker holds a delivery; after a crash it is retried once this expires.',
-          '30s',
-        ).default(30_000),
-        maxPending: z.number().int().min(1).default(100_000).meta({
-          description:
-            'Pending deliveries allowed for this route; beyond it callers get 503 with Retry-After.',
-        }),
-        maxPendingBytes: size(
-          'Bytes of pending bodies allowed for this route (503 beyond it).',
-          '256mb',
-        ).default(256 * 1024 * 1024),
-        idHeaders: z.array(headerName).default(['Idempotency-Key', 'X-Hookrelay-Delivery']).meta({
-          description:
-            'Headers carrying the stable delivery id on every attempt, so the target can drop duplicates.',
-        }),
-        circuitBreaker: z
-          .strictObject({
-            failures: z
-              .number()
-              .int()
-              .min(1)
-              .default(5)
-              .meta({ description: 'Consecutive failed attempts that open the circuit.' }),
-            cooldown: duration(
-              'How long deliveries of the route pause once the circuit is open.',
-              '30s',
-            ).default(30_000),
-          })
-          .optional()
-          .meta({
-            description: 'Pause the route after consecutive failures instead of hammering the target.',
-          }),
-      })
-      .prefault({})
-      .meta({
-        description:
-          'Queue and worker settings of an `async` or `hybrid` route. Queued retries back off from `minDelay` to `maxDelay` (patient defaults: a target may be down for hours, `maxAge` decides when to give up); `retry.factor`, `retry.jitter`, `retry.retryOn` and `timeouts.attempt` apply as to synchronous attempts.',
-      }),
+    queue: routeQueue.optional().meta({
+      description:
+        'Queue and worker settings of an `async` or `hybrid` route (an error on other routes). Queued retries back off from `minDelay` to `maxDelay` and honour a `Retry-After` up to `maxRetryAfter` (patient defaults: a target may be down for hours, `maxAge` decides when to give up); `retry.factor`, `retry.jitter`, `retry.retryOn`, `timeouts.connect` and `timeouts.attempt` apply as to synchronous attempts, `retry.attempts/minDelay/maxDelay/maxRetryAfter` and `timeouts.deadline` do not (they are errors on an async route).',
+    }),
     dedup: z
       .strictObject({
         header: headerName
@@ -377,6 +389,7 @@ export const routeSchema = z
       ctx.addIssue({ code: 'custom', path: ['stream'], message: 'only applies to `delivery: stream`' });
     }
     if (route.delivery === 'stream') checkStreamRoute(route, ctx);
+    else checkModeKeys(route, ctx);
     if (route.hybrid && route.delivery !== 'hybrid') {
       ctx.addIssue({ code: 'custom', path: ['hybrid'], message: 'only applies to `delivery: hybrid`' });
     }
@@ -407,8 +420,6 @@ export const routeSchema = z
 /** Verifiers that read only headers and the address: the body of a stream route is not held to check. */
 const BODYLESS_VERIFIERS = ['basic', 'apiKey', 'ipAllow'];
 
-let routeQueueDefaults: string | undefined;
-
 /** A stream route proxies the body as it arrives: whatever needs the whole body cannot apply. */
 function checkStreamRoute(route: z.output<typeof routeSchema>, ctx: z.core.$RefinementCtx): void {
   const why = 'a stream route does not hold the body';
@@ -422,10 +433,7 @@ function checkStreamRoute(route: z.output<typeof routeSchema>, ctx: z.core.$Refi
   if (route.retry) {
     refuse(['retry'], `${why}, so it cannot be sent again; see \`stream.retryRefused\``);
   }
-  if (typeof route.queue === 'object' && route.queue !== null) {
-    routeQueueDefaults ??= JSON.stringify(routeSchema.shape.queue.parse(undefined));
-    if (JSON.stringify(route.queue) !== routeQueueDefaults) refuse(['queue'], 'nothing is queued');
-  }
+  if (route.queue !== undefined) refuse(['queue'], 'nothing is queued');
   for (const key of ['attempt', 'deadline'] as const) {
     if (route.timeouts?.[key] !== undefined) {
       refuse(['timeouts', key], 'a transfer may take long; `stream.idleTimeout` bounds a stalled one');
@@ -532,9 +540,19 @@ export const configSchema = z
           .default(1_000_000)
           .meta({ description: 'Pending deliveries allowed across all routes (503 beyond it).' }),
         maxPendingBytes: size(
-          'Bytes of pending bodies allowed across all routes (503 beyond it).',
+          'Bytes of pending deliveries allowed across all routes: bodies and kept attempt history (503 beyond it).',
           '1gb',
         ).default(1024 * 1024 * 1024),
+        keepAttempts: z
+          .number()
+          .int()
+          .min(1)
+          .max(1_000)
+          .default(DEFAULT_KEEP_ATTEMPTS)
+          .meta({
+            description: `Attempts kept in a delivery's history: the first one and the last \`keepAttempts\`. Those in between are dropped and counted (\`attemptsDropped\` in the admin API), so a delivery retried for a day keeps a bounded history. Each kept attempt counts ${ATTEMPT_ROW_BYTES} bytes plus its error text toward \`maxPendingBytes\`.`,
+            example: 10,
+          }),
       })
       .prefault({})
       .meta({ description: 'The durable queue behind `async` and `hybrid` routes.' }),
@@ -589,6 +607,7 @@ export const configSchema = z
             attempts: retryFields.attempts.default(retryDefaults.attempts),
             minDelay: retryFields.minDelay.default(retryDefaults.minDelay),
             maxDelay: retryFields.maxDelay.default(retryDefaults.maxDelay),
+            maxRetryAfter: retryFields.maxRetryAfter.default(retryDefaults.maxRetryAfter),
             factor: retryFields.factor.default(retryDefaults.factor),
             jitter: retryFields.jitter.default(retryDefaults.jitter),
             retryOn: retryFields.retryOn.default(retryDefaults.retryOn),
@@ -642,7 +661,7 @@ export const configSchema = z
       if (typeof route !== 'object' || route === null) return;
       if (route.delivery === 'sync' || route.delivery === 'stream') return;
       const attempt = route.timeouts?.attempt ?? config.defaults?.timeouts?.attempt;
-      const lease = route.queue?.lease;
+      const lease = route.queue === undefined ? ROUTE_QUEUE_DEFAULTS.lease : route.queue.lease;
       if (typeof attempt === 'number' && typeof lease === 'number' && lease <= attempt) {
         ctx.addIssue({
           code: 'custom',

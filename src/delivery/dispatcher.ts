@@ -92,11 +92,10 @@ export async function deliver(job: DeliveryJob, metrics: Metrics): Promise<Deliv
         throw new AbortError(new DeadlineExceeded());
       }
       last = error as Error;
-      // An oversized answer will not shrink on retry; an abort means deadline or caller gone; a
-      // refused redirect will be refused again.
+      // An abort means deadline or caller gone; a refused redirect will be refused again. (An
+      // answer over the response limit is not an error: its status decides, as for any answer.)
       if (
-        (error instanceof AttemptError &&
-          (error.kind === 'response_too_large' || error.kind === 'aborted')) ||
+        (error instanceof AttemptError && error.kind === 'aborted') ||
         (error instanceof HookrelayError && !error.retryable)
       ) {
         throw new AbortError(error);
@@ -168,8 +167,6 @@ export async function deliver(job: DeliveryJob, metrics: Metrics): Promise<Deliv
     if (last instanceof HookrelayError) {
       // The token endpoint failed or a redirect was refused: its own code says which.
       err = last;
-    } else if (last instanceof AttemptError && last.kind === 'response_too_large') {
-      err = new HookrelayError('HOOKRELAY_ERR_UPSTREAM_RESPONSE_TOO_LARGE', { limit: job.responseLimit });
     } else if (response) {
       err = new HookrelayError('HOOKRELAY_ERR_UPSTREAM_FAILED', { attempts, reason });
     } else {

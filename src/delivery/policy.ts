@@ -37,7 +37,8 @@ export function parseRetryAfter(value: string | undefined, now: number = Date.no
 /**
  * Delay before retry number `retry` (1-based): capped exponential backoff, with "full jitter"
  * (AWS architecture blog, "Exponential Backoff And Jitter") when enabled. A Retry-After from the
- * target wins over the computed backoff but is still capped by maxDelay.
+ * target wins over the computed backoff, capped by its own `maxRetryAfter` (undici's RetryHandler
+ * caps it by `maxTimeout` alike): "back off at most 5 s, but wait an hour when asked" is sayable.
  */
 export function retryDelay(
   retry: number,
@@ -45,7 +46,7 @@ export function retryDelay(
   retryAfterMs: number | undefined,
   random: () => number = Math.random,
 ): number {
-  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, policy.maxDelay);
+  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, policy.maxRetryAfter);
   const exponential = Math.min(policy.maxDelay, policy.minDelay * policy.factor ** (retry - 1));
   if (!policy.jitter) return exponential;
   // Keep a floor of half the delay so a retry never fires immediately after a failure.

@@ -7,7 +7,8 @@ import type { Metrics } from '../metrics/index.ts';
 import type { InboundMessage } from '../pipeline/message.ts';
 import { templateScope } from '../pipeline/prepare.ts';
 import { newDeliveryId } from '../queue/ids.ts';
-import { DuplicateDelivery, type NewDelivery } from '../queue/types.ts';
+import type { Offer } from '../queue/queue.ts';
+import type { NewDelivery } from '../queue/types.ts';
 import { renderTemplate } from '../transforms/template.ts';
 import { send } from './reply.ts';
 
@@ -15,8 +16,8 @@ import { send } from './reply.ts';
 export interface AcceptContext {
   requestIdHeader: string;
   queue: {
-    admit(routeId: string, bytes: number): { ok: true } | { ok: false; scope: string; limit: string };
-    enqueue(delivery: NewDelivery): Promise<void>;
+    /** Admission (with a reservation) and the durable write in one step; rejects on a storage error. */
+    offer(delivery: NewDelivery): Promise<Offer>;
   };
   notify(routeId: string): void;
   metrics: Metrics;
@@ -47,23 +48,12 @@ export async function acceptForDelivery(
   value: unknown,
   options: { deliveryId?: string; attempts?: number; nextAttemptAt?: number } = {},
 ): Promise<Accepted> {
-  const bytes = outbound.body?.length ?? 0;
-  const admission = ctx.queue.admit(route.id, bytes);
-  if (!admission.ok) {
-    ctx.metrics.queueEnqueued.inc({ route: route.id, result: 'full' });
-    throw new HookrelayError('HOOKRELAY_ERR_QUEUE_FULL', {
-      scope: admission.scope,
-      limit: admission.limit,
-      retryAfter: FULL_RETRY_AFTER,
-    });
-  }
   const now = Date.now();
   const id = options.deliveryId ?? newDeliveryId(now);
   const key = dedupKey(route, message, value);
-  let deliveryId = id;
-  let duplicate = false;
+  let offer: Offer;
   try {
-    await ctx.queue.enqueue({
+    offer = await ctx.queue.offer({
       id,
       routeId: route.id,
       requestId: message.requestId,
@@ -78,23 +68,33 @@ export async function acceptForDelivery(
       attempts: options.attempts ?? 0,
       dedup: key === undefined || !route.dedup ? undefined : { key, windowMs: route.dedup.windowMs },
     });
-    ctx.metrics.queueEnqueued.inc({ route: route.id, result: 'accepted' });
-    ctx.notify(route.id);
   } catch (error) {
-    if (!(error instanceof DuplicateDelivery)) {
-      ctx.metrics.queueEnqueued.inc({ route: route.id, result: 'failed' });
-      ctx.logger.error({ err: error, route: route.id, requestId: message.requestId }, 'queue write failed');
-      throw new HookrelayError(
-        'HOOKRELAY_ERR_QUEUE_UNAVAILABLE',
-        { reason: (error as Error).message },
-        { cause: error },
-      );
-    }
-    // Answered exactly as the first time, so a sender that retries is satisfied.
-    duplicate = true;
-    deliveryId = error.existingId;
+    // Logged by the queue once per change of its state (a full disk refuses every caller); each
+    // caller's own request line carries the reason.
+    ctx.metrics.queueEnqueued.inc({ route: route.id, result: 'failed' });
+    throw new HookrelayError(
+      'HOOKRELAY_ERR_QUEUE_UNAVAILABLE',
+      { reason: (error as Error).message },
+      { cause: error },
+    );
+  }
+  if (offer.kind === 'full') {
+    ctx.metrics.queueEnqueued.inc({ route: route.id, result: 'full' });
+    throw new HookrelayError('HOOKRELAY_ERR_QUEUE_FULL', {
+      scope: offer.scope,
+      limit: offer.limit,
+      retryAfter: FULL_RETRY_AFTER,
+    });
+  }
+  const duplicate = offer.kind === 'duplicate';
+  // A duplicate is answered exactly as the first time, so a sender that retries is satisfied.
+  const deliveryId = offer.kind === 'duplicate' ? offer.existingId : id;
+  if (duplicate) {
     ctx.metrics.queueEnqueued.inc({ route: route.id, result: 'duplicate' });
     ctx.metrics.dedupDropped.inc({ route: route.id });
+  } else {
+    ctx.metrics.queueEnqueued.inc({ route: route.id, result: 'accepted' });
+    ctx.notify(route.id);
   }
   const headers: Record<string, string> = {
     [ctx.requestIdHeader]: message.requestId,

@@ -34,6 +34,18 @@ export async function answer(
     finish(ctx, route.id, method, r.status, requestId, started, extra);
     return;
   }
+  if (outcome.response?.truncated && (outcome.result === 'delivered' || outcome.result === 'rejected')) {
+    // The answer was larger than limits.response: its status is known, its body is not relayable.
+    // A 2xx is a delivery, and the caller must be told so, not handed a 5xx (it would send the
+    // request again) nor a cut-off body.
+    const params = { status: outcome.response.status, limit: route.limits.response };
+    const error =
+      outcome.result === 'delivered'
+        ? new HookrelayError('HOOKRELAY_ERR_DELIVERED_RESPONSE_TOO_LARGE', params)
+        : new HookrelayError('HOOKRELAY_ERR_UPSTREAM_RESPONSE_TOO_LARGE', params);
+    finishError(ctx, res, error, route.id, method, requestId, started, {}, extra);
+    return;
+  }
   if (outcome.result === 'delivered' && outcome.response && route.responseTransform.length > 0) {
     await answerTransformed(ctx, res, route, message, outcome, started);
     return;

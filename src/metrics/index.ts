@@ -32,7 +32,7 @@ export const METRIC_DEFINITIONS = {
   forwardAttempts: {
     type: 'counter',
     name: 'hookrelay_forward_attempts_total',
-    help: 'Attempts to deliver to the target, synchronous and queued alike, by outcome: 2xx, 3xx, 4xx, 5xx, timeout, network_error, response_too_large.',
+    help: 'Attempts to deliver to the target, synchronous and queued alike, by outcome: 2xx, 3xx, 4xx, 5xx, timeout, network_error, response_too_large (an answer over limits.response, whatever its status).',
     labelNames: ['route', 'outcome'],
   },
   forwardRetries: {
@@ -110,7 +110,7 @@ export const METRIC_DEFINITIONS = {
   queuePendingBytes: {
     type: 'gauge',
     name: 'hookrelay_queue_pending_bytes',
-    help: 'Body bytes of pending and in-flight deliveries.',
+    help: 'Bytes of pending and in-flight deliveries: their bodies and their kept attempt history.',
     labelNames: ['route'],
   },
   queueOldest: {

@@ -15,9 +15,9 @@ export function createDriver(config: Config['queue'], logger: Logger): QueueDriv
         { queue: 'memory' },
         'queue driver "memory": deliveries are kept in this process only and NOTHING SURVIVES A RESTART — use it for tests and trials, never in production',
       );
-      return new MemoryDriver();
+      return new MemoryDriver({ keepAttempts: config.keepAttempts });
     case 'sqlite': {
-      const driver = new SqliteDriver(config.path);
+      const driver = new SqliteDriver(config.path, { keepAttempts: config.keepAttempts });
       logger.info({ queue: 'sqlite', path: config.path }, 'queue opened');
       return driver;
     }

@@ -1,8 +1,11 @@
 import {
   type AttemptLog,
+  attemptBytes,
   type DeliveryRecord,
   type DeliveryStatus,
+  type DriverOptions,
   DuplicateDelivery,
+  keepAttemptsOf,
   type ListFilter,
   type NewDelivery,
   type QueueDriver,
@@ -49,7 +52,12 @@ export class MemoryDriver implements QueueDriver {
   readonly #attempts = new Map<string, AttemptLog[]>();
   /** route → dedup key → first delivery id and when the key is forgotten. */
   readonly #dedup = new Map<string, Map<string, { id: string; expiresAt: number }>>();
+  readonly #keepAttempts: number;
   #closed = false;
+
+  constructor(options: DriverOptions = {}) {
+    this.#keepAttempts = keepAttemptsOf(options);
+  }
 
   #check(): void {
     if (this.#closed) throw new Error('queue is closed');
@@ -90,6 +98,8 @@ export class MemoryDriver implements QueueDriver {
       replays: 0,
       replayedAt: undefined,
       bodyBytes: delivery.request.body?.length ?? 0,
+      historyBytes: 0,
+      attemptsDropped: 0,
     };
     this.#records.set(record.id, record);
     this.#attempts.set(record.id, []);
@@ -120,7 +130,15 @@ export class MemoryDriver implements QueueDriver {
 
   #attempt(record: DeliveryRecord, attempt: AttemptLog): void {
     record.attempts += 1;
-    this.#attempts.get(record.id)?.push({ ...attempt });
+    const history = this.#attempts.get(record.id);
+    if (!history) return;
+    history.push({ ...attempt });
+    record.historyBytes += attemptBytes(attempt);
+    while (history.length > this.#keepAttempts + 1) {
+      const [dropped] = history.splice(1, 1);
+      record.historyBytes -= attemptBytes(dropped!);
+      record.attemptsDropped += 1;
+    }
   }
 
   async ack(
@@ -278,7 +296,7 @@ export class MemoryDriver implements QueueDriver {
         stats.oldestPending[record.routeId] = undefined;
       }
       route[record.status].count += 1;
-      route[record.status].bytes += record.bodyBytes;
+      route[record.status].bytes += record.bodyBytes + record.historyBytes;
       if (record.status === 'pending' || record.status === 'inflight') {
         const oldest = stats.oldestPending[record.routeId];
         if (oldest === undefined || record.createdAt < oldest)

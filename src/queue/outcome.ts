@@ -1,12 +1,12 @@
 import type { OutboundRequest } from '../auth/types.ts';
-import { AttemptError, type TargetResponse } from '../delivery/attempt.ts';
+import { SNIPPET_BYTES, type TargetResponse } from '../delivery/attempt.ts';
 import { classifyStatus, retryDelay } from '../delivery/policy.ts';
 import { HookrelayError } from '../errors.ts';
 import type { DeliveryRecord } from './types.ts';
 import type { WorkerRoute } from './worker.ts';
 
 /** Bytes of the last response kept on the record for operators. */
-export const SNIPPET_BYTES = 1024;
+export { SNIPPET_BYTES };
 
 /** What one attempt means for a queued delivery. */
 export type Decision =
@@ -39,9 +39,10 @@ export function snippet(body: Buffer): string {
 }
 
 /**
- * Every non-2xx is a failure. Statuses outside `retryOn` and answers too large to read are final
- * (retrying will not change them); everything else is retried with capped, jittered backoff
- * (Retry-After wins, still capped by maxDelay) until maxAttempts or maxAge is reached.
+ * Every non-2xx is a failure, and every 2xx a delivery, also when the answer was larger than the
+ * response limit (only its first bytes are kept). Statuses outside `retryOn` are final (retrying
+ * will not change them); everything else is retried with capped, jittered backoff (a Retry-After
+ * wins, capped by maxRetryAfter) until maxAttempts or maxAge is reached.
  */
 export function decide(
   record: DeliveryRecord,
@@ -56,11 +57,9 @@ export function decide(
   let response: string | undefined;
   if (result instanceof Error) {
     reason = result.message;
-    // An answer too large to read, or a refused redirect, will be the same on every retry.
-    const final = result instanceof HookrelayError && !result.retryable;
-    if (final || (result instanceof AttemptError && result.kind === 'response_too_large')) {
+    // A refused redirect will be the same on every retry.
+    if (result instanceof HookrelayError && !result.retryable)
       return { kind: 'dead', reason, response: undefined };
-    }
   } else {
     response = snippet(result.body);
     const retryAfter = result.headers['retry-after'];
@@ -87,7 +86,7 @@ export function decide(
       response,
     };
   }
-  // The last try lands on the maxAge boundary rather than up to maxDelay past it.
+  // The last try lands on the maxAge boundary rather than up to maxDelay (or a Retry-After) past it.
   const nextAttemptAt = Math.min(now + retryDelay(attempt, route.retry, retryAfterMs, random), deadline);
   return { kind: 'retry', nextAttemptAt, reason, response };
 }

@@ -4,6 +4,7 @@ import { type Presentation, send } from '../delivery/send.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { CircuitBreaker, type CircuitState } from './circuit.ts';
+import { FailureLog } from './failure-log.ts';
 import { buildAttempt, type Decision, decide } from './outcome.ts';
 import { TokenBucket } from './rate-limit.ts';
 import type { AttemptLog, DeliveryRecord, QueueDriver } from './types.ts';
@@ -48,6 +49,13 @@ export class RouteLoop {
   readonly #presentation: Presentation;
   readonly #circuit: CircuitBreaker | undefined;
   readonly #bucket: TokenBucket | undefined;
+  /**
+   * Store errors (a full disk fails every result written back, and maybe every lease): logged
+   * once per change, for leasing and for writing results apart, so one succeeding while the other
+   * fails does not log the pair again and again.
+   */
+  readonly #leaseErrors: FailureLog;
+  readonly #resultErrors: FailureLog;
   #wake: (() => void) | undefined;
   /** A notify that came while the loop was busy: the next sleep returns at once. */
   #woken = false;
@@ -68,6 +76,9 @@ export class RouteLoop {
     );
     const { rateLimit, circuitBreaker } = route.queue;
     this.#bucket = rateLimit === undefined ? undefined : new TokenBucket(rateLimit, performance.now());
+    const messages = { failing: 'delivery worker error', recovered: 'delivery worker recovered' };
+    this.#leaseErrors = new FailureLog(shared.logger, messages, { route: route.id, stage: 'lease' });
+    this.#resultErrors = new FailureLog(shared.logger, messages, { route: route.id, stage: 'result' });
     if (circuitBreaker) {
       this.#circuit = new CircuitBreaker(circuitBreaker, (state) => this.#circuitChanged(state));
       this.#setCircuitGauge('closed');
@@ -88,14 +99,14 @@ export class RouteLoop {
   }
 
   async #run(): Promise<void> {
-    const { logger } = this.#s;
     while (!this.#s.stopping) {
       let wait: number;
       try {
         wait = await this.#tick();
+        this.#leaseErrors.succeeded();
       } catch (error) {
         // A broken store must not end delivery for good: log, back off, try again.
-        logger.error({ err: error, route: this.route.id }, 'delivery worker error');
+        this.#leaseErrors.failed(error);
         wait = this.#s.errorBackoff;
       }
       if (this.#s.stopping) break;
@@ -170,13 +181,11 @@ export class RouteLoop {
     const flight: Flight = { phase: 'attempt', abandoned: false, done: Promise.resolve() };
     this.flights.set(record.id, flight);
     flight.done = this.#deliver(record, flight)
-      .catch((error: unknown) => {
+      .then(
+        () => this.#resultErrors.succeeded(),
         // The record stays leased and is retried when the lease expires.
-        this.#s.logger.error(
-          { err: error, route: this.route.id, deliveryId: record.id },
-          'delivery worker error',
-        );
-      })
+        (error: unknown) => this.#resultErrors.failed(error, { deliveryId: record.id }),
+      )
       .finally(() => {
         this.flights.delete(record.id);
         this.notify();
@@ -256,9 +265,8 @@ export class RouteLoop {
     const circuit = this.#circuit;
     if (!circuit) return;
     const reachable =
-      result instanceof Error
-        ? result instanceof AttemptError && result.kind === 'response_too_large'
-        : !this.route.retry.retryOn(result.status) || (result.status >= 200 && result.status < 300);
+      !(result instanceof Error) &&
+      (!this.route.retry.retryOn(result.status) || (result.status >= 200 && result.status < 300));
     const mono = performance.now();
     if (reachable) circuit.success(mono);
     else circuit.failure(mono);

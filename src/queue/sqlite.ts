@@ -1,12 +1,15 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { failureReason } from './failure-log.ts';
 import { DEFAULT_LIST_LIMIT, emptyRouteStats, STATUSES } from './memory.ts';
+import { prepareQueueFile, QueueOpenError } from './queue-file.ts';
 import {
   type AttemptLog,
+  attemptBytes,
   type DeliveryRecord,
   type DeliveryStatus,
+  type DriverOptions,
   DuplicateDelivery,
+  keepAttemptsOf,
   type ListFilter,
   type NewDelivery,
   type QueueDriver,
@@ -17,6 +20,8 @@ import {
 export const MAX_BATCH = 256;
 /** How long a statement waits for another connection's write lock (the CLI, a second process). */
 export const BUSY_TIMEOUT_MS = 5_000;
+/** SQLite's largest page count, the default cap of a connection. */
+export const SQLITE_MAX_PAGES = 4_294_967_294;
 /** Rows removed per transaction by `purge`, so a large purge never blocks the event loop for long. */
 const PURGE_CHUNK = 500;
 
@@ -26,7 +31,7 @@ const PURGE_CHUNK = 500;
  * Ids are chosen by the caller and must sort by creation time (e.g. a time-prefixed id such as a
  * ULID or UUIDv7): `list` pages with `after` (id > after) and relies on that order.
  */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE deliveries (
     id TEXT PRIMARY KEY,
@@ -101,6 +106,44 @@ const MIGRATIONS: readonly string[] = [
       ON CONFLICT (route, status) DO UPDATE SET count = count + 1, bytes = bytes + excluded.bytes;
   END;
   `,
+  // 2: a bounded attempt history. Each attempt row carries what it counts toward the delivery's
+  // bytes (64, ATTEMPT_ROW_BYTES when this was written, plus its error text); a delivery keeps the sum of its kept rows and how
+  // many rows were dropped, and counts by the body and the history together. Histories written
+  // before are trimmed at their next attempt.
+  `
+  ALTER TABLE attempts ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+  UPDATE attempts SET bytes = 64 + coalesce(length(CAST(error AS BLOB)), 0);
+  ALTER TABLE deliveries ADD COLUMN history_bytes INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE deliveries ADD COLUMN attempts_dropped INTEGER NOT NULL DEFAULT 0;
+  UPDATE deliveries SET history_bytes =
+    coalesce((SELECT sum(bytes) FROM attempts WHERE delivery_id = deliveries.id), 0);
+
+  DROP TRIGGER deliveries_counts_insert;
+  DROP TRIGGER deliveries_counts_delete;
+  DROP TRIGGER deliveries_counts_update;
+  CREATE TRIGGER deliveries_counts_insert AFTER INSERT ON deliveries BEGIN
+    INSERT INTO counts (route, status, count, bytes)
+      VALUES (new.route, new.status, 1, new.body_bytes + new.history_bytes)
+      ON CONFLICT (route, status) DO UPDATE SET count = count + 1, bytes = bytes + excluded.bytes;
+  END;
+  CREATE TRIGGER deliveries_counts_delete AFTER DELETE ON deliveries BEGIN
+    UPDATE counts SET count = count - 1, bytes = bytes - (old.body_bytes + old.history_bytes)
+      WHERE route = old.route AND status = old.status;
+  END;
+  CREATE TRIGGER deliveries_counts_update AFTER UPDATE OF route, status, body_bytes, history_bytes ON deliveries
+  WHEN old.route IS NOT new.route OR old.status IS NOT new.status OR old.body_bytes IS NOT new.body_bytes
+    OR old.history_bytes IS NOT new.history_bytes
+  BEGIN
+    UPDATE counts SET count = count - 1, bytes = bytes - (old.body_bytes + old.history_bytes)
+      WHERE route = old.route AND status = old.status;
+    INSERT INTO counts (route, status, count, bytes)
+      VALUES (new.route, new.status, 1, new.body_bytes + new.history_bytes)
+      ON CONFLICT (route, status) DO UPDATE SET count = count + 1, bytes = bytes + excluded.bytes;
+  END;
+  DELETE FROM counts;
+  INSERT INTO counts (route, status, count, bytes)
+    SELECT route, status, count(*), sum(body_bytes + history_bytes) FROM deliveries GROUP BY route, status;
+  `,
 ];
 
 interface DeliveryRow {
@@ -126,6 +169,8 @@ interface DeliveryRow {
   delivered_at: number | null;
   dedup_key: string | null;
   dedup_window: number | null;
+  history_bytes: number;
+  attempts_dropped: number;
 }
 
 interface AttemptRow {
@@ -174,6 +219,8 @@ function toRecord(row: DeliveryRow): DeliveryRecord {
     replays: row.replays,
     replayedAt: opt(row.replayed_at),
     bodyBytes: row.body_bytes,
+    historyBytes: row.history_bytes,
+    attemptsDropped: row.attempts_dropped,
   };
 }
 
@@ -200,11 +247,17 @@ export class SqliteDriver implements QueueDriver {
   #commits = 0;
   readonly #s: ReturnType<typeof prepareStatements>;
   readonly #listStatements = new Map<string, StatementSync>();
+  readonly #keepAttempts: number;
 
-  constructor(path: string) {
+  constructor(path: string, options: DriverOptions = {}) {
     this.path = path;
-    if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
-    this.#db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS });
+    this.#keepAttempts = keepAttemptsOf(options);
+    if (path !== ':memory:' && !path.startsWith('file:')) prepareQueueFile(path);
+    try {
+      this.#db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS });
+    } catch (error) {
+      throw new QueueOpenError(path, failureReason(error).reason, { cause: error });
+    }
     try {
       this.#db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
       this.#db.exec('PRAGMA journal_mode = WAL');
@@ -214,13 +267,24 @@ export class SqliteDriver implements QueueDriver {
       this.#s = prepareStatements(this.#db);
     } catch (error) {
       this.#db.close();
-      throw error;
+      // "file is not a database", "database is locked", a schema newer than this version…
+      throw new QueueOpenError(path, failureReason(error).reason, { cause: error });
     }
   }
 
   /** Transactions committed by this connection (a test hook: shows that writes are batched). */
   get commits(): number {
     return this.#commits;
+  }
+
+  /**
+   * Test hook: caps the file at `pages` pages (PRAGMA max_page_count of this connection; its
+   * current size when omitted), so the next write that needs a page fails with SQLITE_FULL as it
+   * would on a full disk. `limitPages(SQLITE_MAX_PAGES)` lifts the cap.
+   */
+  limitPages(pages?: number): void {
+    const current = (this.#db.prepare('PRAGMA page_count').get() as { page_count: number }).page_count;
+    this.#db.exec(`PRAGMA max_page_count = ${Math.floor(pages ?? current)}`);
   }
 
   /** The schema version of the open file. */
@@ -425,10 +489,24 @@ export class SqliteDriver implements QueueDriver {
     });
   }
 
-  /** Appends to the history and counts the attempt (the record was updated in the same transaction). */
+  /**
+   * Appends to the history and counts the attempt (the record was updated in the same
+   * transaction), then drops the rows between the first one and the last `keepAttempts`.
+   */
   #logAttempt(id: string, attempt: AttemptLog): void {
-    this.#s.attemptInsert.run(id, attempt.at, attempt.durationMs, nul(attempt.status), nul(attempt.error));
-    this.#s.attemptCount.run(id);
+    const s = this.#s;
+    const bytes = attemptBytes(attempt);
+    s.attemptInsert.run(id, attempt.at, attempt.durationMs, nul(attempt.status), nul(attempt.error), bytes);
+    s.attemptCount.run(bytes, id);
+    const { rows } = s.attemptRows.get(id) as { rows: number };
+    const excess = rows - 1 - this.#keepAttempts;
+    if (excess <= 0) return;
+    let dropped = 0;
+    for (const row of s.attemptsBeyond.all(id, excess) as { rowid: number; bytes: number }[]) {
+      s.attemptDelete.run(row.rowid);
+      dropped += row.bytes;
+    }
+    s.attemptsDropped.run(excess, dropped, id);
   }
 
   release(ids: string[]): Promise<void> {
@@ -641,9 +719,21 @@ function prepareStatements(db: DatabaseSync) {
        WHERE id = ? AND status IN ('pending', 'inflight')`,
     ),
     attemptInsert: db.prepare(
-      'INSERT INTO attempts (delivery_id, at, duration_ms, status, error) VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO attempts (delivery_id, at, duration_ms, status, error, bytes) VALUES (?, ?, ?, ?, ?, ?)',
     ),
-    attemptCount: db.prepare('UPDATE deliveries SET attempts = attempts + 1 WHERE id = ?'),
+    attemptCount: db.prepare(
+      'UPDATE deliveries SET attempts = attempts + 1, history_bytes = history_bytes + ? WHERE id = ?',
+    ),
+    attemptRows: db.prepare('SELECT count(*) AS rows FROM attempts WHERE delivery_id = ?'),
+    // The oldest rows after the first one (rowids grow with every insert).
+    attemptsBeyond: db.prepare(
+      'SELECT rowid, bytes FROM attempts WHERE delivery_id = ? ORDER BY rowid LIMIT ? OFFSET 1',
+    ),
+    attemptDelete: db.prepare('DELETE FROM attempts WHERE rowid = ?'),
+    attemptsDropped: db.prepare(
+      `UPDATE deliveries SET attempts_dropped = attempts_dropped + ?, history_bytes = history_bytes - ?
+       WHERE id = ?`,
+    ),
     release: db.prepare(
       `UPDATE deliveries SET status = 'pending', lease_until = NULL, updated_at = ? WHERE id = ? AND status = 'inflight'`,
     ),

@@ -45,6 +45,10 @@ export interface DeliveryRecord extends NewDelivery {
   /** When it was last replayed (ms since epoch): maxAge counts from here, not from createdAt. */
   replayedAt: number | undefined;
   bodyBytes: number;
+  /** Bytes of the kept attempt history (see `attemptBytes`); with `bodyBytes`, what the delivery counts in stats. */
+  historyBytes: number;
+  /** Attempts dropped from the history (those between the first and the last `keepAttempts`). */
+  attemptsDropped: number;
 }
 
 export interface AttemptLog {
@@ -52,6 +56,29 @@ export interface AttemptLog {
   durationMs: number;
   status: number | undefined;
   error: string | undefined;
+}
+
+/** Attempts kept after the first when the driver is not told otherwise (the default of `queue.keepAttempts`). */
+export const DEFAULT_KEEP_ATTEMPTS = 20;
+
+/** What a kept attempt counts toward a delivery's bytes: its error text and a fixed share for the row. */
+export const ATTEMPT_ROW_BYTES = 64;
+
+export function attemptBytes(attempt: AttemptLog): number {
+  return ATTEMPT_ROW_BYTES + (attempt.error === undefined ? 0 : Buffer.byteLength(attempt.error));
+}
+
+/** The number of attempts kept after the first, from the options; at least 1. */
+export function keepAttemptsOf(options: DriverOptions): number {
+  const keep = options.keepAttempts ?? DEFAULT_KEEP_ATTEMPTS;
+  if (!Number.isInteger(keep) || keep < 1)
+    throw new RangeError(`keepAttempts must be an integer >= 1, got ${keep}`);
+  return keep;
+}
+
+export interface DriverOptions {
+  /** A delivery's history keeps its first attempt and the last `keepAttempts`; those between are dropped and counted. */
+  keepAttempts?: number | undefined;
 }
 
 export interface ListFilter {
@@ -65,7 +92,7 @@ export interface ListFilter {
 }
 
 export interface QueueStats {
-  /** Count and bytes by route and status. */
+  /** Count and bytes (body plus kept attempt history) by route and status. */
   byRoute: Record<string, Record<DeliveryStatus, { count: number; bytes: number }>>;
   /** createdAt of the oldest pending or inflight record per route. */
   oldestPending: Record<string, number | undefined>;
@@ -80,7 +107,8 @@ export interface QueueDriver {
   /** Leases up to `limit` due pending records of a route (nextAttemptAt <= now), oldest due first,
    * plus inflight records whose lease expired; marks them inflight until now + leaseMs. */
   lease(routeId: string, limit: number, leaseMs: number, now: number): Promise<DeliveryRecord[]>;
-  /** Marks delivered. */
+  /** Marks delivered. ack, nack and dead append the attempt to the history, then keep only its
+   * first entry and the last `keepAttempts`, counting the dropped ones. */
   ack(
     id: string,
     result: { status: number; response: string | undefined; attempt: AttemptLog },

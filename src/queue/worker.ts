@@ -41,8 +41,14 @@ export function workerRoute(route: CompiledRoute): WorkerRoute {
     sign: route.forward?.sign ?? [],
     followRedirects: route.forward?.followRedirects ?? 0,
     tls: route.forward?.tls,
-    // Queued retries are patient: the route's queue backoff replaces the synchronous one.
-    retry: { ...route.retry, minDelay: route.queue.minDelay, maxDelay: route.queue.maxDelay },
+    // Queued retries are patient: the route's queue backoff and Retry-After cap replace the
+    // synchronous ones.
+    retry: {
+      ...route.retry,
+      minDelay: route.queue.minDelay,
+      maxDelay: route.queue.maxDelay,
+      maxRetryAfter: route.queue.maxRetryAfter,
+    },
     timeouts: route.timeouts,
     responseLimit: route.limits.response,
     queue: route.queue,

@@ -9,7 +9,7 @@ import type { AttemptView, DeliveryDetail, DeliverySummary, StatsView } from '..
 import { createLogger } from '../../src/log.ts';
 import { newDeliveryId } from '../../src/queue/ids.ts';
 import { createDriver } from '../../src/queue/index.ts';
-import type { NewDelivery, QueueDriver } from '../../src/queue/types.ts';
+import { attemptBytes, type NewDelivery, type QueueDriver } from '../../src/queue/types.ts';
 
 /** The admin API over a real listener, on both drivers (sqlite in a temp dir). */
 
@@ -61,6 +61,7 @@ async function startAdmin(kind: 'memory' | 'sqlite', options: { token?: string; 
       retention: { delivered: 7 * DAY, dead: 30 * DAY },
       maxPending: 1000,
       maxPendingBytes: 1 << 30,
+      keepAttempts: 20,
     },
     createLogger('silent'),
   );
@@ -476,19 +477,25 @@ describe.each(['memory', 'sqlite'] as const)('admin API (%s driver)', (kind) => 
       await put(admin.driver, delivery('b', { body: Buffer.from('12345') }, t + 2), 'delivered');
       const res = await call(admin, 'GET', '/queue/stats');
       expect(res.status).toBe(200);
+      // A delivery counts its body and its kept attempts: one each for the dead and the delivered one.
+      const dead = 11 + attemptBytes({ at: 0, durationMs: 0, status: 503, error: 'target answered 503' });
+      const delivered = 5 + attemptBytes({ at: 0, durationMs: 0, status: 200, error: undefined });
       expect(res.json.routes.a).toEqual({
         pending: { count: 1, bytes: 11 },
         inflight: { count: 0, bytes: 0 },
-        dead: { count: 1, bytes: 11 },
+        dead: { count: 1, bytes: dead },
         delivered: { count: 0, bytes: 0 },
         oldestPending: new Date(t).toISOString(),
       });
-      expect(res.json.routes.b).toMatchObject({ delivered: { count: 1, bytes: 5 }, oldestPending: null });
+      expect(res.json.routes.b).toMatchObject({
+        delivered: { count: 1, bytes: delivered },
+        oldestPending: null,
+      });
       expect(res.json.totals).toEqual({
         pending: { count: 1, bytes: 11 },
         inflight: { count: 0, bytes: 0 },
-        dead: { count: 1, bytes: 11 },
-        delivered: { count: 1, bytes: 5 },
+        dead: { count: 1, bytes: dead },
+        delivered: { count: 1, bytes: delivered },
       });
     });
   });

@@ -33,8 +33,12 @@ admin: { enabled: false }
 routes:
   - id: o1
     path: /in/o1
-    retry: { attempts: 2, minDelay: 10ms, maxDelay: 20ms }
-    queue: { minDelay: 10ms, maxDelay: 20ms }
+${
+  // A queued route backs off with its queue settings; the others with retry.
+  options.route?.includes('delivery: async')
+    ? '    queue: { minDelay: 10ms, maxDelay: 20ms }'
+    : '    retry: { attempts: 2, minDelay: 10ms, maxDelay: 20ms }'
+}
 ${options.route ?? ''}
     forward:
       url: ${target.url}/hook

@@ -197,6 +197,36 @@ describe('show', () => {
     expect(out).not.toContain('caller-key');
   });
 
+  it('numbers the kept attempts and says how many were not kept', async () => {
+    const d = delivery('orders');
+    await driver.enqueue(d);
+    const started = Date.now();
+    for (let i = 0; i < 25; i++) {
+      await driver.lease('orders', 1, 30_000, started + 1_000 * (i + 1));
+      const attempt = {
+        at: started + i,
+        durationMs: 3,
+        status: 500 + (i % 4),
+        error: `target answered ${500 + (i % 4)}`,
+      };
+      await driver.nack(d.id, { nextAttemptAt: started + 1_000 * (i + 2), attempt });
+    }
+    const text = (await cli(['deliveries', 'show', d.id, '-c', file])).stdout;
+    const lines = text.slice(text.indexOf('attempts:\n')).split('\n').slice(1, -1);
+    expect(lines).toHaveLength(22);
+    expect(lines[0]).toMatch(/^ {4}1 {2}\S+ +3ms {2}500 target answered 500$/);
+    expect(lines[1]).toBe('    …  4 attempts not kept');
+    expect(lines.slice(2).map((line) => line.trim().split(/\s+/)[0])).toEqual(
+      Array.from({ length: 20 }, (_, i) => String(i + 6)),
+    );
+    const json = JSON.parse((await cli(['deliveries', 'show', d.id, '-c', file, '--json'])).stdout) as {
+      delivery: DeliveryDetail;
+      attempts: unknown[];
+    };
+    expect(json.delivery).toMatchObject({ attempts: 25, attemptsDropped: 4 });
+    expect(json.attempts).toHaveLength(21);
+  });
+
   it('pretty-prints an XML body', async () => {
     const xml =
       '<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><Order id="7"><Total>9.50</Total><Note/></Order></soap:Body></soap:Envelope>';

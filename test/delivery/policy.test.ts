@@ -9,6 +9,7 @@ const policy = (
   attempts: 3,
   minDelay: 100,
   maxDelay: 1_000,
+  maxRetryAfter: 10_000,
   factor: 2,
   jitter: false,
   ...overrides,
@@ -88,10 +89,15 @@ describe('retryDelay', () => {
     [0, 0],
     [500, 500],
     [1_000, 1_000],
-    [60_000, 1_000],
-  ])('Retry-After of %i ms wins over the backoff, capped by maxDelay → %i', (after, expected) => {
-    expect(retryDelay(1, policy({ jitter: true }), after, () => 0.5)).toBe(expected);
-  });
+    [5_000, 5_000],
+    [10_000, 10_000],
+    [60_000, 10_000],
+  ])(
+    'Retry-After of %i ms wins over the backoff (maxDelay 1 s), capped by maxRetryAfter (10 s) → %i',
+    (after, expected) => {
+      expect(retryDelay(1, policy({ jitter: true }), after, () => 0.5)).toBe(expected);
+    },
+  );
 });
 
 describe('classifyStatus', () => {

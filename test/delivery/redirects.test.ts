@@ -39,8 +39,12 @@ admin: { enabled: false }
 routes:
   - id: r
     path: /in
-    retry: { attempts: 3, minDelay: 10ms, maxDelay: 20ms }
-    queue: { minDelay: 10ms, maxDelay: 20ms }
+${
+  // A queued route backs off with its queue settings; the others with retry.
+  route.includes('delivery: async')
+    ? '    queue: { minDelay: 10ms, maxDelay: 20ms }'
+    : '    retry: { attempts: 3, minDelay: 10ms, maxDelay: 20ms }'
+}
 ${route}
     forward:
       url: ${url}

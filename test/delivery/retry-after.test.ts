@@ -75,8 +75,16 @@ routes:
     expect(gap()).toBeGreaterThanOrEqual(900);
   });
 
-  it('is capped by maxDelay', async () => {
-    await setup(503, () => '30', '{ attempts: 2, minDelay: 10ms, maxDelay: 100ms }');
+  it('is not capped by maxDelay: Retry-After: 1 with maxDelay 100ms waits about a second', async () => {
+    await setup(503, () => '1', '{ attempts: 2, minDelay: 10ms, maxDelay: 100ms }');
+    const res = await post();
+    expect(res.status).toBe(200);
+    expect(target.received).toHaveLength(2);
+    expect(gap()).toBeGreaterThanOrEqual(900);
+  });
+
+  it('is capped by maxRetryAfter: Retry-After: 30 with maxRetryAfter 100ms retries after 100 ms', async () => {
+    await setup(503, () => '30', '{ attempts: 2, minDelay: 10ms, maxDelay: 10ms, maxRetryAfter: 100ms }');
     const started = performance.now();
     const res = await post();
     expect(res.status).toBe(200);
@@ -122,5 +130,63 @@ routes:
     expect(res.status).toBe(400);
     expect(res.headers.get('retry-after')).toBe('1');
     expect(target.received).toHaveLength(1);
+  });
+});
+
+/**
+ * Queued retries have their own caps: `queue.maxDelay` for the backoff, `queue.maxRetryAfter` for
+ * what the target asks for. The schedule is read from the store (the record's next attempt), so
+ * nothing waits for the hour it may be.
+ */
+describe('Retry-After on a queued route', () => {
+  let target: Target;
+  let relay: Relay;
+  afterEach(async () => {
+    await relay?.close();
+    await target?.close();
+  });
+
+  async function scheduled(retryAfter: string, queue: string): Promise<number> {
+    target = await startTarget((_req, res) => {
+      res.statusCode = 429;
+      res.setHeader('retry-after', retryAfter);
+      res.end('slow down');
+    });
+    relay = await startRelay(`
+queue: { driver: memory }
+admin: { enabled: false }
+routes:
+  - id: qa
+    path: /in/qa
+    delivery: async
+    forward:
+      url: ${target.url}/hook
+    queue: ${queue}
+`);
+    const res = await fetch(`${relay.url}/in/qa`, { method: 'POST', body: 'payload' });
+    expect(res.status).toBe(202);
+    const { deliveryId } = (await res.json()) as { deliveryId: string };
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const found = await relay.app.queue!.driver.get(deliveryId);
+      const first = found?.attempts[0];
+      if (found && first && found.record.status === 'pending') {
+        return found.record.nextAttemptAt - (first.at + first.durationMs);
+      }
+      if (Date.now() > deadline) throw new Error('no attempt recorded');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  it('is honoured beyond queue.maxDelay, up to queue.maxRetryAfter (1 h by default)', async () => {
+    const wait = await scheduled('600', '{ minDelay: 10ms, maxDelay: 100ms }');
+    expect(wait).toBeGreaterThanOrEqual(599_000);
+    expect(wait).toBeLessThanOrEqual(600_000);
+  });
+
+  it('is capped by queue.maxRetryAfter', async () => {
+    const wait = await scheduled('7200', '{ minDelay: 10ms, maxDelay: 100ms, maxRetryAfter: 2m }');
+    expect(wait).toBeGreaterThanOrEqual(119_000);
+    expect(wait).toBeLessThanOrEqual(120_000);
   });
 });

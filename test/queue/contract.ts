@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type AttemptLog,
+  attemptBytes,
+  DEFAULT_KEEP_ATTEMPTS,
   type DeliveryRecord,
+  type DriverOptions,
   DuplicateDelivery,
   type NewDelivery,
   type QueueDriver,
@@ -49,14 +52,17 @@ const ids = (records: DeliveryRecord[]) => records.map((r) => r.id);
  * The behaviour every queue driver promises (src/queue/types.ts). Each test gets a fresh, empty
  * driver from `makeDriver`; the suite closes it afterwards.
  */
-export function driverContract(name: string, makeDriver: () => QueueDriver | Promise<QueueDriver>): void {
+export function driverContract(
+  name: string,
+  makeDriver: (options?: DriverOptions) => QueueDriver | Promise<QueueDriver>,
+): void {
   describe(`queue driver contract: ${name}`, () => {
     const open: QueueDriver[] = [];
     afterEach(async () => {
       for (const driver of open.splice(0)) await driver.close();
     });
-    async function driver(): Promise<QueueDriver> {
-      const d = await makeDriver();
+    async function driver(options?: DriverOptions): Promise<QueueDriver> {
+      const d = await makeDriver(options);
       open.push(d);
       return d;
     }
@@ -403,6 +409,76 @@ export function driverContract(name: string, makeDriver: () => QueueDriver | Pro
       expect(got.record.attempts).toBe(4);
     });
 
+    it('keeps the first attempt and the last `keepAttempts`, counting those dropped between them', async () => {
+      const q = await driver({ keepAttempts: 3 });
+      const now = Date.now();
+      const d = newDelivery({ nextAttemptAt: now });
+      await q.enqueue(d);
+      const bodyBytes = d.request.body!.length;
+      const made: AttemptLog[] = [];
+      for (let i = 0; i < 10; i++) {
+        await q.lease('r1', 1, 30_000, now + i * 1000);
+        const a = attempt(now + i * 1000, undefined, `connect ECONNREFUSED (${'x'.repeat(i * 10)})`);
+        made.push(a);
+        await q.nack(d.id, { nextAttemptAt: now + (i + 1) * 1000, attempt: a });
+        const kept = [made[0]!, ...made.slice(1).slice(-3)];
+        const got = (await q.get(d.id))!;
+        expect(got.attempts).toEqual(kept);
+        expect(got.record).toMatchObject({
+          attempts: i + 1,
+          attemptsDropped: Math.max(0, i + 1 - 4),
+          historyBytes: kept.reduce((sum, k) => sum + attemptBytes(k), 0),
+        });
+      }
+      // The history is part of what a pending delivery holds: counted in the pending bytes.
+      const kept = [made[0]!, made[7]!, made[8]!, made[9]!];
+      const history = kept.reduce((sum, k) => sum + attemptBytes(k), 0);
+      expect((await q.stats()).byRoute.r1!.pending).toEqual({ count: 1, bytes: bodyBytes + history });
+
+      await q.lease('r1', 1, 30_000, now + 10_000);
+      const last = attempt(now + 10_000, 200);
+      await q.ack(d.id, { status: 200, response: 'ok', attempt: last });
+      const done = (await q.get(d.id))!;
+      expect(done.attempts).toEqual([made[0], made[8], made[9], last]);
+      expect(done.record).toMatchObject({ status: 'delivered', attempts: 11, attemptsDropped: 7 });
+      const doneHistory = [made[0]!, made[8]!, made[9]!, last].reduce((sum, k) => sum + attemptBytes(k), 0);
+      expect(done.record.historyBytes).toBe(doneHistory);
+      expect((await q.stats()).byRoute.r1!).toMatchObject({
+        pending: { count: 0, bytes: 0 },
+        delivered: { count: 1, bytes: bodyBytes + doneHistory },
+      });
+
+      // A replay keeps the history and its bytes; a dead-letter adds to it like any attempt.
+      expect(await q.replay({ ids: [d.id] }, now + 11_000)).toBe(1);
+      expect((await q.stats()).byRoute.r1!.pending).toEqual({ count: 1, bytes: bodyBytes + doneHistory });
+      await q.lease('r1', 1, 30_000, now + 11_000);
+      const refused = attempt(now + 11_000, 400);
+      await q.dead(d.id, { reason: 'target answered 400 (not retryable)', attempt: refused });
+      const dead = (await q.get(d.id))!;
+      expect(dead.attempts).toEqual([made[0], made[9], last, refused]);
+      expect(dead.record).toMatchObject({ status: 'dead', attempts: 1, attemptsDropped: 8 });
+
+      // Purged with its history: nothing is left counted.
+      expect(await q.purge({ status: 'dead', olderThan: Date.now() + DAY })).toBe(1);
+      expect(await q.stats()).toEqual({ byRoute: {}, oldestPending: {} });
+    });
+
+    it(`keeps ${DEFAULT_KEEP_ATTEMPTS} + 1 attempts by default`, async () => {
+      const q = await driver();
+      const now = Date.now();
+      const d = newDelivery({ nextAttemptAt: now });
+      await q.enqueue(d);
+      for (let i = 0; i < DEFAULT_KEEP_ATTEMPTS + 5; i++) {
+        await q.lease('r1', 1, 30_000, now + i);
+        await q.nack(d.id, { nextAttemptAt: now + i + 1, attempt: attempt(now + i, 503) });
+      }
+      const got = (await q.get(d.id))!;
+      expect(got.attempts).toHaveLength(DEFAULT_KEEP_ATTEMPTS + 1);
+      expect(got.attempts[0]!.at).toBe(now);
+      expect(got.attempts.at(-1)!.at).toBe(now + DEFAULT_KEEP_ATTEMPTS + 4);
+      expect(got.record).toMatchObject({ attempts: DEFAULT_KEEP_ATTEMPTS + 5, attemptsDropped: 4 });
+    });
+
     it('lists with filters, in id order, paging with `after`', async () => {
       const q = await driver();
       const now = Date.now();
@@ -458,17 +534,19 @@ export function driverContract(name: string, makeDriver: () => QueueDriver | Pro
       await q.ack(b1.id, { status: 200, response: undefined, attempt: attempt(now, 200) });
 
       const stats = await q.stats();
+      // A delivery counts its body and its kept attempts (a2 and b1 have one each, a3 none).
+      const one = attemptBytes(attempt(now, 200));
       expect(stats.byRoute).toEqual({
         a: {
           pending: { count: 1, bytes: 40 },
           inflight: { count: 1, bytes: 10 },
-          delivered: { count: 1, bytes: 20 },
+          delivered: { count: 1, bytes: 20 + one },
           dead: { count: 1, bytes: 30 },
         },
         b: {
           pending: { count: 0, bytes: 0 },
           inflight: { count: 0, bytes: 0 },
-          delivered: { count: 1, bytes: 7 },
+          delivered: { count: 1, bytes: 7 + one },
           dead: { count: 0, bytes: 0 },
         },
       });

@@ -89,7 +89,6 @@ routes:
     path: /in/orders
     delivery: async
     forward: { url: "http://127.0.0.1:${targetPort}/hook" }
-    retry: { minDelay: 20ms, maxDelay: 200ms }
     timeouts: { attempt: 1s }
     queue: { concurrency: ${CONCURRENCY}, maxAttempts: 1000, lease: 2s, minDelay: 20ms, maxDelay: 200ms }
 `,

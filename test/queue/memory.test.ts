@@ -5,7 +5,7 @@ import { createDriver } from '../../src/queue/index.ts';
 import { MemoryDriver } from '../../src/queue/memory.ts';
 import { driverContract } from './contract.ts';
 
-driverContract('memory', () => new MemoryDriver());
+driverContract('memory', (options) => new MemoryDriver(options));
 
 describe('memory driver factory', () => {
   it('warns loudly that nothing survives a restart', async () => {
@@ -23,6 +23,7 @@ describe('memory driver factory', () => {
         retention: { delivered: 1, dead: 1 },
         maxPending: 1,
         maxPendingBytes: 1,
+        keepAttempts: 1,
       },
       createLogger('info', sink),
     );

@@ -22,8 +22,7 @@ routes:
     forward:
       url: ${target.url}/hook
       auth: { type: bearer, token: s3cret-token }
-    retry: { minDelay: 10ms, maxDelay: 50ms }
-${route.includes('queue:') ? route.replace('queue: {', 'queue: { minDelay: 10ms, maxDelay: 50ms,') : `${route}\n    queue: { minDelay: 10ms, maxDelay: 50ms }`}`);
+${route.includes('delivery: async') ? '' : '    retry: { minDelay: 10ms, maxDelay: 50ms }\n'}${route.includes('queue:') ? route.replace('queue: {', 'queue: { minDelay: 10ms, maxDelay: 50ms,') : `${route}\n    queue: { minDelay: 10ms, maxDelay: 50ms }`}`);
   }
 
   const post = (body = '{"id":"e1"}', headers: Record<string, string> = {}) =>

@@ -30,6 +30,7 @@ describe('queue retention', () => {
         retention: { delivered: 7 * DAY, dead: 30 * DAY },
         maxPending: 100,
         maxPendingBytes: 1e9,
+        keepAttempts: 20,
       },
       new Map([['r', { maxPending: 100, maxPendingBytes: 1e9 }]]),
       createMetrics({ version: 't', defaultMetrics: false }),

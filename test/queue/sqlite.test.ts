@@ -1,12 +1,17 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { SqliteDriver } from '../../src/queue/sqlite.ts';
-import { DuplicateDelivery } from '../../src/queue/types.ts';
+import { MIGRATIONS, SqliteDriver } from '../../src/queue/sqlite.ts';
+import {
+  type AttemptLog,
+  attemptBytes,
+  type DriverOptions,
+  DuplicateDelivery,
+} from '../../src/queue/types.ts';
 import { driverContract, newDelivery } from './contract.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hookrelay-sqlite-'));
@@ -14,27 +19,80 @@ let files = 0;
 const newFile = () => join(dir, `run-${++files}`, 'queue.db');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-driverContract('sqlite', () => new SqliteDriver(newFile()));
+driverContract('sqlite', (options) => new SqliteDriver(newFile(), options));
 
 describe('sqlite driver', () => {
   const open: SqliteDriver[] = [];
   afterEach(async () => {
     for (const driver of open.splice(0)) await driver.close();
   });
-  function openDriver(path: string): SqliteDriver {
-    const driver = new SqliteDriver(path);
+  function openDriver(path: string, options?: DriverOptions): SqliteDriver {
+    const driver = new SqliteDriver(path, options);
     open.push(driver);
     return driver;
   }
 
-  it('creates its folder and a WAL-mode file at schema version 1', async () => {
+  it('creates its folder and a WAL-mode file at the latest schema version', async () => {
     const path = newFile();
     const q = openDriver(path);
     expect(existsSync(path)).toBe(true);
-    expect(q.schemaVersion).toBe(1);
+    expect(q.schemaVersion).toBe(MIGRATIONS.length);
     const db = new DatabaseSync(path);
     expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
     db.close();
+  });
+
+  it('migrates a version-1 file: the history is counted in the bytes, and trimmed at the next attempt', async () => {
+    const path = newFile();
+    mkdirSync(dirname(path), { recursive: true });
+    const db = new DatabaseSync(path);
+    db.exec('CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1);');
+    db.exec(MIGRATIONS[0]!);
+    const now = Date.now();
+    const d = newDelivery({ nextAttemptAt: now });
+    db.prepare(
+      `INSERT INTO deliveries (id, route, request_id, method, url, headers, body, body_bytes, status,
+         created_at, updated_at, next_attempt_at, attempts)
+       VALUES (?, 'r1', 'req', 'POST', 'http://x/', '{}', ?, ?, 'pending', ?, ?, ?, 25)`,
+    ).run(d.id, d.request.body!, d.request.body!.length, now, now, now);
+    const insert = db.prepare(
+      'INSERT INTO attempts (delivery_id, at, duration_ms, status, error) VALUES (?, ?, 5, ?, ?)',
+    );
+    const old: AttemptLog[] = [];
+    for (let i = 0; i < 25; i++) {
+      const a: AttemptLog = {
+        at: now + i,
+        durationMs: 5,
+        status: i % 2 ? 503 : undefined,
+        error: i % 2 ? undefined : `refused ${i}`,
+      };
+      old.push(a);
+      insert.run(d.id, a.at, a.status ?? null, a.error ?? null);
+    }
+    db.close();
+
+    const q = openDriver(path, { keepAttempts: 3 });
+    expect(q.schemaVersion).toBe(MIGRATIONS.length);
+    const history = old.reduce((sum, a) => sum + attemptBytes(a), 0);
+    const before = (await q.get(d.id))!;
+    expect(before.attempts).toEqual(old);
+    expect(before.record).toMatchObject({ historyBytes: history, attemptsDropped: 0 });
+    expect((await q.stats()).byRoute.r1!.pending).toEqual({
+      count: 1,
+      bytes: d.request.body!.length + history,
+    });
+
+    await q.lease('r1', 1, 30_000, now);
+    const next: AttemptLog = { at: now + 25, durationMs: 5, status: 503, error: undefined };
+    await q.nack(d.id, { nextAttemptAt: now + 1_000, attempt: next });
+    const after = (await q.get(d.id))!;
+    const kept = [old[0]!, old[23]!, old[24]!, next];
+    expect(after.attempts).toEqual(kept);
+    expect(after.record).toMatchObject({
+      attempts: 26,
+      attemptsDropped: 22,
+      historyBytes: kept.reduce((sum, a) => sum + attemptBytes(a), 0),
+    });
   });
 
   it('refuses a file written by a newer version', async () => {
@@ -208,7 +266,7 @@ describe('sqlite driver', () => {
     const db = new DatabaseSync(path, { readOnly: true });
     const rows = db
       .prepare(
-        'SELECT route, status, count(*) AS count, sum(body_bytes) AS bytes FROM deliveries GROUP BY route, status',
+        'SELECT route, status, count(*) AS count, sum(body_bytes + history_bytes) AS bytes FROM deliveries GROUP BY route, status',
       )
       .all() as { route: string; status: string; count: number; bytes: number }[];
     db.close();

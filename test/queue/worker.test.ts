@@ -7,7 +7,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { bearerAuth } from '../../src/auth/bearer.ts';
 import type { OutboundAuth } from '../../src/auth/types.ts';
 import { statusMatcher } from '../../src/config/compile.ts';
-import { AttemptError } from '../../src/delivery/attempt.ts';
 import { Clients } from '../../src/delivery/client.ts';
 import { createLogger } from '../../src/log.ts';
 import { createMetrics } from '../../src/metrics/index.ts';
@@ -33,6 +32,7 @@ function route(overrides: RouteOverrides = {}): WorkerRoute {
       attempts: 3,
       minDelay: 10,
       maxDelay: 20,
+      maxRetryAfter: 3_600_000,
       factor: 2,
       jitter: false,
       ...overrides.retry,
@@ -221,9 +221,9 @@ describe.each(drivers)('delivery workers (%s driver)', (_name, openDriver) => {
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(950);
   });
 
-  it('caps Retry-After at maxDelay', async () => {
+  it('caps Retry-After at maxRetryAfter, not at maxDelay', async () => {
     const t = await target(sequence([503], { 'retry-after': '3600' }));
-    const { driver, workers } = setup([route({ retry: { minDelay: 10, maxDelay: 200 } })]);
+    const { driver, workers } = setup([route({ retry: { minDelay: 10, maxDelay: 20, maxRetryAfter: 200 } })]);
     const id = await enqueue(driver, `${t.url}/hook`);
     workers.start();
     const found = await waitFor(async () => {
@@ -231,6 +231,7 @@ describe.each(drivers)('delivery workers (%s driver)', (_name, openDriver) => {
       return f && f.attempts.length >= 1 && f.record.status === 'pending' ? f : undefined;
     });
     const first = found.attempts[0]!;
+    expect(found.record.nextAttemptAt).toBeGreaterThanOrEqual(first.at + 200);
     expect(found.record.nextAttemptAt).toBeLessThanOrEqual(first.at + first.durationMs + 250);
   });
 
@@ -250,6 +251,49 @@ describe.each(drivers)('delivery workers (%s driver)', (_name, openDriver) => {
     expect(t.received).toHaveLength(1);
     const text = await metrics.registry.metrics();
     expect(sample(text, 'hookrelay_queue_deliveries_total', { route: 'r1', outcome: 'dead' })).toBe(1);
+  });
+
+  for (const chunked of [false, true]) {
+    it(`a 2xx larger than limits.response (${chunked ? 'chunked' : 'Content-Length'}) is delivered, with a snippet of it`, async () => {
+      const t = await target((_req, res) => {
+        res.statusCode = 200;
+        if (!chunked) {
+          res.end(`accepted ${'y'.repeat(8_000)}`);
+          return;
+        }
+        res.write('accepted ');
+        for (let i = 0; i < 8; i++) res.write('y'.repeat(1_000));
+        res.end();
+      });
+      const { driver, workers, metrics } = setup([route({ responseLimit: 2_048 })]);
+      const id = await enqueue(driver, `${t.url}/hook`);
+      workers.start();
+      const record = await finished(driver, id);
+      expect(record).toMatchObject({
+        status: 'delivered',
+        attempts: 1,
+        lastStatus: 200,
+        lastError: undefined,
+      });
+      expect(record.lastResponse).toHaveLength(1024);
+      expect(record.lastResponse!.startsWith('accepted yyy')).toBe(true);
+      expect(t.received).toHaveLength(1);
+      const text = await metrics.registry.metrics();
+      expect(sample(text, 'hookrelay_queue_deliveries_total', { route: 'r1', outcome: 'delivered' })).toBe(1);
+    });
+  }
+
+  it('a 503 larger than limits.response is retried as a 503, not dead-lettered', async () => {
+    const t = await target((_req, res, i) => {
+      res.statusCode = i === 0 ? 503 : 200;
+      res.end(i === 0 ? `<html>${'busy '.repeat(2_000)}</html>` : 'ok');
+    });
+    const { driver, workers } = setup([route({ responseLimit: 1_024 })]);
+    const id = await enqueue(driver, `${t.url}/hook`);
+    workers.start();
+    const record = await finished(driver, id);
+    expect(record).toMatchObject({ status: 'delivered', attempts: 2, lastStatus: 200 });
+    expect((await driver.get(id))!.attempts.map((a) => a.status)).toEqual([503, 200]);
   });
 
   it('a refused connection is retried until maxAttempts, then dead with the last error', async () => {
@@ -458,7 +502,11 @@ describe.each(drivers)('delivery workers (%s driver)', (_name, openDriver) => {
     const id = await enqueue(driver, `${t.url}/hook`);
     workers.start();
     expect((await finished(driver, id)).status).toBe('delivered');
-    expect(logs.filter((l) => l.msg === 'delivery worker error')).toHaveLength(2);
+    // Two failures in a row are one condition: logged when it starts and when it ends, with the count.
+    expect(logs.filter((l) => l.msg === 'delivery worker error')).toHaveLength(1);
+    expect(logs.filter((l) => l.msg === 'delivery worker recovered')).toMatchObject([
+      { route: 'r1', stage: 'lease', failed: 2, reason: 'disk on fire' },
+    ]);
   });
 
   it('runs routes independently', async () => {
@@ -486,6 +534,30 @@ describe('decide', () => {
     expect(decision).toMatchObject({ kind: 'retry', nextAttemptAt: 1_000 });
   });
 
+  it('a Retry-After wins over the backoff and its cap, up to maxRetryAfter and the maxAge boundary', () => {
+    const limited = (retryAfter: string) => ({
+      status: 503,
+      headers: { 'retry-after': retryAfter },
+      body: Buffer.from(''),
+    });
+    const r = route({
+      queue: { maxAge: 7_200_000, maxAttempts: 100 },
+      retry: { minDelay: 100, maxDelay: 1_000, maxRetryAfter: 3_600_000 },
+    });
+    expect(decide(record(1, 0), limited('600'), r, 0)).toMatchObject({
+      kind: 'retry',
+      nextAttemptAt: 600_000,
+    });
+    expect(decide(record(1, 0), limited('86400'), r, 0)).toMatchObject({
+      kind: 'retry',
+      nextAttemptAt: 3_600_000,
+    });
+    expect(decide(record(1, 0), limited('3600'), r, 6_000_000)).toMatchObject({
+      kind: 'retry',
+      nextAttemptAt: 7_200_000,
+    });
+  });
+
   it('uses jittered exponential backoff within [delay/2, delay]', () => {
     const r = route({ retry: { minDelay: 100, maxDelay: 10_000, factor: 2, jitter: true } });
     const low = decide(record(2, 0), response(503), r, 0, () => 0);
@@ -494,8 +566,13 @@ describe('decide', () => {
     expect(high).toMatchObject({ kind: 'retry', nextAttemptAt: 400 });
   });
 
-  it('dead-letters an answer too large to read', () => {
-    const decision = decide(record(0, 0), new AttemptError('response_too_large', 'too big'), route(), 0);
-    expect(decision).toMatchObject({ kind: 'dead', reason: 'too big' });
+  it('an answer too large to read in full is judged by its status', () => {
+    const truncated = (status: number) => ({ ...response(status), truncated: true });
+    expect(decide(record(0, 0), truncated(200), route(), 0)).toMatchObject({
+      kind: 'delivered',
+      status: 200,
+    });
+    expect(decide(record(0, 0), truncated(503), route(), 0)).toMatchObject({ kind: 'retry' });
+    expect(decide(record(0, 0), truncated(404), route(), 0)).toMatchObject({ kind: 'dead' });
   });
 });
