@@ -61,6 +61,8 @@ describe('a delivery in detail', () => {
       replays: 0,
       replayedAt: undefined,
       bodyBytes: body.length,
+      historyBytes: 0,
+      attemptsDropped: 0,
     };
     const text = describeDelivery(await detail(record), [], record, 0);
     expect(text).toContain(
