@@ -82,6 +82,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       notify: (routeId) => w.notify(routeId),
       metrics,
       logger,
+      secrets,
     };
     if (config.admin.enabled) {
       admin = createAdminServer({

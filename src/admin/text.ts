@@ -76,6 +76,8 @@ export function describe(
   const { request } = view;
   out += `\n${request.method} ${request.url}\n`;
   for (const [name, value] of Object.entries(request.headers)) out += `${name}: ${value}\n`;
+  for (const name of request.configHeaders)
+    out += `${name}: (from the route's configuration, at each attempt)\n`;
   out += `\n${body(view, record)}\n`;
   out += '\nattempts:\n';
   if (attempts.length === 0) out += '  (none yet)\n';

@@ -1,4 +1,4 @@
-import { authorise, shown } from '../cli/redact.ts';
+import { authorise, REDACTED, shown } from '../cli/redact.ts';
 import { bodyText } from '../cli/render.ts';
 import { parseDuration } from '../config/units.ts';
 import type { AttemptLog, DeliveryRecord, DeliveryStatus, QueueStats } from '../queue/types.ts';
@@ -46,6 +46,8 @@ export interface DeliveryDetail extends DeliverySummary {
     method: string;
     url: string;
     headers: Record<string, string>;
+    /** Headers whose values the route's configuration supplies at each attempt (never stored). */
+    configHeaders: string[];
     body: string | null;
     bodyEncoding: 'utf8' | 'base64' | null;
   };
@@ -73,7 +75,9 @@ async function redacted(record: DeliveryRecord): Promise<{ url: string; headers:
       headers: (await headersOnly(method, headers)).headers,
     };
   }
-  return shown(await authorise({ method, url: parsed, headers: { ...headers }, body }, undefined));
+  const view = shown(await authorise({ method, url: parsed, headers: { ...headers }, body }, undefined));
+  // A secret value the accept path redacted is stored as `<redacted>`, which the URL parser encodes.
+  return { ...view, url: view.url.replaceAll('%3Credacted%3E', REDACTED) };
 }
 
 async function headersOnly(method: string, headers: Record<string, string>) {
@@ -120,6 +124,7 @@ export async function detail(record: DeliveryRecord): Promise<DeliveryDetail> {
       method: record.request.method,
       url,
       headers,
+      configHeaders: [...(record.request.configHeaders ?? [])].sort(),
       body: body?.text ?? null,
       bodyEncoding: body?.encoding ?? null,
     },

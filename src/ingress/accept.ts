@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { OutboundRequest } from '../auth/types.ts';
 import type { CompiledRoute } from '../config/compile.ts';
+import { SecretValues } from '../config/secret-values.ts';
 import { HookrelayError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/index.ts';
@@ -8,6 +9,7 @@ import type { InboundMessage } from '../pipeline/message.ts';
 import { templateScope } from '../pipeline/prepare.ts';
 import { newDeliveryId } from '../queue/ids.ts';
 import type { Offer } from '../queue/queue.ts';
+import { storedRequest } from '../queue/stored-request.ts';
 import type { NewDelivery } from '../queue/types.ts';
 import { renderTemplate } from '../transforms/template.ts';
 import { send } from './reply.ts';
@@ -22,6 +24,8 @@ export interface AcceptContext {
   notify(routeId: string): void;
   metrics: Metrics;
   logger: Logger;
+  /** Values of the configuration never stored (redacted from the URL kept for operators). */
+  secrets?: SecretValues | undefined;
 }
 
 /** Seconds a caller is told to wait when the queue is full. */
@@ -36,8 +40,8 @@ export interface Accepted {
 /**
  * Stores the prepared request durably and answers the caller: 202 with the delivery id, or the
  * route's `respond` block. The answer is sent only after the store confirmed durability; a
- * storage failure answers 503 and acknowledges nothing. Credentials are not stored: workers add
- * them at each attempt.
+ * storage failure answers 503 and acknowledges nothing. Credentials, the configuration's fixed
+ * header values and its part of the URL are not stored: workers apply them at each attempt.
  */
 export async function acceptForDelivery(
   ctx: AcceptContext,
@@ -57,12 +61,13 @@ export async function acceptForDelivery(
       id,
       routeId: route.id,
       requestId: message.requestId,
-      request: {
-        method: outbound.method,
-        url: outbound.url.toString(),
-        headers: outbound.headers,
-        body: outbound.body,
-      },
+      // Nothing the configuration supplies is stored (stored-request.ts); the URL kept is for show.
+      request: storedRequest(
+        outbound,
+        route.configHeaders,
+        { params: message.params, rawQuery: message.rawQuery },
+        (ctx.secrets ?? SecretValues.none).redact(outbound.url.toString()),
+      ),
       createdAt: now,
       nextAttemptAt: options.nextAttemptAt ?? now,
       attempts: options.attempts ?? 0,

@@ -25,6 +25,10 @@ function copyRequest(request: StoredRequest): StoredRequest {
     url: request.url,
     headers: { ...request.headers },
     body: request.body === undefined ? undefined : Buffer.from(request.body),
+    ...(request.configHeaders === undefined ? {} : { configHeaders: [...request.configHeaders] }),
+    ...(request.target === undefined
+      ? {}
+      : { target: { params: { ...request.target.params }, rawQuery: request.target.rawQuery } }),
   };
 }
 

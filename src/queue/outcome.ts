@@ -2,6 +2,7 @@ import type { OutboundRequest } from '../auth/types.ts';
 import { SNIPPET_BYTES, type TargetResponse } from '../delivery/attempt.ts';
 import { classifyStatus, retryDelay } from '../delivery/policy.ts';
 import { HookrelayError } from '../errors.ts';
+import { attemptRequest, type StoredRequestRoute } from './stored-request.ts';
 import type { DeliveryRecord } from './types.ts';
 import type { WorkerRoute } from './worker.ts';
 
@@ -15,21 +16,17 @@ export type Decision =
   | { kind: 'dead'; reason: string; response: string | undefined };
 
 /**
- * The stored request for one attempt, with the delivery id in the route's id headers (the same on
- * every attempt, so the target can drop duplicates). Credentials and signatures are applied by
- * the sender to a copy per attempt, so rotated secrets take effect and none are ever stored.
+ * The stored request for one attempt, with the configuration's header values and URL as they are
+ * now (stored-request.ts) and the delivery id in the route's id headers (the same on every
+ * attempt, so the target can drop duplicates). Credentials and signatures are applied by the
+ * sender to a copy per attempt, so rotated secrets take effect and none are ever stored.
  */
 export function buildAttempt(
   record: DeliveryRecord,
   idHeaders: readonly string[],
+  route: StoredRequestRoute = {},
 ): { origin: string; request: OutboundRequest } {
-  const stored = record.request;
-  const request: OutboundRequest = {
-    method: stored.method,
-    url: new URL(stored.url),
-    headers: { ...stored.headers },
-    body: stored.body,
-  };
+  const request = attemptRequest(record.request, route);
   for (const name of idHeaders) request.headers[name] = record.id;
   return { origin: request.url.origin, request };
 }

@@ -201,7 +201,7 @@ export class RouteLoop {
     const endBy = started + this.#timeout;
     let result: TargetResponse | Error;
     try {
-      const { origin, request } = buildAttempt(record, this.#idHeaders);
+      const { origin, request } = buildAttempt(record, this.#idHeaders, route);
       const pool = clients.get(origin, route.timeouts.connect, route.tls);
       result = await send(
         pool,

@@ -14,6 +14,7 @@ import {
   type NewDelivery,
   type QueueDriver,
   type QueueStats,
+  type StoredTarget,
 } from './types.ts';
 
 /** Writes gathered in one tick are committed together; a batch this large is committed at once. */
@@ -144,6 +145,13 @@ export const MIGRATIONS: readonly string[] = [
   INSERT INTO counts (route, status, count, bytes)
     SELECT route, status, count(*), sum(body_bytes + history_bytes) FROM deliveries GROUP BY route, status;
   `,
+  // 3: what the configuration supplies is no longer stored with a delivery: the names of the
+  // headers it fixes (JSON array) and the inputs the target URL is rendered from at each attempt
+  // (JSON { params, rawQuery }). NULL on older rows, which are sent as they were stored.
+  `
+  ALTER TABLE deliveries ADD COLUMN config_headers TEXT;
+  ALTER TABLE deliveries ADD COLUMN target TEXT;
+  `,
 ];
 
 interface DeliveryRow {
@@ -171,6 +179,8 @@ interface DeliveryRow {
   dedup_window: number | null;
   history_bytes: number;
   attempts_dropped: number;
+  config_headers: string | null;
+  target: string | null;
 }
 
 interface AttemptRow {
@@ -204,6 +214,8 @@ function toRecord(row: DeliveryRow): DeliveryRecord {
         row.body === null
           ? undefined
           : Buffer.from(row.body.buffer, row.body.byteOffset, row.body.byteLength),
+      ...(row.config_headers === null ? {} : { configHeaders: JSON.parse(row.config_headers) as string[] }),
+      ...(row.target === null ? {} : { target: JSON.parse(row.target) as StoredTarget }),
     },
     createdAt: row.created_at,
     nextAttemptAt: row.next_attempt_at,
@@ -428,6 +440,8 @@ export class SqliteDriver implements QueueDriver {
         delivery.attempts,
         nul(delivery.dedup?.key),
         nul(delivery.dedup?.windowMs),
+        request.configHeaders === undefined ? null : JSON.stringify(request.configHeaders),
+        request.target === undefined ? null : JSON.stringify(request.target),
       );
     });
   }
@@ -678,8 +692,8 @@ function prepareStatements(db: DatabaseSync) {
     dedupExpire: db.prepare('DELETE FROM dedup WHERE expires_at <= ?'),
     insert: db.prepare(
       `INSERT INTO deliveries (id, route, request_id, method, url, headers, body, body_bytes, status,
-         created_at, updated_at, next_attempt_at, attempts, dedup_key, dedup_window)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
+         created_at, updated_at, next_attempt_at, attempts, dedup_key, dedup_window, config_headers, target)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     // Due pending records and expired leases, each side bounded by the limit through its index.
     leaseCandidates: db.prepare(

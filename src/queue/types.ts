@@ -6,13 +6,30 @@
 
 export type DeliveryStatus = 'pending' | 'inflight' | 'delivered' | 'dead';
 
-/** The request to send, as prepared by the pipeline (transforms applied, credentials NOT applied:
- * they are added at each attempt, so rotated secrets take effect and none are stored on disk). */
+/** What the target URL of a delivery is rendered from at each attempt (see StoredRequest.target). */
+export interface StoredTarget {
+  /** Path parameters of the inbound call, the rest below a prefix route under `*`. */
+  params: Record<string, string>;
+  /** The caller's raw query string, without `?` ('' when none). */
+  rawQuery: string;
+}
+
+/**
+ * The request to send, as prepared by the pipeline (transforms applied). Nothing the route's
+ * configuration supplies is stored: credentials and signatures are added at each attempt, header
+ * values the configuration fixes (`configHeaders`) are applied from it at each attempt, and the
+ * URL is rendered from `target` at each attempt, so rotated secrets take effect and none are on
+ * disk. Records written by versions before that have neither field and are sent as stored.
+ */
 export interface StoredRequest {
   method: string;
+  /** Where it goes, for operators, with the configuration's secret values redacted (`target` is used to send). */
   url: string;
   headers: Record<string, string>;
   body: Buffer | undefined;
+  /** Names of headers whose values the route's configuration fixes (`forward.headers`, static `headers` steps): not in `headers`. */
+  configHeaders?: readonly string[] | undefined;
+  target?: StoredTarget | undefined;
 }
 
 export interface NewDelivery {

@@ -5,9 +5,10 @@ import type { Presentation } from '../delivery/send.ts';
 import type { TlsIdentity } from '../delivery/tls.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/index.ts';
+import { targetUrl } from '../pipeline/outbound.ts';
 import type { CircuitState } from './circuit.ts';
 import { RouteLoop, type Shared } from './route-loop.ts';
-import type { QueueDriver } from './types.ts';
+import type { QueueDriver, StoredTarget } from './types.ts';
 
 export type { CircuitState } from './circuit.ts';
 
@@ -20,6 +21,10 @@ export interface WorkerRoute {
   /** Same-origin redirects followed per attempt (default 0). */
   followRedirects?: number;
   tls?: TlsIdentity | undefined;
+  /** Header values the configuration fixes, applied to each attempt (stored-request.ts). */
+  configHeaders?: Readonly<Record<string, string>> | undefined;
+  /** The target URL of a delivery, rendered from its stored inputs with the route as configured now. */
+  targetUrl?: ((target: StoredTarget) => URL) | undefined;
   retry: RetryPolicy;
   timeouts: { connect: number; attempt: number };
   responseLimit: number;
@@ -35,8 +40,13 @@ export interface WorkerRoute {
 }
 
 export function workerRoute(route: CompiledRoute): WorkerRoute {
+  const forward = route.forward;
   return {
     id: route.id,
+    configHeaders: route.configHeaders,
+    targetUrl: forward
+      ? (target) => targetUrl(forward, { ...target, query: new URLSearchParams(target.rawQuery) })
+      : undefined,
     auth: route.forward?.auth,
     sign: route.forward?.sign ?? [],
     followRedirects: route.forward?.followRedirects ?? 0,

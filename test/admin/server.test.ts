@@ -306,6 +306,7 @@ describe.each(['memory', 'sqlite'] as const)('admin API (%s driver)', (kind) => 
           'x-api-key': '<redacted>',
           'x-event': 'order.created',
         },
+        configHeaders: [],
         body: '{"order":1}',
         bodyEncoding: 'utf8',
       });

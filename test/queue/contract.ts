@@ -117,6 +117,25 @@ export function driverContract(
       expect(await q.lease('r1', 10, 30_000, now + DAY)).toEqual([]);
     });
 
+    it('stores the names of configured headers and the target inputs, or nothing for older records', async () => {
+      const q = await driver();
+      const d = newDelivery();
+      d.request.configHeaders = ['x-api-key', 'x-session'];
+      d.request.target = { params: { tenant: 'acme', '*': '/a/b%20c' }, rawQuery: 'x=1&y=%C3%A9' };
+      const legacy = newDelivery();
+      await Promise.all([q.enqueue(d), q.enqueue(legacy)]);
+      const leased = await q.lease('r1', 10, 30_000, Date.now());
+      const got = leased.find((r) => r.id === d.id)!;
+      expect(got.request.configHeaders).toEqual(['x-api-key', 'x-session']);
+      expect(got.request.target).toEqual(d.request.target);
+      const old = (await q.get(legacy.id))!.record;
+      expect(old.request.configHeaders).toBeUndefined();
+      expect(old.request.target).toBeUndefined();
+      // Copies, like everything else the store returns.
+      got.request.target!.params.tenant = 'changed';
+      expect((await q.get(d.id))!.record.request.target!.params.tenant).toBe('acme');
+    });
+
     it('stores a request without a body and one with an empty body', async () => {
       const q = await driver();
       const none = newDelivery();
