@@ -24,18 +24,22 @@ export interface ScanResult {
 /**
  * One linear pass over the document before any parser sees it, for what fast-xml-parser's
  * validator lets through or checks too late:
- * - a DOCTYPE with an internal subset (`<!DOCTYPE x [ … ]>`) is refused outright: that is where
- *   entity declarations live, so no user-defined entity (billion laughs, external `SYSTEM`
- *   entities) ever reaches the parser. A DOCTYPE without one (a name and an external id) is
- *   allowed and ignored: nothing is ever fetched. A DOCTYPE after the root element is refused.
+ * - a DOCTYPE is refused unless `doctype` is `allowed`, and a DOCTYPE with an internal subset
+ *   (`<!DOCTYPE x [ … ]>`) always: that is where entity declarations live, so no user-defined
+ *   entity (billion laughs, external `SYSTEM` entities) ever reaches the parser. An allowed
+ *   DOCTYPE (a name and an external id) is ignored: nothing is ever fetched. A DOCTYPE after the
+ *   root element is refused.
  * - `<!ENTITY`, `<!ELEMENT` and other declarations outside a DOCTYPE are refused.
  * - comments, CDATA sections and processing instructions must be closed.
  * - element nesting deeper than `maxDepth` is refused before the (recursive) parser sees it.
  * - only white space, comments and processing instructions may sit outside the one root element
  *   (the validator lets a second, self-closing root and text after one through).
  * The validator then checks the rest of well-formedness (tag balance, names, attributes).
+ *
+ * `doctype`: `allowed` ignores a DOCTYPE without an internal subset; `refused` refuses any;
+ * `soap` refuses any too, because SOAP forbids one (SOAP 1.1 §3, SOAP 1.2 part 1 §5).
  */
-export function scanXml(text: string, maxDepth: number): ScanResult {
+export function scanXml(text: string, maxDepth: number, doctype: 'allowed' | 'refused' | 'soap'): ScanResult {
   const references = new ReferenceChecker(text);
   let depth = 0;
   let root: ScanResult['root'];
@@ -51,7 +55,10 @@ export function scanXml(text: string, maxDepth: number): ScanResult {
       i = after(text, '?>', i + 2, 'processing instruction is not closed', i);
     } else if (text.startsWith('<!DOCTYPE', i)) {
       if (root) throw new XmlScanError('a DOCTYPE is only allowed before the root element', i);
+      const start = i;
       i = doctypeEnd(text, i);
+      if (doctype === 'soap') throw new XmlScanError('a SOAP message must not contain a DOCTYPE', start);
+      if (doctype === 'refused') throw new XmlScanError('a DOCTYPE is refused (allowDoctype is off)', start);
     } else if (text[i + 1] === '!') {
       const name = /^<![A-Za-z[]*/.exec(text.slice(i, i + 12))?.[0] ?? '<!';
       throw new XmlScanError(`unexpected markup '${name}'`, i);

@@ -24,10 +24,11 @@ import {
  * children, and text stays text unless `parseValues` is on. `soap: true` unwraps the SOAP
  * Envelope/Body so later steps see the message element itself.
  *
- * Safety (the body is untrusted): a linear pre-scan (xml-safety.ts) refuses DOCTYPE internal
- * subsets, so no user-defined or external entity is ever declared, let alone expanded (billion
- * laughs is refused at its DOCTYPE), and refuses nesting beyond `maxDepth` before the recursive
- * parser runs; fast-xml-parser's validator then checks well-formedness with line and column.
+ * Safety (the body is untrusted): a linear pre-scan (xml-safety.ts) refuses any DOCTYPE unless
+ * `allowDoctype` (and always one with an internal subset), so no user-defined or external entity
+ * is ever declared, let alone expanded (billion laughs is refused at its DOCTYPE), and refuses
+ * nesting beyond `maxDepth` before the recursive parser runs; fast-xml-parser's validator then
+ * checks well-formedness with line and column.
  */
 
 const SOAP_NAMESPACES: Record<string, string> = {
@@ -79,13 +80,33 @@ const schema = z
       description: 'Deepest element nesting accepted; a deeper document is refused with 400.',
       example: 32,
     }),
+    allowDoctype: z.boolean().default(false).meta({
+      description:
+        'Accept a DOCTYPE without an internal subset (a name and an external id, e.g. `<!DOCTYPE order SYSTEM "order.dtd">`) and ignore it: nothing is fetched or resolved. Off (the default), any DOCTYPE is refused with 400. One with an internal subset (`<!DOCTYPE x [ … ]>`, where entities are declared) is always refused. Not allowed with `soap`: a SOAP message must not contain a DOCTYPE.',
+      example: true,
+      // `soap: true` is the combined example's; the two together are a config error.
+      exampleAlone: true,
+    }),
   })
   .superRefine(textNodeApartFromAttributes)
+  .superRefine(noDoctypeInSoap)
   .meta({
     title: 'xml',
     description:
-      'XML body to a JSON value: `<Order id="7"><Line>a</Line><Line>b</Line></Order>` → `{ "Order": { "@id": "7", "Line": ["a", "b"] } }`. CDATA is text. Read from a body of any type except JSON, form and binary ones (415); malformed XML is refused with 400 and its line and column. For safety a DOCTYPE with an internal subset (entity declarations) is refused with 400, entities other than the five predefined ones and character references are never expanded, and nesting is limited by `maxDepth`.',
+      'XML body to a JSON value: `<Order id="7"><Line>a</Line><Line>b</Line></Order>` → `{ "Order": { "@id": "7", "Line": ["a", "b"] } }`. CDATA is text. Read from a body of any type except JSON, form and binary ones (415); malformed XML is refused with 400 and its line and column. For safety a DOCTYPE is refused with 400 (unless `allowDoctype`; one with an internal subset always), entities other than the five predefined ones and character references are never expanded, and nesting is limited by `maxDepth`.',
   });
+
+/** SOAP 1.1 §3 and SOAP 1.2 part 1 §5: "A SOAP message MUST NOT contain a Document Type Declaration". */
+function noDoctypeInSoap(config: { soap?: unknown; allowDoctype?: unknown }, ctx: z.RefinementCtx): void {
+  if (config.soap === true && config.allowDoctype === true) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['allowDoctype'],
+      message:
+        'must not be true with `soap: true`: a SOAP message must not contain a DOCTYPE (SOAP 1.1 §3, SOAP 1.2 part 1 §5)',
+    });
+  }
+}
 
 type XmlConfig = z.output<typeof schema>;
 
@@ -96,6 +117,7 @@ export const xmlTransform: Plugin<typeof schema, TransformStep> = {
   create(config: XmlConfig, info?: StepInfo): TransformStep {
     const step = info?.name ?? 'xml';
     const { maxDepth, soap, attributePrefix, textNode } = config;
+    const doctype = soap ? 'soap' : config.allowDoctype ? 'allowed' : 'refused';
     const parser = new XMLParser({
       ignoreAttributes: !config.attributes,
       attributeNamePrefix: attributePrefix,
@@ -125,7 +147,7 @@ export const xmlTransform: Plugin<typeof schema, TransformStep> = {
         if (refused(payload.contentType)) throw unsupported(step, payload.contentType, EXPECTED);
         if (payload.bytes.length === 0) throw malformed(step, 'XML', 'the body is empty');
         const text = decodeText(payload.bytes, payload.contentType, step);
-        const scan = check(text, maxDepth, step);
+        const scan = check(text, maxDepth, doctype, step);
         let doc: Record<string, unknown>;
         try {
           doc = parser.parse(text) as Record<string, unknown>;
@@ -191,10 +213,15 @@ function declaredEncoding(bytes: Buffer): string | undefined {
 }
 
 /** The safety scan, then well-formedness; both report line and column. */
-function check(text: string, maxDepth: number, step: string): ScanResult {
+function check(
+  text: string,
+  maxDepth: number,
+  doctype: 'allowed' | 'refused' | 'soap',
+  step: string,
+): ScanResult {
   let scan: ScanResult;
   try {
-    scan = scanXml(text, maxDepth);
+    scan = scanXml(text, maxDepth, doctype);
   } catch (error) {
     if (!(error instanceof XmlScanError)) throw error;
     throw malformed(
