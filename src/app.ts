@@ -39,7 +39,7 @@ export interface App {
 export function createApp(config: Config, options: AppOptions = {}): App {
   const logger = options.logger ?? createLogger(config.log.level);
   const metrics = createMetrics({ version: VERSION, defaultMetrics: options.defaultMetrics });
-  const routes = compileRoutes(config);
+  const routes = compileRoutes(config, { metrics });
   metrics.routes.set(routes.length);
   for (const route of routes) {
     // Zero-initialise so dashboards and rate() see every route before its first request.

@@ -42,6 +42,13 @@ export const ERRORS = {
     description:
       'The body is larger than `limits.body` of the route (checked on Content-Length and while reading).',
   },
+  HOOKRELAY_ERR_BODY_TOO_COMPLEX: {
+    status: 413,
+    message: '{step}: the {format} body is too complex: {reason}',
+    retryable: false,
+    description:
+      'A transform step refused a body with more elements, attributes or text nodes than its limits allow (`maxElements`, `maxAttributes`, `maxTextNodes` of the `xml` step), found by a linear scan before anything is built. The reason names the limit and where it was exceeded. Nothing is forwarded.',
+  },
   HOOKRELAY_ERR_BODY_READ: {
     status: 400,
     message: 'request body could not be read: {reason}',

@@ -7,7 +7,7 @@ import type { Signer } from '../signers/types.ts';
 import { type TransformConfig, transformRegistry } from '../transforms/index.ts';
 import type { CompiledStep } from '../transforms/run.ts';
 import { compileTemplate, type Template } from '../transforms/template.ts';
-import type { StepInfo } from '../transforms/types.ts';
+import type { StepInfo, TransformRuntime } from '../transforms/types.ts';
 import { type VerifierConfig, verifierRegistry } from '../verifiers/index.ts';
 import type { Verifier, VerifierInfo } from '../verifiers/types.ts';
 import { parseRoutePath, type RoutePath } from './route-path.ts';
@@ -88,10 +88,11 @@ export function isQueued(route: CompiledRoute): boolean {
   return route.forward !== undefined && (route.delivery === 'async' || route.delivery === 'hybrid');
 }
 
-export function compileRoutes(config: Config): CompiledRoute[] {
+/** `runtime`: the running relay's metrics, for the steps; `try` and `test` have none. */
+export function compileRoutes(config: Config, runtime?: TransformRuntime): CompiledRoute[] {
   // Routes asking the same token endpoint for the same client, scope and audience share a token.
   const tokens = new TokenSources();
-  return config.routes.map((route) => compileRoute(route, config.defaults, tokens));
+  return config.routes.map((route) => compileRoute(route, config.defaults, tokens, runtime));
 }
 
 function lower(map: Record<string, string> | undefined): Record<string, string> {
@@ -110,7 +111,12 @@ export function statusMatcher(list: readonly (number | string)[]): (status: numb
   return (status) => exact.has(status) || classes.has(Math.floor(status / 100));
 }
 
-function compileRoute(route: RouteConfig, defaults: Config['defaults'], tokens: TokenSources): CompiledRoute {
+function compileRoute(
+  route: RouteConfig,
+  defaults: Config['defaults'],
+  tokens: TokenSources,
+  runtime: TransformRuntime | undefined,
+): CompiledRoute {
   const path = parseRoutePath(route.path);
   const retry = { ...defaults.retry, ...route.retry };
   let forward: CompiledForward | undefined;
@@ -169,8 +175,8 @@ function compileRoute(route: RouteConfig, defaults: Config['defaults'], tokens: 
           windowMs: route.dedup.window,
         }
       : undefined,
-    transform: compileSteps(route.id, route.transform ?? [], 'transform'),
-    responseTransform: compileSteps(route.id, route.response?.transform ?? [], 'response.transform'),
+    transform: compileSteps(route.id, route.transform ?? [], 'transform', runtime),
+    responseTransform: compileSteps(route.id, route.response?.transform ?? [], 'response.transform', runtime),
     timeouts: { ...defaults.timeouts, ...route.timeouts },
     retry: { ...retry, retryOn: statusMatcher(retry.retryOn) },
     limits:
@@ -181,9 +187,19 @@ function compileRoute(route: RouteConfig, defaults: Config['defaults'], tokens: 
   };
 }
 
-function compileSteps(routeId: string, steps: readonly TransformConfig[], list: string): CompiledStep[] {
+function compileSteps(
+  routeId: string,
+  steps: readonly TransformConfig[],
+  list: 'transform' | 'response.transform',
+  runtime: TransformRuntime | undefined,
+): CompiledStep[] {
   return steps.map((config, index) => {
-    const info: StepInfo = { routeId, index, name: `${list}[${index}] (${config.type})` };
+    const info: StepInfo = {
+      routeId,
+      index,
+      name: `${list}[${index}] (${config.type})`,
+      runtime,
+    };
     return { info, step: transformRegistry.create(config, info) };
   });
 }

@@ -83,6 +83,12 @@ export const METRIC_DEFINITIONS = {
     help: 'Requests refused by a transform step, by route and step (`<index>-<type>`, `response-<index>-<type>` for response steps).',
     labelNames: ['route', 'step'],
   },
+  xmlLimitRefusals: {
+    type: 'counter',
+    name: 'hookrelay_xml_limit_refusals_total',
+    help: 'XML bodies refused by a limit of an `xml` step, by route and the setting that refused them: maxElements, maxAttributes, maxTextNodes (413), maxDepth, allowDoctype (400: a DOCTYPE, or one with an internal subset).',
+    labelNames: ['route', 'limit'],
+  },
   queueEnqueued: {
     type: 'counter',
     name: 'hookrelay_queue_enqueued_total',
@@ -214,6 +220,7 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
     errors: counter(d.errors),
     verifyFailures: counter(d.verifyFailures),
     transformErrors: counter(d.transformErrors),
+    xmlLimitRefusals: counter(d.xmlLimitRefusals),
     queueEnqueued: counter(d.queueEnqueued),
     queueFinished: counter(d.queueFinished),
     queueDepth: gauge(d.queueDepth),

@@ -1,3 +1,4 @@
+import type { Metrics } from '../metrics/index.ts';
 import type { InboundMessage } from '../pipeline/message.ts';
 
 /**
@@ -34,4 +35,11 @@ export interface StepInfo {
   index: number;
   /** `transform[2] (map)` or `response.transform[0] (xml)`. */
   name: string;
+  /** The running relay's shared resources; absent in `try`, `test` and unit tests. */
+  runtime?: TransformRuntime | undefined;
+}
+
+/** What the app lends the transform steps it compiles: the metrics. */
+export interface TransformRuntime {
+  metrics?: Metrics | undefined;
 }

@@ -9,9 +9,10 @@ import { isXmlText } from '../../src/transforms/xml-safety.ts';
 
 /**
  * Untrusted XML: whatever the bytes, the `xml` step either yields a JSON value or refuses the
- * request with a HookrelayError of status 400, 415 or 422; it never throws anything else (which
- * would be a 500) and never hangs. And whatever the value, `xml-out` either writes XML that the
- * `xml` step reads back or refuses it with a 422.
+ * request with a HookrelayError of status 400, 413, 415 or 422; it never throws anything else
+ * (which would be a 500) and never hangs. The pre-scan counts elements, attributes and text nodes exactly as the document
+ * holds them. And whatever the value, `xml-out` either writes XML that the `xml` step reads back
+ * or refuses it with a 422.
  */
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/transforms/xml');
@@ -24,12 +25,14 @@ function step(options: Record<string, unknown>): TransformStep {
   return transformRegistry.create(config, { routeId: 'r', index: 0, name: `transform[0] (${config.type})` });
 }
 
-const READERS = [
+const READER_OPTIONS = [
   {},
   { soap: true },
   { attributes: false, stripNamespaces: false, parseValues: true, alwaysArray: ['a.b', 'Envelope.Body.x'] },
   { soap: true, maxDepth: 3, attributePrefix: '-', textNode: '$t' },
-].map((options) => step({ type: 'xml', ...options }));
+  { allowDoctype: true, maxElements: 3, maxAttributes: 2, maxTextNodes: 2 },
+];
+const READERS = READER_OPTIONS.map((options) => step({ type: 'xml', ...options }));
 
 /** Runs one step; returns the payload it produced, or the HookrelayError it threw. */
 function attempt(s: TransformStep, payload: Payload): Payload | HookrelayError {
@@ -49,7 +52,7 @@ function checkXml(body: string | Uint8Array, contentType = 'application/xml'): v
   for (const reader of READERS) {
     const result = attempt(reader, { kind: 'bytes', bytes, contentType });
     if (result instanceof HookrelayError) {
-      expect([400, 415, 422]).toContain(result.status);
+      expect([400, 413, 415, 422]).toContain(result.status);
     } else {
       expect(result.kind).toBe('value');
       // The value is plain JSON data: it serialises (no cycles, no functions).
@@ -156,6 +159,105 @@ describe('xml: untrusted bodies never crash the step', () => {
         },
       ),
       { numRuns: 400 },
+    );
+  });
+});
+
+// A generated document and what it holds: elements, attributes, text nodes (runs of text between
+// markup that are not only white space, and CDATA sections).
+type Node =
+  | { kind: 'element'; name: string; attributes: number; children: Node[] }
+  | { kind: 'text'; text: string }
+  | { kind: 'cdata'; text: string }
+  | { kind: 'comment' };
+
+function serialise(node: Node): string {
+  switch (node.kind) {
+    case 'text':
+      return node.text;
+    case 'cdata':
+      return `<![CDATA[${node.text}]]>`;
+    case 'comment':
+      return '<!-- c -->';
+    case 'element': {
+      const attributes = Array.from({ length: node.attributes }, (_, i) =>
+        i % 2 ? ` a${i}='${i}'` : ` a${i} = "v>${i}"`,
+      ).join('');
+      const inner = node.children.map(serialise).join('');
+      return node.children.length === 0
+        ? `<${node.name}${attributes}/>`
+        : `<${node.name}${attributes}>${inner}</${node.name}>`;
+    }
+  }
+}
+
+function counts(node: Node, total = { elements: 0, attributes: 0, textNodes: 0 }) {
+  if (node.kind !== 'element') return total;
+  total.elements++;
+  total.attributes += node.attributes;
+  let run = '';
+  const flush = () => {
+    if (/\S/.test(run)) total.textNodes++;
+    run = '';
+  };
+  for (const child of node.children) {
+    if (child.kind === 'text') {
+      run += child.text;
+      continue;
+    }
+    flush();
+    if (child.kind === 'cdata') total.textNodes++;
+    counts(child, total);
+  }
+  flush();
+  return total;
+}
+
+describe('xml: the pre-scan counts what a document holds', () => {
+  const tree = fc.letrec<{ element: Node; child: Node }>((tie) => ({
+    element: fc.record({
+      kind: fc.constant('element' as const),
+      name: fc.constantFrom('a', 'b', 'x:c', 'Line'),
+      attributes: fc.nat(3),
+      children: fc.array(tie('child'), { maxLength: 4, depthIdentifier: 'tree' }),
+    }),
+    child: fc.oneof(
+      { depthSize: 'small', depthIdentifier: 'tree' },
+      fc.record({
+        kind: fc.constant('text' as const),
+        text: fc.constantFrom('t', ' ', '\n  ', 'a b', '&amp;'),
+      }),
+      fc.record({ kind: fc.constant('cdata' as const), text: fc.constantFrom('', 'x', ']') }),
+      fc.constant({ kind: 'comment' as const }),
+      tie('element'),
+    ),
+  })).element;
+  const LIMITS = { elements: 'maxElements', attributes: 'maxAttributes', textNodes: 'maxTextNodes' } as const;
+
+  it('a document is accepted at exactly its counts and refused with 413 one below any of them', () => {
+    fc.assert(
+      fc.property(tree, (root) => {
+        const held = counts(root);
+        const body = {
+          kind: 'bytes' as const,
+          bytes: Buffer.from(serialise(root)),
+          contentType: 'application/xml',
+        };
+        const exact = {
+          maxElements: held.elements,
+          maxAttributes: Math.max(1, held.attributes),
+          maxTextNodes: Math.max(1, held.textNodes),
+        };
+        expect(attempt(step({ type: 'xml', ...exact }), body)).not.toBeInstanceOf(HookrelayError);
+        for (const [count, key] of Object.entries(LIMITS) as [keyof typeof held, string][]) {
+          if (held[count] < 2) continue;
+          const refused = attempt(step({ type: 'xml', ...exact, [key]: held[count] - 1 }), body);
+          expect(refused).toBeInstanceOf(HookrelayError);
+          expect((refused as HookrelayError).status).toBe(413);
+          expect((refused as HookrelayError).params.limit).toBe(key);
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 });

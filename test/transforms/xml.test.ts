@@ -459,6 +459,9 @@ describe('xml: configuration', () => {
       parseValues: false,
       soap: false,
       maxDepth: 64,
+      maxElements: 50_000,
+      maxAttributes: 50_000,
+      maxTextNodes: 50_000,
       allowDoctype: false,
     });
   });
