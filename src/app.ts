@@ -13,6 +13,7 @@ import { createDriver } from './queue/index.ts';
 import { Queue } from './queue/queue.ts';
 import { DeliveryWorkers, workerRoute } from './queue/worker.ts';
 import { StreamProxy } from './stream/proxy.ts';
+import { ParsePool } from './transforms/parse-pool.ts';
 import { VERSION } from './version.ts';
 
 export interface AppOptions {
@@ -39,7 +40,9 @@ export interface App {
 export function createApp(config: Config, options: AppOptions = {}): App {
   const logger = options.logger ?? createLogger(config.log.level);
   const metrics = createMetrics({ version: VERSION, defaultMetrics: options.defaultMetrics });
-  const routes = compileRoutes(config, { metrics });
+  // No thread starts until a large body arrives (parse-pool.ts).
+  const pool = new ParsePool(config.parsing, { metrics, logger });
+  const routes = compileRoutes(config, { pool, metrics });
   metrics.routes.set(routes.length);
   for (const route of routes) {
     // Zero-initialise so dashboards and rate() see every route before its first request.
@@ -172,6 +175,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       await Promise.all(routes.map((route) => route.forward?.auth?.close?.()));
       await clients.close();
       streams?.close();
+      await pool.close();
       return { drained };
     },
   };

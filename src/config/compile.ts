@@ -88,7 +88,7 @@ export function isQueued(route: CompiledRoute): boolean {
   return route.forward !== undefined && (route.delivery === 'async' || route.delivery === 'hybrid');
 }
 
-/** `runtime`: the running relay's metrics, for the steps; `try` and `test` have none. */
+/** `runtime`: the running relay's parsing workers and metrics; `try` and `test` run steps inline. */
 export function compileRoutes(config: Config, runtime?: TransformRuntime): CompiledRoute[] {
   // Routes asking the same token endpoint for the same client, scope and audience share a token.
   const tokens = new TokenSources();
@@ -193,12 +193,14 @@ function compileSteps(
   list: 'transform' | 'response.transform',
   runtime: TransformRuntime | undefined,
 ): CompiledStep[] {
+  // Nothing was sent before a request step: it may be refused when the workers are saturated.
+  const stepRuntime = runtime && { ...runtime, refuseWhenBusy: list === 'transform' };
   return steps.map((config, index) => {
     const info: StepInfo = {
       routeId,
       index,
       name: `${list}[${index}] (${config.type})`,
-      runtime,
+      runtime: stepRuntime,
     };
     return { info, step: transformRegistry.create(config, info) };
   });

@@ -18,6 +18,11 @@ export function tooComplex(step: string, format: string, reason: string, limit: 
   return new HookrelayError('HOOKRELAY_ERR_BODY_TOO_COMPLEX', { step, format, reason, limit });
 }
 
+/** Every parsing worker busy and the queue full: 503, worth retrying. */
+export function busy(step: string, limit: number, retryAfter: number): HookrelayError {
+  return new HookrelayError('HOOKRELAY_ERR_TRANSFORM_BUSY', { step, limit, retryAfter });
+}
+
 /** A step that cannot produce its output from a well-formed body (missing field, bad type): 422. */
 export function failed(step: string, reason: string): HookrelayError {
   return new HookrelayError('HOOKRELAY_ERR_TRANSFORM_FAILED', { step, reason });

@@ -5,7 +5,7 @@ import { HookrelayError } from '../errors.ts';
 import type { Plugin } from '../registry.ts';
 import { failed, malformed, tooComplex, unsupported } from './errors.ts';
 import { isJson, mediaType } from './payload.ts';
-import type { StepInfo, TransformContext, TransformRuntime, TransformStep } from './types.ts';
+import type { StepInfo, StepRuntime, TransformContext, TransformStep } from './types.ts';
 import {
   conventionFields,
   lineColumn,
@@ -32,7 +32,9 @@ import {
  * is ever declared, let alone expanded (billion laughs is refused at its DOCTYPE), and refuses
  * nesting beyond `maxDepth` and more elements, attributes or text nodes than the limits before
  * the parser builds anything; fast-xml-parser's validator then checks well-formedness with line
- * and column.
+ * and column. A body of `parsing.workerThreshold` or more is parsed by a worker thread
+ * (parse-pool.ts), which builds its own reader from this step's config, so a large document
+ * does not hold up the event loop.
  */
 
 const SOAP_NAMESPACES: Record<string, string> = {
@@ -109,7 +111,7 @@ const schema = z
   .meta({
     title: 'xml',
     description:
-      'XML body to a JSON value: `<Order id="7"><Line>a</Line><Line>b</Line></Order>` → `{ "Order": { "@id": "7", "Line": ["a", "b"] } }`. CDATA is text. Read from a body of any type except JSON, form and binary ones (415); malformed XML is refused with 400 and its line and column. For safety a DOCTYPE is refused with 400 (unless `allowDoctype`; one with an internal subset always), entities other than the five predefined ones and character references are never expanded, nesting is limited by `maxDepth`, and the counts of elements, attributes and text nodes by `maxElements`, `maxAttributes` and `maxTextNodes` (413).',
+      'XML body to a JSON value: `<Order id="7"><Line>a</Line><Line>b</Line></Order>` → `{ "Order": { "@id": "7", "Line": ["a", "b"] } }`. CDATA is text. Read from a body of any type except JSON, form and binary ones (415); malformed XML is refused with 400 and its line and column. For safety a DOCTYPE is refused with 400 (unless `allowDoctype`; one with an internal subset always), entities other than the five predefined ones and character references are never expanded, nesting is limited by `maxDepth`, and the counts of elements, attributes and text nodes by `maxElements`, `maxAttributes` and `maxTextNodes` (413). Bodies of `parsing.workerThreshold` or more are parsed by worker threads.',
   });
 
 function countLimit(description: string, byDefault: number) {
@@ -137,7 +139,9 @@ export const xmlTransform: Plugin<typeof schema, TransformStep> = {
   create(config: XmlConfig, info?: StepInfo): TransformStep {
     const step = info?.name ?? 'xml';
     const read = createXmlReader(config, step);
-    const counted = countRefusal(info?.runtime, info?.routeId ?? '');
+    const runtime = info?.runtime;
+    const routeId = info?.routeId ?? '';
+    const counted = countRefusal(runtime, routeId);
     return {
       run(ctx: TransformContext) {
         const { payload } = ctx;
@@ -146,6 +150,24 @@ export const xmlTransform: Plugin<typeof schema, TransformStep> = {
         }
         if (refused(payload.contentType)) throw unsupported(step, payload.contentType, EXPECTED);
         if (payload.bytes.length === 0) throw malformed(step, 'XML', 'the body is empty');
+        const pool = runtime?.pool;
+        if (pool?.offloads(payload.bytes.length)) {
+          const job = {
+            kind: 'xml',
+            config,
+            step,
+            bytes: payload.bytes,
+            contentType: payload.contentType,
+          } as const;
+          return pool.run(job, { routeId, refuseWhenBusy: runtime?.refuseWhenBusy !== false }).then(
+            (value) => {
+              ctx.payload = { kind: 'value', value };
+            },
+            (error: unknown) => {
+              throw counted(error);
+            },
+          );
+        }
         try {
           ctx.payload = { kind: 'value', value: read(payload.bytes, payload.contentType) };
         } catch (error) {
@@ -159,7 +181,11 @@ export const xmlTransform: Plugin<typeof schema, TransformStep> = {
 /** Bytes and their content type to the JSON value; throws the step's HookrelayError. */
 export type XmlReader = (bytes: Buffer, contentType: string | undefined) => unknown;
 
-/** The whole conversion for one step's config: decode, scan, validate, parse, unwrap SOAP. */
+/**
+ * The whole conversion for one step's config: decode, scan, validate, parse, unwrap SOAP. The
+ * step calls it inline; a parsing worker builds its own from the same (serialisable) config,
+ * since the parser's options hold functions that cannot cross to a thread.
+ */
 export function createXmlReader(config: XmlConfig, step: string): XmlReader {
   const { soap, attributePrefix, textNode } = config;
   const limits: ScanLimits = {
@@ -203,7 +229,7 @@ export function createXmlReader(config: XmlConfig, step: string): XmlReader {
 }
 
 /** Counts a refusal by the setting that made it (`maxElements`, `allowDoctype`, …), then passes it on. */
-function countRefusal(runtime: TransformRuntime | undefined, routeId: string): (error: unknown) => unknown {
+function countRefusal(runtime: StepRuntime | undefined, routeId: string): (error: unknown) => unknown {
   return (error) => {
     const limit = error instanceof HookrelayError ? error.params.limit : undefined;
     if (typeof limit === 'string') runtime?.metrics?.xmlLimitRefusals.inc({ route: routeId, limit });

@@ -1,16 +1,19 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { HookrelayError } from '../../src/errors.ts';
 import { transformRegistry, transformSchema } from '../../src/transforms/index.ts';
+import { ParsePool } from '../../src/transforms/parse-pool.ts';
 import type { Payload, TransformContext, TransformStep } from '../../src/transforms/types.ts';
+import type { XmlConfig } from '../../src/transforms/xml.ts';
 import { isXmlText } from '../../src/transforms/xml-safety.ts';
 
 /**
  * Untrusted XML: whatever the bytes, the `xml` step either yields a JSON value or refuses the
  * request with a HookrelayError of status 400, 413, 415 or 422; it never throws anything else
- * (which would be a 500) and never hangs. The pre-scan counts elements, attributes and text nodes exactly as the document
+ * (which would be a 500) and never hangs, and a parsing worker thread gives the same answer as
+ * the event loop. The pre-scan counts elements, attributes and text nodes exactly as the document
  * holds them. And whatever the value, `xml-out` either writes XML that the `xml` step reads back
  * or refuses it with a 422.
  */
@@ -159,6 +162,54 @@ describe('xml: untrusted bodies never crash the step', () => {
         },
       ),
       { numRuns: 400 },
+    );
+  });
+});
+
+describe('xml: a parsing worker thread answers as the event loop does', () => {
+  const pool = new ParsePool({
+    workerThreshold: 1,
+    workers: 1,
+    queue: 1_000,
+    idleTimeout: 30_000,
+    workerMemory: 64 * 2 ** 20,
+  });
+  afterAll(() => pool.close());
+  const configs = READER_OPTIONS.map(
+    (options) => transformSchema.parse({ type: 'xml', ...options }) as XmlConfig,
+  );
+
+  it('documents made of XML tokens, cut and spliced', async () => {
+    const documents = fc.oneof(
+      fc.array(fc.constantFrom(...TOKENS), { maxLength: 40 }).map((tokens) => tokens.join('')),
+      fc
+        .tuple(fc.constantFrom(...DOCUMENTS), fc.nat())
+        .map(([doc, cut]) => doc.slice(0, cut % (doc.length + 1))),
+    );
+    await fc.assert(
+      fc.asyncProperty(documents, async (text) => {
+        const bytes = Buffer.from(text);
+        if (bytes.length === 0) return;
+        for (const [index, config] of configs.entries()) {
+          const inline = attempt(READERS[index]!, { kind: 'bytes', bytes, contentType: 'application/xml' });
+          const pooled = await pool
+            .run(
+              { kind: 'xml', config, step: 'transform[0] (xml)', bytes, contentType: 'application/xml' },
+              { routeId: 'r', refuseWhenBusy: true },
+            )
+            .then(
+              (value): Payload => ({ kind: 'value', value }),
+              (error: unknown) => error,
+            );
+          if (inline instanceof HookrelayError) {
+            expect(pooled).toBeInstanceOf(HookrelayError);
+            expect((pooled as HookrelayError).message).toBe(inline.message);
+          } else {
+            expect(pooled).toEqual(inline);
+          }
+        }
+      }),
+      { numRuns: 100 },
     );
   });
 });
