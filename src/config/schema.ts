@@ -491,7 +491,7 @@ export const configSchema = z
     parsing: z
       .strictObject({
         workerThreshold: size(
-          'Bodies at least this large are parsed by worker threads (`xml` steps), so a large document does not hold up other requests and the health endpoints; smaller ones are parsed on the event loop, where a thread hop would cost more than the parse.',
+          'Bodies at least this large are parsed by worker threads (`xml` steps), so a large document does not hold up other requests and the health endpoints; smaller ones are parsed on the event loop, where a thread hop would cost more than the parse. Every body this large (JSON too) is also transformed on a turn of the event loop of its own, so other requests are served between two of them.',
           '16kb',
         ).default(16 * 1024),
         workers: z.number().int().min(0).max(256).optional().meta({
@@ -520,7 +520,7 @@ export const configSchema = z
       .prefault({})
       .meta({
         description:
-          'Worker threads that parse large XML bodies off the event loop. See [transforms.md](transforms.md#large-bodies).',
+          'Large bodies: worker threads that parse XML off the event loop, and turns of the event loop for the rest. See [transforms.md](transforms.md#large-bodies).',
       }),
     log: z
       .strictObject({

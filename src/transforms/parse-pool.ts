@@ -21,6 +21,7 @@ import type { XmlConfig } from './xml.ts';
  *   the others keep waiting and get a new thread.
  * - Polite: a thread lowers its own priority (parse-worker.ts), so where threads and the event
  *   loop share a core, the loop wins it.
+ * - `isLarge` also decides which bodies take a turn of the event loop of their own (turns.ts).
  * - The worker (parse-worker.ts) builds its own parser from the step's config: the parser's
  *   options hold functions, which cannot be sent to a thread. Bytes go in as a transferred copy,
  *   the value comes back by structured clone.
@@ -105,9 +106,14 @@ export class ParsePool {
     this.#logger = hooks.logger;
   }
 
+  /** True for a body of `workerThreshold` or more: it takes its own turn of the event loop (turns.ts). */
+  isLarge(bytes: number): boolean {
+    return bytes >= this.threshold;
+  }
+
   /** True when a body of this many bytes is parsed by a worker thread rather than inline. */
   offloads(bytes: number): boolean {
-    return this.size > 0 && bytes >= this.threshold;
+    return this.size > 0 && this.isLarge(bytes);
   }
 
   /** Threads running now. */
