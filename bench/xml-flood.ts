@@ -10,7 +10,8 @@
  * - json-map: a JSON body of the same size and shape through a `map` step (parsed on the event
  *   loop: does JSON need the same treatment?).
  *
- * Reported: /healthz p50/p99/max, the requests' outcomes by status, their p50/p99, peak RSS; and
+ * Reported: /healthz p50/p99/max, the relay's own event-loop delay (p99, max), the requests'
+ * outcomes by status, their p50/p99, peak RSS; and
  * first the event-loop time per document, inline and through the workers (bench/xml-event-loop.ts).
  * BENCH_XML_VARIANTS picks variants (the unfixed code knows no limits: run it with
  * `xml-default,json-map`, where xml-default then parses everything).
@@ -39,6 +40,8 @@ export interface FloodResult {
   p50: number;
   p99: number;
   health: { count: number; errors: number; p50: number; p99: number; max: number };
+  /** The relay's own event-loop delay during the flood (prom-client's, reset by the scrape before). */
+  eventLoopDelay: { p99: number; max: number };
   startRssMb: number;
   peakRssMb: number;
 }
@@ -117,6 +120,17 @@ ${routes}`,
 }
 
 /**
+ * The relay's event-loop delay since the last scrape, in ms, from `nodejs_eventloop_lag_p99_seconds`
+ * and `_max_seconds` (prom-client samples it every 10 ms and resets it on every scrape).
+ */
+async function eventLoopDelay(port: number): Promise<{ p99: number; max: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const read = (name: string) =>
+    Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) * 1000;
+  return { p99: read('nodejs_eventloop_lag_p99_seconds'), max: read('nodejs_eventloop_lag_max_seconds') };
+}
+
+/**
  * A few small requests first: the first ones load code lazily (the HTTP client, the parser) and
  * would stall the loop for a moment in any relay; that is a cold start, not what is measured.
  */
@@ -173,6 +187,7 @@ export async function xmlFlood(options: {
   for (const variant of variants) {
     const relay = await startRelay(variant, routeFor(variant, target, auth), options.work, options.children);
     await warmUp(relay.port, variant);
+    await eventLoopDelay(relay.port);
     const pid = relay.child.pid!;
     resetPeakRss([pid]);
     const startRssMb = rssMb([pid]).rss;
@@ -199,6 +214,7 @@ export async function xmlFlood(options: {
       },
       limit,
     ).result;
+    const delay = await eventLoopDelay(relay.port);
     poller.process.kill('SIGTERM');
     const health = await poller.result;
     const row: FloodResult = {
@@ -207,6 +223,7 @@ export async function xmlFlood(options: {
       rounds,
       ...flood,
       health,
+      eventLoopDelay: delay,
       startRssMb,
       peakRssMb: rssMb([pid]).peak,
     };
@@ -219,6 +236,7 @@ export async function xmlFlood(options: {
       .join(', ');
     process.stdout.write(
       `  ${variant.padEnd(12)} healthz p50 ${row.health.p50.toFixed(1)} ms, p99 ${row.health.p99.toFixed(1)} ms, max ${row.health.max.toFixed(0)} ms (${row.health.count} polls, ${row.health.errors} failed); ` +
+        `event-loop delay p99 ${delay.p99.toFixed(0)} ms, max ${delay.max.toFixed(0)} ms; ` +
         `requests ${outcomes} (p50 ${row.p50.toFixed(0)} ms, p99 ${row.p99.toFixed(0)} ms); RSS ${startRssMb.toFixed(0)} → peak ${row.peakRssMb.toFixed(0)} MB; ${row.seconds.toFixed(1)} s\n`,
     );
   }
