@@ -5,6 +5,7 @@
  *   npm run bench                 full run (BENCH_DURATION=10 s per measurement, 2 rounds)
  *   npm run bench -- --smoke      2 s, 1 round: checks every scenario answers 2xx (used by CI)
  *   npm run bench -- --soak       1 M requests through hookrelay; RSS and heap at 100 k vs 1 M
+ *   npm run bench -- --xml-flood  only the xml-flood scenario (bench/xml-flood.ts)
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,10 +28,12 @@ import {
 import { fixedRate, soak, sqliteBaseline } from './modes.ts';
 import { startNginx } from './nginx.ts';
 import { runWrk, type WrkResult } from './wrk.ts';
+import { type FloodResult, xmlFlood } from './xml-flood.ts';
 
 const args = new Set(process.argv.slice(2));
 const SMOKE = args.has('--smoke');
 const SOAK = args.has('--soak');
+const FLOOD_ONLY = args.has('--xml-flood');
 const env = process.env;
 const DURATION = Number(env.BENCH_DURATION ?? (SMOKE ? 2 : 10));
 const WARMUP = Number(env.BENCH_WARMUP ?? (SMOKE ? 1 : 3));
@@ -198,6 +201,12 @@ async function main(): Promise<number> {
       `${CONNECTIONS} connections, ${DURATION}s x ${ROUNDS} rounds, warm-up ${WARMUP}s\n`,
   );
   const target = await service('direct', 'target.ts', { EXPECT_AUTH: AUTH });
+  const flood = () => xmlFlood({ targetPort: target.port, token: TOKEN, work, children, smoke: SMOKE });
+  if (FLOOD_ONLY) {
+    const result = await flood();
+    write('xml-flood', result);
+    return floodFailures(result.results).length > 0 ? 1 : 0;
+  }
   const failing = await service('failing-target', 'target.ts', {
     EXPECT_AUTH: AUTH,
     FAIL_EVERY: String(FAIL_EVERY),
@@ -309,22 +318,24 @@ async function main(): Promise<number> {
     warmup: SMOKE ? 0 : WARMUP,
     rounds: ROUNDS,
   });
+  const floods = await flood();
   const baseline = await sqliteBaseline(SMOKE ? 1 : 5);
   const asyncRps = summary.find((r) => r.scenario === 'async-durable-ack')?.rps ?? 0;
   process.stdout.write(
     `\ndurability: one fsync'd SQLite transaction per request (same machine, same run): ${baseline.tps.toFixed(0)} tx/s; ` +
       `durable async acks: ${asyncRps.toFixed(0)} req/s = ${(asyncRps / baseline.tps).toFixed(1)}x that\n`,
   );
-  const file = join(
-    root,
-    'bench/results',
-    `${SMOKE ? 'smoke' : 'bench'}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
-  );
-  writeFileSync(
-    file,
-    `${JSON.stringify({ date: new Date().toISOString(), cores: CORES, connections: CONNECTIONS, duration: DURATION, rounds: ROUNDS, summary, latency, sqliteBaseline: baseline, rows, large }, null, 2)}\n`,
-  );
-  process.stdout.write(`results: ${file}\n`);
+  write(SMOKE ? 'smoke' : 'bench', {
+    connections: CONNECTIONS,
+    duration: DURATION,
+    rounds: ROUNDS,
+    summary,
+    latency,
+    sqliteBaseline: baseline,
+    rows,
+    large,
+    xmlFlood: floods,
+  });
   const bad = [
     ...summary
       .filter((s) => s.non2xx > 0 || s.socketErrors > 0 || s.requests === 0)
@@ -332,12 +343,37 @@ async function main(): Promise<number> {
     ...large.summary
       .filter((s) => s.failures > 0 || s.transfers === 0)
       .map((b) => `large-${b.mode}/${b.system}`),
+    ...floodFailures(floods.results),
   ];
   if (bad.length > 0) {
     process.stderr.write(`bench: non-2xx or errors in: ${bad.join(', ')}\n`);
     return 1;
   }
   return 0;
+}
+
+/** Writes one run's figures to bench/results/<kind>-<date>.json (not committed). */
+function write(kind: string, figures: Record<string, unknown>): void {
+  const file = join(root, 'bench/results', `${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ date: new Date().toISOString(), cores: CORES, ...figures }, null, 2)}\n`,
+  );
+  process.stdout.write(`results: ${file}\n`);
+}
+
+/**
+ * The flood is answered with 2xx, 413 (the limits) or 503 (the workers' queue full), and /healthz
+ * always: a request without an answer in time, a 5xx other than 503 or a failed health poll is a
+ * failure of the scenario.
+ */
+function floodFailures(results: FloodResult[]): string[] {
+  return results
+    .filter(
+      (r) =>
+        r.health.errors > 0 || Object.keys(r.outcomes).some((status) => !/^(2\d\d|413|503)$/.test(status)),
+    )
+    .map((r) => `xml-flood/${r.variant}`);
 }
 
 interface Summary {

@@ -44,6 +44,8 @@ export interface JsonSchema {
   examples?: unknown[];
   format?: string;
   secret?: boolean;
+  /** The field's example is shown on its own, not in its step's combined example (it conflicts). */
+  exampleAlone?: boolean;
   enum?: unknown[];
   const?: unknown;
   properties?: Record<string, JsonSchema>;
@@ -494,7 +496,9 @@ function renderConfiguration(input: JsonSchema, output: JsonSchema): string {
     }
     if (s.variant) {
       const example: Record<string, unknown> = { type: s.variant };
-      for (const f of s.fields) if (f.schema.example !== undefined) example[f.key] = f.schema.example;
+      for (const f of s.fields) {
+        if (f.schema.example !== undefined && !f.schema.exampleAlone) example[f.key] = f.schema.example;
+      }
       out.push(
         '```yaml',
         dump({ [s.path.split('.').pop()!]: example }, { lineWidth: -1 }).trimEnd(),
@@ -577,6 +581,7 @@ function editorSchema(): JsonSchema {
       copy.examples = [copy.example];
       delete copy.example;
     }
+    delete copy.exampleAlone;
     if (copy.properties) {
       copy.properties = Object.fromEntries(
         Object.entries(copy.properties).map(([k, v]) => [k, adjust(v, o?.properties?.[k])]),

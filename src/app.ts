@@ -14,6 +14,7 @@ import { createDriver } from './queue/index.ts';
 import { Queue } from './queue/queue.ts';
 import { DeliveryWorkers, workerRoute } from './queue/worker.ts';
 import { StreamProxy } from './stream/proxy.ts';
+import { ParsePool } from './transforms/parse-pool.ts';
 import { VERSION } from './version.ts';
 
 export interface AppOptions {
@@ -40,7 +41,9 @@ export interface App {
 export function createApp(config: Config, options: AppOptions = {}): App {
   const logger = options.logger ?? createLogger(config.log.level);
   const metrics = createMetrics({ version: VERSION, defaultMetrics: options.defaultMetrics });
-  const routes = compileRoutes(config);
+  // No thread starts until a large body arrives (parse-pool.ts).
+  const pool = new ParsePool(config.parsing, { metrics, logger });
+  const routes = compileRoutes(config, { pool, metrics });
   const secrets = secretValuesOf(config);
   metrics.routes.set(routes.length);
   for (const route of routes) {
@@ -180,6 +183,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       await Promise.all(routes.map((route) => route.forward?.auth?.close?.()));
       await clients.close();
       streams?.close();
+      await pool.close();
       return { drained };
     },
   };

@@ -42,6 +42,13 @@ export const ERRORS = {
     description:
       'The body is larger than `limits.body` of the route (checked on Content-Length and while reading).',
   },
+  HOOKRELAY_ERR_BODY_TOO_COMPLEX: {
+    status: 413,
+    message: '{step}: the {format} body is too complex: {reason}',
+    retryable: false,
+    description:
+      'A transform step refused a body with more elements, attributes or text nodes than its limits allow (`maxElements`, `maxAttributes`, `maxTextNodes` of the `xml` step), found by a linear scan before anything is built; or one whose parse needed more memory than a parsing worker thread has (`parsing.workerMemory`). The reason names the limit and where it was exceeded. Nothing is forwarded.',
+  },
   HOOKRELAY_ERR_BODY_READ: {
     status: 400,
     message: 'request body could not be read: {reason}',
@@ -178,6 +185,14 @@ export const ERRORS = {
     retryable: true,
     description:
       'Backpressure: `server.maxConcurrentRequests` relayed requests are already being processed. The answer carries `Retry-After`; nothing was read or forwarded. Health, readiness and metrics endpoints stay reachable.',
+  },
+  HOOKRELAY_ERR_TRANSFORM_BUSY: {
+    status: 503,
+    message:
+      '{step}: every parsing worker is busy and the parsing queue is full (parsing.queue: {limit}); retry after {retryAfter} s',
+    retryable: true,
+    description:
+      'Backpressure: a body at least `parsing.workerThreshold` large arrived while every parsing worker thread was busy and `parsing.queue` others were already waiting for one. Nothing was parsed or forwarded; the sender should retry later.',
   },
   HOOKRELAY_ERR_REQUEST_TIMEOUT: {
     status: 408,

@@ -8,7 +8,7 @@ import { type HeadersConfig, staticHeaderEdits } from '../transforms/headers.ts'
 import { type TransformConfig, transformRegistry } from '../transforms/index.ts';
 import type { CompiledStep } from '../transforms/run.ts';
 import { compileTemplate, type Template } from '../transforms/template.ts';
-import type { StepInfo } from '../transforms/types.ts';
+import type { StepInfo, TransformRuntime } from '../transforms/types.ts';
 import { type VerifierConfig, verifierRegistry } from '../verifiers/index.ts';
 import type { Verifier, VerifierInfo } from '../verifiers/types.ts';
 import { parseRoutePath, type RoutePath } from './route-path.ts';
@@ -99,10 +99,11 @@ export function isQueued(route: CompiledRoute): boolean {
   return route.forward !== undefined && (route.delivery === 'async' || route.delivery === 'hybrid');
 }
 
-export function compileRoutes(config: Config): CompiledRoute[] {
+/** `runtime`: the running relay's parsing workers and metrics; `try` and `test` run steps inline. */
+export function compileRoutes(config: Config, runtime?: TransformRuntime): CompiledRoute[] {
   // Routes asking the same token endpoint for the same client, scope and audience share a token.
   const tokens = new TokenSources();
-  return config.routes.map((route) => compileRoute(route, config.defaults, tokens));
+  return config.routes.map((route) => compileRoute(route, config.defaults, tokens, runtime));
 }
 
 function lower(map: Record<string, string> | undefined): Record<string, string> {
@@ -121,7 +122,12 @@ export function statusMatcher(list: readonly (number | string)[]): (status: numb
   return (status) => exact.has(status) || classes.has(Math.floor(status / 100));
 }
 
-function compileRoute(route: RouteConfig, defaults: Config['defaults'], tokens: TokenSources): CompiledRoute {
+function compileRoute(
+  route: RouteConfig,
+  defaults: Config['defaults'],
+  tokens: TokenSources,
+  runtime: TransformRuntime | undefined,
+): CompiledRoute {
   const path = parseRoutePath(route.path);
   const retry = { ...defaults.retry, ...route.retry };
   let forward: CompiledForward | undefined;
@@ -181,8 +187,8 @@ function compileRoute(route: RouteConfig, defaults: Config['defaults'], tokens: 
         }
       : undefined,
     configHeaders: configHeaders(route),
-    transform: compileSteps(route.id, route.transform ?? [], 'transform'),
-    responseTransform: compileSteps(route.id, route.response?.transform ?? [], 'response.transform'),
+    transform: compileSteps(route.id, route.transform ?? [], 'transform', runtime),
+    responseTransform: compileSteps(route.id, route.response?.transform ?? [], 'response.transform', runtime),
     timeouts: { ...defaults.timeouts, ...route.timeouts },
     retry: { ...retry, retryOn: statusMatcher(retry.retryOn) },
     limits:
@@ -205,9 +211,21 @@ function configHeaders(route: RouteConfig): Record<string, string> {
   return out;
 }
 
-function compileSteps(routeId: string, steps: readonly TransformConfig[], list: string): CompiledStep[] {
+function compileSteps(
+  routeId: string,
+  steps: readonly TransformConfig[],
+  list: 'transform' | 'response.transform',
+  runtime: TransformRuntime | undefined,
+): CompiledStep[] {
+  // Nothing was sent before a request step: it may be refused when the workers are saturated.
+  const stepRuntime = runtime && { ...runtime, refuseWhenBusy: list === 'transform' };
   return steps.map((config, index) => {
-    const info: StepInfo = { routeId, index, name: `${list}[${index}] (${config.type})` };
+    const info: StepInfo = {
+      routeId,
+      index,
+      name: `${list}[${index}] (${config.type})`,
+      runtime: stepRuntime,
+    };
     return { info, step: transformRegistry.create(config, info) };
   });
 }

@@ -496,6 +496,40 @@ export const configSchema = z
       })
       .prefault({})
       .meta({ description: 'HTTP listener.' }),
+    parsing: z
+      .strictObject({
+        workerThreshold: size(
+          'Bodies at least this large are parsed by worker threads (`xml` steps), so a large document does not hold up other requests and the health endpoints; smaller ones are parsed on the event loop, where a thread hop would cost more than the parse. Every body this large (JSON too) is also transformed on a turn of the event loop of its own, so other requests are served between two of them.',
+          '16kb',
+        ).default(16 * 1024),
+        workers: z.number().int().min(0).max(256).optional().meta({
+          description:
+            'Parsing worker threads at most, started when a large body arrives. Default: the CPU cores available to the process (`os.availableParallelism()`). `0` parses every body on the event loop.',
+          example: 2,
+        }),
+        queue: z.number().int().min(0).max(100_000).default(32).meta({
+          description:
+            'Large bodies that may wait for a busy worker thread; beyond it a request is refused at once with 503 `HOOKRELAY_ERR_TRANSFORM_BUSY`. A body waits about `queue` × the time of one parse ÷ `workers`: lower it when you raise the `xml` limits. A `response.transform` step is never refused (the target already has the request): it waits, ahead of request steps.',
+          example: 16,
+        }),
+        idleTimeout: duration(
+          'A worker thread idle this long is ended, and its memory returned; the next large body starts one again.',
+          '30s',
+        ).default(30_000),
+        workerMemory: size(
+          'Heap of one worker thread (V8 old generation), at least 32 MB. A document whose parse needs more is refused with 413 `HOOKRELAY_ERR_BODY_TOO_COMPLEX` and the thread replaced; the relay itself is not affected.',
+          '256mb',
+        )
+          .refine((bytes) => bytes >= 32 * 1024 * 1024, {
+            message: 'must be at least 32mb: a worker thread needs about that to start',
+          })
+          .default(256 * 1024 * 1024),
+      })
+      .prefault({})
+      .meta({
+        description:
+          'Large bodies: worker threads that parse XML off the event loop, and turns of the event loop for the rest. See [transforms.md](transforms.md#large-bodies).',
+      }),
     log: z
       .strictObject({
         level: z

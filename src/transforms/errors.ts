@@ -1,8 +1,26 @@
 import { HookrelayError } from '../errors.ts';
 
-/** A body that cannot be parsed as the format a step expects: the caller's fault, 400. */
-export function malformed(step: string, format: string, reason: string): HookrelayError {
-  return new HookrelayError('HOOKRELAY_ERR_MALFORMED_BODY', { step, format, reason });
+/**
+ * A body that cannot be parsed as the format a step expects: the caller's fault, 400. `limit`
+ * names the setting that refused it (e.g. `maxDepth`), for the metric that counts refusals by limit.
+ */
+export function malformed(step: string, format: string, reason: string, limit?: string): HookrelayError {
+  return new HookrelayError('HOOKRELAY_ERR_MALFORMED_BODY', {
+    step,
+    format,
+    reason,
+    ...(limit ? { limit } : {}),
+  });
+}
+
+/** A body with more structure than the step's limits allow (elements, attributes, ...): 413. */
+export function tooComplex(step: string, format: string, reason: string, limit: string): HookrelayError {
+  return new HookrelayError('HOOKRELAY_ERR_BODY_TOO_COMPLEX', { step, format, reason, limit });
+}
+
+/** Every parsing worker busy and the queue full: 503, worth retrying. */
+export function busy(step: string, limit: number, retryAfter: number): HookrelayError {
+  return new HookrelayError('HOOKRELAY_ERR_TRANSFORM_BUSY', { step, limit, retryAfter });
 }
 
 /** A step that cannot produce its output from a well-formed body (missing field, bad type): 422. */

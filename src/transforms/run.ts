@@ -2,6 +2,7 @@ import type { HookrelayError } from '../errors.ts';
 import type { InboundMessage } from '../pipeline/message.ts';
 import { failed } from './errors.ts';
 import { serialise } from './payload.ts';
+import { nextTurn } from './turns.ts';
 import type { Payload, StepInfo, TransformContext, TransformStep } from './types.ts';
 
 export interface CompiledStep {
@@ -37,6 +38,10 @@ export async function runTransforms(
   payload: Payload,
   limits: { jsonDepth?: number } = {},
 ): Promise<TransformResult> {
+  // A large body is transformed on a turn of the event loop of its own (turns.ts), so other
+  // requests and the health endpoints are served between large bodies, not after all of them.
+  const pool = steps[0]?.info.runtime?.pool;
+  if (payload.kind === 'bytes' && pool?.isLarge(payload.bytes.length)) await nextTurn();
   const ctx: TransformContext = {
     routeId: message.routeId,
     message,

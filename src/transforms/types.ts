@@ -1,4 +1,6 @@
+import type { Metrics } from '../metrics/index.ts';
 import type { InboundMessage } from '../pipeline/message.ts';
+import type { ParsePool } from './parse-pool.ts';
 
 /**
  * What a transform step works on. A body starts as the raw bytes with their content type; a step
@@ -34,4 +36,22 @@ export interface StepInfo {
   index: number;
   /** `transform[2] (map)` or `response.transform[0] (xml)`. */
   name: string;
+  /** The running relay's shared resources; absent in `try`, `test` and unit tests (steps run inline). */
+  runtime?: StepRuntime | undefined;
+}
+
+/** What the app lends the transform steps it compiles: the parsing workers and the metrics. */
+export interface TransformRuntime {
+  /** Worker threads for large bodies; without it every body is parsed on the event loop. */
+  pool?: ParsePool | undefined;
+  metrics?: Metrics | undefined;
+}
+
+export interface StepRuntime extends TransformRuntime {
+  /**
+   * Whether a step may be refused with 503 when the parsing workers are saturated: request steps
+   * may (nothing was sent yet), `response.transform` steps wait instead (the target already has
+   * the request, and refusing would make the caller send it again).
+   */
+  refuseWhenBusy: boolean;
 }

@@ -9,11 +9,39 @@ import { z } from 'zod';
 /** A problem found by the scan, with the offset it was found at (for line and column). */
 export class XmlScanError extends Error {
   readonly offset: number | undefined;
-  constructor(reason: string, offset?: number) {
+  /** The setting that refused the document (`maxDepth`, `allowDoctype`), when one did. */
+  readonly limit: XmlLimit | undefined;
+  constructor(reason: string, offset?: number, limit?: XmlLimit) {
     super(reason);
     this.name = 'XmlScanError';
     this.offset = offset;
+    this.limit = limit;
   }
+}
+
+/** A document with more elements, attributes or text nodes than allowed: too large, not malformed. */
+export class XmlLimitError extends XmlScanError {
+  override readonly limit: 'maxElements' | 'maxAttributes' | 'maxTextNodes';
+  constructor(reason: string, offset: number, limit: 'maxElements' | 'maxAttributes' | 'maxTextNodes') {
+    super(reason, offset, limit);
+    this.name = 'XmlLimitError';
+    this.limit = limit;
+  }
+}
+
+/** The settings of an `xml` step that can refuse a document, as the metric labels name them. */
+export type XmlLimit = 'maxDepth' | 'maxElements' | 'maxAttributes' | 'maxTextNodes' | 'allowDoctype';
+
+export interface ScanLimits {
+  maxDepth: number;
+  maxElements: number;
+  maxAttributes: number;
+  maxTextNodes: number;
+  /**
+   * `allowed`: a DOCTYPE without an internal subset is ignored. `refused`: any DOCTYPE is refused.
+   * `soap`: refused as well, because SOAP forbids one (SOAP 1.1 §3, SOAP 1.2 part 1 §5).
+   */
+  doctype: 'allowed' | 'refused' | 'soap';
 }
 
 export interface ScanResult {
@@ -21,37 +49,58 @@ export interface ScanResult {
   root: { name: string; attributes: string } | undefined;
 }
 
+/** What the scan has counted so far; each count is checked against its limit as it grows. */
+interface Counts {
+  elements: number;
+  attributes: number;
+  textNodes: number;
+}
+
 /**
  * One linear pass over the document before any parser sees it, for what fast-xml-parser's
  * validator lets through or checks too late:
- * - a DOCTYPE with an internal subset (`<!DOCTYPE x [ … ]>`) is refused outright: that is where
- *   entity declarations live, so no user-defined entity (billion laughs, external `SYSTEM`
- *   entities) ever reaches the parser. A DOCTYPE without one (a name and an external id) is
- *   allowed and ignored: nothing is ever fetched. A DOCTYPE after the root element is refused.
+ * - a DOCTYPE is refused unless `doctype` is `allowed`, and a DOCTYPE with an internal subset
+ *   (`<!DOCTYPE x [ … ]>`) always: that is where entity declarations live, so no user-defined
+ *   entity (billion laughs, external `SYSTEM` entities) ever reaches the parser. An allowed
+ *   DOCTYPE (a name and an external id) is ignored: nothing is ever fetched. A DOCTYPE after the
+ *   root element is refused.
  * - `<!ENTITY`, `<!ELEMENT` and other declarations outside a DOCTYPE are refused.
  * - comments, CDATA sections and processing instructions must be closed.
  * - element nesting deeper than `maxDepth` is refused before the (recursive) parser sees it.
+ * - more elements, attributes or text nodes (runs of character data that are not only white
+ *   space, and CDATA sections) than the limits allow are refused where the count goes over, so
+ *   the cost of a refused document is the scan of its first part, and the parser never builds it.
  * - only white space, comments and processing instructions may sit outside the one root element
  *   (the validator lets a second, self-closing root and text after one through).
  * The validator then checks the rest of well-formedness (tag balance, names, attributes).
  */
-export function scanXml(text: string, maxDepth: number): ScanResult {
+export function scanXml(text: string, limits: ScanLimits): ScanResult {
+  const { maxDepth } = limits;
   const references = new ReferenceChecker(text);
+  const counts: Counts = { elements: 0, attributes: 0, textNodes: 0 };
   let depth = 0;
   let root: ScanResult['root'];
   let i = text.indexOf('<');
-  checkText(text, 0, i === -1 ? text.length : i, depth, references);
+  checkText(text, 0, i === -1 ? text.length : i, depth, references, counts, limits);
   while (i !== -1) {
     if (text.startsWith('<!--', i)) {
       i = after(text, '-->', i + 4, 'comment is not closed', i);
     } else if (text.startsWith('<![CDATA[', i)) {
       if (depth <= 0) throw new XmlScanError('CDATA outside the root element', i);
+      countTextNode(counts, limits, i);
       i = after(text, ']]>', i + 9, 'CDATA section is not closed', i);
     } else if (text.startsWith('<?', i)) {
       i = after(text, '?>', i + 2, 'processing instruction is not closed', i);
     } else if (text.startsWith('<!DOCTYPE', i)) {
       if (root) throw new XmlScanError('a DOCTYPE is only allowed before the root element', i);
+      const start = i;
       i = doctypeEnd(text, i);
+      if (limits.doctype === 'soap') {
+        throw new XmlScanError('a SOAP message must not contain a DOCTYPE', start, 'allowDoctype');
+      }
+      if (limits.doctype === 'refused') {
+        throw new XmlScanError('a DOCTYPE is refused (allowDoctype is off)', start, 'allowDoctype');
+      }
     } else if (text[i + 1] === '!') {
       const name = /^<![A-Za-z[]*/.exec(text.slice(i, i + 12))?.[0] ?? '<!';
       throw new XmlScanError(`unexpected markup '${name}'`, i);
@@ -59,11 +108,25 @@ export function scanXml(text: string, maxDepth: number): ScanResult {
       depth--;
       i = after(text, '>', i + 2, 'closing tag is not closed', i);
     } else {
-      const end = tagEnd(text, i);
+      const end = tagEnd(text, i, counts);
       const selfClosing = text[end - 1] === '/';
       if (root && depth <= 0) throw new XmlScanError('a second root element (XML has one)', i);
       if (depth + 1 > maxDepth) {
-        throw new XmlScanError(`elements are nested deeper than the limit of ${maxDepth} levels`, i);
+        throw new XmlScanError(
+          `elements are nested deeper than the limit of ${maxDepth} levels`,
+          i,
+          'maxDepth',
+        );
+      }
+      if (++counts.elements > limits.maxElements) {
+        throw new XmlLimitError(`more than ${limits.maxElements} elements (maxElements)`, i, 'maxElements');
+      }
+      if (counts.attributes > limits.maxAttributes) {
+        throw new XmlLimitError(
+          `more than ${limits.maxAttributes} attributes (maxAttributes)`,
+          i,
+          'maxAttributes',
+        );
       }
       if (!root) {
         const inner = text.slice(i + 1, selfClosing ? end - 1 : end);
@@ -75,30 +138,44 @@ export function scanXml(text: string, maxDepth: number): ScanResult {
       i = end + 1;
     }
     const next = text.indexOf('<', i);
-    checkText(text, i, next === -1 ? text.length : next, depth, references);
+    checkText(text, i, next === -1 ? text.length : next, depth, references, counts, limits);
     i = next;
   }
   return { root };
 }
 
-/** Character data between markup: references must be defined, and only white space may sit outside the root. */
+function countTextNode(counts: Counts, limits: ScanLimits, offset: number): void {
+  if (++counts.textNodes > limits.maxTextNodes) {
+    throw new XmlLimitError(
+      `more than ${limits.maxTextNodes} text nodes (maxTextNodes)`,
+      offset,
+      'maxTextNodes',
+    );
+  }
+}
+
+/**
+ * Character data between markup: references must be defined, only white space may sit outside
+ * the root, and inside it a run that is not only white space is a text node.
+ */
 function checkText(
   text: string,
   from: number,
   to: number,
   depth: number,
   references: ReferenceChecker,
+  counts: Counts,
+  limits: ScanLimits,
 ): void {
-  if (depth <= 0) {
-    for (let i = from; i < to; i++) {
-      const c = text.charCodeAt(i);
-      if (c !== 32 && c !== 9 && c !== 10 && c !== 13) {
-        throw new XmlScanError('text outside the root element', i);
-      }
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) {
+      if (depth <= 0) throw new XmlScanError('text outside the root element', i);
+      countTextNode(counts, limits, i);
+      break;
     }
-    return;
   }
-  references.check(from, to);
+  if (depth > 0) references.check(from, to);
 }
 
 /**
@@ -136,12 +213,16 @@ function after(text: string, close: string, from: number, reason: string, start:
   return end + close.length;
 }
 
-/** The index of the `>` that ends the start tag at `start`, skipping quoted attribute values. */
-function tagEnd(text: string, start: number): number {
+/**
+ * The index of the `>` that ends the start tag at `start`, skipping quoted attribute values and
+ * counting them: each attribute has exactly one (the validator refuses any other form).
+ */
+function tagEnd(text: string, start: number, counts: Counts): number {
   for (let i = start + 1; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 62 /* > */) return i;
     if (c === 34 /* " */ || c === 39 /* ' */) {
+      counts.attributes++;
       const close = text.indexOf(text[i]!, i + 1);
       if (close === -1) break;
       i = close;
@@ -155,7 +236,11 @@ function doctypeEnd(text: string, start: number): number {
     const c = text.charCodeAt(i);
     if (c === 62 /* > */) return i + 1;
     if (c === 91 /* [ */) {
-      throw new XmlScanError('a DOCTYPE with an internal subset (entity declarations) is refused', start);
+      throw new XmlScanError(
+        'a DOCTYPE with an internal subset (entity declarations) is refused',
+        start,
+        'allowDoctype',
+      );
     }
     if (c === 34 || c === 39) {
       const close = text.indexOf(text[i]!, i + 1);

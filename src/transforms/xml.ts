@@ -1,19 +1,22 @@
 import { TextDecoder } from 'node:util';
 import { type MatcherView, XMLParser, XMLValidator } from 'fast-xml-parser';
 import { z } from 'zod';
+import { HookrelayError } from '../errors.ts';
 import type { Plugin } from '../registry.ts';
-import { failed, malformed, unsupported } from './errors.ts';
+import { failed, malformed, tooComplex, unsupported } from './errors.ts';
 import { exactNumber, isJsonObject } from './json.ts';
 import { isJson, mediaType } from './payload.ts';
-import type { StepInfo, TransformContext, TransformStep } from './types.ts';
+import type { StepInfo, StepRuntime, TransformContext, TransformStep } from './types.ts';
 import {
   conventionFields,
   lineColumn,
   localName,
+  type ScanLimits,
   type ScanResult,
   scanXml,
   textNodeApartFromAttributes,
   XmlEntityError,
+  XmlLimitError,
   XmlScanError,
   xmlEntityDecoder,
 } from './xml-safety.ts';
@@ -25,10 +28,14 @@ import {
  * children, and text stays text unless `parseValues` is on. `soap: true` unwraps the SOAP
  * Envelope/Body so later steps see the message element itself.
  *
- * Safety (the body is untrusted): a linear pre-scan (xml-safety.ts) refuses DOCTYPE internal
- * subsets, so no user-defined or external entity is ever declared, let alone expanded (billion
- * laughs is refused at its DOCTYPE), and refuses nesting beyond `maxDepth` before the recursive
- * parser runs; fast-xml-parser's validator then checks well-formedness with line and column.
+ * Safety (the body is untrusted): a linear pre-scan (xml-safety.ts) refuses any DOCTYPE unless
+ * `allowDoctype` (and always one with an internal subset), so no user-defined or external entity
+ * is ever declared, let alone expanded (billion laughs is refused at its DOCTYPE), and refuses
+ * nesting beyond `maxDepth` and more elements, attributes or text nodes than the limits before
+ * the parser builds anything; fast-xml-parser's validator then checks well-formedness with line
+ * and column. A body of `parsing.workerThreshold` or more is parsed by a worker thread
+ * (parse-pool.ts), which builds its own reader from this step's config, so a large document
+ * does not hold up the event loop.
  */
 
 const SOAP_NAMESPACES: Record<string, string> = {
@@ -80,15 +87,51 @@ const schema = z
       description: 'Deepest element nesting accepted; a deeper document is refused with 400.',
       example: 32,
     }),
+    maxElements: countLimit(
+      'Most elements a document may have; one with more is refused with 413 where the count goes over, before it is parsed. The default lets a batch of several thousand order lines through (the 1 MB default body holds about 4,000 pretty-printed lines of five elements each); raise it with `limits.body` for larger batches.',
+      50_000,
+    ),
+    maxAttributes: countLimit(
+      'Most attributes a document may have in all (namespace declarations included); more are refused with 413 before the document is parsed.',
+      50_000,
+    ),
+    maxTextNodes: countLimit(
+      'Most text nodes a document may have: runs of text between markup that are not only white space, and CDATA sections. More are refused with 413 before the document is parsed.',
+      50_000,
+    ),
+    allowDoctype: z.boolean().default(false).meta({
+      description:
+        'Accept a DOCTYPE without an internal subset (a name and an external id, e.g. `<!DOCTYPE order SYSTEM "order.dtd">`) and ignore it: nothing is fetched or resolved. Off (the default), any DOCTYPE is refused with 400. One with an internal subset (`<!DOCTYPE x [ … ]>`, where entities are declared) is always refused. Not allowed with `soap`: a SOAP message must not contain a DOCTYPE.',
+      example: true,
+      // `soap: true` is the combined example's; the two together are a config error.
+      exampleAlone: true,
+    }),
   })
   .superRefine(textNodeApartFromAttributes)
+  .superRefine(noDoctypeInSoap)
   .meta({
     title: 'xml',
     description:
-      'XML body to a JSON value: `<Order id="7"><Line>a</Line><Line>b</Line></Order>` → `{ "Order": { "@id": "7", "Line": ["a", "b"] } }`. CDATA is text. Read from a body of any type except JSON, form and binary ones (415); malformed XML is refused with 400 and its line and column. For safety a DOCTYPE with an internal subset (entity declarations) is refused with 400, entities other than the five predefined ones and character references are never expanded, and nesting is limited by `maxDepth`.',
+      'XML body to a JSON value: `<Order id="7"><Line>a</Line><Line>b</Line></Order>` → `{ "Order": { "@id": "7", "Line": ["a", "b"] } }`. CDATA is text. Read from a body of any type except JSON, form and binary ones (415); malformed XML is refused with 400 and its line and column. For safety a DOCTYPE is refused with 400 (unless `allowDoctype`; one with an internal subset always), entities other than the five predefined ones and character references are never expanded, nesting is limited by `maxDepth`, and the counts of elements, attributes and text nodes by `maxElements`, `maxAttributes` and `maxTextNodes` (413). Bodies of `parsing.workerThreshold` or more are parsed by worker threads.',
   });
 
-type XmlConfig = z.output<typeof schema>;
+function countLimit(description: string, byDefault: number) {
+  return z.number().int().min(1).max(100_000_000).default(byDefault).meta({ description, example: 200_000 });
+}
+
+/** SOAP 1.1 §3 and SOAP 1.2 part 1 §5: "A SOAP message MUST NOT contain a Document Type Declaration". */
+function noDoctypeInSoap(config: { soap?: unknown; allowDoctype?: unknown }, ctx: z.RefinementCtx): void {
+  if (config.soap === true && config.allowDoctype === true) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['allowDoctype'],
+      message:
+        'must not be true with `soap: true`: a SOAP message must not contain a DOCTYPE (SOAP 1.1 §3, SOAP 1.2 part 1 §5)',
+    });
+  }
+}
+
+export type XmlConfig = z.output<typeof schema>;
 
 export const xmlTransform: Plugin<typeof schema, TransformStep> = {
   type: 'xml',
@@ -96,29 +139,10 @@ export const xmlTransform: Plugin<typeof schema, TransformStep> = {
   schema,
   create(config: XmlConfig, info?: StepInfo): TransformStep {
     const step = info?.name ?? 'xml';
-    const { maxDepth, soap, attributePrefix, textNode } = config;
-    const parser = new XMLParser({
-      ignoreAttributes: !config.attributes,
-      attributeNamePrefix: attributePrefix,
-      textNodeName: textNode,
-      removeNSPrefix: config.stripNamespaces,
-      // fast-xml-parser's own conversion (strnum) keeps digits by turning a number a double would
-      // round into a string, and drops others (`10.50` → 10.5): typedValue converts instead.
-      parseTagValue: false,
-      parseAttributeValue: false,
-      ...(config.parseValues ? { tagValueProcessor: typedValue, attributeValueProcessor: typedValue } : {}),
-      trimValues: true,
-      ignoreDeclaration: true,
-      ignorePiTags: true,
-      processEntities: true,
-      entityDecoder: xmlEntityDecoder,
-      isArray: arrayMatcher(config.alwaysArray, soap),
-      // Callbacks get the parser's path matcher instead of a path string built for every element
-      // (half the parse time); isArray renders it only when there are alwaysArray paths.
-      jPath: false,
-      // The scan enforces maxDepth exactly; this is the parser's own backstop.
-      maxNestedTags: maxDepth + 1,
-    });
+    const read = createXmlReader(config, step);
+    const runtime = info?.runtime;
+    const routeId = info?.routeId ?? '';
+    const counted = countRefusal(runtime, routeId);
     return {
       run(ctx: TransformContext) {
         const { payload } = ctx;
@@ -127,20 +151,94 @@ export const xmlTransform: Plugin<typeof schema, TransformStep> = {
         }
         if (refused(payload.contentType)) throw unsupported(step, payload.contentType, EXPECTED);
         if (payload.bytes.length === 0) throw malformed(step, 'XML', 'the body is empty');
-        const text = decodeText(payload.bytes, payload.contentType, step);
-        const scan = check(text, maxDepth, step);
-        let doc: Record<string, unknown>;
-        try {
-          doc = parser.parse(text) as Record<string, unknown>;
-        } catch (error) {
-          throw malformed(step, 'XML', at(parserMessage(error), undefined));
+        const pool = runtime?.pool;
+        if (pool?.offloads(payload.bytes.length)) {
+          const job = {
+            kind: 'xml',
+            config,
+            step,
+            bytes: payload.bytes,
+            contentType: payload.contentType,
+          } as const;
+          return pool.run(job, { routeId, refuseWhenBusy: runtime?.refuseWhenBusy !== false }).then(
+            (value) => {
+              ctx.payload = { kind: 'value', value };
+            },
+            (error: unknown) => {
+              throw counted(error);
+            },
+          );
         }
-        const value = soap ? unwrapSoap(doc, scan, attributePrefix, textNode, step) : doc;
-        ctx.payload = { kind: 'value', value };
+        try {
+          ctx.payload = { kind: 'value', value: read(payload.bytes, payload.contentType) };
+        } catch (error) {
+          throw counted(error);
+        }
       },
     };
   },
 };
+
+/** Bytes and their content type to the JSON value; throws the step's HookrelayError. */
+export type XmlReader = (bytes: Buffer, contentType: string | undefined) => unknown;
+
+/**
+ * The whole conversion for one step's config: decode, scan, validate, parse, unwrap SOAP. The
+ * step calls it inline; a parsing worker builds its own from the same (serialisable) config,
+ * since the parser's options hold functions that cannot cross to a thread.
+ */
+export function createXmlReader(config: XmlConfig, step: string): XmlReader {
+  const { soap, attributePrefix, textNode } = config;
+  const limits: ScanLimits = {
+    maxDepth: config.maxDepth,
+    maxElements: config.maxElements,
+    maxAttributes: config.maxAttributes,
+    maxTextNodes: config.maxTextNodes,
+    doctype: soap ? 'soap' : config.allowDoctype ? 'allowed' : 'refused',
+  };
+  const parser = new XMLParser({
+    ignoreAttributes: !config.attributes,
+    attributeNamePrefix: attributePrefix,
+    textNodeName: textNode,
+    removeNSPrefix: config.stripNamespaces,
+    // fast-xml-parser's own conversion (strnum) keeps digits by turning a number a double would
+    // round into a string, and drops others (`10.50` → 10.5): typedValue converts instead.
+    parseTagValue: false,
+    parseAttributeValue: false,
+    ...(config.parseValues ? { tagValueProcessor: typedValue, attributeValueProcessor: typedValue } : {}),
+    trimValues: true,
+    ignoreDeclaration: true,
+    ignorePiTags: true,
+    processEntities: true,
+    entityDecoder: xmlEntityDecoder,
+    isArray: arrayMatcher(config.alwaysArray, soap),
+    // Callbacks get the parser's path matcher instead of a path string built for every element
+    // (half the parse time); isArray renders it only when there are alwaysArray paths.
+    jPath: false,
+    // The scan enforces maxDepth exactly; this is the parser's own backstop.
+    maxNestedTags: config.maxDepth + 1,
+  });
+  return (bytes, contentType) => {
+    const text = decodeText(bytes, contentType, step);
+    const scan = check(text, limits, step);
+    let doc: Record<string, unknown>;
+    try {
+      doc = parser.parse(text) as Record<string, unknown>;
+    } catch (error) {
+      throw malformed(step, 'XML', at(parserMessage(error), undefined));
+    }
+    return soap ? unwrapSoap(doc, scan, attributePrefix, textNode, step) : doc;
+  };
+}
+
+/** Counts a refusal by the setting that made it (`maxElements`, `allowDoctype`, …), then passes it on. */
+function countRefusal(runtime: StepRuntime | undefined, routeId: string): (error: unknown) => unknown {
+  return (error) => {
+    const limit = error instanceof HookrelayError ? error.params.limit : undefined;
+    if (typeof limit === 'string') runtime?.metrics?.xmlLimitRefusals.inc({ route: routeId, limit });
+    return error;
+  };
+}
 
 /** Types that are plainly another format; anything else (text/plain, none, octet-stream) is tried. */
 function refused(contentType: string | undefined): boolean {
@@ -194,17 +292,15 @@ function declaredEncoding(bytes: Buffer): string | undefined {
 }
 
 /** The safety scan, then well-formedness; both report line and column. */
-function check(text: string, maxDepth: number, step: string): ScanResult {
+function check(text: string, limits: ScanLimits, step: string): ScanResult {
   let scan: ScanResult;
   try {
-    scan = scanXml(text, maxDepth);
+    scan = scanXml(text, limits);
   } catch (error) {
     if (!(error instanceof XmlScanError)) throw error;
-    throw malformed(
-      step,
-      'XML',
-      at(error.message, error.offset === undefined ? undefined : lineColumn(text, error.offset)),
-    );
+    const reason = at(error.message, error.offset === undefined ? undefined : lineColumn(text, error.offset));
+    if (error instanceof XmlLimitError) throw tooComplex(step, 'XML', reason, error.limit);
+    throw malformed(step, 'XML', reason, error.limit);
   }
   const result = XMLValidator.validate(text, { allowBooleanAttributes: false });
   if (result !== true) {

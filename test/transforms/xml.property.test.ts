@@ -1,17 +1,21 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { HookrelayError } from '../../src/errors.ts';
 import { transformRegistry, transformSchema } from '../../src/transforms/index.ts';
+import { ParsePool } from '../../src/transforms/parse-pool.ts';
 import type { Payload, TransformContext, TransformStep } from '../../src/transforms/types.ts';
+import type { XmlConfig } from '../../src/transforms/xml.ts';
 import { isXmlText } from '../../src/transforms/xml-safety.ts';
 
 /**
  * Untrusted XML: whatever the bytes, the `xml` step either yields a JSON value or refuses the
- * request with a HookrelayError of status 400, 415 or 422; it never throws anything else (which
- * would be a 500) and never hangs. And whatever the value, `xml-out` either writes XML that the
- * `xml` step reads back or refuses it with a 422.
+ * request with a HookrelayError of status 400, 413, 415 or 422; it never throws anything else
+ * (which would be a 500) and never hangs, and a parsing worker thread gives the same answer as
+ * the event loop. The pre-scan counts elements, attributes and text nodes exactly as the document
+ * holds them. And whatever the value, `xml-out` either writes XML that the `xml` step reads back
+ * or refuses it with a 422.
  */
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/transforms/xml');
@@ -24,12 +28,14 @@ function step(options: Record<string, unknown>): TransformStep {
   return transformRegistry.create(config, { routeId: 'r', index: 0, name: `transform[0] (${config.type})` });
 }
 
-const READERS = [
+const READER_OPTIONS = [
   {},
   { soap: true },
   { attributes: false, stripNamespaces: false, parseValues: true, alwaysArray: ['a.b', 'Envelope.Body.x'] },
   { soap: true, maxDepth: 3, attributePrefix: '-', textNode: '$t' },
-].map((options) => step({ type: 'xml', ...options }));
+  { allowDoctype: true, maxElements: 3, maxAttributes: 2, maxTextNodes: 2 },
+];
+const READERS = READER_OPTIONS.map((options) => step({ type: 'xml', ...options }));
 
 /** Runs one step; returns the payload it produced, or the HookrelayError it threw. */
 function attempt(s: TransformStep, payload: Payload): Payload | HookrelayError {
@@ -49,7 +55,7 @@ function checkXml(body: string | Uint8Array, contentType = 'application/xml'): v
   for (const reader of READERS) {
     const result = attempt(reader, { kind: 'bytes', bytes, contentType });
     if (result instanceof HookrelayError) {
-      expect([400, 415, 422]).toContain(result.status);
+      expect([400, 413, 415, 422]).toContain(result.status);
     } else {
       expect(result.kind).toBe('value');
       // The value is plain JSON data: it serialises (no cycles, no functions).
@@ -156,6 +162,153 @@ describe('xml: untrusted bodies never crash the step', () => {
         },
       ),
       { numRuns: 400 },
+    );
+  });
+});
+
+describe('xml: a parsing worker thread answers as the event loop does', () => {
+  const pool = new ParsePool({
+    workerThreshold: 1,
+    workers: 1,
+    queue: 1_000,
+    idleTimeout: 30_000,
+    workerMemory: 64 * 2 ** 20,
+  });
+  afterAll(() => pool.close());
+  const configs = READER_OPTIONS.map(
+    (options) => transformSchema.parse({ type: 'xml', ...options }) as XmlConfig,
+  );
+
+  it('documents made of XML tokens, cut and spliced', async () => {
+    const documents = fc.oneof(
+      fc.array(fc.constantFrom(...TOKENS), { maxLength: 40 }).map((tokens) => tokens.join('')),
+      fc
+        .tuple(fc.constantFrom(...DOCUMENTS), fc.nat())
+        .map(([doc, cut]) => doc.slice(0, cut % (doc.length + 1))),
+    );
+    await fc.assert(
+      fc.asyncProperty(documents, async (text) => {
+        const bytes = Buffer.from(text);
+        if (bytes.length === 0) return;
+        for (const [index, config] of configs.entries()) {
+          const inline = attempt(READERS[index]!, { kind: 'bytes', bytes, contentType: 'application/xml' });
+          const pooled = await pool
+            .run(
+              { kind: 'xml', config, step: 'transform[0] (xml)', bytes, contentType: 'application/xml' },
+              { routeId: 'r', refuseWhenBusy: true },
+            )
+            .then(
+              (value): Payload => ({ kind: 'value', value }),
+              (error: unknown) => error,
+            );
+          if (inline instanceof HookrelayError) {
+            expect(pooled).toBeInstanceOf(HookrelayError);
+            expect((pooled as HookrelayError).message).toBe(inline.message);
+          } else {
+            expect(pooled).toEqual(inline);
+          }
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+// A generated document and what it holds: elements, attributes, text nodes (runs of text between
+// markup that are not only white space, and CDATA sections).
+type Node =
+  | { kind: 'element'; name: string; attributes: number; children: Node[] }
+  | { kind: 'text'; text: string }
+  | { kind: 'cdata'; text: string }
+  | { kind: 'comment' };
+
+function serialise(node: Node): string {
+  switch (node.kind) {
+    case 'text':
+      return node.text;
+    case 'cdata':
+      return `<![CDATA[${node.text}]]>`;
+    case 'comment':
+      return '<!-- c -->';
+    case 'element': {
+      const attributes = Array.from({ length: node.attributes }, (_, i) =>
+        i % 2 ? ` a${i}='${i}'` : ` a${i} = "v>${i}"`,
+      ).join('');
+      const inner = node.children.map(serialise).join('');
+      return node.children.length === 0
+        ? `<${node.name}${attributes}/>`
+        : `<${node.name}${attributes}>${inner}</${node.name}>`;
+    }
+  }
+}
+
+function counts(node: Node, total = { elements: 0, attributes: 0, textNodes: 0 }) {
+  if (node.kind !== 'element') return total;
+  total.elements++;
+  total.attributes += node.attributes;
+  let run = '';
+  const flush = () => {
+    if (/\S/.test(run)) total.textNodes++;
+    run = '';
+  };
+  for (const child of node.children) {
+    if (child.kind === 'text') {
+      run += child.text;
+      continue;
+    }
+    flush();
+    if (child.kind === 'cdata') total.textNodes++;
+    counts(child, total);
+  }
+  flush();
+  return total;
+}
+
+describe('xml: the pre-scan counts what a document holds', () => {
+  const tree = fc.letrec<{ element: Node; child: Node }>((tie) => ({
+    element: fc.record({
+      kind: fc.constant('element' as const),
+      name: fc.constantFrom('a', 'b', 'x:c', 'Line'),
+      attributes: fc.nat(3),
+      children: fc.array(tie('child'), { maxLength: 4, depthIdentifier: 'tree' }),
+    }),
+    child: fc.oneof(
+      { depthSize: 'small', depthIdentifier: 'tree' },
+      fc.record({
+        kind: fc.constant('text' as const),
+        text: fc.constantFrom('t', ' ', '\n  ', 'a b', '&amp;'),
+      }),
+      fc.record({ kind: fc.constant('cdata' as const), text: fc.constantFrom('', 'x', ']') }),
+      fc.constant({ kind: 'comment' as const }),
+      tie('element'),
+    ),
+  })).element;
+  const LIMITS = { elements: 'maxElements', attributes: 'maxAttributes', textNodes: 'maxTextNodes' } as const;
+
+  it('a document is accepted at exactly its counts and refused with 413 one below any of them', () => {
+    fc.assert(
+      fc.property(tree, (root) => {
+        const held = counts(root);
+        const body = {
+          kind: 'bytes' as const,
+          bytes: Buffer.from(serialise(root)),
+          contentType: 'application/xml',
+        };
+        const exact = {
+          maxElements: held.elements,
+          maxAttributes: Math.max(1, held.attributes),
+          maxTextNodes: Math.max(1, held.textNodes),
+        };
+        expect(attempt(step({ type: 'xml', ...exact }), body)).not.toBeInstanceOf(HookrelayError);
+        for (const [count, key] of Object.entries(LIMITS) as [keyof typeof held, string][]) {
+          if (held[count] < 2) continue;
+          const refused = attempt(step({ type: 'xml', ...exact, [key]: held[count] - 1 }), body);
+          expect(refused).toBeInstanceOf(HookrelayError);
+          expect((refused as HookrelayError).status).toBe(413);
+          expect((refused as HookrelayError).params.limit).toBe(key);
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 });
