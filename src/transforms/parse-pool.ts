@@ -4,6 +4,7 @@ import { type ErrorCode, type ErrorParams, HookrelayError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { busy, tooComplex } from './errors.ts';
+import { parseJsonText } from './json.ts';
 import type { XmlConfig } from './xml.ts';
 
 /**
@@ -54,6 +55,8 @@ export type ParseJob = XmlJob;
 /** What a worker posts back for the job with `id`. */
 export type WorkerReply =
   | { id: number; value: unknown }
+  /** A value holding numbers kept with their exact digits (JSON.rawJSON cannot be cloned): as JSON. */
+  | { id: number; json: string }
   | { id: number; error: { code: ErrorCode; params: ErrorParams } }
   | { id: number; failure: string };
 
@@ -211,6 +214,10 @@ export class ParsePool {
     if ('value' in reply) {
       this.#count(task.routeId, 'parsed');
       task.resolve(reply.value);
+    } else if ('json' in reply) {
+      this.#count(task.routeId, 'parsed');
+      // The text was written by the worker: only its numbers' digits need bringing back.
+      task.resolve(parseJsonText(reply.json, Number.POSITIVE_INFINITY));
     } else if ('error' in reply) {
       this.#count(task.routeId, 'refused');
       task.reject(new HookrelayError(reply.error.code, reply.error.params));

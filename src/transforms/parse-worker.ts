@@ -59,7 +59,17 @@ parentPort!.on('message', ({ id, job }: { id: number; job: ParseJob }) => {
   try {
     parentPort!.postMessage(reply);
   } catch (error) {
-    // A value that cannot be cloned would be a bug in the reader: report it rather than hang.
+    // Numbers kept with their exact digits (`parseValues`) are JSON.rawJSON objects, which
+    // structured clone refuses: such a value goes back as JSON text, which writes them as they are.
+    if ('value' in reply) {
+      try {
+        parentPort!.postMessage({ id, json: JSON.stringify(reply.value) } satisfies WorkerReply);
+        return;
+      } catch {
+        // fall through: not JSON either
+      }
+    }
+    // A value that cannot be sent would be a bug in the reader: report it rather than hang.
     parentPort!.postMessage({ id, failure: `the parsed value could not be sent back: ${String(error)}` });
   }
 });

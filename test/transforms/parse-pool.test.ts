@@ -100,6 +100,14 @@ describe('parsing workers: a large body is parsed off the event loop', () => {
     expect(value).toEqual(await run(step(RAISED), FLOOD));
   });
 
+  it('parseValues keeps the digits of long numbers through a worker, as inline', async () => {
+    const body = `<Order><Id>5738291046618274931</Id><Total>10.50</Total><N>7</N>${'<Pad>x</Pad>'.repeat(3)}</Order>`;
+    const inline = await run(step({ parseValues: true }), body);
+    const pooled = await run(step({ parseValues: true }, pool()), body);
+    expect(JSON.stringify(pooled)).toBe(JSON.stringify(inline));
+    expect(JSON.stringify(pooled)).toContain('"Id":5738291046618274931,"Total":10.50,"N":7');
+  });
+
   it.each([
     ['malformed', '<a>\n  <b>\n</a>', {}],
     ['a DOCTYPE', '<!DOCTYPE a>\n<a/>', {}],
