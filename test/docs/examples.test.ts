@@ -146,16 +146,21 @@ describe('config/examples', () => {
         IOT_API_KEY: 'iot-key-1',
         ALARMS_API_KEY: 'alarm-key-1',
       });
-      const res = await fetch(`${relay.url}/device/callback?id=D%2F1042&event=door_open`);
+      const res = await fetch(`${relay.url}/device/callback?id=D%201042&event=door_open`);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('text/plain');
       expect(await res.text()).toBe('OK\n');
       expect(target.received).toHaveLength(1);
       const got = target.received[0]!;
       expect(got.method).toBe('GET');
-      // Percent-encoded: a device id cannot add path segments.
-      expect(got.url).toBe('/v1/devices/D%2F1042/events?id=D%2F1042&event=door_open');
+      // Percent-encoded in the path.
+      expect(got.url).toBe('/v1/devices/D%201042/events?id=D%201042&event=door_open');
       expect(got.headers['x-api-key']).toBe('iot-key-1');
+      // A device id with a slash could add path segments at a target that decodes %2F: refused.
+      const sneaky = await fetch(`${relay.url}/device/callback?id=D%2F..%2Fadmin&event=door_open`);
+      expect(sneaky.status).toBe(400);
+      expect(((await sneaky.json()) as { error: string }).error).toBe('HOOKRELAY_ERR_INVALID_PARAMETER');
+      expect(target.received).toHaveLength(1);
     });
   });
 });
