@@ -1,122 +1,27 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startTarget, type Target } from '../helpers.ts';
+import { childProcesses } from '../support/child.ts';
 
 /**
  * `hookrelay start` as a real child process: it listens, relays, and shuts down gracefully on
  * SIGTERM/SIGINT without losing the request in flight.
  */
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const dir = mkdtempSync(join(tmpdir(), 'hookrelay-start-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const children = childProcesses();
+afterAll(() => children.removeDir());
 
-type Log = Record<string, unknown>;
-
-interface Child {
-  process: ChildProcess;
-  port: number;
-  url: string;
-  logs: Log[];
-  stderr: () => string;
-  /** Resolves with the first log line that satisfies `test` (already written or still to come). */
-  waitForLog(test: (log: Log) => boolean, timeout?: number): Promise<Log>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
-}
-
-const children: ChildProcess[] = [];
 const targets: Target[] = [];
 afterEach(async () => {
-  for (const child of children.splice(0))
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  children.cleanup();
   for (const target of targets.splice(0)) await target.close();
 });
 
-function writeConfig(yaml: string): string {
-  const file = join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(file, yaml);
-  return file;
-}
+const writeConfig = children.writeConfig;
 
 /** Spawns `node src/main.ts <args>` and waits for the `hookrelay listening` line to learn the port. */
-async function startChild(args: string[], env: Record<string, string> = {}): Promise<Child> {
-  const { HOOKRELAY_CONFIG: _ignored, ...base } = process.env;
-  const child = spawn(process.execPath, ['src/main.ts', ...args], {
-    cwd: ROOT,
-    env: { ...base, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  const logs: Log[] = [];
-  const waiters = new Set<() => void>();
-  let buffered = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    buffered += chunk;
-    let newline = buffered.indexOf('\n');
-    while (newline !== -1) {
-      const line = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      newline = buffered.indexOf('\n');
-      try {
-        logs.push(JSON.parse(line) as Log);
-      } catch {
-        logs.push({ raw: line });
-      }
-    }
-    for (const wake of waiters) wake();
-  });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((done) => {
-    child.once('exit', (code, signal) => {
-      done({ code, signal, at: performance.now() });
-      for (const wake of waiters) wake();
-    });
-  });
-  const waitForLog = (test: (log: Log) => boolean, timeout = 10_000) =>
-    new Promise<Log>((done, fail) => {
-      const check = () => {
-        const found = logs.find(test);
-        if (found) {
-          waiters.delete(check);
-          clearTimeout(timer);
-          done(found);
-        } else if (child.exitCode !== null || child.signalCode !== null) {
-          waiters.delete(check);
-          clearTimeout(timer);
-          fail(new Error(`child exited (${child.exitCode ?? child.signalCode}) first; stderr: ${stderr}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        fail(
-          new Error(
-            `no matching log line within ${timeout} ms; logs: ${JSON.stringify(logs)}; stderr: ${stderr}`,
-          ),
-        );
-      }, timeout);
-      waiters.add(check);
-      check();
-    });
-  const listening = await waitForLog((log) => log.msg === 'hookrelay listening');
-  const port = listening.port as number;
-  return {
-    process: child,
-    port,
-    url: `http://127.0.0.1:${port}`,
-    logs,
-    stderr: () => stderr,
-    waitForLog,
-    exited,
-  };
-}
+const startChild = (args: string[], env: Record<string, string> = {}) => children.start(args, { env });
 
 /** A downstream that signals when a request arrives and answers 200 only after `holdMs`. */
 async function slowTarget(holdMs: number) {
