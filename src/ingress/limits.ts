@@ -7,7 +7,7 @@ import { isStreaming } from '../stream/requests.ts';
 import { failBodyRead } from './body.ts';
 import type { RelayContext } from './context.ts';
 import { finishError } from './finish.ts';
-import { lingerUntilEnd } from './linger.ts';
+import { closeAfterAnswer, isClosing } from './linger.ts';
 import { errorBody } from './reply.ts';
 
 /** The `server` settings that protect the listener from slow, oversized and too many requests. */
@@ -77,11 +77,10 @@ export function concurrencyGate(
       limit: max,
       retryAfter: OVERLOAD_RETRY_AFTER,
     });
-    // The body is not read: it is discarded so the caller gets the answer, not a reset.
+    // The body is not read: the answer closes the connection, after draining what still arrives.
     finishError(ctx, res, error, match.route.id, method, requestId, started, {
       'retry-after': String(OVERLOAD_RETRY_AFTER),
     });
-    lingerUntilEnd(req);
   };
 }
 
@@ -115,6 +114,8 @@ export function createClientErrorHandler(ctx: RelayContext, limits: ServerLimits
   // Zero-initialised, so dashboards and rate() see every reason before the first refusal.
   for (const reason of CLIENT_ERROR_REASONS) ctx.metrics.clientErrors.inc({ reason }, 0);
   return (err: ParserError, socket: Socket): void => {
+    // The connection is ending after an answer already given: its lingering close owns it.
+    if (isClosing(socket)) return;
     const code = err.code ?? '';
     const req = receiving.get(socket);
     const inRequest = req !== undefined && !req.complete;
@@ -146,6 +147,8 @@ export function createClientErrorHandler(ctx: RelayContext, limits: ServerLimits
         `${ctx.requestIdHeader}: ${requestId}\r\n` +
         `connection: close\r\n\r\n${body}`,
     );
+    // Drained, not reset, so the caller reads the answer even while it is still sending.
+    closeAfterAnswer(socket);
     socket.destroySoon();
     ctx.metrics.requests.inc({ route: NO_ROUTE, method: 'OTHER', status: String(error.status) });
     ctx.metrics.errors.inc({ route: NO_ROUTE, code: error.code });

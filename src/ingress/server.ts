@@ -3,8 +3,10 @@ import express from 'express';
 import { HookrelayError } from '../errors.ts';
 import { methodLabel, NO_ROUTE } from '../metrics/index.ts';
 import { concurrencyGate, createClientErrorHandler, type ServerLimits, trackRequest } from './limits.ts';
+import { isClosing } from './linger.ts';
 import { createRelayHandler, type RelayContext, requestIdOf } from './relay.ts';
 import { sendError } from './reply.ts';
+import { closingResponse, closingWriteHead } from './response.ts';
 
 export interface ServerOptions {
   metricsPath: string | undefined;
@@ -77,8 +79,19 @@ export function createHttpServer(ctx: RelayContext, options: ServerOptions): Ser
     );
   });
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  // express gives its responses its own prototype: they get the same writeHead.
+  Object.defineProperty(app.response, 'writeHead', {
+    value: closingWriteHead(),
+    writable: true,
+    configurable: true,
+  });
   const relay = concurrencyGate(ctx, limits, (gated) => createRelayHandler(gated, app));
   const handler = (req: IncomingMessage, res: ServerResponse) => {
+    // Pipelined behind an answer that closes the connection (RFC 9112 §9.6): not processed.
+    if (isClosing(req.socket)) {
+      req.resume();
+      return;
+    }
     trackRequest(req);
     relay(req, res);
   };
@@ -95,6 +108,7 @@ export function createHttpServer(ctx: RelayContext, options: ServerOptions): Ser
         1_000,
         Math.max(25, Math.floor(Math.min(limits.headersTimeout, limits.requestTimeout) / 4)),
       ),
+      ServerResponse: closingResponse(),
     },
     handler,
   );
