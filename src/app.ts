@@ -141,8 +141,18 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     },
     async stop(grace = config.server.shutdownGrace) {
       lifecycle.shuttingDown = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      const closed = closeListener(server);
+      // A kept-alive connection idle at this moment may already carry the caller's next request:
+      // closing it now would reset that request. Those that do get 503 SHUTTING_DOWN with
+      // `Connection: close`; those still idle after a short drain are closed.
+      const idleDrain = new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, idleDrainMs(grace));
+        void closed.then(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      void idleDrain.then(() => server.closeIdleConnections());
       let drained = inFlight === 0;
       if (!drained) {
         drained = await new Promise<boolean>((resolve) => {
@@ -154,6 +164,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
         });
       }
       // Keep-alive sockets that are now idle would hold server.close() open.
+      await idleDrain;
       server.closeIdleConnections();
       if (!drained) server.closeAllConnections();
       await closed;
@@ -175,6 +186,27 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       return { drained };
     },
   };
+}
+
+/**
+ * Stops accepting connections and resolves once the last one closed. node:http's close() would
+ * also close every idle keep-alive connection at once, resetting a request already on its way
+ * on one of them; those are closed after the idle drain instead.
+ */
+function closeListener(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.closeIdleConnections = () => {};
+    try {
+      server.close(() => resolve());
+    } finally {
+      delete (server as Partial<Server>).closeIdleConnections;
+    }
+  });
+}
+
+/** How long connections idle when a shutdown begins get to bring a request: 1 s, less when the grace is short. */
+function idleDrainMs(grace: number): number {
+  return Math.min(1_000, Math.floor(grace / 10));
 }
 
 function listenOn(server: Server, port: number, host: string): Promise<AddressInfo> {

@@ -57,7 +57,9 @@ export function concurrencyGate(
   const handler = createHandler({ ...ctx, lifecycle });
   const max = limits.maxConcurrentRequests;
   return (req, res) => {
-    if (active < max) {
+    // During a shutdown the handler answers 503 HOOKRELAY_ERR_SHUTTING_DOWN: that tells the caller
+    // more than an overload would.
+    if (active < max || outer.shuttingDown) {
       handler(req, res);
       return;
     }

@@ -104,11 +104,11 @@ async function handle(
   info: RequestInfo,
 ): Promise<void> {
   const { method, requestId, started } = info;
-  // Answers given before the body was read close the connection (response.ts); what the caller
-  // still sends is drained, not stored, so it reads the answer.
+  // Answers given before the body was read, or during the shutdown, close the connection
+  // (response.ts); what the caller still sends is drained, not stored, so it reads the answer.
   if (ctx.lifecycle.shuttingDown) {
     const error = new HookrelayError('HOOKRELAY_ERR_SHUTTING_DOWN');
-    finishError(ctx, res, error, route.id, method, requestId, started, { connection: 'close' });
+    finishError(ctx, res, error, route.id, method, requestId, started);
     return;
   }
   let body: Buffer;

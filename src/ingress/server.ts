@@ -6,7 +6,7 @@ import { concurrencyGate, createClientErrorHandler, type ServerLimits, trackRequ
 import { isClosing } from './linger.ts';
 import { createRelayHandler, type RelayContext, requestIdOf } from './relay.ts';
 import { sendError } from './reply.ts';
-import { closingResponse, closingWriteHead } from './response.ts';
+import { closingResponse, closingWriteHead, countRequest } from './response.ts';
 
 export interface ServerOptions {
   metricsPath: string | undefined;
@@ -79,9 +79,10 @@ export function createHttpServer(ctx: RelayContext, options: ServerOptions): Ser
     );
   });
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const isShuttingDown = () => ctx.lifecycle.shuttingDown;
   // express gives its responses its own prototype: they get the same writeHead.
   Object.defineProperty(app.response, 'writeHead', {
-    value: closingWriteHead(),
+    value: closingWriteHead(isShuttingDown),
     writable: true,
     configurable: true,
   });
@@ -92,6 +93,7 @@ export function createHttpServer(ctx: RelayContext, options: ServerOptions): Ser
       req.resume();
       return;
     }
+    countRequest(req);
     trackRequest(req);
     relay(req, res);
   };
@@ -108,7 +110,7 @@ export function createHttpServer(ctx: RelayContext, options: ServerOptions): Ser
         1_000,
         Math.max(25, Math.floor(Math.min(limits.headersTimeout, limits.requestTimeout) / 4)),
       ),
-      ServerResponse: closingResponse(),
+      ServerResponse: closingResponse(isShuttingDown),
     },
     handler,
   );

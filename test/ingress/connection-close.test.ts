@@ -4,10 +4,10 @@ import { rawConnect, within } from '../support/raw-http.ts';
 
 /**
  * `Connection: close` wherever the connection cannot be reused (RFC 9112 §9.6): on an answer given
- * before the request body was read (the rest of it would otherwise be parsed as the next request).
- * After such an answer nothing more is read as HTTP on that connection, no request pipelined
- * behind it is processed, and the connection ends in order (FIN) after the unread bytes were
- * drained, never with a reset.
+ * before the request body was read (the rest of it would otherwise be parsed as the next request)
+ * and on every answer once a graceful shutdown began. After such an answer nothing more is read as
+ * HTTP on that connection, no request pipelined behind it is processed, and the connection ends
+ * in order (FIN) after the unread bytes were drained, never with a reset.
  */
 
 let target: Target | undefined;
@@ -196,5 +196,121 @@ describe('answers given before the body was read', () => {
     expect((await within(conn.ended, 8_000, { how: 'still open' as const })).how).toBe('end');
     expect(conn.responses[0]?.status).toBe(413);
     expectClose(conn.responses[0]!.headers);
+  });
+});
+
+describe('answers once a graceful shutdown began', () => {
+  it('the answer of a request in flight says Connection: close; a request sent after it is not processed', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const { port, relay, target } = await setup('', async (_req, res) => {
+      await held;
+      res.end('{"ok":true}');
+    });
+    const conn = rawConnect(port);
+    await conn.connected;
+    await conn.write(`${head('/in', 2)}{}`);
+    for (let i = 0; i < 250 && target.received.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    const stopped = relay.app.stop(10_000);
+    release();
+    const answer = await conn.response(0);
+    expect(answer.status).toBe(200);
+    expectClose(answer.headers);
+    await conn.write(second);
+    expect((await within(conn.ended, 8_000, { how: 'still open' as const })).how).toBe('end');
+    expect(conn.responses).toHaveLength(1);
+    expect(await stopped).toEqual({ drained: true });
+    expect(target.received).toHaveLength(1);
+  });
+
+  it('requests pipelined before the shutdown are all answered, in order; the last answer closes', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const { port, relay, target } = await setup(
+      '',
+      async (_req, res) => {
+        await held;
+        res.end('{"ok":true}');
+      },
+      10,
+    );
+    const conn = rawConnect(port);
+    await conn.connected;
+    await conn.write(`${head('/in', 2)}{}${head('/in', 2)}{}`);
+    for (let i = 0; i < 250 && target.received.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(target.received).toHaveLength(2);
+    const stopped = relay.app.stop(10_000);
+    release();
+    const first = await conn.response(0);
+    const last = await conn.response(1);
+    expect([first.status, last.status]).toEqual([200, 200]);
+    expect(first.headers.connection).toBe('keep-alive');
+    expectClose(last.headers);
+    expect((await within(conn.ended, 8_000, { how: 'still open' as const })).how).toBe('end');
+    expect(await stopped).toEqual({ drained: true });
+  });
+
+  it('health, readiness, metrics and 404 answered during shutdown say Connection: close', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const { port, relay, target } = await setup('', async (_req, res) => {
+      await held;
+      res.end('ok');
+    });
+    // Connections with a request half sent survive the listener closing.
+    const paths = ['/healthz', '/readyz', '/metrics', '/nowhere'];
+    const conns = paths.map(() => rawConnect(port));
+    for (const [i, conn] of conns.entries()) {
+      await conn.connected;
+      await conn.write(`GET ${paths[i]} HTTP/1.1\r\nHost: relay\r\n`);
+    }
+    const inFlight = fetch(`${relay.url}/in`, { method: 'POST', body: '{}' });
+    for (let i = 0; i < 250 && target.received.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    const stopped = relay.app.stop(10_000);
+    const statuses: number[] = [];
+    for (const conn of conns) {
+      await conn.write('\r\n');
+      const answer = await conn.response(0);
+      statuses.push(answer.status);
+      expectClose(answer.headers);
+      expect((await within(conn.ended, 8_000, { how: 'still open' as const })).how).toBe('end');
+    }
+    expect(statuses).toEqual([200, 503, 200, 404]);
+    release();
+    expect((await inFlight).status).toBe(200);
+    expect(await stopped).toEqual({ drained: true });
+  });
+
+  it('503 SHUTTING_DOWN with an upload still arriving: the caller reads the answer, not a reset', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const { port, relay, target } = await setup('', async (_req, res) => {
+      await held;
+      res.end('ok');
+    });
+    const conn = rawConnect(port);
+    await conn.connected;
+    await conn.write('POST /in HTTP/1.1\r\nHost: relay\r\nContent-Length: 1000\r\n');
+    const inFlight = fetch(`${relay.url}/in`, { method: 'POST', body: '{}' });
+    for (let i = 0; i < 250 && target.received.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    const stopped = relay.app.stop(10_000);
+    await conn.write('\r\n');
+    const answer = await conn.response(0);
+    expect(answer.status).toBe(503);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: 'HOOKRELAY_ERR_SHUTTING_DOWN', route: 'r' });
+    expectClose(answer.headers);
+    for (let i = 0; i < 10; i++) await conn.write('a'.repeat(100));
+    expect((await within(conn.ended, 8_000, { how: 'still open' as const })).how).toBe('end');
+    release();
+    expect((await inFlight).status).toBe(200);
+    expect(await stopped).toEqual({ drained: true });
   });
 });
