@@ -5,6 +5,7 @@ import { signerSchema } from '../signers/index.ts';
 import { transformSchema } from '../transforms/index.ts';
 import { compileTemplate } from '../transforms/template.ts';
 import { verifierSchema } from '../verifiers/index.ts';
+import { parseCidr } from '../verifiers/ip-allow.ts';
 import { duration, headerMap, headerName, METHODS, method, size } from './fields.ts';
 import { parseRoutePath } from './route-path.ts';
 import { parseUrlTemplate } from './template.ts';
@@ -485,6 +486,51 @@ export const configSchema = z
             'Requests to routes processed at once, across all routes; beyond it callers get 503 with `Retry-After` (health, readiness and metrics stay reachable). A queued route counts only until its webhook is stored.',
           example: 1000,
         }),
+        minBodyRate: z
+          .strictObject({
+            bytesPerSecond: size(
+              'The slowest rate, in bytes per second, at which a request body may keep arriving; 0 turns the check off.',
+              '500b',
+            ).default(500),
+            grace: duration(
+              'How long a body may arrive at any rate before the check starts, and the span the rate is measured over from then on: a sender that stalls is cut after `grace` at the latest.',
+              '10s',
+            ).default(10_000),
+          })
+          .prefault({})
+          .meta({
+            description:
+              'The slowest a request body may arrive, on buffered and stream routes alike (nginx `client_body_timeout`, Apache `mod_reqtimeout` MinRate): once a body has been arriving for `grace`, at least `bytesPerSecond` × `grace` bytes must arrive within every `grace`, or the caller gets 408 `HOOKRELAY_ERR_BODY_TOO_SLOW` and the connection is closed. Time during which hookrelay itself is not reading (a stream target that reads slowly) does not count against the sender. A large upload at a steady rate is never cut; buffered routes are also bounded as a whole by `requestTimeout`.',
+          }),
+        perClient: z
+          .strictObject({
+            maxConcurrentRequests: z
+              .union([z.literal('auto'), z.number().int().min(0)])
+              .default('auto')
+              .meta({
+                description:
+                  'Requests to routes from one client address processed at once; beyond it that client gets 429 `HOOKRELAY_ERR_TOO_MANY_REQUESTS` with `Retry-After` while other clients are served. `auto`: a quarter of `server.maxConcurrentRequests`; 0: no per-client cap.',
+                example: 250,
+              }),
+            ipv6Prefix: z.number().int().min(32).max(128).default(64).meta({
+              description:
+                'IPv6 callers are counted by network prefix of this length, since one subscriber usually owns a whole /64 (or /56, /48) and can pick any address in it; 128 counts every address on its own.',
+              example: 64,
+            }),
+            trustedProxies: z
+              .array(z.string())
+              .default([])
+              .meta({
+                description:
+                  "Addresses or CIDR ranges of load balancers and reverse proxies in front of hookrelay. Their requests count against the address they report: the right-most `X-Forwarded-For` entry that is not itself a trusted proxy. Behind a proxy not listed here, every caller has the proxy's address, and the per-client cap acts as a cap on the whole proxy.",
+                example: ['10.0.0.0/8'],
+              }),
+          })
+          .prefault({})
+          .meta({
+            description:
+              'Fair shares per client address, so that one caller cannot take every request slot. Behind a load balancer, list it in `trustedProxies` (or set the cap to 0).',
+          }),
       })
       .prefault({})
       .meta({ description: 'HTTP listener.' }),
@@ -616,6 +662,27 @@ export const configSchema = z
         code: 'custom',
         path: ['server', 'headersTimeout'],
         message: `must not be longer than server.requestTimeout (${server.requestTimeout} ms)`,
+      });
+    }
+    const proxies = server?.perClient?.trustedProxies;
+    if (Array.isArray(proxies)) {
+      proxies.forEach((cidr, index) => {
+        if (typeof cidr === 'string' && !parseCidr(cidr)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['server', 'perClient', 'trustedProxies', index],
+            message: `invalid address or CIDR '${cidr}'`,
+          });
+        }
+      });
+    }
+    const rate = server?.minBodyRate;
+    if (typeof rate?.grace === 'number' && rate.grace < 100 && rate.bytesPerSecond !== 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['server', 'minBodyRate', 'grace'],
+        message:
+          'must be at least 100ms: the rate is measured over this span (set bytesPerSecond to 0 to turn the check off)',
       });
     }
     const admin = config.admin;

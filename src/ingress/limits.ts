@@ -5,18 +5,47 @@ import { HookrelayError } from '../errors.ts';
 import { NO_ROUTE } from '../metrics/index.ts';
 import { isStreaming } from '../stream/requests.ts';
 import { failBodyRead } from './body.ts';
+import type { BodyRateLimits } from './body-rate.ts';
+import type { ClientTable } from './clients.ts';
 import type { RelayContext } from './context.ts';
 import { finishError } from './finish.ts';
 import { closeAfterAnswer, isClosing } from './linger.ts';
 import { errorBody } from './reply.ts';
 
-/** The `server` settings that protect the listener from slow, oversized and too many requests. */
+/** The `server` settings that protect the listener from slow, oversized and too many requests (as configured). */
 export interface ServerLimits {
   maxHeaderSize: number;
   headersTimeout: number;
   requestTimeout: number;
   keepAliveTimeout: number;
   maxConcurrentRequests: number;
+  minBodyRate: BodyRateLimits;
+  perClient: {
+    maxConcurrentRequests: number | 'auto';
+    ipv6Prefix: number;
+    trustedProxies: string[];
+  };
+}
+
+/** The limits with every `auto` worked out. */
+export interface ResolvedLimits extends Omit<ServerLimits, 'perClient'> {
+  perClient: ServerLimits['perClient'] & { maxConcurrentRequests: number };
+}
+
+/** `auto`: a quarter of the whole for one client. */
+export function resolveLimits(limits: ServerLimits): ResolvedLimits {
+  const quarter = (whole: number) => Math.max(1, Math.ceil(whole / 4));
+  const { perClient } = limits;
+  return {
+    ...limits,
+    perClient: {
+      ...perClient,
+      maxConcurrentRequests:
+        perClient.maxConcurrentRequests === 'auto'
+          ? quarter(limits.maxConcurrentRequests)
+          : perClient.maxConcurrentRequests,
+    },
+  };
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -25,17 +54,21 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 const OVERLOAD_RETRY_AFTER = 1;
 
 /**
- * Caps the requests to routes processed at once. Counting rides on the relay's lifecycle hooks
- * (begin/end around every routed request), so the hot path pays one comparison; the path is only
- * matched a second time when the cap is reached, to answer 503 for routes and let health, readiness,
- * metrics and 404s through.
+ * Caps the requests to routes processed at once, in all and per client. Counting rides on the
+ * relay's lifecycle hooks (begin/end around every routed request), so the hot path pays two
+ * comparisons; the path is only matched a second time when a cap is reached, to answer 503 (the
+ * relay is full) or 429 (this client has its share) for routes and let health, readiness,
+ * metrics and 404s through. During a shutdown every request goes to the handler, which answers
+ * 503 HOOKRELAY_ERR_SHUTTING_DOWN: that tells the caller more than an overload would.
  */
 export function concurrencyGate(
   ctx: RelayContext,
-  limits: ServerLimits,
+  limits: ResolvedLimits,
+  clients: ClientTable,
   createHandler: (ctx: RelayContext) => Handler,
 ): Handler {
   let active = 0;
+  const perClient = limits.perClient.maxConcurrentRequests;
   const outer = ctx.lifecycle;
   const lifecycle: RelayContext['lifecycle'] = {
     // app.stop() flips the flag on the original object.
@@ -45,21 +78,22 @@ export function concurrencyGate(
     set shuttingDown(value: boolean) {
       outer.shuttingDown = value;
     },
-    begin() {
+    begin(req) {
       active++;
-      outer.begin();
+      if (perClient > 0) clients.begin(req);
+      outer.begin(req);
     },
-    end() {
+    end(req) {
       active--;
-      outer.end();
+      if (perClient > 0) clients.end(req);
+      outer.end(req);
     },
   };
   const handler = createHandler({ ...ctx, lifecycle });
   const max = limits.maxConcurrentRequests;
   return (req, res) => {
-    // During a shutdown the handler answers 503 HOOKRELAY_ERR_SHUTTING_DOWN: that tells the caller
-    // more than an overload would.
-    if (active < max || outer.shuttingDown) {
+    const overClient = perClient > 0 && clients.inFlight(req) >= perClient;
+    if ((active < max && !overClient) || outer.shuttingDown) {
       handler(req, res);
       return;
     }
@@ -75,10 +109,10 @@ export function concurrencyGate(
     const given = req.headers[ctx.requestIdHeader];
     const requestId =
       typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
-    const error = new HookrelayError('HOOKRELAY_ERR_OVERLOADED', {
-      limit: max,
-      retryAfter: OVERLOAD_RETRY_AFTER,
-    });
+    const params = { retryAfter: OVERLOAD_RETRY_AFTER };
+    const error = overClient
+      ? new HookrelayError('HOOKRELAY_ERR_TOO_MANY_REQUESTS', { ...params, limit: perClient })
+      : new HookrelayError('HOOKRELAY_ERR_OVERLOADED', { ...params, limit: max });
     // The body is not read: the answer closes the connection, after draining what still arrives.
     finishError(ctx, res, error, match.route.id, method, requestId, started, {
       'retry-after': String(OVERLOAD_RETRY_AFTER),
@@ -97,6 +131,7 @@ export function trackRequest(req: IncomingMessage): void {
 const CLIENT_ERROR_REASONS = [
   'headers_timeout',
   'request_timeout',
+  'body_too_slow',
   'headers_too_large',
   'malformed',
   'reset',

@@ -62,7 +62,7 @@ export function createRelayHandler(ctx: RelayContext, fallback: Handler): Handle
     }
     const { route, params } = match;
     const rawQuery = q === -1 ? '' : url.slice(q + 1);
-    ctx.lifecycle.begin();
+    ctx.lifecycle.begin(req);
     ctx.metrics.inFlight.inc({ route: route.id });
     // A stream route takes the request before anything reads its body.
     const handled =
@@ -82,7 +82,7 @@ export function createRelayHandler(ctx: RelayContext, fallback: Handler): Handle
       })
       .finally(() => {
         ctx.metrics.inFlight.dec({ route: route.id });
-        ctx.lifecycle.end();
+        ctx.lifecycle.end(req);
       });
   };
 }
@@ -113,7 +113,7 @@ async function handle(
   }
   let body: Buffer;
   try {
-    body = await readBody(req, route.limits.body);
+    body = await readBody(req, route.limits.body, ctx.bodyRate);
   } catch (error) {
     // Too large, too slow, gone or broken: nothing more of it is read.
     finishError(ctx, res, asHookrelayError(error), route.id, method, requestId, started);

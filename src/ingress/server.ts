@@ -1,8 +1,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import express from 'express';
 import { HookrelayError } from '../errors.ts';
 import { methodLabel, NO_ROUTE } from '../metrics/index.ts';
-import { concurrencyGate, createClientErrorHandler, type ServerLimits, trackRequest } from './limits.ts';
+import { BodyRateWatch } from './body-rate.ts';
+import { ClientTable } from './clients.ts';
+import {
+  concurrencyGate,
+  createClientErrorHandler,
+  resolveLimits,
+  type ServerLimits,
+  trackRequest,
+} from './limits.ts';
 import { isClosing } from './linger.ts';
 import { createRelayHandler, type RelayContext, requestIdOf } from './relay.ts';
 import { sendError } from './reply.ts';
@@ -22,6 +31,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   requestTimeout: 60_000,
   keepAliveTimeout: 65_000,
   maxConcurrentRequests: 1_000,
+  minBodyRate: { bytesPerSecond: 500, grace: 10_000 },
+  perClient: { maxConcurrentRequests: 'auto', ipv6Prefix: 64, trustedProxies: [] },
 };
 
 /**
@@ -78,7 +89,7 @@ export function createHttpServer(ctx: RelayContext, options: ServerOptions): Ser
       'request',
     );
   });
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const limits = resolveLimits({ ...DEFAULT_LIMITS, ...options.limits });
   const isShuttingDown = () => ctx.lifecycle.shuttingDown;
   // express gives its responses its own prototype: they get the same writeHead.
   Object.defineProperty(app.response, 'writeHead', {
@@ -86,7 +97,11 @@ export function createHttpServer(ctx: RelayContext, options: ServerOptions): Ser
     writable: true,
     configurable: true,
   });
-  const relay = concurrencyGate(ctx, limits, (gated) => createRelayHandler(gated, app));
+  const clients = new ClientTable(limits.perClient);
+  const bodyRate = new BodyRateWatch(limits.minBodyRate, ctx.metrics);
+  const relay = concurrencyGate({ ...ctx, bodyRate }, limits, clients, (gated) =>
+    createRelayHandler(gated, app),
+  );
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     // Pipelined behind an answer that closes the connection (RFC 9112 §9.6): not processed.
     if (isClosing(req.socket)) {
@@ -104,18 +119,31 @@ export function createHttpServer(ctx: RelayContext, options: ServerOptions): Ser
       headersTimeout: limits.headersTimeout,
       requestTimeout: limits.requestTimeout,
       maxHeaderSize: limits.maxHeaderSize,
-      // Timeouts are enforced by a periodic sweep (30 s by default): sweep often enough that a
-      // timeout means roughly what it says.
-      connectionsCheckingInterval: Math.min(
-        1_000,
-        Math.max(25, Math.floor(Math.min(limits.headersTimeout, limits.requestTimeout) / 4)),
-      ),
+      connectionsCheckingInterval: checkingInterval(limits),
       ServerResponse: closingResponse(isShuttingDown),
     },
     handler,
   );
   server.on('clientError', createClientErrorHandler(ctx, limits));
+  // Each connection's client is looked up once: its requests are counted against it.
+  server.on('connection', (socket: Socket) => {
+    clients.attach(socket);
+    socket.once('close', () => clients.detach(socket));
+  });
+  server.on('listening', () => bodyRate.start());
+  server.on('close', () => bodyRate.stop());
   return server;
+}
+
+/**
+ * Timeouts are enforced by a periodic sweep (30 s by default): sweep often enough that a timeout
+ * means roughly what it says.
+ */
+function checkingInterval(limits: Pick<ServerLimits, 'headersTimeout' | 'requestTimeout'>): number {
+  return Math.min(
+    1_000,
+    Math.max(25, Math.floor(Math.min(limits.headersTimeout, limits.requestTimeout) / 4)),
+  );
 }
 
 function ms(started: number): number {

@@ -122,7 +122,7 @@ export const METRIC_DEFINITIONS = {
   clientErrors: {
     type: 'counter',
     name: 'hookrelay_http_client_errors_total',
-    help: "Requests refused by Node's HTTP parser or timers (its clientError event), by reason: headers_timeout and request_timeout (408), headers_too_large (431), malformed (400), reset (the caller went away; not answered).",
+    help: "Requests refused for the way the caller sent them, by reason: headers_timeout and request_timeout (408, Node's timers), body_too_slow (408, server.minBodyRate), headers_too_large (431), malformed (400), reset (the caller went away; not answered).",
     labelNames: ['reason'],
   },
   authTokenRequests: {

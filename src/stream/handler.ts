@@ -98,6 +98,7 @@ export async function handleStream(
         connectTimeout: route.timeouts.connect,
         idleTimeout: route.stream.idleTimeout,
         retryRefused: route.stream.retryRefused,
+        bodyRate: ctx.bodyRate,
       },
       ctx.metrics,
     );

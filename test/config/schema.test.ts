@@ -447,6 +447,12 @@ describe('defaults and per-route overrides (compiled)', () => {
       requestTimeout: 60_000,
       keepAliveTimeout: 65_000,
       maxConcurrentRequests: 1_000,
+      minBodyRate: { bytesPerSecond: 500, grace: 10_000 },
+      perClient: {
+        maxConcurrentRequests: 'auto',
+        ipv6Prefix: 64,
+        trustedProxies: [],
+      },
     });
     expect(config.log).toEqual({ level: 'info' });
     expect(config.metrics).toEqual({ enabled: true, path: '/metrics' });

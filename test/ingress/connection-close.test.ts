@@ -25,6 +25,7 @@ async function setup(extra = '', handler?: Parameters<typeof startTarget>[0], ma
   relay = await startRelay(`
 server:
   maxConcurrentRequests: ${maxConcurrent}
+  perClient: { maxConcurrentRequests: 0 }
 ${extra}
 routes:
   - id: r
