@@ -6,7 +6,7 @@ import type { Config } from './config/schema.ts';
 import { Clients } from './delivery/client.ts';
 import type { AcceptContext } from './ingress/accept.ts';
 import { createRouter } from './ingress/router.ts';
-import { createHttpServer } from './ingress/server.ts';
+import { createHttpServer, protectAdminListener } from './ingress/server.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics/index.ts';
 import { createDriver } from './queue/index.ts';
@@ -89,6 +89,8 @@ export function createApp(config: Config, options: AppOptions = {}): App {
           for (const id of routeIds) w.notify(id);
         },
       });
+      // Silent connections, a connection cap and the timeouts, as on the main listener.
+      protectAdminListener(admin, config.server, { metrics, logger });
     }
   }
   let inFlight = 0;

@@ -486,6 +486,18 @@ export const configSchema = z
             'Requests to routes processed at once, across all routes; beyond it callers get 503 with `Retry-After` (health, readiness and metrics stay reachable). A queued route counts only until its webhook is stored.',
           example: 1000,
         }),
+        firstByteTimeout: duration(
+          'Time a new connection gets to send the first byte of its first request (`headersTimeout` when that is shorter: Node starts it when the connection is accepted). A connection that sends nothing is closed without an answer (nothing was asked), counted and logged at most every 10 s; from the first byte on, `headersTimeout` applies, and between requests on a kept-alive connection `keepAliveTimeout`.',
+          '5s',
+        ).default(5_000),
+        maxConnections: z
+          .union([z.literal('auto'), z.number().int().min(1)])
+          .default('auto')
+          .meta({
+            description:
+              'Connections open at once on the listener; beyond it a new connection is closed as soon as it is accepted (counted, and logged at most every 10 s). `auto`: half the open-file limit the process runs with (`ulimit -n`, read at start; 1024 assumed where it cannot be read), at most 10000, so that descriptors remain for connections to targets, the queue and the admin API.',
+            example: 4096,
+          }),
         minBodyRate: z
           .strictObject({
             bytesPerSecond: size(
@@ -504,6 +516,14 @@ export const configSchema = z
           }),
         perClient: z
           .strictObject({
+            maxConnections: z
+              .union([z.literal('auto'), z.number().int().min(0)])
+              .default('auto')
+              .meta({
+                description:
+                  'Connections one client address may hold open at once; beyond it its new connection is closed as soon as it is accepted (counted, logged at most every 10 s). `auto`: a quarter of `server.maxConnections`; 0: no per-client cap.',
+                example: 256,
+              }),
             maxConcurrentRequests: z
               .union([z.literal('auto'), z.number().int().min(0)])
               .default('auto')
@@ -522,14 +542,14 @@ export const configSchema = z
               .default([])
               .meta({
                 description:
-                  "Addresses or CIDR ranges of load balancers and reverse proxies in front of hookrelay. Their requests count against the address they report: the right-most `X-Forwarded-For` entry that is not itself a trusted proxy. Behind a proxy not listed here, every caller has the proxy's address, and the per-client cap acts as a cap on the whole proxy.",
+                  "Addresses or CIDR ranges of load balancers and reverse proxies in front of hookrelay. Their connections are not capped per client (every caller shares them), and their requests count against the address they report: the right-most `X-Forwarded-For` entry that is not itself a trusted proxy. Behind a proxy not listed here, every caller has the proxy's address, and the per-client caps act as caps on the whole proxy.",
                 example: ['10.0.0.0/8'],
               }),
           })
           .prefault({})
           .meta({
             description:
-              'Fair shares per client address, so that one caller cannot take every request slot. Behind a load balancer, list it in `trustedProxies` (or set the cap to 0).',
+              'Fair shares per client address, so that one caller cannot take every connection or request slot. Behind a load balancer, list it in `trustedProxies` (or set the caps to 0).',
           }),
       })
       .prefault({})

@@ -7,6 +7,7 @@ import { isStreaming } from '../stream/requests.ts';
 import { failBodyRead } from './body.ts';
 import type { BodyRateLimits } from './body-rate.ts';
 import type { ClientTable } from './clients.ts';
+import { autoMaxConnections } from './connections.ts';
 import type { RelayContext } from './context.ts';
 import { finishError } from './finish.ts';
 import { closeAfterAnswer, isClosing } from './linger.ts';
@@ -19,27 +20,38 @@ export interface ServerLimits {
   requestTimeout: number;
   keepAliveTimeout: number;
   maxConcurrentRequests: number;
+  firstByteTimeout: number;
+  maxConnections: number | 'auto';
   minBodyRate: BodyRateLimits;
   perClient: {
+    maxConnections: number | 'auto';
     maxConcurrentRequests: number | 'auto';
     ipv6Prefix: number;
     trustedProxies: string[];
   };
 }
 
-/** The limits with every `auto` worked out. */
-export interface ResolvedLimits extends Omit<ServerLimits, 'perClient'> {
-  perClient: ServerLimits['perClient'] & { maxConcurrentRequests: number };
+/** The limits with every `auto` worked out for this process. */
+export interface ResolvedLimits extends Omit<ServerLimits, 'maxConnections' | 'perClient'> {
+  maxConnections: number;
+  perClient: ServerLimits['perClient'] & { maxConnections: number; maxConcurrentRequests: number };
 }
 
-/** `auto`: a quarter of the whole for one client. */
-export function resolveLimits(limits: ServerLimits): ResolvedLimits {
+/** `auto`: the open-file limit for the listener, a quarter of the whole for one client. */
+export function resolveLimits(limits: ServerLimits, openFiles?: number): ResolvedLimits {
+  const maxConnections =
+    limits.maxConnections === 'auto' ? autoMaxConnections(openFiles) : limits.maxConnections;
   const quarter = (whole: number) => Math.max(1, Math.ceil(whole / 4));
   const { perClient } = limits;
   return {
     ...limits,
+    // Node's header timeout runs from the moment a connection is accepted: it would cut first.
+    firstByteTimeout: Math.min(limits.firstByteTimeout, limits.headersTimeout),
+    maxConnections,
     perClient: {
       ...perClient,
+      maxConnections:
+        perClient.maxConnections === 'auto' ? quarter(maxConnections) : perClient.maxConnections,
       maxConcurrentRequests:
         perClient.maxConcurrentRequests === 'auto'
           ? quarter(limits.maxConcurrentRequests)

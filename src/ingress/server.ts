@@ -1,10 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import express from 'express';
 import { HookrelayError } from '../errors.ts';
-import { methodLabel, NO_ROUTE } from '../metrics/index.ts';
+import type { Logger } from '../log.ts';
+import { type Metrics, methodLabel, NO_ROUTE } from '../metrics/index.ts';
 import { BodyRateWatch } from './body-rate.ts';
 import { ClientTable } from './clients.ts';
+import { adminMaxConnections, guardConnections } from './connections.ts';
 import {
   concurrencyGate,
   createClientErrorHandler,
@@ -31,8 +32,10 @@ export const DEFAULT_LIMITS: ServerLimits = {
   requestTimeout: 60_000,
   keepAliveTimeout: 65_000,
   maxConcurrentRequests: 1_000,
+  firstByteTimeout: 5_000,
+  maxConnections: 'auto',
   minBodyRate: { bytesPerSecond: 500, grace: 10_000 },
-  perClient: { maxConcurrentRequests: 'auto', ipv6Prefix: 64, trustedProxies: [] },
+  perClient: { maxConnections: 'auto', maxConcurrentRequests: 'auto', ipv6Prefix: 64, trustedProxies: [] },
 };
 
 /**
@@ -125,11 +128,15 @@ export function createHttpServer(ctx: RelayContext, options: ServerOptions): Ser
     handler,
   );
   server.on('clientError', createClientErrorHandler(ctx, limits));
-  // Each connection's client is looked up once: its requests are counted against it.
-  server.on('connection', (socket: Socket) => {
-    clients.attach(socket);
-    socket.once('close', () => clients.detach(socket));
-  });
+  guardConnections(
+    server,
+    {
+      firstByteTimeout: limits.firstByteTimeout,
+      maxConnections: limits.maxConnections,
+      perClientMaxConnections: limits.perClient.maxConnections,
+    },
+    { metrics: ctx.metrics, logger: ctx.logger, listener: 'main', clients },
+  );
   server.on('listening', () => bodyRate.start());
   server.on('close', () => bodyRate.stop());
   return server;
@@ -143,6 +150,34 @@ function checkingInterval(limits: Pick<ServerLimits, 'headersTimeout' | 'request
   return Math.min(
     1_000,
     Math.max(25, Math.floor(Math.min(limits.headersTimeout, limits.requestTimeout) / 4)),
+  );
+}
+
+/**
+ * The connection protections of the main listener, for the admin API's: the silent-connection
+ * bound, a small cap on open connections (operators and scripts need a few), and the same header,
+ * request and keep-alive timeouts. Call before it listens.
+ */
+export function protectAdminListener(
+  server: Server,
+  limits: Partial<ServerLimits> | undefined,
+  deps: { metrics: Metrics; logger: Logger },
+): void {
+  const resolved = resolveLimits({ ...DEFAULT_LIMITS, ...limits });
+  server.headersTimeout = resolved.headersTimeout;
+  server.requestTimeout = resolved.requestTimeout;
+  server.keepAliveTimeout = resolved.keepAliveTimeout;
+  // Read by Node when the server starts listening.
+  (server as Server & { connectionsCheckingInterval?: number }).connectionsCheckingInterval =
+    checkingInterval(resolved);
+  guardConnections(
+    server,
+    {
+      firstByteTimeout: resolved.firstByteTimeout,
+      maxConnections: adminMaxConnections(),
+      perClientMaxConnections: 0,
+    },
+    { ...deps, listener: 'admin' },
   );
 }
 

@@ -332,7 +332,7 @@ routes:
 });
 
 describe('server.perClient behind a trusted proxy', () => {
-  it('requests count against the forwarded address; a forged entry before it changes nothing', async () => {
+  it('requests count against the forwarded address; a forged entry before it changes nothing; connections are not capped', async () => {
     let release!: () => void;
     const held = new Promise<void>((r) => {
       release = r;
@@ -345,6 +345,7 @@ describe('server.perClient behind a trusted proxy', () => {
 server:
   perClient:
     maxConcurrentRequests: 1
+    maxConnections: 2
     trustedProxies: [127.0.0.1/32]
 routes:
   - id: hold
@@ -367,6 +368,12 @@ routes:
     expect((await via('/quick', '198.51.100.7, 203.0.113.1')).status).toBe(429);
     // Another caller behind the same proxy is served.
     expect((await via('/quick', '203.0.113.2')).status).toBe(200);
+    // The proxy's own connections are not capped per client (maxConnections: 2).
+    const conns = Array.from({ length: 5 }, () => rawConnect(portOf(relay!.url)));
+    connections.push(...conns);
+    await Promise.all(conns.map((c) => c.connected));
+    for (const conn of conns) await conn.write('GET /healthz HTTP/1.1\r\nHost: relay\r\n\r\n');
+    for (const conn of conns) expect((await conn.response(0)).status).toBe(200);
     release();
     expect((await first).status).toBe(200);
   });
