@@ -5,12 +5,16 @@
  *   npm run bench                 full run (BENCH_DURATION=10 s per measurement, 2 rounds)
  *   npm run bench -- --smoke      2 s, 1 round: checks every scenario answers 2xx (used by CI)
  *   npm run bench -- --soak       1 M requests through hookrelay; RSS and heap at 100 k vs 1 M
+ *
+ * The last scenario is an attack (bench/attack.ts): slow senders and idle sockets against a relay
+ * under `ulimit -n`, and how much of a legitimate caller's traffic is still served.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { attackScenario, printAttack } from './attack.ts';
 import { largeBodies } from './large.ts';
 import {
   CORES,
@@ -309,6 +313,8 @@ async function main(): Promise<number> {
     warmup: SMOKE ? 0 : WARMUP,
     rounds: ROUNDS,
   });
+  const attack = await attackScenario({ smoke: SMOKE, work, children });
+  printAttack(attack);
   const baseline = await sqliteBaseline(SMOKE ? 1 : 5);
   const asyncRps = summary.find((r) => r.scenario === 'async-durable-ack')?.rps ?? 0;
   process.stdout.write(
@@ -322,7 +328,7 @@ async function main(): Promise<number> {
   );
   writeFileSync(
     file,
-    `${JSON.stringify({ date: new Date().toISOString(), cores: CORES, connections: CONNECTIONS, duration: DURATION, rounds: ROUNDS, summary, latency, sqliteBaseline: baseline, rows, large }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), cores: CORES, connections: CONNECTIONS, duration: DURATION, rounds: ROUNDS, summary, latency, sqliteBaseline: baseline, rows, large, attack }, null, 2)}\n`,
   );
   process.stdout.write(`results: ${file}\n`);
   const bad = [
@@ -332,6 +338,8 @@ async function main(): Promise<number> {
     ...large.summary
       .filter((s) => s.failures > 0 || s.transfers === 0)
       .map((b) => `large-${b.mode}/${b.system}`),
+    // Under attack the legitimate caller must still be served: webhooks and health checks.
+    ...(attack.servedShare < 0.9 || attack.attack.health.ok === 0 ? ['attack/legitimate caller'] : []),
   ];
   if (bad.length > 0) {
     process.stderr.write(`bench: non-2xx or errors in: ${bad.join(', ')}\n`);
