@@ -6,12 +6,16 @@
  *   npm run bench -- --smoke      2 s, 1 round: checks every scenario answers 2xx (used by CI)
  *   npm run bench -- --soak       1 M requests through hookrelay; RSS and heap at 100 k vs 1 M
  *   npm run bench -- --xml-flood  only the xml-flood scenario (bench/xml-flood.ts)
+ *
+ * The last scenario is an attack (bench/attack.ts): slow senders and idle sockets against a relay
+ * under `ulimit -n`, and how much of a legitimate caller's traffic is still served.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { attackScenario, printAttack } from './attack.ts';
 import { largeBodies } from './large.ts';
 import {
   CORES,
@@ -319,6 +323,8 @@ async function main(): Promise<number> {
     rounds: ROUNDS,
   });
   const floods = await flood();
+  const attack = await attackScenario({ smoke: SMOKE, work, children });
+  printAttack(attack);
   const baseline = await sqliteBaseline(SMOKE ? 1 : 5);
   const asyncRps = summary.find((r) => r.scenario === 'async-durable-ack')?.rps ?? 0;
   process.stdout.write(
@@ -335,6 +341,7 @@ async function main(): Promise<number> {
     rows,
     large,
     xmlFlood: floods,
+    attack,
   });
   const bad = [
     ...summary
@@ -344,6 +351,8 @@ async function main(): Promise<number> {
       .filter((s) => s.failures > 0 || s.transfers === 0)
       .map((b) => `large-${b.mode}/${b.system}`),
     ...floodFailures(floods.results),
+    // Under attack the legitimate caller must still be served: webhooks and health checks.
+    ...(attack.servedShare < 0.9 || attack.attack.health.ok === 0 ? ['attack/legitimate caller'] : []),
   ];
   if (bad.length > 0) {
     process.stderr.write(`bench: non-2xx or errors in: ${bad.join(', ')}\n`);

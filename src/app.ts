@@ -7,7 +7,7 @@ import { secretValuesOf } from './config/secret-values.ts';
 import { Clients } from './delivery/client.ts';
 import type { AcceptContext } from './ingress/accept.ts';
 import { createRouter } from './ingress/router.ts';
-import { createHttpServer } from './ingress/server.ts';
+import { createHttpServer, protectAdminListener } from './ingress/server.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics/index.ts';
 import { createDriver } from './queue/index.ts';
@@ -99,6 +99,8 @@ export function createApp(config: Config, options: AppOptions = {}): App {
           for (const id of routeIds) w.notify(id);
         },
       });
+      // Silent connections, a connection cap and the timeouts, as on the main listener.
+      protectAdminListener(admin, config.server, { metrics, logger });
     }
   }
   let inFlight = 0;
@@ -152,8 +154,18 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     },
     async stop(grace = config.server.shutdownGrace) {
       lifecycle.shuttingDown = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      const closed = closeListener(server);
+      // A kept-alive connection idle at this moment may already carry the caller's next request:
+      // closing it now would reset that request. Those that do get 503 SHUTTING_DOWN with
+      // `Connection: close`; those still idle after a short drain are closed.
+      const idleDrain = new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, idleDrainMs(grace));
+        void closed.then(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      void idleDrain.then(() => server.closeIdleConnections());
       let drained = inFlight === 0;
       if (!drained) {
         drained = await new Promise<boolean>((resolve) => {
@@ -165,6 +177,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
         });
       }
       // Keep-alive sockets that are now idle would hold server.close() open.
+      await idleDrain;
       server.closeIdleConnections();
       if (!drained) server.closeAllConnections();
       await closed;
@@ -187,6 +200,27 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       return { drained };
     },
   };
+}
+
+/**
+ * Stops accepting connections and resolves once the last one closed. node:http's close() would
+ * also close every idle keep-alive connection at once, resetting a request already on its way
+ * on one of them; those are closed after the idle drain instead.
+ */
+function closeListener(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.closeIdleConnections = () => {};
+    try {
+      server.close(() => resolve());
+    } finally {
+      delete (server as Partial<Server>).closeIdleConnections;
+    }
+  });
+}
+
+/** How long connections idle when a shutdown begins get to bring a request: 1 s, less when the grace is short. */
+function idleDrainMs(grace: number): number {
+  return Math.min(1_000, Math.floor(grace / 10));
 }
 
 function listenOn(server: Server, port: number, host: string): Promise<AddressInfo> {

@@ -194,6 +194,21 @@ export const ERRORS = {
     description:
       'Backpressure: a body at least `parsing.workerThreshold` large arrived while every parsing worker thread was busy and `parsing.queue` others were already waiting for one. Nothing was parsed or forwarded; the sender should retry later.',
   },
+  HOOKRELAY_ERR_TOO_MANY_REQUESTS: {
+    status: 429,
+    message: 'too many requests in flight from this client (limit {limit}); retry after {retryAfter} s',
+    retryable: true,
+    description:
+      "Fairness: the caller's address (its /64 for IPv6, the forwarded address behind a trusted proxy) already has `server.perClient.maxConcurrentRequests` requests to routes in flight. The answer carries `Retry-After` and closes the connection when the body was not read; nothing was read or forwarded. Other callers are not affected.",
+  },
+  HOOKRELAY_ERR_BODY_TOO_SLOW: {
+    status: 408,
+    message:
+      'the request body arrived too slowly: {received} bytes in the last {window} ms, server.minBodyRate is {rate} bytes/s',
+    retryable: true,
+    description:
+      'A slow or stalled sender, on a buffered or a stream route: once the body had been arriving for `server.minBodyRate.grace`, fewer than `bytesPerSecond` × `grace` bytes arrived within one `grace`. Time the relay spent not reading (a stream target that reads slowly) does not count. The connection is closed; nothing is forwarded (a stream route aborts the upstream request).',
+  },
   HOOKRELAY_ERR_REQUEST_TIMEOUT: {
     status: 408,
     message: 'the request was not received in time ({phase} limit of {timeout} ms)',

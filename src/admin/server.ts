@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { SecretValues } from '../config/secret-values.ts';
-import { lingerUntilEnd } from '../ingress/linger.ts';
+import { closeAfterAnswer } from '../ingress/linger.ts';
 import type { Logger } from '../log.ts';
 import type { DeliveryStatus, QueueDriver } from '../queue/types.ts';
 import { createHostGuard, requireJsonBody } from './guard.ts';
@@ -168,9 +168,9 @@ export function createAdminServer(options: AdminOptions): Server {
         // A body not read (401, 403, 404, 415): the caller reads this answer instead of a reset,
         // then the connection closes (the rest of the upload is discarded, bounded in time).
         const unread = !req.complete;
+        if (unread) closeAfterAnswer(req.socket);
         const headers = unread ? { ...failure.headers, connection: 'close' } : failure.headers;
         sendJson(res, failure.status, { error: failure.code, message: failure.message }, headers);
-        if (unread) lingerUntilEnd(req);
         return failure.status;
       })
       .then((status) => {

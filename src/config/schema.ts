@@ -6,6 +6,7 @@ import { signerSchema } from '../signers/index.ts';
 import { transformSchema } from '../transforms/index.ts';
 import { compileTemplate } from '../transforms/template.ts';
 import { verifierSchema } from '../verifiers/index.ts';
+import { parseCidr } from '../verifiers/ip-allow.ts';
 import { duration, headerMap, headerName, METHODS, method, size } from './fields.ts';
 import { checkModeKeys } from './mode-keys.ts';
 import { parseRoutePath } from './route-path.ts';
@@ -493,6 +494,71 @@ export const configSchema = z
             'Requests to routes processed at once, across all routes; beyond it callers get 503 with `Retry-After` (health, readiness and metrics stay reachable). A queued route counts only until its webhook is stored.',
           example: 1000,
         }),
+        firstByteTimeout: duration(
+          'Time a new connection gets to send the first byte of its first request (`headersTimeout` when that is shorter: Node starts it when the connection is accepted). A connection that sends nothing is closed without an answer (nothing was asked), counted and logged at most every 10 s; from the first byte on, `headersTimeout` applies, and between requests on a kept-alive connection `keepAliveTimeout`.',
+          '5s',
+        ).default(5_000),
+        maxConnections: z
+          .union([z.literal('auto'), z.number().int().min(1)])
+          .default('auto')
+          .meta({
+            description:
+              'Connections open at once on the listener; beyond it a new connection is closed as soon as it is accepted (counted, and logged at most every 10 s). `auto`: half the open-file limit the process runs with (`ulimit -n`, read at start; 1024 assumed where it cannot be read), at most 10000, so that descriptors remain for connections to targets, the queue and the admin API.',
+            example: 4096,
+          }),
+        minBodyRate: z
+          .strictObject({
+            bytesPerSecond: size(
+              'The slowest rate, in bytes per second, at which a request body may keep arriving; 0 turns the check off.',
+              '500b',
+            ).default(500),
+            grace: duration(
+              'How long a body may arrive at any rate before the check starts, and the span the rate is measured over from then on: a sender that stalls is cut after `grace` at the latest.',
+              '10s',
+            ).default(10_000),
+          })
+          .prefault({})
+          .meta({
+            description:
+              'The slowest a request body may arrive, on buffered and stream routes alike (nginx `client_body_timeout`, Apache `mod_reqtimeout` MinRate): once a body has been arriving for `grace`, at least `bytesPerSecond` × `grace` bytes must arrive within every `grace`, or the caller gets 408 `HOOKRELAY_ERR_BODY_TOO_SLOW` and the connection is closed. Time during which hookrelay itself is not reading (a stream target that reads slowly) does not count against the sender. A large upload at a steady rate is never cut; buffered routes are also bounded as a whole by `requestTimeout`.',
+          }),
+        perClient: z
+          .strictObject({
+            maxConnections: z
+              .union([z.literal('auto'), z.number().int().min(0)])
+              .default('auto')
+              .meta({
+                description:
+                  'Connections one client address may hold open at once; beyond it its new connection is closed as soon as it is accepted (counted, logged at most every 10 s). `auto`: a quarter of `server.maxConnections`; 0: no per-client cap.',
+                example: 256,
+              }),
+            maxConcurrentRequests: z
+              .union([z.literal('auto'), z.number().int().min(0)])
+              .default('auto')
+              .meta({
+                description:
+                  'Requests to routes from one client address processed at once; beyond it that client gets 429 `HOOKRELAY_ERR_TOO_MANY_REQUESTS` with `Retry-After` while other clients are served. `auto`: a quarter of `server.maxConcurrentRequests`; 0: no per-client cap.',
+                example: 250,
+              }),
+            ipv6Prefix: z.number().int().min(32).max(128).default(64).meta({
+              description:
+                'IPv6 callers are counted by network prefix of this length, since one subscriber usually owns a whole /64 (or /56, /48) and can pick any address in it; 128 counts every address on its own.',
+              example: 64,
+            }),
+            trustedProxies: z
+              .array(z.string())
+              .default([])
+              .meta({
+                description:
+                  "Addresses or CIDR ranges of load balancers and reverse proxies in front of hookrelay. Their connections are not capped per client (every caller shares them), and their requests count against the address they report: the right-most `X-Forwarded-For` entry that is not itself a trusted proxy. Behind a proxy not listed here, every caller has the proxy's address, and the per-client caps act as caps on the whole proxy.",
+                example: ['10.0.0.0/8'],
+              }),
+          })
+          .prefault({})
+          .meta({
+            description:
+              'Fair shares per client address, so that one caller cannot take every connection or request slot. Behind a load balancer, list it in `trustedProxies` (or set the caps to 0).',
+          }),
       })
       .prefault({})
       .meta({ description: 'HTTP listener.' }),
@@ -681,6 +747,27 @@ export const configSchema = z
         code: 'custom',
         path: ['server', 'headersTimeout'],
         message: `must not be longer than server.requestTimeout (${server.requestTimeout} ms)`,
+      });
+    }
+    const proxies = server?.perClient?.trustedProxies;
+    if (Array.isArray(proxies)) {
+      proxies.forEach((cidr, index) => {
+        if (typeof cidr === 'string' && !parseCidr(cidr)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['server', 'perClient', 'trustedProxies', index],
+            message: `invalid address or CIDR '${cidr}'`,
+          });
+        }
+      });
+    }
+    const rate = server?.minBodyRate;
+    if (typeof rate?.grace === 'number' && rate.grace < 100 && rate.bytesPerSecond !== 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['server', 'minBodyRate', 'grace'],
+        message:
+          'must be at least 100ms: the rate is measured over this span (set bytesPerSecond to 0 to turn the check off)',
       });
     }
     const admin = config.admin;

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { HookrelayError } from '../errors.ts';
+import type { BodyRateWatch } from './body-rate.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -20,9 +21,10 @@ export function failBodyRead(req: IncomingMessage, error: HookrelayError): boole
 
 /**
  * Reads the raw body once, as bytes, refusing it as soon as it is known to exceed the limit:
- * from Content-Length before reading, or while reading a chunked body.
+ * from Content-Length before reading, or while reading a chunked body. `watch` fails a body
+ * that arrives slower than `server.minBodyRate`.
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number, watch?: BodyRateWatch): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
     return Promise.reject(new HookrelayError('HOOKRELAY_ERR_BODY_TOO_LARGE', { limit }));
@@ -33,7 +35,13 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const fail = (error: HookrelayError) => {
+      cleanup();
+      reject(error);
+    };
+    const watched = watch?.watch(req, fail);
     const cleanup = () => {
+      watch?.unwatch(watched);
       pending.delete(req);
       req.off('data', onData);
       req.off('end', onEnd);
@@ -61,10 +69,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       cleanup();
       reject(new HookrelayError('HOOKRELAY_ERR_CLIENT_CLOSED'));
     };
-    pending.set(req, (error) => {
-      cleanup();
-      reject(error);
-    });
+    pending.set(req, fail);
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);

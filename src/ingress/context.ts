@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { CompiledRoute } from '../config/compile.ts';
 import type { SecretValues } from '../config/secret-values.ts';
 import type { Clients } from '../delivery/client.ts';
@@ -5,6 +6,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { StreamProxy } from '../stream/proxy.ts';
 import type { AcceptContext } from './accept.ts';
+import type { BodyRateWatch } from './body-rate.ts';
 import type { Match } from './router.ts';
 
 /** What the request handler and its helpers share: routing, metrics, logs, clients, lifecycle. */
@@ -20,5 +22,8 @@ export interface RelayContext {
   secrets?: SecretValues | undefined;
   /** The proxy of `delivery: stream` routes (closed by the app on stop). */
   streams?: StreamProxy | undefined;
-  lifecycle: { shuttingDown: boolean; begin(): void; end(): void };
+  /** `server.minBodyRate` for the bodies being read (none: no minimum). */
+  bodyRate?: BodyRateWatch | undefined;
+  /** begin/end around every request to a route (the concurrency caps count on them). */
+  lifecycle: { shuttingDown: boolean; begin(req: IncomingMessage): void; end(req: IncomingMessage): void };
 }

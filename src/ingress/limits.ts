@@ -5,18 +5,59 @@ import { HookrelayError } from '../errors.ts';
 import { NO_ROUTE } from '../metrics/index.ts';
 import { isStreaming } from '../stream/requests.ts';
 import { failBodyRead } from './body.ts';
+import type { BodyRateLimits } from './body-rate.ts';
+import type { ClientTable } from './clients.ts';
+import { autoMaxConnections } from './connections.ts';
 import type { RelayContext } from './context.ts';
 import { finishError } from './finish.ts';
-import { lingerUntilEnd } from './linger.ts';
+import { closeAfterAnswer, isClosing } from './linger.ts';
 import { errorBody } from './reply.ts';
 
-/** The `server` settings that protect the listener from slow, oversized and too many requests. */
+/** The `server` settings that protect the listener from slow, oversized and too many requests (as configured). */
 export interface ServerLimits {
   maxHeaderSize: number;
   headersTimeout: number;
   requestTimeout: number;
   keepAliveTimeout: number;
   maxConcurrentRequests: number;
+  firstByteTimeout: number;
+  maxConnections: number | 'auto';
+  minBodyRate: BodyRateLimits;
+  perClient: {
+    maxConnections: number | 'auto';
+    maxConcurrentRequests: number | 'auto';
+    ipv6Prefix: number;
+    trustedProxies: string[];
+  };
+}
+
+/** The limits with every `auto` worked out for this process. */
+export interface ResolvedLimits extends Omit<ServerLimits, 'maxConnections' | 'perClient'> {
+  maxConnections: number;
+  perClient: ServerLimits['perClient'] & { maxConnections: number; maxConcurrentRequests: number };
+}
+
+/** `auto`: the open-file limit for the listener, a quarter of the whole for one client. */
+export function resolveLimits(limits: ServerLimits, openFiles?: number): ResolvedLimits {
+  const maxConnections =
+    limits.maxConnections === 'auto' ? autoMaxConnections(openFiles) : limits.maxConnections;
+  const quarter = (whole: number) => Math.max(1, Math.ceil(whole / 4));
+  const { perClient } = limits;
+  return {
+    ...limits,
+    // Node's header timeout runs from the moment a connection is accepted: it would cut first.
+    firstByteTimeout: Math.min(limits.firstByteTimeout, limits.headersTimeout),
+    maxConnections,
+    perClient: {
+      ...perClient,
+      maxConnections:
+        perClient.maxConnections === 'auto' ? quarter(maxConnections) : perClient.maxConnections,
+      maxConcurrentRequests:
+        perClient.maxConcurrentRequests === 'auto'
+          ? quarter(limits.maxConcurrentRequests)
+          : perClient.maxConcurrentRequests,
+    },
+  };
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -25,17 +66,21 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 const OVERLOAD_RETRY_AFTER = 1;
 
 /**
- * Caps the requests to routes processed at once. Counting rides on the relay's lifecycle hooks
- * (begin/end around every routed request), so the hot path pays one comparison; the path is only
- * matched a second time when the cap is reached, to answer 503 for routes and let health, readiness,
- * metrics and 404s through.
+ * Caps the requests to routes processed at once, in all and per client. Counting rides on the
+ * relay's lifecycle hooks (begin/end around every routed request), so the hot path pays two
+ * comparisons; the path is only matched a second time when a cap is reached, to answer 503 (the
+ * relay is full) or 429 (this client has its share) for routes and let health, readiness,
+ * metrics and 404s through. During a shutdown every request goes to the handler, which answers
+ * 503 HOOKRELAY_ERR_SHUTTING_DOWN: that tells the caller more than an overload would.
  */
 export function concurrencyGate(
   ctx: RelayContext,
-  limits: ServerLimits,
+  limits: ResolvedLimits,
+  clients: ClientTable,
   createHandler: (ctx: RelayContext) => Handler,
 ): Handler {
   let active = 0;
+  const perClient = limits.perClient.maxConcurrentRequests;
   const outer = ctx.lifecycle;
   const lifecycle: RelayContext['lifecycle'] = {
     // app.stop() flips the flag on the original object.
@@ -45,19 +90,22 @@ export function concurrencyGate(
     set shuttingDown(value: boolean) {
       outer.shuttingDown = value;
     },
-    begin() {
+    begin(req) {
       active++;
-      outer.begin();
+      if (perClient > 0) clients.begin(req);
+      outer.begin(req);
     },
-    end() {
+    end(req) {
       active--;
-      outer.end();
+      if (perClient > 0) clients.end(req);
+      outer.end(req);
     },
   };
   const handler = createHandler({ ...ctx, lifecycle });
   const max = limits.maxConcurrentRequests;
   return (req, res) => {
-    if (active < max) {
+    const overClient = perClient > 0 && clients.inFlight(req) >= perClient;
+    if ((active < max && !overClient) || outer.shuttingDown) {
       handler(req, res);
       return;
     }
@@ -73,15 +121,14 @@ export function concurrencyGate(
     const given = req.headers[ctx.requestIdHeader];
     const requestId =
       typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
-    const error = new HookrelayError('HOOKRELAY_ERR_OVERLOADED', {
-      limit: max,
-      retryAfter: OVERLOAD_RETRY_AFTER,
-    });
-    // The body is not read: it is discarded so the caller gets the answer, not a reset.
+    const params = { retryAfter: OVERLOAD_RETRY_AFTER };
+    const error = overClient
+      ? new HookrelayError('HOOKRELAY_ERR_TOO_MANY_REQUESTS', { ...params, limit: perClient })
+      : new HookrelayError('HOOKRELAY_ERR_OVERLOADED', { ...params, limit: max });
+    // The body is not read: the answer closes the connection, after draining what still arrives.
     finishError(ctx, res, error, match.route.id, method, requestId, started, {
       'retry-after': String(OVERLOAD_RETRY_AFTER),
     });
-    lingerUntilEnd(req);
   };
 }
 
@@ -96,6 +143,7 @@ export function trackRequest(req: IncomingMessage): void {
 const CLIENT_ERROR_REASONS = [
   'headers_timeout',
   'request_timeout',
+  'body_too_slow',
   'headers_too_large',
   'malformed',
   'reset',
@@ -115,6 +163,8 @@ export function createClientErrorHandler(ctx: RelayContext, limits: ServerLimits
   // Zero-initialised, so dashboards and rate() see every reason before the first refusal.
   for (const reason of CLIENT_ERROR_REASONS) ctx.metrics.clientErrors.inc({ reason }, 0);
   return (err: ParserError, socket: Socket): void => {
+    // The connection is ending after an answer already given: its lingering close owns it.
+    if (isClosing(socket)) return;
     const code = err.code ?? '';
     const req = receiving.get(socket);
     const inRequest = req !== undefined && !req.complete;
@@ -146,6 +196,8 @@ export function createClientErrorHandler(ctx: RelayContext, limits: ServerLimits
         `${ctx.requestIdHeader}: ${requestId}\r\n` +
         `connection: close\r\n\r\n${body}`,
     );
+    // Drained, not reset, so the caller reads the answer even while it is still sending.
+    closeAfterAnswer(socket);
     socket.destroySoon();
     ctx.metrics.requests.inc({ route: NO_ROUTE, method: 'OTHER', status: String(error.status) });
     ctx.metrics.errors.inc({ route: NO_ROUTE, code: error.code });

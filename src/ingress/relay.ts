@@ -15,7 +15,6 @@ import { readBody } from './body.ts';
 import type { RelayContext } from './context.ts';
 import { echoBody } from './echo.ts';
 import { finish, finishError } from './finish.ts';
-import { lingerUntilEnd } from './linger.ts';
 import { asHookrelayError, send } from './reply.ts';
 import { releaseUnlessAccepted, verifyCaller } from './verify.ts';
 
@@ -63,7 +62,7 @@ export function createRelayHandler(ctx: RelayContext, fallback: Handler): Handle
     }
     const { route, params } = match;
     const rawQuery = q === -1 ? '' : url.slice(q + 1);
-    ctx.lifecycle.begin();
+    ctx.lifecycle.begin(req);
     ctx.metrics.inFlight.inc({ route: route.id });
     // A stream route takes the request before anything reads its body.
     const handled =
@@ -83,7 +82,7 @@ export function createRelayHandler(ctx: RelayContext, fallback: Handler): Handle
       })
       .finally(() => {
         ctx.metrics.inFlight.dec({ route: route.id });
-        ctx.lifecycle.end();
+        ctx.lifecycle.end(req);
       });
   };
 }
@@ -105,25 +104,19 @@ async function handle(
   info: RequestInfo,
 ): Promise<void> {
   const { method, requestId, started } = info;
+  // Answers given before the body was read, or during the shutdown, close the connection
+  // (response.ts); what the caller still sends is drained, not stored, so it reads the answer.
   if (ctx.lifecycle.shuttingDown) {
     const error = new HookrelayError('HOOKRELAY_ERR_SHUTTING_DOWN');
-    finishError(ctx, res, error, route.id, method, requestId, started, { connection: 'close' });
-    lingerUntilEnd(req);
+    finishError(ctx, res, error, route.id, method, requestId, started);
     return;
   }
   let body: Buffer;
   try {
-    body = await readBody(req, route.limits.body);
+    body = await readBody(req, route.limits.body, ctx.bodyRate);
   } catch (error) {
-    const err = asHookrelayError(error);
-    if (err.code === 'HOOKRELAY_ERR_BODY_TOO_LARGE') {
-      // The rest of the upload is discarded, not stored, so the caller reads the answer.
-      finishError(ctx, res, err, route.id, method, requestId, started);
-      lingerUntilEnd(req);
-    } else {
-      // A sender too slow, gone or broken: nothing more is worth reading.
-      finishError(ctx, res, err, route.id, method, requestId, started, { connection: 'close' });
-    }
+    // Too large, too slow, gone or broken: nothing more of it is read.
+    finishError(ctx, res, asHookrelayError(error), route.id, method, requestId, started);
     return;
   }
   ctx.metrics.bodyBytes.inc({ route: route.id }, body.length);

@@ -1,10 +1,22 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import express from 'express';
 import { HookrelayError } from '../errors.ts';
-import { methodLabel, NO_ROUTE } from '../metrics/index.ts';
-import { concurrencyGate, createClientErrorHandler, type ServerLimits, trackRequest } from './limits.ts';
+import type { Logger } from '../log.ts';
+import { type Metrics, methodLabel, NO_ROUTE } from '../metrics/index.ts';
+import { BodyRateWatch } from './body-rate.ts';
+import { ClientTable } from './clients.ts';
+import { adminMaxConnections, guardConnections } from './connections.ts';
+import {
+  concurrencyGate,
+  createClientErrorHandler,
+  resolveLimits,
+  type ServerLimits,
+  trackRequest,
+} from './limits.ts';
+import { isClosing } from './linger.ts';
 import { createRelayHandler, type RelayContext, requestIdOf } from './relay.ts';
 import { sendError } from './reply.ts';
+import { closingResponse, closingWriteHead, countRequest } from './response.ts';
 
 export interface ServerOptions {
   metricsPath: string | undefined;
@@ -20,6 +32,10 @@ export const DEFAULT_LIMITS: ServerLimits = {
   requestTimeout: 60_000,
   keepAliveTimeout: 65_000,
   maxConcurrentRequests: 1_000,
+  firstByteTimeout: 5_000,
+  maxConnections: 'auto',
+  minBodyRate: { bytesPerSecond: 500, grace: 10_000 },
+  perClient: { maxConnections: 'auto', maxConcurrentRequests: 'auto', ipv6Prefix: 64, trustedProxies: [] },
 };
 
 /**
@@ -76,9 +92,26 @@ export function createHttpServer(ctx: RelayContext, options: ServerOptions): Ser
       'request',
     );
   });
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const relay = concurrencyGate(ctx, limits, (gated) => createRelayHandler(gated, app));
+  const limits = resolveLimits({ ...DEFAULT_LIMITS, ...options.limits });
+  const isShuttingDown = () => ctx.lifecycle.shuttingDown;
+  // express gives its responses its own prototype: they get the same writeHead.
+  Object.defineProperty(app.response, 'writeHead', {
+    value: closingWriteHead(isShuttingDown),
+    writable: true,
+    configurable: true,
+  });
+  const clients = new ClientTable(limits.perClient);
+  const bodyRate = new BodyRateWatch(limits.minBodyRate, ctx.metrics);
+  const relay = concurrencyGate({ ...ctx, bodyRate }, limits, clients, (gated) =>
+    createRelayHandler(gated, app),
+  );
   const handler = (req: IncomingMessage, res: ServerResponse) => {
+    // Pipelined behind an answer that closes the connection (RFC 9112 §9.6): not processed.
+    if (isClosing(req.socket)) {
+      req.resume();
+      return;
+    }
+    countRequest(req);
     trackRequest(req);
     relay(req, res);
   };
@@ -89,17 +122,63 @@ export function createHttpServer(ctx: RelayContext, options: ServerOptions): Ser
       headersTimeout: limits.headersTimeout,
       requestTimeout: limits.requestTimeout,
       maxHeaderSize: limits.maxHeaderSize,
-      // Timeouts are enforced by a periodic sweep (30 s by default): sweep often enough that a
-      // timeout means roughly what it says.
-      connectionsCheckingInterval: Math.min(
-        1_000,
-        Math.max(25, Math.floor(Math.min(limits.headersTimeout, limits.requestTimeout) / 4)),
-      ),
+      connectionsCheckingInterval: checkingInterval(limits),
+      ServerResponse: closingResponse(isShuttingDown),
     },
     handler,
   );
   server.on('clientError', createClientErrorHandler(ctx, limits));
+  guardConnections(
+    server,
+    {
+      firstByteTimeout: limits.firstByteTimeout,
+      maxConnections: limits.maxConnections,
+      perClientMaxConnections: limits.perClient.maxConnections,
+    },
+    { metrics: ctx.metrics, logger: ctx.logger, listener: 'main', clients },
+  );
+  server.on('listening', () => bodyRate.start());
+  server.on('close', () => bodyRate.stop());
   return server;
+}
+
+/**
+ * Timeouts are enforced by a periodic sweep (30 s by default): sweep often enough that a timeout
+ * means roughly what it says.
+ */
+function checkingInterval(limits: Pick<ServerLimits, 'headersTimeout' | 'requestTimeout'>): number {
+  return Math.min(
+    1_000,
+    Math.max(25, Math.floor(Math.min(limits.headersTimeout, limits.requestTimeout) / 4)),
+  );
+}
+
+/**
+ * The connection protections of the main listener, for the admin API's: the silent-connection
+ * bound, a small cap on open connections (operators and scripts need a few), and the same header,
+ * request and keep-alive timeouts. Call before it listens.
+ */
+export function protectAdminListener(
+  server: Server,
+  limits: Partial<ServerLimits> | undefined,
+  deps: { metrics: Metrics; logger: Logger },
+): void {
+  const resolved = resolveLimits({ ...DEFAULT_LIMITS, ...limits });
+  server.headersTimeout = resolved.headersTimeout;
+  server.requestTimeout = resolved.requestTimeout;
+  server.keepAliveTimeout = resolved.keepAliveTimeout;
+  // Read by Node when the server starts listening.
+  (server as Server & { connectionsCheckingInterval?: number }).connectionsCheckingInterval =
+    checkingInterval(resolved);
+  guardConnections(
+    server,
+    {
+      firstByteTimeout: resolved.firstByteTimeout,
+      maxConnections: adminMaxConnections(),
+      perClientMaxConnections: 0,
+    },
+    { ...deps, listener: 'admin' },
+  );
 }
 
 function ms(started: number): number {

@@ -158,8 +158,26 @@ export const METRIC_DEFINITIONS = {
   clientErrors: {
     type: 'counter',
     name: 'hookrelay_http_client_errors_total',
-    help: "Requests refused by Node's HTTP parser or timers (its clientError event), by reason: headers_timeout and request_timeout (408), headers_too_large (431), malformed (400), reset (the caller went away; not answered).",
+    help: "Requests refused for the way the caller sent them, by reason: headers_timeout and request_timeout (408, Node's timers), body_too_slow (408, server.minBodyRate), headers_too_large (431), malformed (400), reset (the caller went away; not answered).",
     labelNames: ['reason'],
+  },
+  connectionsDropped: {
+    type: 'counter',
+    name: 'hookrelay_http_connections_dropped_total',
+    help: 'Connections closed before a request was read, by listener (main, admin) and reason: max_connections (over server.maxConnections), client_max_connections (over server.perClient.maxConnections), first_byte_timeout (nothing sent within server.firstByteTimeout).',
+    labelNames: ['listener', 'reason'],
+  },
+  connectionsOpen: {
+    type: 'gauge',
+    name: 'hookrelay_http_connections_open',
+    help: 'Connections open on a listener (main, admin).',
+    labelNames: ['listener'],
+  },
+  connectionsLimit: {
+    type: 'gauge',
+    name: 'hookrelay_http_connections_limit',
+    help: 'Connections a listener (main, admin) accepts at once: server.maxConnections as resolved at start (`auto` from the open-file limit).',
+    labelNames: ['listener'],
   },
   authTokenRequests: {
     type: 'counter',
@@ -263,6 +281,9 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
     queueOldest: gauge(d.queueOldest),
     circuit: gauge(d.circuit),
     clientErrors: counter(d.clientErrors),
+    connectionsDropped: counter(d.connectionsDropped),
+    connectionsOpen: gauge(d.connectionsOpen),
+    connectionsLimit: gauge(d.connectionsLimit),
     authTokenRequests: counter(d.authTokenRequests),
     authUnauthorizedRetries: counter(d.authUnauthorizedRetries),
     dedupDropped: counter(d.dedupDropped),

@@ -1,6 +1,7 @@
 import type { Agent, ClientRequest, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { HookrelayError } from '../errors.ts';
+import type { BodyRateWatch } from '../ingress/body-rate.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { relayableResponseHeaders } from '../pipeline/headers.ts';
 import { Meter } from './meter.ts';
@@ -31,6 +32,8 @@ export interface ExchangeSpec {
   connectTimeout: number;
   idleTimeout: number;
   retryRefused: boolean;
+  /** `server.minBodyRate`, for a caller that trickles or stalls its upload. */
+  bodyRate?: BodyRateWatch | undefined;
 }
 
 /** How an exchange ended: an error to answer, an answer relayed (broken off if `error`), or a caller gone. */
@@ -70,10 +73,21 @@ export function runExchange(
     let targetBroke = false;
     const bytesIn = () => current?.meter.bytes ?? 0;
     const idle = setTimeout(() => onIdle(), spec.idleTimeout);
+    // The relay is behind, not the caller, while bytes it read wait to go upstream (or before the
+    // connection to the target is up, when nothing is read).
+    const holding = () => {
+      const a = current;
+      if (!a?.piped) return true;
+      return (
+        a.meter.writableLength > 0 || a.meter.readableLength > 0 || (a.proxyReq?.writableLength ?? 0) > 0
+      );
+    };
+    const watched = spec.bodyRate?.watch(req, (error) => onSlow(error), holding);
     const settle = (outcome: Ending) => {
       if (settled) return;
       settled = true;
       clearTimeout(idle);
+      spec.bodyRate?.unwatch(watched);
       res.off('close', onCallerClose);
       resolve({ ...outcome, attempts, bytesIn: bytesIn(), bytesOut: out?.bytes ?? 0 });
     };
@@ -115,6 +129,16 @@ export function runExchange(
       stopUpload();
       const params = { phase: 'stream.idleTimeout', timeout: spec.idleTimeout };
       settle({ kind: 'error', error: new HookrelayError('HOOKRELAY_ERR_UPSTREAM_TIMEOUT', params) });
+    }
+
+    function onSlow(error: HookrelayError) {
+      if (settled) return;
+      if (responding) {
+        broke(error.message);
+        return;
+      }
+      stopUpload();
+      settle({ kind: 'error', error });
     }
 
     function onLimit() {

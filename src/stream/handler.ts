@@ -3,7 +3,6 @@ import type { CompiledRoute } from '../config/compile.ts';
 import { HookrelayError } from '../errors.ts';
 import type { RelayContext } from '../ingress/context.ts';
 import { finish, finishError } from '../ingress/finish.ts';
-import { lingerUntilEnd } from '../ingress/linger.ts';
 import { asHookrelayError } from '../ingress/reply.ts';
 import { releaseUnlessAccepted, verifyCaller } from '../ingress/verify.ts';
 import type { StreamOutcome } from './exchange.ts';
@@ -25,8 +24,8 @@ export interface StreamRequestInfo {
 /**
  * A `delivery: stream` route: checks that need no body (shutdown, declared length, `verify`,
  * the target path, credentials), then the streamed exchange, then the same metrics and one
- * `request` log line as buffered routes. Any answer given before the body was read drains the
- * upload (bounded) so the caller reads it instead of a reset.
+ * `request` log line as buffered routes. Any answer given before the body was read closes the
+ * connection after draining the upload (bounded), so the caller reads it instead of a reset.
  */
 export async function handleStream(
   ctx: RelayContext,
@@ -37,10 +36,9 @@ export async function handleStream(
   info: StreamRequestInfo,
 ): Promise<void> {
   const { method, requestId, started } = info;
+  // An answer given before the body was read closes the connection (src/ingress/response.ts).
   const refuse = (error: HookrelayError, extra: Record<string, unknown> = {}) => {
-    const headers: Record<string, string> = req.complete ? {} : { connection: 'close' };
-    finishError(ctx, res, error, route.id, method, requestId, started, headers, { attempts: 0, ...extra });
-    lingerUntilEnd(req);
+    finishError(ctx, res, error, route.id, method, requestId, started, {}, { attempts: 0, ...extra });
   };
   if (ctx.lifecycle.shuttingDown) {
     refuse(new HookrelayError('HOOKRELAY_ERR_SHUTTING_DOWN'));
@@ -100,18 +98,18 @@ export async function handleStream(
         connectTimeout: route.timeouts.connect,
         idleTimeout: route.stream.idleTimeout,
         retryRefused: route.stream.retryRefused,
+        bodyRate: ctx.bodyRate,
       },
       ctx.metrics,
     );
   } finally {
     unmarkStreaming(req);
   }
-  record(ctx, req, res, route, info, outcome);
+  record(ctx, res, route, info, outcome);
 }
 
 function record(
   ctx: RelayContext,
-  req: IncomingMessage,
   res: ServerResponse,
   route: CompiledRoute,
   info: StreamRequestInfo,
@@ -124,12 +122,20 @@ function record(
   ctx.metrics.responseBytes.inc({ route: route.id }, bytesOut);
   if (outcome.kind === 'error') {
     ctx.metrics.deliveries.inc({ route: route.id, result: 'failed' });
-    const headers: Record<string, string> = req.complete ? {} : { connection: 'close' };
-    finishError(ctx, res, outcome.error, route.id, method, requestId, started, headers, {
-      ...fields,
-      result: 'failed',
-    });
-    lingerUntilEnd(req);
+    finishError(
+      ctx,
+      res,
+      outcome.error,
+      route.id,
+      method,
+      requestId,
+      started,
+      {},
+      {
+        ...fields,
+        result: 'failed',
+      },
+    );
     return;
   }
   if (outcome.kind === 'client-closed') {
@@ -161,6 +167,5 @@ function record(
     });
     return;
   }
-  if (!req.complete) lingerUntilEnd(req);
   finish(ctx, route.id, method, status, requestId, started, { ...fields, result });
 }

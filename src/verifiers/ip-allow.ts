@@ -33,7 +33,10 @@ const schema = z
   })
   .meta({ title: 'ipAllow', description: 'Only callers from these addresses (403 otherwise).' });
 
-function parseCidr(cidr: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
+/** An address or CIDR range (`192.0.2.0/24`, `2001:db8::/32`); undefined when malformed. */
+export function parseCidr(
+  cidr: string,
+): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
   const match = CIDR.exec(cidr.trim());
   if (!match) return undefined;
   const version = isIP(match[1]!);

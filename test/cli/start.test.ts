@@ -1,122 +1,28 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startTarget, type Target } from '../helpers.ts';
+import { childProcesses } from '../support/child.ts';
+import { type RawConnection, type RawResponse, rawConnect } from '../support/raw-http.ts';
 
 /**
  * `hookrelay start` as a real child process: it listens, relays, and shuts down gracefully on
  * SIGTERM/SIGINT without losing the request in flight.
  */
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const dir = mkdtempSync(join(tmpdir(), 'hookrelay-start-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const children = childProcesses();
+afterAll(() => children.removeDir());
 
-type Log = Record<string, unknown>;
-
-interface Child {
-  process: ChildProcess;
-  port: number;
-  url: string;
-  logs: Log[];
-  stderr: () => string;
-  /** Resolves with the first log line that satisfies `test` (already written or still to come). */
-  waitForLog(test: (log: Log) => boolean, timeout?: number): Promise<Log>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
-}
-
-const children: ChildProcess[] = [];
 const targets: Target[] = [];
 afterEach(async () => {
-  for (const child of children.splice(0))
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  children.cleanup();
   for (const target of targets.splice(0)) await target.close();
 });
 
-function writeConfig(yaml: string): string {
-  const file = join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(file, yaml);
-  return file;
-}
+const writeConfig = children.writeConfig;
 
 /** Spawns `node src/main.ts <args>` and waits for the `hookrelay listening` line to learn the port. */
-async function startChild(args: string[], env: Record<string, string> = {}): Promise<Child> {
-  const { HOOKRELAY_CONFIG: _ignored, ...base } = process.env;
-  const child = spawn(process.execPath, ['src/main.ts', ...args], {
-    cwd: ROOT,
-    env: { ...base, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  const logs: Log[] = [];
-  const waiters = new Set<() => void>();
-  let buffered = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    buffered += chunk;
-    let newline = buffered.indexOf('\n');
-    while (newline !== -1) {
-      const line = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      newline = buffered.indexOf('\n');
-      try {
-        logs.push(JSON.parse(line) as Log);
-      } catch {
-        logs.push({ raw: line });
-      }
-    }
-    for (const wake of waiters) wake();
-  });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((done) => {
-    child.once('exit', (code, signal) => {
-      done({ code, signal, at: performance.now() });
-      for (const wake of waiters) wake();
-    });
-  });
-  const waitForLog = (test: (log: Log) => boolean, timeout = 10_000) =>
-    new Promise<Log>((done, fail) => {
-      const check = () => {
-        const found = logs.find(test);
-        if (found) {
-          waiters.delete(check);
-          clearTimeout(timer);
-          done(found);
-        } else if (child.exitCode !== null || child.signalCode !== null) {
-          waiters.delete(check);
-          clearTimeout(timer);
-          fail(new Error(`child exited (${child.exitCode ?? child.signalCode}) first; stderr: ${stderr}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        fail(
-          new Error(
-            `no matching log line within ${timeout} ms; logs: ${JSON.stringify(logs)}; stderr: ${stderr}`,
-          ),
-        );
-      }, timeout);
-      waiters.add(check);
-      check();
-    });
-  const listening = await waitForLog((log) => log.msg === 'hookrelay listening');
-  const port = listening.port as number;
-  return {
-    process: child,
-    port,
-    url: `http://127.0.0.1:${port}`,
-    logs,
-    stderr: () => stderr,
-    waitForLog,
-    exited,
-  };
-}
+const startChild = (args: string[], env: Record<string, string> = {}) => children.start(args, { env });
 
 /** A downstream that signals when a request arrives and answers 200 only after `holdMs`. */
 async function slowTarget(holdMs: number) {
@@ -373,6 +279,99 @@ routes:
     expect(child.logs).toContainEqual(expect.objectContaining({ msg: 'stopped', drained: false }));
     expect(await inFlight).toBe('connection lost');
   });
+});
+
+describe('graceful shutdown with keep-alive callers', () => {
+  /**
+   * One keep-alive caller: sends a request, reads the answer, reuses the connection unless the
+   * answer said `Connection: close` (then it opens a new one, which is refused once the listener
+   * closed). A request written on a kept-alive connection that then ends without its answer is a
+   * reset: the caller cannot know whether it was processed. A new connection reset before its
+   * first answer was never accepted (the kernel resets its accept queue when the listener
+   * closes): refused, like a connection that cannot be opened.
+   */
+  async function caller(port: number, outcomes: Outcomes, max: number): Promise<void> {
+    const caller = Symbol('caller');
+    let conn: RawConnection | undefined;
+    for (let sent = 0; sent < max; sent++) {
+      if (!conn) {
+        conn = rawConnect(port);
+        try {
+          await conn.connected;
+        } catch {
+          outcomes.refused++;
+          return;
+        }
+      }
+      const index = conn.responses.length;
+      await conn.write(
+        'POST /in/orders HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"order":1}',
+      );
+      let answer: RawResponse;
+      try {
+        answer = await conn.response(index);
+      } catch {
+        if (index === 0) outcomes.refused++;
+        else outcomes.reset++;
+        conn.destroy();
+        return;
+      }
+      outcomes.answered.add(caller);
+      outcomes.statuses[answer.status] = (outcomes.statuses[answer.status] ?? 0) + 1;
+      if (answer.status === 503) outcomes.codes.add((JSON.parse(answer.body) as { error: string }).error);
+      if (answer.headers.connection === 'close') {
+        outcomes.closing++;
+        if (answer.headers['keep-alive'] !== undefined) outcomes.keepAliveOnClose++;
+        conn.destroy();
+        conn = undefined;
+      }
+    }
+    conn?.destroy();
+  }
+
+  interface Outcomes {
+    answered: Set<symbol>;
+    statuses: Record<number, number>;
+    codes: Set<string>;
+    closing: number;
+    keepAliveOnClose: number;
+    reset: number;
+    refused: number;
+  }
+
+  it('SIGTERM under 100 keep-alive callers: every answer after it says close, nobody is reset', async () => {
+    const target = await startTarget(async (_req, res) => {
+      await sleep(Math.floor(Math.random() * 20));
+      res.setHeader('content-type', 'application/json');
+      res.end('{"ok":true}');
+    });
+    targets.push(target);
+    const child = await startChild(['start', '-c', relayConfig(target.url)]);
+    const outcomes: Outcomes = {
+      answered: new Set(),
+      statuses: {},
+      codes: new Set(),
+      closing: 0,
+      keepAliveOnClose: 0,
+      reset: 0,
+      refused: 0,
+    };
+    const callers = Array.from({ length: 100 }, () => caller(child.port, outcomes, 400));
+    // Every caller has its connection accepted and in use before the signal.
+    for (let i = 0; i < 1_000 && outcomes.answered.size < 100; i++) await sleep(10);
+    child.process.kill('SIGTERM');
+    await Promise.all(callers);
+    expect((await child.exited).code).toBe(0);
+    expect(outcomes.reset).toBe(0);
+    expect(outcomes.keepAliveOnClose).toBe(0);
+    // Each caller learnt of the shutdown from an answer, then found the listener closed.
+    expect(outcomes.closing).toBeGreaterThanOrEqual(100);
+    expect(outcomes.refused).toBe(100);
+    // Nothing was delivered without its caller getting the answer.
+    expect(outcomes.statuses[200]).toBe(target.received.length);
+    expect(Object.keys(outcomes.statuses).sort()).toEqual(outcomes.statuses[503] ? ['200', '503'] : ['200']);
+    if (outcomes.statuses[503]) expect([...outcomes.codes]).toEqual(['HOOKRELAY_ERR_SHUTTING_DOWN']);
+  }, 40_000);
 });
 
 /** A raw connection with the start of a request written; `finish` sends the rest. */

@@ -447,6 +447,15 @@ describe('defaults and per-route overrides (compiled)', () => {
       requestTimeout: 60_000,
       keepAliveTimeout: 65_000,
       maxConcurrentRequests: 1_000,
+      firstByteTimeout: 5_000,
+      maxConnections: 'auto',
+      minBodyRate: { bytesPerSecond: 500, grace: 10_000 },
+      perClient: {
+        maxConnections: 'auto',
+        maxConcurrentRequests: 'auto',
+        ipv6Prefix: 64,
+        trustedProxies: [],
+      },
     });
     expect(config.log).toEqual({ level: 'info' });
     expect(config.metrics).toEqual({ enabled: true, path: '/metrics' });

@@ -132,9 +132,9 @@ routes:
       for (let i = 0; i < 5; i++) req.write(Buffer.alloc(300, i));
     });
     expect(status).toBe(413);
-    // The rest of the upload is drained (and dropped), not cut off: the connection stays usable
-    // once the sender has finished, as any keep-alive answer.
-    expect(headers.connection).toBe('keep-alive');
+    // Answered before the body was read: the connection is closed after the answer (the rest of
+    // the upload is drained and dropped meanwhile), never reused for a next request.
+    expect(headers.connection).toBe('close');
     expect(JSON.parse(body)).toMatchObject({ error: 'HOOKRELAY_ERR_BODY_TOO_LARGE', route: 'orders' });
     expect(target.received).toHaveLength(before);
   });

@@ -284,10 +284,14 @@ describe('server.maxConcurrentRequests', () => {
     const released = new Promise<void>((r) => {
       release = r;
     });
-    await setup('  maxConcurrentRequests: 2', '', async (_req, res) => {
-      await released;
-      res.end('ok');
-    });
+    await setup(
+      '  maxConcurrentRequests: 2\n  perClient: { maxConcurrentRequests: 0 }',
+      '',
+      async (_req, res) => {
+        await released;
+        res.end('ok');
+      },
+    );
     const held = [1, 2].map((n) => fetch(`${relay!.url}/in`, { method: 'POST', body: `{"n":${n}}` }));
     for (let i = 0; i < 250 && target!.received.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
     expect(target!.received).toHaveLength(2);

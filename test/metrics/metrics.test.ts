@@ -243,6 +243,10 @@ routes:
     ]);
     for (const [name, value] of labelPairs(text)) {
       if (name === 'le' || name === 'status') continue;
+      if (name === 'listener') {
+        expect(['main', 'admin']).toContain(value);
+        continue;
+      }
       if (name === 'outcome' || name === 'result' || name === 'code' || name === 'reason') {
         expect(value).toMatch(/^([1-5]xx|[a-z_]+|HOOKRELAY_ERR_[A-Z_]+)$/);
         continue;
