@@ -53,10 +53,19 @@ export function sendError(
   requestIdHeader: string,
   extraHeaders: Record<string, string> = {},
 ): void {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json; charset=utf-8',
+    [requestIdHeader]: requestId,
+  };
+  // An error that tells the caller when to come back (backpressure) says it in the header too.
+  const retryAfter = error.params.retryAfter;
+  if (typeof retryAfter === 'number' && Number.isFinite(retryAfter)) {
+    headers['retry-after'] = String(Math.max(0, Math.ceil(retryAfter)));
+  }
   send(
     res,
     error.status,
-    { 'content-type': 'application/json; charset=utf-8', [requestIdHeader]: requestId, ...extraHeaders },
+    Object.assign(headers, extraHeaders),
     JSON.stringify(errorBody(error, route, requestId)),
   );
 }

@@ -304,6 +304,34 @@ routes:
     expect(sample(after, 'hookrelay_parse_pool_workers')).toBe(0);
   });
 
+  it('a request refused because every parsing thread is busy says when to retry (Retry-After)', async () => {
+    target = await startTarget();
+    relay = await startRelay(`
+parsing: { workerThreshold: 16kb, workers: 1, queue: 0 }
+routes:
+  - id: flood
+    path: /in/flood
+    forward:
+      url: ${target.url}/hook
+    transform:
+      - { type: xml, soap: true, maxElements: 200000, maxTextNodes: 200000 }
+`);
+    // The first body keeps the only thread busy for a few hundred milliseconds; the second arrives
+    // meanwhile and finds no thread and no queue place.
+    const post = () =>
+      fetch(`${relay!.url}/in/flood`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/xml' },
+        body: FLOOD,
+      });
+    const answers = await Promise.all([post(), post()]);
+    const statuses = answers.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 503]);
+    const refused = answers.find((r) => r.status === 503)!;
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(((await refused.json()) as { error: string }).error).toBe('HOOKRELAY_ERR_TRANSFORM_BUSY');
+  });
+
   it('parses a large XML answer of the target in a worker for response.transform', async () => {
     const answer = batch(1_000);
     target = await startTarget((_req, res) => {
