@@ -1,12 +1,12 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { createLogger } from '../../src/log.ts';
 import { refusedPort } from '../helpers.ts';
+import { runCli } from '../support/cli.ts';
 
 /**
  * Values the configuration takes from `${VAR}` are never shown, whatever the header is called:
@@ -14,7 +14,6 @@ import { refusedPort } from '../helpers.ts';
  * (What the queue stores and shows is in test/queue/credentials.test.ts.)
  */
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'hookrelay-secrets-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -28,20 +27,9 @@ const SECRETS = {
 };
 const VALUES = Object.values(SECRETS);
 
-function cli(args: string[], stdin = ''): Promise<{ code: number | null; out: string }> {
-  const { HOOKRELAY_CONFIG: _ignored, ...base } = process.env;
-  return new Promise((done) => {
-    const child = execFile(
-      process.execPath,
-      ['src/main.ts', ...args],
-      { cwd: ROOT, env: { ...base, ...SECRETS }, timeout: 15_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-        done({ code, out: `${stdout}${stderr}` });
-      },
-    );
-    child.stdin!.end(stdin);
-  });
+async function cli(args: string[], stdin = ''): Promise<{ code: number | null; out: string }> {
+  const { code, stdout, stderr } = await runCli(args, SECRETS, stdin);
+  return { code, out: `${stdout}${stderr}` };
 }
 
 const ROUTE = `  - id: orders

@@ -1,7 +1,7 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseConfig } from '../../src/config/load.ts';
+import { runCli } from '../support/cli.ts';
 
 /**
  * Shared by the worked-example tests: each example in config/examples/ is run end to end through
@@ -49,19 +49,7 @@ export interface Result {
 
 /** The CLI as a child process from the repository root, stdin closed. */
 export function cli(args: string[], env: Record<string, string>): Promise<Result> {
-  const { HOOKRELAY_CONFIG: _ignored, ...base } = process.env;
-  return new Promise((done) => {
-    const child = execFile(
-      process.execPath,
-      ['src/main.ts', ...args],
-      { cwd: ROOT, env: { ...base, ...env }, timeout: 15_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-    child.stdin!.end();
-  });
+  return runCli(args, env);
 }
 
 /** Splits a shell command line: words, 'single-quoted' and "double-quoted" strings. */

@@ -1,11 +1,11 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type Relay, startRelay, startTarget, type Target } from '../helpers.ts';
+import { runCli } from '../support/cli.ts';
 
 /**
  * What the configuration supplies to a queued delivery (static header values whatever they are
@@ -14,7 +14,6 @@ import { type Relay, startRelay, startTarget, type Target } from '../helpers.ts'
  * from the configuration the relay runs with then, so a rotated secret reaches pending deliveries.
  */
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'hookrelay-credentials-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -80,19 +79,12 @@ function fileBytes(db: string): string {
     .join('');
 }
 
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  const { HOOKRELAY_CONFIG: _ignored, ...base } = process.env;
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      ['src/main.ts', ...args],
-      { cwd: ROOT, env: { ...base, ...env }, timeout: 15_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-        done({ code, out: `${stdout}${stderr}` });
-      },
-    );
-  });
+async function cli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; out: string }> {
+  const { code, stdout, stderr } = await runCli(args, env);
+  return { code, out: `${stdout}${stderr}` };
 }
 
 describe('configuration secrets and the queue', () => {
