@@ -5,10 +5,10 @@ import { runTests } from './cli/test-routes.ts';
 import { runTry } from './cli/try.ts';
 import { loadConfigWithWarnings } from './config/load.ts';
 import type { Config } from './config/schema.ts';
-import { ConfigError, type ConfigIssue, formatConfigIssue } from './errors.ts';
-import { createLogger } from './log.ts';
+import { ConfigError, type ConfigIssue, formatConfigIssue } from './core/errors.ts';
+import { VERSION } from './core/version.ts';
 import { QueueOpenError } from './queue/queue-file.ts';
-import { VERSION } from './version.ts';
+import { createLogger } from './telemetry/log.ts';
 
 const HELP = `hookrelay ${VERSION} — relay a legacy system's webhooks with the credentials and shape the target needs
 

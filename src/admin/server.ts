@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { SecretValues } from '../config/secret-values.ts';
+import { SecretValues } from '../core/secret-values.ts';
 import { closeAfterAnswer } from '../ingress/linger.ts';
-import type { Logger } from '../log.ts';
+import { attemptView, detail, isStatus, parseAge, STATUSES, statsView, summary } from '../present/view.ts';
 import type { DeliveryStatus, QueueDriver } from '../queue/types.ts';
+import type { Logger } from '../telemetry/log.ts';
 import { createHostGuard, requireJsonBody } from './guard.ts';
 import { AdminError, badRequest, bearerCheck, readJson, sendJson } from './http.ts';
-import { attemptView, detail, isStatus, parseAge, STATUSES, statsView, summary } from './view.ts';
 
 /**
  * The admin API (docs/queue.md): list, show, replay and purge deliveries, and queue statistics,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createRegistry } from '../registry.ts';
+import { createRegistry } from '../core/registry.ts';
 import { basicAuth } from './basic.ts';
 import { bearerAuth } from './bearer.ts';
 import { headerAuth } from './header.ts';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { duration } from '../config/fields.ts';
-import type { Plugin } from '../registry.ts';
+import { duration } from '../core/fields.ts';
+import type { Plugin } from '../core/registry.ts';
 import { TokenSource, TokenSources } from './token-cache.ts';
 import { requestToken } from './token-request.ts';
 import type { OutboundAuth } from './types.ts';

@@ -1,4 +1,4 @@
-import { HookrelayError } from '../errors.ts';
+import { HookrelayError } from '../core/errors.ts';
 import type { AuthContext } from './types.ts';
 
 /** An access token and until when it is used (`freshUntil`, on the cache's clock). */

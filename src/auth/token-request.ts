@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import { HookrelayError } from '../errors.ts';
+import { HookrelayError } from '../core/errors.ts';
 import type { Token } from './token-cache.ts';
 import type { AuthContext } from './types.ts';
 

@@ -1,15 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { load as parseYaml } from 'js-yaml';
-import { describe, table } from '../admin/text.ts';
-import { attemptView, detail, isStatus, parseAge, STATUSES, summary } from '../admin/view.ts';
 import { interpolate } from '../config/interpolate.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { type Config, configSchema } from '../config/schema.ts';
-import { SecretValues, secretValuesOf } from '../config/secret-values.ts';
-import { ConfigError } from '../errors.ts';
-import { createLogger } from '../log.ts';
+import { secretValuesOf } from '../config/secret-provenance.ts';
+import { ConfigError } from '../core/errors.ts';
+import { SecretValues } from '../core/secret-values.ts';
+import { describe, table } from '../present/text.ts';
+import { attemptView, detail, isStatus, parseAge, STATUSES, summary } from '../present/view.ts';
 import type { QueueDriver } from '../queue/types.ts';
+import { createLogger } from '../telemetry/log.ts';
 import { configFile } from './load.ts';
 
 export const DELIVERIES_HELP = `Usage: hookrelay deliveries <command> [-c FILE] [options]

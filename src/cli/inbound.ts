@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { CompiledRoute } from '../config/compile.ts';
-import { HookrelayError } from '../errors.ts';
-import { createRouter } from '../ingress/router.ts';
-import type { InboundMessage } from '../pipeline/message.ts';
+import { HookrelayError } from '../core/errors.ts';
+import type { InboundMessage } from '../core/message.ts';
+import { createRouter } from '../pipeline/router.ts';
 
 /**
  * The inbound call `hookrelay try` and `hookrelay test` simulate, built into the same message the

@@ -1,7 +1,7 @@
 import { type CompiledRoute, compileRoutes } from '../config/compile.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../core/errors.ts';
 
 /** The config file a command reads: `-c FILE`, else $HOOKRELAY_CONFIG, else the default. */
 export function configFile(option: string | undefined): string {

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { secretValuesOf } from '../config/secret-values.ts';
+import { secretValuesOf } from '../config/secret-provenance.ts';
+import { shown } from '../present/redact.ts';
+import { renderJson, renderText } from '../present/render.ts';
 import { describeFailure, dryRun } from './dry-run.ts';
 import { parseHeaders, parseParams } from './inbound.ts';
 import { configFile, loadForCommand } from './load.ts';
-import { shown } from './redact.ts';
-import { renderJson, renderText } from './render.ts';
 
 export const TRY_HELP = `Usage: hookrelay try [-c FILE] --route ID [--file BODY | < BODY] [options]
 
@@ -75,7 +75,7 @@ export async function runTry(argv: string[]): Promise<number> {
     process.stderr.write(`hookrelay try: no route '${values.route}' in ${file}; routes: ${ids}\n`);
     return 1;
   }
-  if (!route.forward) {
+  if (!('forward' in route)) {
     process.stderr.write(`hookrelay try: route ${route.id} does not forward (echo: true): nothing to try\n`);
     return 1;
   }

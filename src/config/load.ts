@@ -1,16 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { load as parseYaml, YAMLException } from 'js-yaml';
 import type { z } from 'zod';
-import { ConfigError, type ConfigIssue } from '../errors.ts';
+import { ConfigError, type ConfigIssue } from '../core/errors.ts';
+import { SecretValues } from '../core/secret-values.ts';
 import { formatPath, interpolate } from './interpolate.ts';
 import { createLocator } from './locate.ts';
 import { type Config, configSchema } from './schema.ts';
-import {
-  registerSecretValues,
-  SecretValues,
-  secretFieldValues,
-  secretSubstitutions,
-} from './secret-values.ts';
+import { registerSecretValues, secretFieldValues, secretSubstitutions } from './secret-provenance.ts';
 import { findLiteralSecrets } from './secrets.ts';
 
 export interface LoadOptions {

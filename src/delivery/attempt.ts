@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { AttemptOutcome } from '../metrics/index.ts';
+import type { AttemptOutcome } from '../telemetry/metrics.ts';
 
 /** The target's answer to one attempt, body fully read (bounded by the response limit). */
 export interface TargetResponse {
@@ -48,7 +48,8 @@ export function outcomeOf(result: TargetResponse | AttemptError): AttemptOutcome
   return `${Math.min(5, Math.max(2, Math.floor(result.status / 100)))}xx` as AttemptOutcome;
 }
 
-export async function attempt(
+/** One HTTP exchange on `pool`: the request, and the answer read within the timeout and limit. */
+export async function exchange(
   pool: Dispatcher,
   request: AttemptRequest,
   options: AttemptOptions,

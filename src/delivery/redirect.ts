@@ -1,4 +1,4 @@
-import { HookrelayError } from '../errors.ts';
+import { HookrelayError } from '../core/errors.ts';
 import type { TargetResponse } from './attempt.ts';
 
 /**

@@ -1,9 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import express from 'express';
-import { HookrelayError } from '../errors.ts';
-import type { Logger } from '../log.ts';
-import { type Metrics, methodLabel, NO_ROUTE } from '../metrics/index.ts';
-import { BodyRateWatch } from './body-rate.ts';
+import { HookrelayError } from '../core/errors.ts';
+import { BodyRateWatch } from '../pipeline/body-rate.ts';
+import { requestIdOf } from '../pipeline/call.ts';
+import type { RelayContext } from '../pipeline/context.ts';
+import { createLifecycle } from '../pipeline/lifecycle.ts';
+import { sendError } from '../pipeline/reply.ts';
+import type { Logger } from '../telemetry/log.ts';
+import { type Metrics, methodLabel, NO_ROUTE } from '../telemetry/metrics.ts';
 import { ClientTable } from './clients.ts';
 import { adminMaxConnections, guardConnections } from './connections.ts';
 import {
@@ -14,8 +18,6 @@ import {
   trackRequest,
 } from './limits.ts';
 import { isClosing } from './linger.ts';
-import { createRelayHandler, type RelayContext, requestIdOf } from './relay.ts';
-import { sendError } from './reply.ts';
 import { closingResponse, closingWriteHead, countRequest } from './response.ts';
 
 export interface ServerOptions {
@@ -103,7 +105,7 @@ export function createHttpServer(ctx: RelayContext, options: ServerOptions): Ser
   const clients = new ClientTable(limits.perClient);
   const bodyRate = new BodyRateWatch(limits.minBodyRate, ctx.metrics);
   const relay = concurrencyGate({ ...ctx, bodyRate }, limits, clients, (gated) =>
-    createRelayHandler(gated, app),
+    createLifecycle(gated, app),
   );
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     // Pipelined behind an answer that closes the connection (RFC 9112 §9.6): not processed.

@@ -1,12 +1,11 @@
-import type { OutboundRequest } from '../auth/types.ts';
-import type { CompiledRoute } from '../config/compile.ts';
-import { parseJsonText } from '../transforms/json.ts';
-import { DEFAULT_JSON_DEPTH } from '../transforms/json-depth.ts';
+import { parseJsonText } from '../core/json.ts';
+import { DEFAULT_JSON_DEPTH } from '../core/json-depth.ts';
+import type { InboundMessage, OutboundRequest } from '../core/message.ts';
+import type { TemplateScope } from '../core/text-template.ts';
 import { isForm, isJson } from '../transforms/payload.ts';
 import { runTransforms } from '../transforms/run.ts';
-import type { TemplateScope } from '../transforms/template.ts';
-import type { InboundMessage } from './message.ts';
 import { buildOutbound } from './outbound.ts';
+import type { BufferedRoute } from './route.ts';
 
 export interface Prepared {
   outbound: OutboundRequest;
@@ -20,12 +19,11 @@ export interface Prepared {
  * Throws StepError (from runTransforms) when a step refuses the body.
  */
 export async function prepareOutbound(
-  route: CompiledRoute,
+  route: BufferedRoute,
   message: InboundMessage,
   requestIdHeader: string,
 ): Promise<Prepared> {
   const forward = route.forward;
-  if (!forward) throw new Error(`route '${route.id}' does not forward`);
   if (route.transform.length === 0) {
     return { outbound: buildOutbound(forward, message, requestIdHeader), value: undefined };
   }

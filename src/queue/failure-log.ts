@@ -1,4 +1,4 @@
-import type { Logger } from '../log.ts';
+import type { Logger } from '../telemetry/log.ts';
 
 /**
  * A failure that repeats for as long as its cause lasts (every write to a full disk fails, for

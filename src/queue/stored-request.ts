@@ -1,4 +1,4 @@
-import type { OutboundRequest } from '../auth/types.ts';
+import type { OutboundRequest } from '../core/message.ts';
 import type { StoredRequest, StoredTarget } from './types.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
-import { compileSigned, hmacFields, requireTimestampHeader, signedBytes } from '../config/hmac-spec.ts';
-import type { Plugin } from '../registry.ts';
+import { compileSigned, hmacFields, requireTimestampHeader, signedBytes } from '../core/hmac-spec.ts';
+import type { Plugin } from '../core/registry.ts';
 import type { Signer } from './types.ts';
 
 const EMPTY = Buffer.alloc(0);

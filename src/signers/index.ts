@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createRegistry } from '../registry.ts';
+import { createRegistry } from '../core/registry.ts';
 import { hmacSigner } from './hmac.ts';
 import { standardWebhooksSigner } from './standard-webhooks.ts';
 import type { Signer } from './types.ts';

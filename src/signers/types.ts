@@ -1,4 +1,4 @@
-import type { OutboundRequest } from '../auth/types.ts';
+import type { OutboundRequest } from '../core/message.ts';
 
 /** What a signature may cover besides the request itself. */
 export interface SignContext {

@@ -1,4 +1,4 @@
-import { HookrelayError } from '../errors.ts';
+import { HookrelayError } from '../core/errors.ts';
 
 /**
  * A body that cannot be parsed as the format a step expects: the caller's fault, 400. `limit`

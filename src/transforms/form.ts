@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Plugin } from '../registry.ts';
+import type { Plugin } from '../core/registry.ts';
 import { failed, malformed, unsupported } from './errors.ts';
 import { mediaType } from './payload.ts';
 import type { StepInfo, TransformContext, TransformStep } from './types.ts';

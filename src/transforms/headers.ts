@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { headerName } from '../config/fields.ts';
-import { HOP_BY_HOP } from '../pipeline/headers.ts';
-import type { Plugin } from '../registry.ts';
+import { headerName } from '../core/fields.ts';
+import { HOP_BY_HOP } from '../core/headers.ts';
+import type { Plugin } from '../core/registry.ts';
+import { compileTemplate, renderTemplate, type Template, type TemplateScope } from '../core/text-template.ts';
 import { failed } from './errors.ts';
 import { payloadValue } from './payload.ts';
-import { compileTemplate, renderTemplate, type Template, type TemplateScope } from './template.ts';
 import type { StepInfo, TransformContext, TransformStep } from './types.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createRegistry } from '../registry.ts';
+import { createRegistry } from '../core/registry.ts';
 import { formTransform } from './form.ts';
 import { headersTransform } from './headers.ts';
 import { mapTransform } from './map.ts';

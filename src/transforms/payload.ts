@@ -1,6 +1,6 @@
+import { JsonDepthError, parseJsonText } from '../core/json.ts';
+import { DEFAULT_JSON_DEPTH } from '../core/json-depth.ts';
 import { malformed, unsupported } from './errors.ts';
-import { JsonDepthError, parseJsonText } from './json.ts';
-import { DEFAULT_JSON_DEPTH } from './json-depth.ts';
 import type { Payload, TransformContext } from './types.ts';
 
 /** Media type without parameters, lower-cased: `Text/XML; charset=utf-8` → `text/xml`. */

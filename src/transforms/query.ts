@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { method } from '../config/fields.ts';
-import type { Plugin } from '../registry.ts';
+import { method } from '../core/fields.ts';
+import { isJsonObject, isRawNumber } from '../core/json.ts';
+import type { Plugin } from '../core/registry.ts';
 import { failed } from './errors.ts';
 import { fieldsObject, setOwn } from './form.ts';
-import { isJsonObject, isRawNumber } from './json.ts';
 import { payloadValue } from './payload.ts';
 import type { StepInfo, TransformContext, TransformStep } from './types.ts';
 

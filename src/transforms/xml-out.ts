@@ -1,9 +1,9 @@
 import { XMLBuilder } from 'fast-xml-parser';
 import { z } from 'zod';
-import type { HookrelayError } from '../errors.ts';
-import type { Plugin } from '../registry.ts';
+import type { HookrelayError } from '../core/errors.ts';
+import { isJsonObject, isRawNumber, numberText } from '../core/json.ts';
+import type { Plugin } from '../core/registry.ts';
 import { failed } from './errors.ts';
-import { isJsonObject, isRawNumber, numberText } from './json.ts';
 import { payloadValue } from './payload.ts';
 import type { StepInfo, TransformContext, TransformStep } from './types.ts';
 import {

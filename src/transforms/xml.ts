@@ -1,10 +1,10 @@
 import { TextDecoder } from 'node:util';
 import { type MatcherView, XMLParser, XMLValidator } from 'fast-xml-parser';
 import { z } from 'zod';
-import { HookrelayError } from '../errors.ts';
-import type { Plugin } from '../registry.ts';
+import { HookrelayError } from '../core/errors.ts';
+import { exactNumber, isJsonObject } from '../core/json.ts';
+import type { Plugin } from '../core/registry.ts';
 import { failed, malformed, tooComplex, unsupported } from './errors.ts';
-import { exactNumber, isJsonObject } from './json.ts';
 import { isJson, mediaType } from './payload.ts';
 import type { StepInfo, StepRuntime, TransformContext, TransformStep } from './types.ts';
 import {
@@ -34,7 +34,7 @@ import {
  * nesting beyond `maxDepth` and more elements, attributes or text nodes than the limits before
  * the parser builds anything; fast-xml-parser's validator then checks well-formedness with line
  * and column. A body of `parsing.workerThreshold` or more is parsed by a worker thread
- * (parse-pool.ts), which builds its own reader from this step's config, so a large document
+ * (src/parsing/pool.ts), which builds its own reader from this step's config, so a large document
  * does not hold up the event loop.
  */
 

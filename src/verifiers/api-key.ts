@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { headerName } from '../config/fields.ts';
-import type { Plugin } from '../registry.ts';
+import { headerName } from '../core/fields.ts';
+import type { Plugin } from '../core/registry.ts';
 import { matchesAny } from './compare.ts';
 import { fail, headerValue, pass, type Verifier } from './types.ts';
 

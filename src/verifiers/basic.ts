@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Plugin } from '../registry.ts';
+import type { Plugin } from '../core/registry.ts';
 import { matchesAny } from './compare.ts';
 import { fail, headerValue, pass, type Verifier } from './types.ts';
 

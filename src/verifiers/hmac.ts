@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { headerName } from '../config/fields.ts';
-import { compileSigned, hmacFields, requireTimestampHeader, signedBytes } from '../config/hmac-spec.ts';
-import type { Plugin } from '../registry.ts';
+import { headerName } from '../core/fields.ts';
+import { compileSigned, hmacFields, requireTimestampHeader, signedBytes } from '../core/hmac-spec.ts';
+import type { Plugin } from '../core/registry.ts';
 import { findMatch } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
 import { checkTimestamp, macs, replayWindowField, secretsField, toleranceField } from './signing.ts';

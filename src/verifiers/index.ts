@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createRegistry } from '../registry.ts';
+import { createRegistry } from '../core/registry.ts';
 import { apiKeyVerifier } from './api-key.ts';
 import { basicVerifier } from './basic.ts';
 import { githubVerifier } from './github.ts';

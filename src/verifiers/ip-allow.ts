@@ -1,6 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
-import type { Plugin } from '../registry.ts';
+import type { Plugin } from '../core/registry.ts';
 import { fail, headerValue, pass, type Verifier, type VerifyRequest } from './types.ts';
 
 const CIDR = /^([0-9a-fA-F:.]+)(?:\/(\d{1,3}))?$/;

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
-import { duration } from '../config/fields.ts';
+import { duration } from '../core/fields.ts';
 import { fail, type VerifyResult } from './types.ts';
 
 /** Pieces shared by the signature verifiers (generic `hmac` and the provider presets). */

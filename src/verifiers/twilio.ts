@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { Plugin } from '../registry.ts';
+import type { Plugin } from '../core/registry.ts';
 import { findMatch, safeEqual } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
 import { macs, replayWindowField, secretsField } from './signing.ts';

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DeliveryDetail } from '../../src/admin/view.ts';
+import type { DeliveryDetail } from '../../src/present/view.ts';
 import { newDeliveryId } from '../../src/queue/ids.ts';
 import { SqliteDriver } from '../../src/queue/sqlite.ts';
 import type { NewDelivery, QueueDriver } from '../../src/queue/types.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseConfigWithWarnings } from '../../src/config/load.ts';
-import { formatConfigIssue } from '../../src/errors.ts';
+import { formatConfigIssue } from '../../src/core/errors.ts';
 import { startTarget, type Target } from '../helpers.ts';
 
 /**

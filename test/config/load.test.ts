@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfigFile, parseConfig } from '../../src/config/load.ts';
-import { ConfigError, type ConfigIssue, formatConfigIssue } from '../../src/errors.ts';
+import { ConfigError, type ConfigIssue, formatConfigIssue } from '../../src/core/errors.ts';
 
 /** Loading a file: YAML syntax, interpolation, and how every problem is located and reported. */
 

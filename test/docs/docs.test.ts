@@ -6,10 +6,11 @@ import { promisify } from 'node:util';
 import { load as loadYaml } from 'js-yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { generateDocs, ROOT, slug, staleDocs } from '../../scripts/gen-docs.ts';
+import { slug } from '../../scripts/docs/markdown.ts';
+import { generateDocs, ROOT, staleDocs } from '../../scripts/gen-docs.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import { ERRORS } from '../../src/errors.ts';
-import { METRIC_DEFINITIONS } from '../../src/metrics/index.ts';
+import { ERRORS } from '../../src/core/errors.ts';
+import { METRIC_DEFINITIONS } from '../../src/telemetry/metrics.ts';
 import { exampleSecret } from '../helpers.ts';
 
 const run = promisify(execFile);

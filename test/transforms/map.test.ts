@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dump, load } from 'js-yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CompiledRoute, compileRoutes } from '../../src/config/compile.ts';
+import { compileRoutes } from '../../src/config/compile.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import { ConfigError, formatConfigIssue, type HookrelayError } from '../../src/errors.ts';
-import type { InboundMessage } from '../../src/pipeline/message.ts';
+import { ConfigError, formatConfigIssue, type HookrelayError } from '../../src/core/errors.ts';
+import type { InboundMessage } from '../../src/core/message.ts';
+import type { SyncRoute } from '../../src/modes/sync/index.ts';
 import { outputConflicts, parseOutputPath, parseSourcePath } from '../../src/transforms/map-fields.ts';
 import { runTransforms, StepError } from '../../src/transforms/run.ts';
 import type { Payload } from '../../src/transforms/types.ts';
@@ -51,7 +52,7 @@ function message(request: CaseRequest = {}, body: Buffer = Buffer.alloc(0)): Inb
 }
 
 /** Compiles a map step the way the relay does: YAML → parseConfig → compileRoutes. */
-function compileMap(step: Record<string, unknown>): CompiledRoute {
+function compileMap(step: Record<string, unknown>): SyncRoute {
   const yaml = dump({
     routes: [
       {
@@ -62,10 +63,10 @@ function compileMap(step: Record<string, unknown>): CompiledRoute {
       },
     ],
   });
-  return compileRoutes(parseConfig(yaml, 'test.yaml', { env: {} }))[0]!;
+  return compileRoutes(parseConfig(yaml, 'test.yaml', { env: {} }))[0] as SyncRoute;
 }
 
-async function run(route: CompiledRoute, payload: Payload, request?: CaseRequest): Promise<unknown> {
+async function run(route: SyncRoute, payload: Payload, request?: CaseRequest): Promise<unknown> {
   const msg = message(request, payload.kind === 'bytes' ? payload.bytes : Buffer.alloc(0));
   const result = await runTransforms(route.transform, msg, payload);
   expect(result.contentType).toBe('application/json');
@@ -195,7 +196,7 @@ describe('map step: behaviour', () => {
       - type: map
         jsonata: '{ "ref": "ORD-" & order.id, "big": order.total > 100 }'
 `;
-    const route = compileRoutes(parseConfig(yaml, 'test.yaml', { env: {} }))[0]!;
+    const route = compileRoutes(parseConfig(yaml, 'test.yaml', { env: {} }))[0] as SyncRoute;
     expect(await run(route, { kind: 'value', value: { id: 7, total: '250' } })).toEqual({
       ref: 'ORD-7',
       big: true,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
-import { ConfigError, formatConfigIssue, HookrelayError } from '../../src/errors.ts';
+import { ConfigError, formatConfigIssue, HookrelayError } from '../../src/core/errors.ts';
 import { transformRegistry, transformSchema } from '../../src/transforms/index.ts';
 import type { TransformContext } from '../../src/transforms/types.ts';
 import { type Relay, sample, startRelay, startTarget, type Target } from '../helpers.ts';
