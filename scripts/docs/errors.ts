@@ -1,0 +1,55 @@
+/**
+ * docs/errors.md: the prose of errors.md.tmpl, two example error bodies as the ingress builds them,
+ * then the error table: a row per code, and a section per code with its description.
+ */
+import { code, escapeCell, slug, tableRow } from './markdown.ts';
+import { ERRORS, type ErrorCode, type ErrorParams, errorBody, HookrelayError, SOURCE } from './sources.ts';
+import { renderPage } from './template.ts';
+
+/** A fixed request id: the output must not change from run to run. */
+const REQUEST_ID = 'b3c1e0a2-5f1d-4a52-9a4e-2f0c8d1e7a10';
+
+function exampleBody(errorCode: ErrorCode, params: ErrorParams, route: string | null): string {
+  return JSON.stringify(errorBody(new HookrelayError(errorCode, params), route, REQUEST_ID), null, 2);
+}
+
+export function renderErrors(): string {
+  const codes = Object.keys(ERRORS) as ErrorCode[];
+  const yesNo = (value: boolean) => (value ? 'yes' : 'no');
+  const rows = codes.map((c) => {
+    const e = ERRORS[c];
+    return tableRow([
+      `[${code(c)}](#${slug(c)})`,
+      String(e.status),
+      yesNo(e.retryable),
+      escapeCell(e.message),
+    ]);
+  });
+  const sections = codes.map((c) => {
+    const e = ERRORS[c];
+    return [
+      `### ${c}`,
+      '',
+      e.description,
+      '',
+      `- Status: ${e.status}`,
+      `- Retryable: ${yesNo(e.retryable)}`,
+      `- Message: \`${e.message}\``,
+      '',
+    ].join('\n');
+  });
+  return renderPage('errors.md.tmpl', SOURCE.errors, {
+    'upstream-failed-body': exampleBody(
+      'HOOKRELAY_ERR_UPSTREAM_FAILED',
+      { attempts: 3, reason: 'target answered 503' },
+      'erp-orders',
+    ),
+    'route-not-found-body': exampleBody(
+      'HOOKRELAY_ERR_ROUTE_NOT_FOUND',
+      { method: 'POST', path: '/in/acme/order' },
+      null,
+    ),
+    'code-rows': rows.join('\n'),
+    'code-sections': sections.join('\n'),
+  });
+}
