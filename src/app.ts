@@ -1,3 +1,8 @@
+/**
+ * Wiring: a running relay from a loaded configuration. Compiles the routes, starts the delivery
+ * modes (their pools, queue workers and proxies), the relay and admin listeners, metrics and logs,
+ * and stops them in order on a graceful shutdown.
+ */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdminServer } from './admin/server.ts';

@@ -1,8 +1,3 @@
-import type { IncomingMessage } from 'node:http';
-import { isIP } from 'node:net';
-import { hostname, networkInterfaces } from 'node:os';
-import { AdminError } from './http.ts';
-
 /**
  * What a web page open in a browser on the relay's host must not be able to do to the admin API.
  *
@@ -20,6 +15,11 @@ import { AdminError } from './http.ts';
  * The port is not compared: behind `kubectl port-forward` or an SSH tunnel the Host names another
  * one, and a rebinding page cannot choose the name the browser sends.
  */
+import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
+import { AdminError } from './http.ts';
+
 export interface HostGuardOptions {
   /** The configured listen address (`admin.host`). */
   host: string;

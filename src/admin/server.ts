@@ -1,3 +1,7 @@
+/**
+ * The admin API listener: deliveries (list, show one, replay, purge) and queue stats as JSON,
+ * behind the host guard (guard.ts) and the admin token.
+ */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { SecretValues } from '../core/secret-values.ts';
 import { closeAfterAnswer } from '../ingress/linger.ts';

@@ -1,3 +1,6 @@
+/**
+ * The `bearer` auth plugin: `Authorization: Bearer <token>` on every forwarded request.
+ */
 import { z } from 'zod';
 import type { Plugin } from '../core/registry.ts';
 import type { OutboundAuth } from './types.ts';

@@ -1,3 +1,7 @@
+/**
+ * The `header` auth plugin: a named header with a fixed value (an API key) on every forwarded
+ * request.
+ */
 import { z } from 'zod';
 import { headerName } from '../core/fields.ts';
 import type { Plugin } from '../core/registry.ts';

@@ -1,3 +1,8 @@
+/**
+ * The `oauth2` auth plugin: the client-credentials grant. A token is requested from `tokenUrl`
+ * (token-request.ts), cached until shortly before it expires (token-cache.ts) and sent as
+ * `Authorization: Bearer`.
+ */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { duration } from '../core/fields.ts';

@@ -1,3 +1,7 @@
+/**
+ * Access tokens of the credential plugins that fetch them: one cached token per source with single
+ * flight, reused until it is no longer fresh.
+ */
 import { HookrelayError } from '../core/errors.ts';
 import type { AuthContext } from './types.ts';
 

@@ -1,3 +1,7 @@
+/**
+ * The contract of an outbound auth plugin: what it is applied for and how it adds credentials to a
+ * request.
+ */
 import type { Counts, OutboundRequest } from '../core/message.ts';
 
 /** Who the credentials are applied for: the route (a metric label) and where to count. */

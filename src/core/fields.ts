@@ -1,7 +1,6 @@
+/** Zod fields shared by the whole schema; each carries its own documentation. */
 import { z } from 'zod';
 import { parseDuration, parseSize } from './units.ts';
-
-/** Zod fields shared by the whole schema; each carries its own documentation. */
 
 export const duration = (description: string, example = '10s') =>
   z

@@ -1,9 +1,9 @@
-import type { IncomingHttpHeaders } from 'node:http';
-
 /**
  * Header hygiene for both directions. Hop-by-hop headers (RFC 9110 §7.6.1) describe one
  * connection and must never be relayed, nor any header the Connection header names.
  */
+import type { IncomingHttpHeaders } from 'node:http';
+
 export const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',

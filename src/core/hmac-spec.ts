@@ -1,11 +1,10 @@
-import { z } from 'zod';
-import { headerName } from './fields.ts';
-
 /**
  * The generic HMAC scheme, shared by the inbound `hmac` verifier and the outbound `hmac` signer so
  * the same keys mean the same thing on both sides: a route that signs and a route that verifies
  * with the same settings agree.
  */
+import { z } from 'zod';
+import { headerName } from './fields.ts';
 
 export type SignedField = 'body' | 'timestamp' | 'method' | 'url';
 export type SignedPart = { text: string } | { field: SignedField };

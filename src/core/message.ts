@@ -1,3 +1,7 @@
+/**
+ * Message types every layer shares: the inbound request as hookrelay holds it, the outbound
+ * request plugins add credentials and signatures to, and the counter shape plugins report through.
+ */
 import type { IncomingHttpHeaders } from 'node:http';
 
 /**
@@ -19,12 +23,6 @@ export interface InboundMessage {
   clientIp: string;
   receivedAt: number;
 }
-
-/** What a stage decides: go on, answer the caller now, or fail with a coded error. */
-export type StageResult =
-  | { kind: 'continue' }
-  | { kind: 'respond'; status: number; headers: Record<string, string>; body: Buffer | string }
-  | { kind: 'fail'; error: Error };
 
 /** The request hookrelay is about to send; auth plugins add credentials to it, signers sign it. */
 export interface OutboundRequest {

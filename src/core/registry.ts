@@ -1,3 +1,7 @@
+/**
+ * The plugin registry every pluggable kind uses (verifiers, transforms, auth, signers, delivery
+ * modes, queue drivers): one contract, and lookups by type that fail with the known types listed.
+ */
 import type { z } from 'zod';
 
 /** The plugin contract shared by every pluggable kind: a type, its schema fragment, a factory. */

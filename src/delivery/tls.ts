@@ -1,3 +1,8 @@
+/**
+ * Client TLS for forwarding: the `tls` block of a route (client certificate and key for mTLS,
+ * extra trusted CAs, server name) checked as PEM and compiled into what undici passes to
+ * `tls.connect`, with an identity key so routes with different certificates never share a pool.
+ */
 import { createHash } from 'node:crypto';
 import { getCACertificates, rootCertificates } from 'node:tls';
 import { z } from 'zod';

@@ -1,14 +1,3 @@
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { type ErrorCode, type ErrorParams, HookrelayError } from '../core/errors.ts';
-import { parseJsonText } from '../core/json.ts';
-import type { Logger } from '../telemetry/log.ts';
-import type { Metrics } from '../telemetry/metrics.ts';
-import { busy, tooComplex } from '../transforms/errors.ts';
-import type { ParseJob, ParseService } from '../transforms/types.ts';
-
-export type { ParseJob } from '../transforms/types.ts';
-
 /**
  * Worker threads that parse large bodies off the event loop, so one caller's 1 MB XML document
  * does not hold up every other request and the health endpoints (issue 11, item 4). Small bodies
@@ -29,6 +18,16 @@ export type { ParseJob } from '../transforms/types.ts';
  *   options hold functions, which cannot be sent to a thread. Bytes go in as a transferred copy,
  *   the value comes back by structured clone.
  */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { type ErrorCode, type ErrorParams, HookrelayError } from '../core/errors.ts';
+import { parseJsonText } from '../core/json.ts';
+import type { Logger } from '../telemetry/log.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
+import { busy, tooComplex } from '../transforms/errors.ts';
+import type { ParseJob, ParseService } from '../transforms/types.ts';
+
+export type { ParseJob } from '../transforms/types.ts';
 
 export interface ParsePoolOptions {
   /** Bodies of at least this many bytes go to a worker. */

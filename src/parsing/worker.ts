@@ -1,15 +1,14 @@
+/**
+ * A parsing worker thread (see pool.ts): takes one job at a time, builds the reader for the
+ * job's step config once (a route's steps are few; the cache is cleared should reloads pile them
+ * up), and answers with the value or the step's error as code and parameters.
+ */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { HookrelayError } from '../core/errors.ts';
 import { createXmlReader, type XmlConfig, type XmlReader } from '../transforms/xml.ts';
 import type { ParseJob, WorkerReply } from './pool.ts';
-
-/**
- * A parsing worker thread (see pool.ts): takes one job at a time, builds the reader for the
- * job's step config once (a route's steps are few; the cache is cleared should reloads pile them
- * up), and answers with the value or the step's error as code and parameters.
- */
 
 const MAX_READERS = 64;
 /** Nice value of a parsing thread: when it competes with the event loop for a core, the loop wins. */

@@ -1,3 +1,7 @@
+/**
+ * What the lifecycle and its stages share for every call: routing, the started modes, metrics,
+ * logs and the listener's state.
+ */
 import type { IncomingMessage } from 'node:http';
 import type { SecretValues } from '../core/secret-values.ts';
 import type { Logger } from '../telemetry/log.ts';

@@ -1,3 +1,8 @@
+/**
+ * The request for the target, shared by buffered and stream routes: the URL from the route's
+ * template and the caller's query, the headers with the route's hygiene, X-Forwarded-For and the
+ * request id.
+ */
 import { appendForwardedFor, forwardableHeaders } from '../core/headers.ts';
 import type { InboundMessage, OutboundRequest } from '../core/message.ts';
 import type { TransformResult } from '../transforms/run.ts';

@@ -1,3 +1,8 @@
+/**
+ * The prepare stage's work: the route's request transforms, then the outbound request, and the
+ * template scope `respond` and `dedup` read. Shared with `hookrelay try` and `hookrelay test`, so
+ * what they show is what would be sent.
+ */
 import { parseJsonText } from '../core/json.ts';
 import { DEFAULT_JSON_DEPTH } from '../core/json-depth.ts';
 import type { InboundMessage, OutboundRequest } from '../core/message.ts';

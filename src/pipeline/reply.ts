@@ -1,3 +1,7 @@
+/**
+ * Answers to the caller: the JSON error body every refusal has (code, message, status, route,
+ * request id), and writing an answer or an error once.
+ */
 import type { ServerResponse } from 'node:http';
 import { HookrelayError } from '../core/errors.ts';
 

@@ -1,5 +1,3 @@
-import { REST, type RoutePath } from '../core/route-path.ts';
-
 /**
  * Matches a request path against the compiled routes. Exact paths are a Map lookup; parameterised
  * paths are compared segment by segment. A parameter never matches `.` or `..` (also when
@@ -7,6 +5,8 @@ import { REST, type RoutePath } from '../core/route-path.ts';
  * parameterised ones, then prefix routes (`/base/*`), the longest prefix first; among the routes
  * whose path matches, the first that accepts the method wins.
  */
+import { REST, type RoutePath } from '../core/route-path.ts';
+
 export interface Routable {
   path: RoutePath;
   methods: readonly string[];

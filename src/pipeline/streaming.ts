@@ -1,10 +1,10 @@
-import type { IncomingMessage } from 'node:http';
-
 /**
  * Requests whose body a stream route is relaying. `server.requestTimeout` bounds how long a
  * webhook may take to arrive; a file upload may take far longer, so for these the server's timeout
  * is ignored and `stream.idleTimeout` cuts off a sender that stalls instead.
  */
+import type { IncomingMessage } from 'node:http';
+
 const streaming = new WeakSet<IncomingMessage>();
 
 export function markStreaming(req: IncomingMessage): void {

@@ -1,11 +1,11 @@
-import { HookrelayError } from '../core/errors.ts';
-import { REST } from '../core/route-path.ts';
-
 /**
  * URL templates: `https://api.example.com/{tenant}/orders?src={query.source}`. Parsed once at
  * config load into literal and placeholder parts; rendering is a join. Placeholders may only appear
  * in the path and query, so a template can never change the target's origin.
  */
+import { HookrelayError } from '../core/errors.ts';
+import { REST } from '../core/route-path.ts';
+
 export type TemplatePart = { literal: string } | { param: string } | { query: string };
 
 export interface UrlTemplate {

@@ -1,10 +1,9 @@
+/** The `verify` stage of a request: the route's checks on the raw request, and its replay claims. */
 import type { ServerResponse } from 'node:http';
 import { HookrelayError } from '../core/errors.ts';
 import type { ReplayKeys } from '../verifiers/replay.ts';
 import type { FailureReason, VerifyRequest } from '../verifiers/types.ts';
 import type { RouteBase } from './route.ts';
-
-/** The `verify` stage of a request: the route's checks on the raw request, and its replay claims. */
 
 export type Refusal = { type: string; reason: string; detail: string; error: HookrelayError };
 

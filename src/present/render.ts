@@ -1,8 +1,7 @@
+/** Output of `hookrelay try`: the forwarded request as an HTTP-like text block, or as JSON. */
 import { parseJsonText } from '../core/json.ts';
 import { isJson } from '../transforms/payload.ts';
 import type { Shown } from './redact.ts';
-
-/** Output of `hookrelay try`: the forwarded request as an HTTP-like text block, or as JSON. */
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

@@ -1,9 +1,8 @@
+/** Deliveries as text for `hookrelay deliveries`: the list table and the detail of one. */
 import { parseJsonText } from '../core/json.ts';
 import type { DeliveryRecord } from '../queue/types.ts';
 import { isJson, isXml } from '../transforms/payload.ts';
 import type { AttemptView, DeliveryDetail } from './view.ts';
-
-/** Deliveries as text for `hookrelay deliveries`: the list table and the detail of one. */
 
 export function table(records: DeliveryRecord[], now: number): string {
   const rows = [

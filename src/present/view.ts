@@ -1,8 +1,3 @@
-import { parseDuration } from '../core/units.ts';
-import type { AttemptLog, DeliveryRecord, DeliveryStatus, QueueStats } from '../queue/types.ts';
-import { authorise, REDACTED, shown } from './redact.ts';
-import { bodyText } from './render.ts';
-
 /**
  * How a delivery is shown to operators, the same through the admin API and `hookrelay deliveries
  * --json`: timestamps as ISO 8601, absent values as null, and what was stored from the caller's
@@ -10,6 +5,10 @@ import { bodyText } from './render.ts';
  * (they are added at each attempt), but a caller's `X-Api-Key` or `?token=` would be forwarded as
  * received, so headers and query parameters named like credentials are hidden.
  */
+import { parseDuration } from '../core/units.ts';
+import type { AttemptLog, DeliveryRecord, DeliveryStatus, QueueStats } from '../queue/types.ts';
+import { authorise, REDACTED, shown } from './redact.ts';
+import { bodyText } from './render.ts';
 
 export const STATUSES: readonly DeliveryStatus[] = ['pending', 'inflight', 'dead', 'delivered'];
 

@@ -1,3 +1,7 @@
+/**
+ * What one attempt of a queued delivery means for its record: the request rebuilt for the attempt,
+ * and the retry verdict turned into ack, retry at a time, or dead letter.
+ */
 import type { OutboundRequest } from '../core/message.ts';
 import { SNIPPET_BYTES, type TargetResponse } from '../delivery/attempt.ts';
 import { verdict } from '../delivery/policy.ts';

@@ -1,3 +1,6 @@
+/**
+ * The scheduler of one route's queued deliveries (see RouteLoop).
+ */
 import { AttemptError, outcomeOf, type TargetResponse } from '../delivery/attempt.ts';
 import type { Clients } from '../delivery/client.ts';
 import { type Presentation, sendAttempt } from '../delivery/send-attempt.ts';

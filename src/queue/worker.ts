@@ -1,3 +1,8 @@
+/**
+ * The delivery workers: one scheduler loop per queued route (route-loop.ts), started and stopped
+ * together; a stop lets attempts in flight finish within the grace period and releases the rest
+ * for another worker.
+ */
 import type { OutboundAuth } from '../auth/types.ts';
 import type { Clients } from '../delivery/client.ts';
 import type { RetryPolicy } from '../delivery/policy.ts';

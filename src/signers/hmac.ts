@@ -1,3 +1,7 @@
+/**
+ * The mirror of the inbound `hmac` verifier: the same fields mean the same thing, so a route
+ * signing with this and a hookrelay route verifying with `verify: [{ type: hmac, ... }]` agree.
+ */
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import { compileSigned, hmacFields, requireTimestampHeader, signedBytes } from '../core/hmac-spec.ts';
@@ -6,10 +10,6 @@ import type { Signer } from './types.ts';
 
 const EMPTY = Buffer.alloc(0);
 
-/**
- * The mirror of the inbound `hmac` verifier: the same fields mean the same thing, so a route
- * signing with this and a hookrelay route verifying with `verify: [{ type: hmac, ... }]` agree.
- */
 const schema = z
   .strictObject({
     type: z.literal('hmac'),

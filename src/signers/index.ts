@@ -1,3 +1,6 @@
+/**
+ * Every outbound signer kind, in the plugin registry and in the schema's discriminated union.
+ */
 import { z } from 'zod';
 import { createRegistry } from '../core/registry.ts';
 import { hmacSigner } from './hmac.ts';

@@ -1,14 +1,14 @@
-import { createHmac } from 'node:crypto';
-import { z } from 'zod';
-import type { Plugin } from '../core/registry.ts';
-import type { Signer } from './types.ts';
-
 /**
  * Standard Webhooks (https://www.standardwebhooks.com/, spec/standard-webhooks.md): the secret is
  * base64 with an optional `whsec_` prefix; the signature is base64(HMAC-SHA256(key,
  * `${webhook-id}.${webhook-timestamp}.${body}`)), sent as `v1,<signature>`, several separated by
  * spaces so a receiver holding either the old or the new secret accepts during a rotation.
  */
+import { createHmac } from 'node:crypto';
+import { z } from 'zod';
+import type { Plugin } from '../core/registry.ts';
+import type { Signer } from './types.ts';
+
 const PREFIX = 'whsec_';
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 

@@ -1,11 +1,10 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-
 /**
  * Every metric hookrelay exports, on our own Registry (never prom-client's global one, which leaks
  * between tests and embedders). Names follow Prometheus conventions: `hookrelay_` prefix, base
  * units, `_total` counters. Labels are config ids and bounded enums only, never caller input.
  * docs/metrics.md is generated from METRIC_DEFINITIONS.
  */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Inbound duration buckets: a relay adds milliseconds; targets can take seconds. */
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];

@@ -1,3 +1,8 @@
+/**
+ * The errors a transform step fails a request with, one constructor per kind: malformed input
+ * (400), too complex (413, naming the limit), parsing capacity busy (503), a step that failed
+ * (422), an unsupported body (415).
+ */
 import { HookrelayError } from '../core/errors.ts';
 
 /**

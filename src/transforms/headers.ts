@@ -1,3 +1,9 @@
+/**
+ * `headers`: set outbound headers from `{{ … }}` templates over the request (`body.event`,
+ * `params.tenant`, `headers.x-erp-system`, `query.id`, …) and remove others. Templates are
+ * compiled at config load; a rendered value that could split the header (CR, LF) or is otherwise
+ * not a valid field value fails the request with 422, so header injection is impossible.
+ */
 import { z } from 'zod';
 import { headerName } from '../core/fields.ts';
 import { HOP_BY_HOP } from '../core/headers.ts';
@@ -6,13 +12,6 @@ import { compileTemplate, renderTemplate, type Template, type TemplateScope } fr
 import { failed } from './errors.ts';
 import { payloadValue } from './payload.ts';
 import type { StepInfo, TransformContext, TransformStep } from './types.ts';
-
-/**
- * `headers`: set outbound headers from `{{ … }}` templates over the request (`body.event`,
- * `params.tenant`, `headers.x-erp-system`, `query.id`, …) and remove others. Templates are
- * compiled at config load; a rendered value that could split the header (CR, LF) or is otherwise
- * not a valid field value fails the request with 422, so header injection is impossible.
- */
 
 /** Written by hookrelay or the HTTP client for each connection and body: never set by a step. */
 const MANAGED = new Set([...HOP_BY_HOP, 'content-length', 'host']);

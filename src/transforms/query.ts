@@ -1,3 +1,9 @@
+/**
+ * `query`: for callbacks that carry everything in the URL (`GET /cb?id=42&status=paid`), the query
+ * string and the path parameters become fields of the JSON body, and the forwarded method can be
+ * changed (to POST). The forwarded URL keeps the query string unless the route sets
+ * `forward.passQuery: false`.
+ */
 import { z } from 'zod';
 import { method } from '../core/fields.ts';
 import { isJsonObject, isRawNumber } from '../core/json.ts';
@@ -6,13 +12,6 @@ import { failed } from './errors.ts';
 import { fieldsObject, setOwn } from './form.ts';
 import { payloadValue } from './payload.ts';
 import type { StepInfo, TransformContext, TransformStep } from './types.ts';
-
-/**
- * `query`: for callbacks that carry everything in the URL (`GET /cb?id=42&status=paid`), the query
- * string and the path parameters become fields of the JSON body, and the forwarded method can be
- * changed (to POST). The forwarded URL keeps the query string unless the route sets
- * `forward.passQuery: false`.
- */
 
 const PATH = /^[^.]+(?:\.[^.]+)*$/;
 

@@ -1,3 +1,7 @@
+/**
+ * Runs a route's transform steps in order over a payload, and names a failing step for metrics and
+ * logs.
+ */
 import type { HookrelayError } from '../core/errors.ts';
 import type { InboundMessage } from '../core/message.ts';
 import { failed } from './errors.ts';

@@ -1,10 +1,10 @@
-import type { Counts, InboundMessage } from '../core/message.ts';
-
 /**
  * What a transform step works on. A body starts as the raw bytes with their content type; a step
  * that needs structure parses it into a `value` (JSON-like data); a step that emits a wire format
  * (xml-out) turns it back into bytes. At the end a `value` is serialised as JSON.
  */
+import type { Counts, InboundMessage } from '../core/message.ts';
+
 export type Payload =
   | { kind: 'bytes'; bytes: Buffer; contentType: string | undefined }
   | { kind: 'value'; value: unknown };

@@ -1,3 +1,10 @@
+/**
+ * `xml-out`: a JSON value to XML bytes with fast-xml-parser's XMLBuilder, in the same convention
+ * the `xml` step reads (attribute prefix `@`, text under `#text`, arrays as repeated elements), so
+ * `xml` → `xml-out` round-trips. The value is checked first, so what is sent is always well-formed:
+ * names must be XML names, arrays cannot nest, characters XML cannot carry fail the step (422), and
+ * values are escaped by this step (the builder's own escaping is off).
+ */
 import { XMLBuilder } from 'fast-xml-parser';
 import { z } from 'zod';
 import type { HookrelayError } from '../core/errors.ts';
@@ -15,14 +22,6 @@ import {
   RESERVED_NAMES,
   textNodeApartFromAttributes,
 } from './xml-safety.ts';
-
-/**
- * `xml-out`: a JSON value to XML bytes with fast-xml-parser's XMLBuilder, in the same convention
- * the `xml` step reads (attribute prefix `@`, text under `#text`, arrays as repeated elements), so
- * `xml` → `xml-out` round-trips. The value is checked first, so what is sent is always well-formed:
- * names must be XML names, arrays cannot nest, characters XML cannot carry fail the step (422), and
- * values are escaped by this step (the builder's own escaping is off).
- */
 
 const SOAP = {
   '1.1': { namespace: 'http://schemas.xmlsoap.org/soap/envelope/', contentType: 'text/xml; charset=utf-8' },

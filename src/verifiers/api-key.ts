@@ -1,3 +1,7 @@
+/**
+ * The `apiKey` verifier: the caller sends one of the configured keys in a header or a query
+ * parameter, compared in constant time.
+ */
 import { z } from 'zod';
 import { headerName } from '../core/fields.ts';
 import type { Plugin } from '../core/registry.ts';

@@ -1,3 +1,7 @@
+/**
+ * The `basic` verifier: the caller's `Authorization: Basic` must name one of the configured users
+ * with its password, compared in constant time.
+ */
 import { z } from 'zod';
 import type { Plugin } from '../core/registry.ts';
 import { matchesAny } from './compare.ts';

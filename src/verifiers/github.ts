@@ -1,3 +1,6 @@
+/**
+ * The `github` verifier preset: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`.
+ */
 import { z } from 'zod';
 import type { Plugin } from '../core/registry.ts';
 import { findMatch } from './compare.ts';

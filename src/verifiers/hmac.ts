@@ -1,3 +1,7 @@
+/**
+ * The generic `hmac` verifier: an HMAC over the configured parts of the request (core/hmac-
+ * spec.ts), in a header, with an optional timestamp window and replay protection.
+ */
 import { z } from 'zod';
 import { headerName } from '../core/fields.ts';
 import { compileSigned, hmacFields, requireTimestampHeader, signedBytes } from '../core/hmac-spec.ts';

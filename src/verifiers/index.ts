@@ -1,3 +1,4 @@
+/** Every inbound verifier kind. Adding one = one file + one line here and in the union below. */
 import { z } from 'zod';
 import { createRegistry } from '../core/registry.ts';
 import { apiKeyVerifier } from './api-key.ts';
@@ -12,7 +13,6 @@ import { stripeVerifier } from './stripe.ts';
 import { twilioVerifier } from './twilio.ts';
 import type { Verifier } from './types.ts';
 
-/** Every inbound verifier kind. Adding one = one file + one line here and in the union below. */
 export const verifierRegistry = createRegistry<Verifier>('verifier', [
   basicVerifier,
   apiKeyVerifier,

@@ -1,3 +1,7 @@
+/**
+ * The `ipAllow` verifier: the caller's address (or, behind trusted proxies, the client
+ * X-Forwarded-For names) must fall in one of the configured CIDR ranges.
+ */
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
 import type { Plugin } from '../core/registry.ts';

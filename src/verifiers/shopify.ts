@@ -1,3 +1,6 @@
+/**
+ * The `shopify` verifier preset: `X-Shopify-Hmac-Sha256`, base64 of HMAC-SHA256 over the raw body.
+ */
 import { z } from 'zod';
 import type { Plugin } from '../core/registry.ts';
 import { findMatch } from './compare.ts';

@@ -1,3 +1,7 @@
+/**
+ * The `slack` verifier preset: `X-Slack-Signature: v0=<hex>` over `v0:<timestamp>:<body>`, with
+ * the timestamp window Slack requires.
+ */
 import { z } from 'zod';
 import type { Plugin } from '../core/registry.ts';
 import { findMatch } from './compare.ts';

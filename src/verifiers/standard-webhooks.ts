@@ -1,3 +1,7 @@
+/**
+ * The `standardWebhooks` verifier preset: `webhook-signature` over `<id>.<timestamp>.<body>` with
+ * a `whsec_` secret, several signatures accepted during a rotation.
+ */
 import { z } from 'zod';
 import type { Plugin } from '../core/registry.ts';
 import { findMatch } from './compare.ts';

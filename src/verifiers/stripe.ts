@@ -1,3 +1,7 @@
+/**
+ * The `stripe` verifier preset: `Stripe-Signature: t=<timestamp>,v1=<hex>` over
+ * `<timestamp>.<body>`, within a tolerance.
+ */
 import { z } from 'zod';
 import type { Plugin } from '../core/registry.ts';
 import { findMatch } from './compare.ts';

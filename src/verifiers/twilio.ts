@@ -1,3 +1,7 @@
+/**
+ * The `twilio` verifier preset: `X-Twilio-Signature`, base64 HMAC-SHA1 over the full URL and, for
+ * form posts, the sorted parameters (or the `bodySHA256` query parameter for JSON).
+ */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Plugin } from '../core/registry.ts';

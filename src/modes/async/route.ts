@@ -1,3 +1,7 @@
+/**
+ * The compiled form of a queued route (`async`, and `hybrid` for what it hands to the queue): its
+ * queue settings and how it finds a webhook's id for deduplication.
+ */
 import type { Template } from '../../core/text-template.ts';
 import type { BufferedRoute } from '../../pipeline/route.ts';
 import type { RouteQueue } from './schema.ts';

@@ -1,3 +1,7 @@
+/**
+ * Keep-alive agents for stream routes (node:http, which http-proxy-3 drives), one per target
+ * origin and TLS identity.
+ */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { TlsIdentity } from '../../delivery/tls.ts';

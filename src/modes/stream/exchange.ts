@@ -1,3 +1,8 @@
+/**
+ * One streamed exchange, start to end: connect, pipe the caller's body up and the answer back,
+ * bound it by the body limit and the idle timeout, retry a refused connection once, and settle
+ * every way it can end exactly once.
+ */
 import type { Agent, ClientRequest, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { HookrelayError } from '../../core/errors.ts';

@@ -1,9 +1,9 @@
-import { Transform, type TransformCallback } from 'node:stream';
-
 /**
  * Counts the bytes of a body passing through, tells the exchange that something moved (idle
  * timer) and stops at `limit`: the chunk that crosses it is not passed on, `onLimit` is called.
  */
+import { Transform, type TransformCallback } from 'node:stream';
+
 export class Meter extends Transform {
   bytes = 0;
   readonly #limit: number;

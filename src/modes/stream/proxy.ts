@@ -1,14 +1,14 @@
+/**
+ * The proxy behind stream routes: one http-proxy-3 server (its native node:http path, not the
+ * fetch one) and a keep-alive agent per target. http-proxy reports through server-wide events;
+ * each is routed back to its exchange by the inbound request.
+ */
 import type { IncomingMessage } from 'node:http';
 import { createProxyServer, type ProxyServer } from 'http-proxy-3';
 import type { Metrics } from '../../telemetry/metrics.ts';
 import { StreamAgents } from './agents.ts';
 import { type ExchangeHooks, type ExchangeSpec, runExchange, type StreamOutcome } from './exchange.ts';
 
-/**
- * The proxy behind stream routes: one http-proxy-3 server (its native node:http path, not the
- * fetch one) and a keep-alive agent per target. http-proxy reports through server-wide events;
- * each is routed back to its exchange by the inbound request.
- */
 export class StreamProxy {
   readonly agents = new StreamAgents();
   readonly #proxy: ProxyServer;

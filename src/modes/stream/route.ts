@@ -1,3 +1,7 @@
+/**
+ * The compiled form of a `delivery: stream` route: a forward block, connect and idle timeouts, no
+ * retry policy and no transforms.
+ */
 import type { CompiledForward, RouteBase } from '../../pipeline/route.ts';
 
 /** A `delivery: stream` route: no retry policy, no transforms; its own body limit only. */

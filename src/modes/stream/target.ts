@@ -1,3 +1,7 @@
+/**
+ * The upstream request of a stream route, built from the routed inbound request: URL, headers and
+ * body framing; the body itself is piped later by the exchange.
+ */
 import type { IncomingMessage } from 'node:http';
 import type { OutboundRequest } from '../../core/message.ts';
 import { targetOf } from '../../pipeline/outbound.ts';

@@ -1,3 +1,7 @@
+/**
+ * The compiled forms of the routes whose caller gets the target's answer: `sync`, and `hybrid`
+ * when delivered in time.
+ */
 import type { BufferedRoute } from '../../pipeline/route.ts';
 import type { CompiledStep } from '../../transforms/run.ts';
 
