@@ -4,6 +4,7 @@
  * body, query, params, headers, method, path, requestId.
  */
 import { isRawNumber, numberText } from './json.ts';
+import type { InboundMessage } from './message.ts';
 
 export const TEMPLATE_ROOTS = ['body', 'query', 'params', 'headers', 'method', 'path', 'requestId'] as const;
 export type TemplateRoot = (typeof TEMPLATE_ROOTS)[number];
@@ -25,6 +26,36 @@ export interface TemplateScope {
   method: string;
   path: string;
   requestId: string;
+}
+
+/** The parts of a request a template can read besides its body. */
+export type ScopeRequest = Pick<
+  InboundMessage,
+  'query' | 'params' | 'headers' | 'method' | 'path' | 'requestId'
+>;
+
+/**
+ * The scope of a request, its body worked out by `body` on first use only (a parse a template
+ * never reads costs nothing) and kept for later reads.
+ */
+export function requestScope(message: ScopeRequest, body: () => unknown): TemplateScope {
+  let parsed = false;
+  let value: unknown;
+  return {
+    body: () => {
+      if (!parsed) {
+        value = body();
+        parsed = true;
+      }
+      return value;
+    },
+    query: message.query,
+    params: message.params,
+    headers: message.headers,
+    method: message.method,
+    path: message.path,
+    requestId: message.requestId,
+  };
 }
 
 const EXPRESSION = /\{\{\s*([^{}]*?)\s*\}\}/g;

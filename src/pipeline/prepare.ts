@@ -6,7 +6,7 @@
 import { parseJsonText } from '../core/json.ts';
 import { DEFAULT_JSON_DEPTH } from '../core/json-depth.ts';
 import type { InboundMessage, OutboundRequest } from '../core/message.ts';
-import type { TemplateScope } from '../core/text-template.ts';
+import { requestScope, type TemplateScope } from '../core/text-template.ts';
 import { isForm, isJson } from '../transforms/payload.ts';
 import { runTransforms } from '../transforms/run.ts';
 import { buildOutbound } from './outbound.ts';
@@ -57,23 +57,7 @@ export function templateScope(
   value: unknown,
   jsonDepth = DEFAULT_JSON_DEPTH,
 ): TemplateScope {
-  let body = value;
-  let parsed = value !== undefined;
-  return {
-    body: () => {
-      if (!parsed) {
-        parsed = true;
-        body = parseInbound(message, jsonDepth);
-      }
-      return body;
-    },
-    query: message.query,
-    params: message.params,
-    headers: message.headers,
-    method: message.method,
-    path: message.path,
-    requestId: message.requestId,
-  };
+  return requestScope(message, () => (value !== undefined ? value : parseInbound(message, jsonDepth)));
 }
 
 function parseInbound(message: InboundMessage, jsonDepth: number): unknown {

@@ -8,7 +8,13 @@ import { z } from 'zod';
 import { headerName } from '../core/fields.ts';
 import { HOP_BY_HOP } from '../core/headers.ts';
 import type { Plugin } from '../core/registry.ts';
-import { compileTemplate, renderTemplate, type Template, type TemplateScope } from '../core/text-template.ts';
+import {
+  compileTemplate,
+  renderTemplate,
+  requestScope,
+  type Template,
+  type TemplateScope,
+} from '../core/text-template.ts';
 import { failed } from './errors.ts';
 import { payloadValue } from './payload.ts';
 import type { StepInfo, TransformContext, TransformStep } from './types.ts';
@@ -215,24 +221,9 @@ const EMPTY_SCOPE: TemplateScope = {
  * step reads one field still forwards the caller's bytes unchanged (big numbers and all).
  */
 function scopeOf(ctx: TransformContext, step: string): TemplateScope {
-  const { message } = ctx;
-  let parsed = false;
-  let body: unknown;
-  return {
-    body: () => {
-      if (!parsed) {
-        body = ctx.payload.kind === 'value' ? ctx.payload.value : payloadValue({ ...ctx }, step);
-        parsed = true;
-      }
-      return body;
-    },
-    query: message.query,
-    params: message.params,
-    headers: message.headers,
-    method: message.method,
-    path: message.path,
-    requestId: message.requestId,
-  };
+  return requestScope(ctx.message, () =>
+    ctx.payload.kind === 'value' ? ctx.payload.value : payloadValue({ ...ctx }, step),
+  );
 }
 
 function describeChar(char: string): string {

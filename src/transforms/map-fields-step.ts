@@ -6,7 +6,7 @@
  */
 import { cloneJson, isJsonObject } from '../core/json.ts';
 import type { InboundMessage } from '../core/message.ts';
-import { compileTemplate, renderTemplate, type TemplateScope } from '../core/text-template.ts';
+import { compileTemplate, renderTemplate, requestScope, type TemplateScope } from '../core/text-template.ts';
 import { failed } from './errors.ts';
 import {
   convert,
@@ -59,7 +59,7 @@ export function fieldsStep(map: Record<string, FieldConfig>, keep: boolean, step
         message: ctx.message,
         input,
         scope: () => {
-          scope ??= templateScope(ctx.message, input);
+          scope ??= requestScope(ctx.message, () => input);
           return scope;
         },
       };
@@ -138,16 +138,4 @@ function readSource(r: Request, source: SourcePath): unknown {
     default:
       return message[source.root];
   }
-}
-
-function templateScope(message: InboundMessage, body: unknown): TemplateScope {
-  return {
-    body: () => body,
-    query: message.query,
-    params: message.params,
-    headers: message.headers,
-    method: message.method,
-    path: message.path,
-    requestId: message.requestId,
-  };
 }
