@@ -6,8 +6,10 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { z } from 'zod';
 import { type CompiledRoute, compileRoutes } from '../../src/config/compile.ts';
 import { parseConfig } from '../../src/config/load.ts';
+import { ConfigError } from '../../src/core/errors.ts';
 import { SecretValues } from '../../src/core/secret-values.ts';
 import { Clients } from '../../src/delivery/client.ts';
 import { modeOf, type QueueAccess } from '../../src/modes/index.ts';
@@ -141,3 +143,42 @@ export async function startSeam(source: string, options: SeamOptions = {}): Prom
 /** The `request` log lines. */
 export const requestLines = (logs: readonly Record<string, unknown>[]) =>
   logs.filter((line) => line.msg === 'request');
+
+/** The issues `check` of the mode adds for a route as the user wrote it, as `path: message`. */
+export function issuesOf(type: string, route: Record<string, unknown>): string[] {
+  const issues: string[] = [];
+  const ctx = {
+    addIssue: (issue: { path?: PropertyKey[]; message?: string }) =>
+      issues.push(`${(issue.path ?? []).map(String).join('.')}: ${issue.message}`),
+  } as unknown as z.core.$RefinementCtx;
+  modeOf(type).check(route, ctx);
+  return issues;
+}
+
+/** `path: message` of every issue the configuration loader reports for `source`; none: []. */
+export function configErrors(source: string): string[] {
+  try {
+    parseConfig(source, 'test.yaml', { env: {} });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return error.issues.map((issue) => `${issue.path}: ${issue.message}`);
+  }
+  return [];
+}
+
+/** One route of `mode` forwarding to `url`, with `extra` lines (4-space indented keys). */
+export const oneRoute = (mode: string | undefined, url: string, ...extra: string[]) =>
+  yaml(
+    'routes:',
+    '  - id: r',
+    '    path: /in',
+    `    forward: { url: "${url}" }`,
+    ...(mode ? [`    delivery: ${mode}`] : []),
+    ...extra,
+  );
+
+/** Connections the server holds open now. */
+export const openConnections = (server: Server) =>
+  new Promise<number>((resolve, reject) =>
+    server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+  );
