@@ -5,10 +5,16 @@
  * the queue with the attempts made, its first queued attempt scheduled as a worker would schedule
  * it (queue.minDelay × factor^(attempts − 1), capped by queue.maxDelay).
  */
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { TargetResponse } from '../../src/delivery/attempt.ts';
+import { firstQueuedAttemptAt } from '../../src/delivery/policy.ts';
 import { asyncMode } from '../../src/modes/async/index.ts';
+import { workerRoute } from '../../src/modes/async/worker-route.ts';
 import { type HybridRoute, hybridMode } from '../../src/modes/hybrid/index.ts';
 import { MODE_KEYS } from '../../src/modes/index.ts';
+import { decide } from '../../src/queue/outcome.ts';
+import type { DeliveryRecord } from '../../src/queue/types.ts';
 import { startTarget, type Target } from '../helpers.ts';
 import {
   compile,
@@ -83,6 +89,58 @@ describe('hybrid: compile', () => {
       HybridRoute,
     ];
     expect(route.hybridBudget).toBe(750);
+  });
+});
+
+describe('hybrid: the hand-off is scheduled as a worker schedules its retry', () => {
+  it('the first queued attempt is due when a worker would retry after the same failed attempt', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          attempts: fc.integer({ min: 1, max: 8 }),
+          minDelay: fc.integer({ min: 1, max: 60 }),
+          maxDelay: fc.integer({ min: 60, max: 600 }),
+          factor: fc.integer({ min: 1, max: 4 }),
+          jitter: fc.boolean(),
+          status: fc.constantFrom(429, 500, 503),
+          retryAfter: fc.option(fc.integer({ min: 0, max: 7_200 }), { nil: undefined }),
+          random: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        }),
+        (c) => {
+          const [route] = compile(
+            oneRoute(
+              'hybrid',
+              'https://x.example/h',
+              `    retry: { factor: ${c.factor}, jitter: ${c.jitter} }`,
+              `    queue: { minDelay: ${c.minDelay}s, maxDelay: ${c.maxDelay}s, maxAttempts: 100 }`,
+            ),
+          ) as [HybridRoute];
+          const response: TargetResponse = {
+            status: c.status,
+            headers: c.retryAfter === undefined ? {} : { 'retry-after': String(c.retryAfter) },
+            body: Buffer.alloc(0),
+          };
+          const now = 1_700_000_000_000;
+          const clock = { now, random: () => c.random };
+          const handOff = firstQueuedAttemptAt(
+            route,
+            { attempts: c.attempts, response, error: undefined },
+            clock,
+          );
+          // A worker that had made the same attempts, the last one answered alike, just now.
+          const record = {
+            attempts: c.attempts - 1,
+            createdAt: now,
+            replayedAt: undefined,
+          } as DeliveryRecord;
+          const decision = decide(record, response, workerRoute(route), now, clock.random);
+          expect(decision).toMatchObject({ kind: 'retry', nextAttemptAt: handOff });
+          expect(handOff - now).toBeGreaterThanOrEqual(c.retryAfter === undefined && c.jitter ? 500 : 0);
+          if (c.retryAfter === undefined) expect(handOff - now).toBeLessThanOrEqual(c.maxDelay * 1000);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
 
