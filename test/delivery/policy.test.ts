@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HookrelayError } from '../../src/core/errors.ts';
 import { AttemptError, type TargetResponse } from '../../src/delivery/attempt.ts';
@@ -416,5 +417,187 @@ describe('queuedPolicy', () => {
     const queued = queuedPolicy(sync, { minDelay: 1_000, maxDelay: 300_000, maxRetryAfter: 3_600_000 });
     expect(queued).toEqual({ ...sync, minDelay: 1_000, maxDelay: 300_000, maxRetryAfter: 3_600_000 });
     expect(queued.retryOn).toBe(sync.retryOn);
+  });
+});
+
+/**
+ * Properties of the pure verdict over generated policies, limits and answers: whatever the
+ * settings, a delivery is never retried past its attempts or its deadline, the backoff grows and
+ * stays within its bounds, a Retry-After is honoured up to its own cap, and the status alone decides
+ * delivered and permanent.
+ */
+describe('verdict properties', () => {
+  const RETRY_ON = [408, 429, '5xx'] as const;
+  const policyArb = fc
+    .record({
+      attempts: fc.integer({ min: 1, max: 20 }),
+      minDelay: fc.integer({ min: 0, max: 60_000 }),
+      spread: fc.integer({ min: 0, max: 600_000 }),
+      maxRetryAfter: fc.integer({ min: 0, max: 7_200_000 }),
+      factor: fc.double({ min: 1, max: 4, noNaN: true }),
+      jitter: fc.boolean(),
+    })
+    .map(
+      ({ spread, ...p }): RetryPolicy => ({
+        ...p,
+        maxDelay: p.minDelay + spread,
+        retryOn: statusMatcher([...RETRY_ON]),
+      }),
+    );
+  const limitsArb = fc.record({
+    attempts: fc.integer({ min: 1, max: 30 }),
+    timeLeft: fc.integer({ min: -10_000, max: 10_000_000 }),
+    deadline: fc.constantFrom<Limits['deadline']>('end', 'last-start'),
+  });
+  const retried = fc.oneof(fc.constantFrom(408, 429), fc.integer({ min: 500, max: 599 }));
+  const notRetried = fc
+    .integer({ min: 100, max: 599 })
+    .filter((s) => (s < 200 || s >= 300) && s !== 408 && s !== 429 && s < 500);
+  const retryAfterArb = fc.option(fc.integer({ min: 0, max: 100_000 }).map(String), { nil: undefined });
+  const response = (status: number, retryAfter?: string): TargetResponse =>
+    answer(status, retryAfter === undefined ? {} : { 'retry-after': retryAfter });
+  const networkError = fc.constantFrom(
+    new AttemptError('network_error', 'connect ECONNREFUSED'),
+    new AttemptError('timeout', 'timed out'),
+  );
+  const resultArb = fc.oneof(
+    fc.tuple(fc.integer({ min: 100, max: 599 }), retryAfterArb).map(([s, r]) => response(s, r)),
+    networkError,
+  );
+  const random = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });
+  const RUNS = { numRuns: 500 };
+
+  it('never retries on or past the last attempt, nor on or past the deadline', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        resultArb,
+        policyArb,
+        limitsArb,
+        random,
+        (n, result, p, limits, r) => {
+          const v = verdict(n, result, p, limits, { now: 0, random: () => r });
+          if (v.kind !== 'retry') return;
+          expect(n).toBeLessThan(limits.attempts);
+          expect(limits.timeLeft).toBeGreaterThan(0);
+          expect(v.after).toBeGreaterThanOrEqual(0);
+          if (limits.deadline === 'end') expect(v.after).toBeLessThan(limits.timeLeft);
+          else expect(v.after).toBeLessThanOrEqual(limits.timeLeft);
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  it('a retryable failure that is not retried is expired, by the deadline first', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), retried, policyArb, limitsArb, (n, status, p, limits) => {
+        const v = verdict(n, response(status), p, limits, { now: 0, random: () => 0.5 });
+        expect(v.kind === 'retry' || v.kind === 'expired').toBe(true);
+        if (limits.timeLeft <= 0) expect(v).toEqual({ kind: 'expired', by: 'deadline' });
+        else if (n >= limits.attempts) expect(v).toEqual({ kind: 'expired', by: 'attempts' });
+      }),
+      RUNS,
+    );
+  });
+
+  it('the backoff is non-decreasing and within minDelay and maxDelay (half of it, jittered)', () => {
+    fc.assert(
+      fc.property(policyArb, fc.integer({ min: 1, max: 60 }), random, (p, n, r) => {
+        const plain = { ...p, jitter: false };
+        const a = retryDelay(n, plain, undefined);
+        const b = retryDelay(n + 1, plain, undefined);
+        expect(a).toBeLessThanOrEqual(b);
+        expect(a).toBeGreaterThanOrEqual(p.minDelay);
+        expect(b).toBeLessThanOrEqual(p.maxDelay);
+        const jittered = retryDelay(n, { ...p, jitter: true }, undefined, () => r);
+        expect(jittered).toBeGreaterThanOrEqual(Math.floor(a / 2));
+        // Jitter rounds to whole milliseconds: at most half a millisecond over a fractional backoff.
+        expect(jittered).toBeLessThanOrEqual(Math.round(a));
+        expect(jittered).toBeLessThanOrEqual(p.maxDelay);
+      }),
+      RUNS,
+    );
+  });
+
+  it('the backoff of a retried verdict is the one of retryDelay when time and attempts remain', () => {
+    fc.assert(
+      fc.property(policyArb, fc.integer({ min: 1, max: 19 }), retried, (p, n, status) => {
+        const v = verdict(
+          n,
+          response(status),
+          { ...p, jitter: false },
+          { attempts: 20, timeLeft: 1e9, deadline: 'end' },
+        );
+        expect(v).toEqual({ kind: 'retry', after: retryDelay(n, { ...p, jitter: false }, undefined) });
+      }),
+      RUNS,
+    );
+  });
+
+  it('a Retry-After replaces the backoff (also the jitter), capped by maxRetryAfter, not by maxDelay', () => {
+    fc.assert(
+      fc.property(
+        policyArb,
+        fc.integer({ min: 1, max: 19 }),
+        retried,
+        fc.integer({ min: 0, max: 100_000 }),
+        random,
+        (p, n, status, seconds, r) => {
+          const limits: Limits = { attempts: 20, timeLeft: 1e12, deadline: 'last-start' };
+          const v = verdict(n, response(status, String(seconds)), p, limits, { now: 0, random: () => r });
+          expect(v).toEqual({ kind: 'retry', after: Math.min(seconds * 1000, p.maxRetryAfter) });
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  it('a Retry-After past the deadline: a waiting caller is told at once, a queued retry is placed on the boundary', () => {
+    fc.assert(
+      fc.property(policyArb, retried, fc.integer({ min: 1, max: 1_000_000 }), (p, status, timeLeft) => {
+        const patient = { ...p, maxRetryAfter: timeLeft + 1_000 };
+        const late = response(status, String(Math.ceil(timeLeft / 1000) + 1));
+        const limits = (deadline: Limits['deadline']): Limits => ({ attempts: 20, timeLeft, deadline });
+        expect(verdict(1, late, patient, limits('end'))).toEqual({ kind: 'expired', by: 'deadline' });
+        expect(verdict(1, late, patient, limits('last-start'))).toEqual({ kind: 'retry', after: timeLeft });
+      }),
+      RUNS,
+    );
+  });
+
+  it('a 2xx is delivered and a status outside retryOn permanent, whatever the attempt, limits or Retry-After', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 200, max: 299 }),
+        notRetried,
+        retryAfterArb,
+        fc.integer({ min: 1, max: 40 }),
+        policyArb,
+        limitsArb,
+        (ok, refused, retryAfter, n, p, limits) => {
+          expect(verdict(n, response(ok, retryAfter), p, limits)).toEqual({ kind: 'delivered' });
+          expect(verdict(n, response(refused, retryAfter), p, limits)).toEqual({ kind: 'permanent' });
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  it('an error that says it will happen again is permanent; a network error or timeout is not', () => {
+    const final = new HookrelayError('HOOKRELAY_ERR_REDIRECT_REFUSED', { reason: 'another origin' });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        networkError,
+        policyArb,
+        limitsArb,
+        (n, error, p, limits) => {
+          expect(verdict(n, final, p, limits)).toEqual({ kind: 'permanent' });
+          expect(verdict(n, error, p, limits).kind).not.toBe('permanent');
+        },
+      ),
+      RUNS,
+    );
   });
 });
