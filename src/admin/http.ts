@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BodyTooLargeError, readLimited } from '../core/read-limited.ts';
 
 /** Plumbing of the admin API: its errors, JSON in and out, and the bearer token check. */
 
@@ -55,14 +56,13 @@ const MAX_BODY = 1024 * 1024;
 export async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
   const declared = Number(req.headers['content-length']);
   if (declared > MAX_BODY) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw tooLarge();
-    chunks.push(chunk as Buffer);
+  let body: Buffer;
+  try {
+    ({ body } = await readLimited(req, MAX_BODY));
+  } catch (error) {
+    throw error instanceof BodyTooLargeError ? tooLarge() : error;
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = body.toString('utf8');
   if (text.trim() === '') return {};
   let value: unknown;
   try {

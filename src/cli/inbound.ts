@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { CompiledRoute } from '../config/compile.ts';
 import { HookrelayError } from '../core/errors.ts';
 import type { InboundMessage } from '../core/message.ts';
+import { REQUEST_ID } from '../core/patterns.ts';
 import { createRouter } from '../pipeline/router.ts';
 
 /**
@@ -22,9 +23,6 @@ export interface Call {
   body: Buffer;
   clientIp?: string;
 }
-
-// The relay keeps a caller's request id when it is a plain token (src/ingress/relay.ts).
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Throws a HookrelayError with the code the relay would answer with. */
 export function inboundMessage(

@@ -5,6 +5,7 @@ import type { CompiledRoute } from '../config/compile.ts';
 import type { RouteConfig } from '../config/schema.ts';
 import { secretValuesOf } from '../config/secret-provenance.ts';
 import { parseJsonText } from '../core/json.ts';
+import { lineColumn } from '../core/line-column.ts';
 import { REDACTED, redactHeader, redactUrl, shown } from '../present/redact.ts';
 import { bodyText } from '../present/render.ts';
 import { describeFailure, dryRun } from './dry-run.ts';
@@ -210,9 +211,7 @@ function snippet(text: string, max = 80): string {
 function textDiff(expected: string, actual: string): string {
   let i = 0;
   while (i < expected.length && i < actual.length && expected[i] === actual[i]) i++;
-  const before = expected.slice(0, i);
-  const line = before.split('\n').length;
-  const column = i - before.lastIndexOf('\n');
+  const { line, column } = lineColumn(expected, i);
   const from = Math.max(0, i - 20);
   return (
     `body: differs at line ${line}, column ${column}\n` +

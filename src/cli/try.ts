@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { secretValuesOf } from '../config/secret-provenance.ts';
+import { readLimited } from '../core/read-limited.ts';
 import { shown } from '../present/redact.ts';
 import { renderJson, renderText } from '../present/render.ts';
 import { describeFailure, dryRun } from './dry-run.ts';
@@ -81,7 +82,7 @@ export async function runTry(argv: string[]): Promise<number> {
   }
   let body: Buffer;
   try {
-    body = await readBody(values.file);
+    body = await readBody(values.file, route.limits.body);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     process.stderr.write(`hookrelay try: cannot read ${values.file ?? 'stdin'}: ${code}\n`);
@@ -120,10 +121,10 @@ export async function runTry(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function readBody(file: string | undefined): Promise<Buffer> {
+async function readBody(file: string | undefined, limit: number): Promise<Buffer> {
   if (file !== undefined && file !== '-') return readFileSync(file);
   if (file === undefined && process.stdin.isTTY) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  // Past the route's body limit the relay refuses the request (inbound.ts says so): one byte more
+  // is enough to tell, the rest is not held in memory.
+  return (await readLimited(process.stdin, limit, { truncateTo: limit + 1 })).body;
 }

@@ -6,7 +6,7 @@ import { failBodyRead } from '../pipeline/body.ts';
 import type { BodyRateLimits } from '../pipeline/body-rate.ts';
 import { requestIdOf } from '../pipeline/call.ts';
 import type { RelayContext } from '../pipeline/context.ts';
-import { finishError } from '../pipeline/finish.ts';
+import { finishError, logRequest } from '../pipeline/finish.ts';
 import { errorBody } from '../pipeline/reply.ts';
 import { isStreaming } from '../pipeline/streaming.ts';
 import { NO_ROUTE } from '../telemetry/metrics.ts';
@@ -200,19 +200,10 @@ export function createClientErrorHandler(ctx: RelayContext, limits: ServerLimits
     socket.destroySoon();
     ctx.metrics.requests.inc({ route: NO_ROUTE, method: 'OTHER', status: String(error.status) });
     ctx.metrics.errors.inc({ route: NO_ROUTE, code: error.code });
-    ctx.logger.info(
-      {
-        requestId,
-        route: NO_ROUTE,
-        method: null,
-        status: error.status,
-        attempts: 0,
-        code: error.code,
-        error: error.message,
-        reason: classified.reason,
-        client: socket.remoteAddress,
-      },
-      'request',
+    logRequest(
+      ctx.logger,
+      { requestId, route: NO_ROUTE, method: null, status: error.status },
+      { code: error.code, error: error.message, reason: classified.reason, client: socket.remoteAddress },
     );
   };
 }

@@ -4,10 +4,10 @@ import { HookrelayError } from '../core/errors.ts';
 import { BodyRateWatch } from '../pipeline/body-rate.ts';
 import { requestIdOf } from '../pipeline/call.ts';
 import type { RelayContext } from '../pipeline/context.ts';
+import { finishError } from '../pipeline/finish.ts';
 import { createLifecycle } from '../pipeline/lifecycle.ts';
-import { sendError } from '../pipeline/reply.ts';
 import type { Logger } from '../telemetry/log.ts';
-import { type Metrics, methodLabel, NO_ROUTE } from '../telemetry/metrics.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
 import { ClientTable } from './clients.ts';
 import { adminMaxConnections, guardConnections } from './connections.ts';
 import {
@@ -74,25 +74,7 @@ export function createHttpServer(ctx: RelayContext, options: ServerOptions): Ser
     const method = req.method;
     const path = req.path;
     const error = new HookrelayError('HOOKRELAY_ERR_ROUTE_NOT_FOUND', { method, path: truncate(path) });
-    sendError(res, error, null, requestId, ctx.requestIdHeader);
-    ctx.metrics.requests.inc({ route: NO_ROUTE, method: methodLabel(method), status: '404' });
-    ctx.metrics.requestDuration.observe(
-      { route: NO_ROUTE, method: methodLabel(method) },
-      (performance.now() - started) / 1000,
-    );
-    ctx.metrics.errors.inc({ route: NO_ROUTE, code: error.code });
-    ctx.logger.info(
-      {
-        requestId,
-        route: NO_ROUTE,
-        method,
-        status: 404,
-        attempts: 0,
-        durationMs: ms(started),
-        code: error.code,
-      },
-      'request',
-    );
+    finishError(ctx, res, error, null, method, requestId, started);
   });
   const limits = resolveLimits({ ...DEFAULT_LIMITS, ...options.limits });
   const isShuttingDown = () => ctx.lifecycle.shuttingDown;
@@ -181,10 +163,6 @@ export function protectAdminListener(
     },
     { ...deps, listener: 'admin' },
   );
-}
-
-function ms(started: number): number {
-  return Math.round((performance.now() - started) * 1e3) / 1e3;
 }
 
 function truncate(value: string): string {

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { HookrelayError } from '../core/errors.ts';
+import { BoundedBytes } from '../core/read-limited.ts';
 import type { BodyRateWatch } from './body-rate.ts';
 
 const EMPTY = Buffer.alloc(0);
@@ -33,8 +34,7 @@ export function readBody(req: IncomingMessage, limit: number, watch?: BodyRateWa
     return Promise.resolve(EMPTY);
   }
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
+    const bytes = new BoundedBytes(limit);
     const fail = (error: HookrelayError) => {
       cleanup();
       reject(error);
@@ -49,17 +49,14 @@ export function readBody(req: IncomingMessage, limit: number, watch?: BodyRateWa
       req.off('aborted', onAborted);
     };
     const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
+      if (!bytes.add(chunk)) {
         cleanup();
         reject(new HookrelayError('HOOKRELAY_ERR_BODY_TOO_LARGE', { limit }));
-        return;
       }
-      chunks.push(chunk);
     };
     const onEnd = () => {
       cleanup();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      resolve(bytes.bytes());
     };
     const onError = (error: Error) => {
       cleanup();

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { HookrelayError } from '../core/errors.ts';
+import type { Logger } from '../telemetry/log.ts';
 import { methodLabel, NO_ROUTE } from '../telemetry/metrics.ts';
 import type { RelayContext } from './context.ts';
 import { sendError } from './reply.ts';
@@ -39,10 +40,32 @@ export function finish(
   const methodName = methodLabel(method);
   ctx.metrics.requests.inc({ route, method: methodName, status: String(status) });
   ctx.metrics.requestDuration.observe({ route, method: methodName }, seconds);
-  const level = status >= 500 ? 'warn' : 'info';
-  ctx.logger[level](
-    // attempts: 0 unless the caller reached the target; every request line has the same fields.
-    { requestId, route, method, status, attempts: 0, durationMs: Math.round(seconds * 1e6) / 1e3, ...fields },
-    'request',
+  logRequest(
+    ctx.logger,
+    { requestId, route, method, status, durationMs: Math.round(seconds * 1e6) / 1e3 },
+    fields,
   );
+}
+
+/** What every request's log line holds, whichever path answered the request. */
+export interface RequestLine {
+  requestId: string;
+  route: string;
+  /** null when the request line could not be parsed. */
+  method: string | null;
+  status: number;
+  /** Absent only for a request refused by the HTTP parser: it never had a start time. */
+  durationMs?: number;
+}
+
+/**
+ * The one `request` log line: the relay's routes, the 404 for no route and the parser's refusals
+ * all write it here, so its fields and level cannot drift apart. `fields` add to it (`code`,
+ * `error`, and `attempts` once the caller reached the target).
+ */
+export function logRequest(logger: Logger, line: RequestLine, fields: Record<string, unknown> = {}): void {
+  const { requestId, route, method, status, durationMs } = line;
+  const level = status >= 500 ? 'warn' : 'info';
+  // attempts: 0 unless the caller reached the target; every request line has the same fields.
+  logger[level]({ requestId, route, method, status, attempts: 0, durationMs, ...fields }, 'request');
 }

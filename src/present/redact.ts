@@ -1,5 +1,6 @@
 import type { OutboundAuth } from '../auth/types.ts';
 import type { OutboundRequest } from '../core/message.ts';
+import { isSecretHeaderName, isSecretParamName } from '../core/secret-names.ts';
 import { REDACTED, SecretValues } from '../core/secret-values.ts';
 import type { Signer } from '../signers/types.ts';
 
@@ -12,12 +13,6 @@ import type { Signer } from '../signers/types.ts';
  * parameters whose names say they carry a credential (a caller's `X-Api-Key` or `?token=`).
  */
 export { REDACTED };
-
-const SENSITIVE_HEADER =
-  /authorization|cookie|api[-_]?key|[-_]key$|^key$|token|secret|signature|passw|credential|session|(^|[-_])auth($|[-_])/i;
-const SENSITIVE_PARAM = /key|token|secret|signature|passw|credential|session/i;
-/** Matches the patterns above but identifies a request rather than authenticating it. */
-const NOT_SECRET = /idempotency/i;
 
 export interface Authorised {
   /** Exactly what would be sent: compare expectations against this. */
@@ -77,10 +72,10 @@ export async function authorise(
     for (const name of signer.signatureHeaders) secretHeaders.add(name);
   }
   for (const name of Object.keys(applied.headers)) {
-    if (SENSITIVE_HEADER.test(name) && !NOT_SECRET.test(name)) secretHeaders.add(name.toLowerCase());
+    if (isSecretHeaderName(name)) secretHeaders.add(name.toLowerCase());
   }
   for (const name of applied.url.searchParams.keys()) {
-    if (SENSITIVE_PARAM.test(name) && !NOT_SECRET.test(name)) secretParams.add(name);
+    if (isSecretParamName(name)) secretParams.add(name);
   }
   return { request: applied, secretHeaders, secretParams };
 }

@@ -1,14 +1,15 @@
 import { type Logger, pino } from 'pino';
+import { isSecretHeaderName } from '../core/secret-names.ts';
 
 export type { Logger };
 
 const REDACTED = '[redacted]';
-const SENSITIVE = /authorization|cookie|key|token|secret|signature|password/i;
 
 function redactHeaders(headers: unknown): unknown {
   if (headers === null || typeof headers !== 'object') return headers;
   const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(headers)) out[name] = SENSITIVE.test(name) ? REDACTED : value;
+  for (const [name, value] of Object.entries(headers))
+    out[name] = isSecretHeaderName(name) ? REDACTED : value;
   return out;
 }
 

@@ -1,5 +1,6 @@
 import { JsonDepthError, parseJsonText } from '../core/json.ts';
 import { DEFAULT_JSON_DEPTH } from '../core/json-depth.ts';
+import { lineColumn } from '../core/line-column.ts';
 import { malformed, unsupported } from './errors.ts';
 import type { Payload, TransformContext } from './types.ts';
 
@@ -71,11 +72,6 @@ export function parseJson(bytes: Buffer, step: string, maxDepth = DEFAULT_JSON_D
     }
     throw malformed(step, 'JSON', message);
   }
-}
-
-function lineColumn(text: string, offset: number): { line: number; column: number } {
-  const before = text.slice(0, offset);
-  return { line: before.split('\n').length, column: offset - before.lastIndexOf('\n') };
 }
 
 /** Bytes and content type to forward once every step has run. */

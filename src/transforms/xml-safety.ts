@@ -251,20 +251,6 @@ function doctypeEnd(text: string, start: number): number {
   throw new XmlScanError('DOCTYPE is not closed', start);
 }
 
-/** 1-based line and column of a string offset (`\r\n`, `\r` and `\n` each end a line). */
-export function lineColumn(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, column: offset - lineStart + 1 };
-}
-
 /** An entity reference the document uses that XML does not define (none are declared: see scanXml). */
 export class XmlEntityError extends Error {
   constructor(reason: string) {

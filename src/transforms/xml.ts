@@ -3,13 +3,13 @@ import { type MatcherView, XMLParser, XMLValidator } from 'fast-xml-parser';
 import { z } from 'zod';
 import { HookrelayError } from '../core/errors.ts';
 import { exactNumber, isJsonObject } from '../core/json.ts';
+import { lineColumn } from '../core/line-column.ts';
 import type { Plugin } from '../core/registry.ts';
 import { failed, malformed, tooComplex, unsupported } from './errors.ts';
 import { isJson, mediaType } from './payload.ts';
 import type { StepInfo, StepRuntime, TransformContext, TransformStep } from './types.ts';
 import {
   conventionFields,
-  lineColumn,
   localName,
   type ScanLimits,
   type ScanResult,

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { InboundMessage } from '../../core/message.ts';
+import { isSecretHeaderName } from '../../core/secret-names.ts';
 import { SecretValues } from '../../core/secret-values.ts';
 
 /**
@@ -8,11 +9,10 @@ import { SecretValues } from '../../core/secret-values.ts';
  * another route shows that a credential was injected without printing it; any value the
  * configuration keeps secret is redacted wherever it appears (headers, query, body).
  */
-const SENSITIVE = /authorization|cookie|key|token|secret|signature|password/;
 const TEXTUAL = /^(text\/|application\/([\w.+-]*\+)?(json|xml|x-www-form-urlencoded|javascript)\b)/i;
 
 function mask(name: string, value: string): string {
-  if (!SENSITIVE.test(name)) return value;
+  if (!isSecretHeaderName(name)) return value;
   const space = value.indexOf(' ');
   const scheme = space > 0 && space < 16 ? `${value.slice(0, space)} ` : '';
   return `${scheme}<redacted, ${value.length - scheme.length} chars>`;
