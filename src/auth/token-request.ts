@@ -1,3 +1,8 @@
+/**
+ * One OAuth2 token request (RFC 6749 §4.4, client credentials): the form post to the token
+ * endpoint within the attempt's deadline, the answer read within a small bound and checked before
+ * its token is used.
+ */
 import { request } from 'undici';
 import { HookrelayError } from '../core/errors.ts';
 import { BodyTooLargeError, readLimited } from '../core/read-limited.ts';

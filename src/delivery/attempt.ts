@@ -1,3 +1,8 @@
+/**
+ * One attempt against the target: the request sent on the route's pool within its timeouts, the
+ * answer read within the response limit, and every way it can fail (timeout, network error,
+ * aborted) turned into one error kind the retry verdict reads.
+ */
 import type { Dispatcher } from 'undici';
 import { readLimited } from '../core/read-limited.ts';
 import type { AttemptOutcome } from '../telemetry/metrics.ts';

@@ -1,3 +1,8 @@
+/**
+ * The listener's protection from slow, oversized and too many requests: the `server` limits
+ * resolved for this process, the connection and per-client concurrency gates, and the answer to a
+ * malformed or timed-out request (node's clientError).
+ */
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';

@@ -1,3 +1,7 @@
+/**
+ * The relay's HTTP server: configured routes matched by our own router, everything else (health,
+ * readiness, metrics, the JSON 404) by an express app; the listener's limits applied.
+ */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import express from 'express';
 import { HookrelayError } from '../core/errors.ts';

@@ -1,3 +1,7 @@
+/**
+ * The read-body stage's work: the raw body read once as bytes within the route's limit and the
+ * listener's minimum rate, and ended early with the error of a limit enforced outside the stream.
+ */
 import type { IncomingMessage } from 'node:http';
 import { HookrelayError } from '../core/errors.ts';
 import { BoundedBytes } from '../core/read-limited.ts';

@@ -1,3 +1,8 @@
+/**
+ * The end of every call: the answer's metrics and its one `request` log line (logRequest builds it
+ * for routed calls, the JSON 404 and the HTTP parser's refusals alike), and for errors the JSON
+ * error.
+ */
 import type { ServerResponse } from 'node:http';
 import type { HookrelayError } from '../core/errors.ts';
 import type { Logger } from '../telemetry/log.ts';

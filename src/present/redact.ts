@@ -1,9 +1,3 @@
-import type { OutboundAuth } from '../auth/types.ts';
-import type { OutboundRequest } from '../core/message.ts';
-import { isSecretHeaderName, isSecretParamName } from '../core/secret-names.ts';
-import { REDACTED, SecretValues } from '../core/secret-values.ts';
-import type { Signer } from '../signers/types.ts';
-
 /**
  * What `hookrelay try` and `hookrelay test` show of a request: the route's credentials applied (so
  * the output says where they go) but never their values. Whatever the auth plugin sets is found by
@@ -12,6 +6,12 @@ import type { Signer } from '../signers/types.ts';
  * `${file:…}` (SecretValues) is hidden wherever it appears, and so are headers and query
  * parameters whose names say they carry a credential (a caller's `X-Api-Key` or `?token=`).
  */
+import type { OutboundAuth } from '../auth/types.ts';
+import type { OutboundRequest } from '../core/message.ts';
+import { isSecretHeaderName, isSecretParamName } from '../core/secret-names.ts';
+import { REDACTED, SecretValues } from '../core/secret-values.ts';
+import type { Signer } from '../signers/types.ts';
+
 export { REDACTED };
 
 export interface Authorised {

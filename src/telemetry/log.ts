@@ -1,3 +1,9 @@
+/**
+ * Structured JSON logs (pino). No log call passes headers, bodies or configuration; should one
+ * ever do, these serializers mask them (`config` is the config file's path in the start line).
+ * Serializers run only when their key is present, unlike pino's `redact` paths, which cost ~40 µs
+ * on every line (measured, docs/performance.md).
+ */
 import { type Logger, pino } from 'pino';
 import { isSecretHeaderName } from '../core/secret-names.ts';
 
@@ -13,11 +19,6 @@ function redactHeaders(headers: unknown): unknown {
   return out;
 }
 
-/**
- * Structured JSON logs. No log call passes headers, bodies or configuration; should one ever do,
- * these serializers mask them (`config` is the config file's path in the start line). Serializers run only when their key is present, unlike pino's
- * `redact` paths, which cost ~40 µs on every line (measured, docs/performance.md).
- */
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   return pino(
     {

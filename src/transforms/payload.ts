@@ -1,3 +1,8 @@
+/**
+ * The payload's formats: media types, the JSON and XML tests, the body as a value for structure-
+ * working steps (JSON parsed on first use, with line and column on a syntax error), and
+ * serialising a value back to bytes.
+ */
 import { JsonDepthError, parseJsonText } from '../core/json.ts';
 import { DEFAULT_JSON_DEPTH } from '../core/json-depth.ts';
 import { lineColumn } from '../core/line-column.ts';

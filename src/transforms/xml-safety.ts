@@ -1,10 +1,9 @@
-import { z } from 'zod';
-
 /**
  * XML helpers shared by the `xml` and `xml-out` steps: a pre-parse safety scan, the entity
  * decoder handed to fast-xml-parser, XML names and character rules, escaping, and the schema
  * fields for the JSON convention both steps share (attribute prefix, text node name).
  */
+import { z } from 'zod';
 
 /** A problem found by the scan, with the offset it was found at (for line and column). */
 export class XmlScanError extends Error {

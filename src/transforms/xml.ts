@@ -1,3 +1,19 @@
+/**
+ * `xml`: an XML body to a JSON value with fast-xml-parser, in the convention Redpanda Connect
+ * documents: one key per element, repeated elements become arrays, attributes are keys with a
+ * prefix (`@` here), an element's text sits under `#text` when it also has attributes or
+ * children, and text stays text unless `parseValues` is on. `soap: true` unwraps the SOAP
+ * Envelope/Body so later steps see the message element itself.
+ *
+ * Safety (the body is untrusted): a linear pre-scan (xml-safety.ts) refuses any DOCTYPE unless
+ * `allowDoctype` (and always one with an internal subset), so no user-defined or external entity
+ * is ever declared, let alone expanded (billion laughs is refused at its DOCTYPE), and refuses
+ * nesting beyond `maxDepth` and more elements, attributes or text nodes than the limits before
+ * the parser builds anything; fast-xml-parser's validator then checks well-formedness with line
+ * and column. A body of `parsing.workerThreshold` or more is parsed by a worker thread
+ * (src/parsing/pool.ts), which builds its own reader from this step's config, so a large document
+ * does not hold up the event loop.
+ */
 import { TextDecoder } from 'node:util';
 import { type MatcherView, XMLParser, XMLValidator } from 'fast-xml-parser';
 import { z } from 'zod';
@@ -20,23 +36,6 @@ import {
   XmlScanError,
   xmlEntityDecoder,
 } from './xml-safety.ts';
-
-/**
- * `xml`: an XML body to a JSON value with fast-xml-parser, in the convention Redpanda Connect
- * documents: one key per element, repeated elements become arrays, attributes are keys with a
- * prefix (`@` here), an element's text sits under `#text` when it also has attributes or
- * children, and text stays text unless `parseValues` is on. `soap: true` unwraps the SOAP
- * Envelope/Body so later steps see the message element itself.
- *
- * Safety (the body is untrusted): a linear pre-scan (xml-safety.ts) refuses any DOCTYPE unless
- * `allowDoctype` (and always one with an internal subset), so no user-defined or external entity
- * is ever declared, let alone expanded (billion laughs is refused at its DOCTYPE), and refuses
- * nesting beyond `maxDepth` and more elements, attributes or text nodes than the limits before
- * the parser builds anything; fast-xml-parser's validator then checks well-formedness with line
- * and column. A body of `parsing.workerThreshold` or more is parsed by a worker thread
- * (src/parsing/pool.ts), which builds its own reader from this step's config, so a large document
- * does not hold up the event loop.
- */
 
 const SOAP_NAMESPACES: Record<string, string> = {
   'http://schemas.xmlsoap.org/soap/envelope/': '1.1',

@@ -1,14 +1,14 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import type { InboundMessage } from '../../core/message.ts';
-import { isSecretHeaderName } from '../../core/secret-names.ts';
-import { SecretValues } from '../../core/secret-values.ts';
-
 /**
  * The `echo: true` route answer: what hookrelay received, for demos and for testing a sender.
  * Credential-bearing headers are masked (scheme and length only), so an echo route placed behind
  * another route shows that a credential was injected without printing it; any value the
  * configuration keeps secret is redacted wherever it appears (headers, query, body).
  */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { InboundMessage } from '../../core/message.ts';
+import { isSecretHeaderName } from '../../core/secret-names.ts';
+import { SecretValues } from '../../core/secret-values.ts';
+
 const TEXTUAL = /^(text\/|application\/([\w.+-]*\+)?(json|xml|x-www-form-urlencoded|javascript)\b)/i;
 
 function mask(name: string, value: string): string {
