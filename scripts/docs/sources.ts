@@ -4,9 +4,10 @@
  *
  * Per page: the configuration reference and the editor schema need the schema, the loader (to check
  * the page's examples), the header-name field (to recognise it) and the units; errors.md
- * needs the error table and the error body the ingress sends; metrics.md needs the metric
+ * needs the error table and the error bodies the ingress and the admin API send; metrics.md needs the metric
  * definitions and the registry that applies them.
  */
+export { AdminError, adminErrorBody } from '../../src/admin/http.ts';
 export { parseConfig } from '../../src/config/load.ts';
 export { configSchema } from '../../src/config/schema.ts';
 export {
@@ -15,6 +16,7 @@ export {
   type ErrorCode,
   type ErrorParams,
   HookrelayError,
+  isAdminCode,
 } from '../../src/core/errors.ts';
 export { headerName } from '../../src/core/fields.ts';
 export { formatDuration, formatSize, parseDuration, parseSize } from '../../src/core/units.ts';
