@@ -1,18 +1,23 @@
 /**
  * docs/errors.md: the prose of errors.md.tmpl, two example error bodies as the ingress builds them,
  * then the error table: a row per code, and a section per code with its description; the admin
- * API's codes after the relay listener's, in a part of their own (their body differs).
+ * API's codes after the relay listener's, in a part of their own (their body differs); last the
+ * codes of configuration problems, which `validate` and `start` print.
  */
 import { code, escapeCell, slug, tableRow } from './markdown.ts';
 import {
   AdminError,
   adminErrorBody,
+  CONFIG_CODES,
+  type ConfigCode,
+  ConfigError,
   ERRORS,
   type ErrorCode,
   type ErrorParams,
   errorBody,
   HookrelayError,
   isAdminCode,
+  parseConfig,
   SOURCE,
 } from './sources.ts';
 import { renderPage } from './template.ts';
@@ -58,6 +63,28 @@ function sections(codes: ErrorCode[]): string {
     .join('\n');
 }
 
+/** What `validate` prints for a small invalid file, from the real loader. */
+function configErrorExample(): string {
+  const source = 'defaults:\n  retry:\n    atempts: 3\nroutes:\n  - { id: a, path: /a, echo: true }\n';
+  try {
+    parseConfig(source, 'hookrelay.yaml', { env: {} });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const n = error.issues.length;
+    return `hookrelay: invalid configuration (${n} error${n === 1 ? '' : 's'})\n${error.message}`;
+  }
+  throw new Error('the example config of errors.md is valid: it must show an error');
+}
+
+function configRows(): string {
+  return (Object.keys(CONFIG_CODES) as ConfigCode[])
+    .map((c) => {
+      const spec = CONFIG_CODES[c];
+      return tableRow([`\`${c}\``, spec.severity, escapeCell(spec.description)]);
+    })
+    .join('\n');
+}
+
 export function renderErrors(): string {
   const all = Object.keys(ERRORS) as ErrorCode[];
   const relay = all.filter((c) => !isAdminCode(c));
@@ -76,6 +103,8 @@ export function renderErrors(): string {
     'code-rows': rows(relay),
     'code-sections': sections(relay),
     'admin-body': JSON.stringify(adminErrorBody(new AdminError('HOOKRELAY_ERR_ADMIN_UNAUTHORIZED')), null, 2),
+    'config-code-rows': configRows(),
+    'config-error-example': configErrorExample(),
     'admin-code-rows': rows(admin),
     'admin-code-sections': sections(admin),
   });

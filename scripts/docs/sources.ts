@@ -10,6 +10,7 @@
 export { AdminError, adminErrorBody } from '../../src/admin/http.ts';
 export { parseConfig } from '../../src/config/load.ts';
 export { configSchema } from '../../src/config/schema.ts';
+export { CONFIG_CODES, type ConfigCode } from '../../src/core/config-codes.ts';
 export {
   ConfigError,
   ERRORS,
@@ -26,6 +27,6 @@ export { createMetrics, METRIC_DEFINITIONS, NO_ROUTE } from '../../src/telemetry
 /** What each generated file is generated from, as its "do not edit" notice names it. */
 export const SOURCE = {
   config: 'src/config/schema.ts',
-  errors: 'the ERRORS table in src/core/errors.ts',
+  errors: 'the ERRORS table in src/core/errors.ts and CONFIG_CODES in src/core/config-codes.ts',
   metrics: 'METRIC_DEFINITIONS in src/telemetry/metrics.ts',
 } as const;

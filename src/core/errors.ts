@@ -1,3 +1,5 @@
+import type { ConfigCode } from './config-codes.ts';
+
 /**
  * The one table of every error hookrelay answers with, on the relay listener and on the admin API's.
  * Callers (and users' alerting) match on the stable `code`; `docs/errors.md` is generated from this
@@ -360,12 +362,16 @@ export class HookrelayError extends Error {
   }
 }
 
-/** Configuration problems: each issue carries the file position and the path of the bad key. */
+/**
+ * Configuration problems: each issue carries the file position, the path of the bad key and its
+ * stable code (core/config-codes.ts), which `validate` and `start` print beside the message.
+ */
 export interface ConfigIssue {
   file: string;
   line?: number;
   column?: number;
   path: string;
+  code: ConfigCode;
   message: string;
 }
 
@@ -381,5 +387,5 @@ export class ConfigError extends Error {
 
 export function formatConfigIssue(issue: ConfigIssue): string {
   const where = issue.line ? `${issue.file}:${issue.line}:${issue.column ?? 1}` : issue.file;
-  return `${where}: ${issue.path}: ${issue.message}`;
+  return `${where}: ${issue.path}: ${issue.message} [${issue.code}]`;
 }

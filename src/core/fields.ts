@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { configCode } from './config-codes.ts';
 import { parseDuration, parseSize } from './units.ts';
 
 /** Zod fields shared by the whole schema; each carries its own documentation. */
@@ -10,7 +11,11 @@ export const duration = (description: string, example = '10s') =>
       try {
         return parseDuration(value);
       } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        ctx.addIssue({
+          code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
+          message: (error as Error).message,
+        });
         return z.NEVER;
       }
     })
@@ -23,7 +28,11 @@ export const size = (description: string, example = '1mb') =>
       try {
         return parseSize(value);
       } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        ctx.addIssue({
+          code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
+          message: (error as Error).message,
+        });
         return z.NEVER;
       }
     })

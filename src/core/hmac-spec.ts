@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { configCode } from './config-codes.ts';
 import { headerName } from './fields.ts';
 
 /**
@@ -39,6 +40,7 @@ export function requireTimestampHeader(
   if (config.signed.includes('{timestamp}') && !config.timestampHeader) {
     ctx.addIssue({
       code: 'custom',
+      params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
       path: ['timestampHeader'],
       message: 'required when `signed` contains {timestamp}',
     });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { configCode } from '../core/config-codes.ts';
 
 /**
  * XML helpers shared by the `xml` and `xml-out` steps: a pre-parse safety scan, the entity
@@ -373,6 +374,7 @@ export const conventionFields = {
     .min(1)
     .max(16)
     .refine((value) => !NAME_START.test(value) && !/\s/.test(value) && !RESERVED_NAMES.has(value), {
+      params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
       message:
         'must not start with a character an XML name can start with (a letter, `_`, `:`), so an attribute never collides with an element',
     })
@@ -387,6 +389,7 @@ export const conventionFields = {
     .min(1)
     .max(32)
     .refine((value) => !isXmlName(value) && !/\s/.test(value) && !RESERVED_NAMES.has(value), {
+      params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
       message:
         'must not be a valid XML element name (e.g. `#text`, `$t`), so it never collides with an element',
     })
@@ -411,6 +414,7 @@ export function textNodeApartFromAttributes(
   ) {
     ctx.addIssue({
       code: 'custom',
+      params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
       path: ['textNode'],
       message: `must not start with the attribute prefix '${attributePrefix}'`,
     });

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { slug } from '../../scripts/docs/markdown.ts';
 import { generateDocs, ROOT, staleDocs } from '../../scripts/gen-docs.ts';
 import { parseConfig } from '../../src/config/load.ts';
+import { CONFIG_CODES } from '../../src/core/config-codes.ts';
 import { ERRORS, type ErrorCode, isAdminCode } from '../../src/core/errors.ts';
 import { METRIC_DEFINITIONS } from '../../src/telemetry/metrics.ts';
 import { exampleSecret } from '../helpers.ts';
@@ -88,6 +89,14 @@ describe('generated docs', () => {
     for (const page of ['docs/queue.md', 'docs/security.md']) {
       expect(read(page)).toContain('(errors.md#admin-api-codes)');
     }
+  });
+
+  it('errors.md lists every configuration code with its severity, and configuration.md links there', () => {
+    const doc = read('docs/errors.md');
+    for (const [code, spec] of Object.entries(CONFIG_CODES)) {
+      expect(row(doc, `\`${code}\``)?.[1]).toBe(spec.severity);
+    }
+    expect(read('docs/configuration.md')).toContain('(errors.md#configuration-codes)');
   });
 
   it('metrics.md documents every metric with its type and labels', () => {
