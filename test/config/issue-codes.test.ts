@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfigFile, parseConfigWithWarnings } from '../../src/config/load.ts';
 import { CONFIG_CODES, type ConfigCode } from '../../src/core/config-codes.ts';
@@ -111,5 +111,40 @@ describe('config issue codes', () => {
       return;
     }
     throw new Error('expected the config to be rejected');
+  });
+});
+
+/** The text of the call opening at `start` (the index of its `(`), up to the matching `)`. */
+function callAt(text: string, start: number): string {
+  let depth = 0;
+  for (let i = start; i < text.length; i++) {
+    if (text[i] === '(') depth++;
+    else if (text[i] === ')' && --depth === 0) return text.slice(start, i + 1);
+  }
+  return text.slice(start);
+}
+
+describe('custom issues in the sources', () => {
+  const root = join(import.meta.dirname, '../../src');
+  const files = readdirSync(root, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(root, f));
+
+  it('each addIssue and refine names its code (params: configCode(...))', () => {
+    const unnamed: string[] = [];
+    let seen = 0;
+    for (const file of files) {
+      const text = readFileSync(file, 'utf8');
+      for (const match of text.matchAll(/\.(addIssue|refine)\(/g)) {
+        seen++;
+        const call = callAt(text, match.index + match[0].length - 1);
+        if (!call.includes('params: configCode(')) {
+          const line = text.slice(0, match.index).split('\n').length;
+          unnamed.push(`${relative(root, file)}:${line}`);
+        }
+      }
+    }
+    expect(seen).toBeGreaterThan(50);
+    expect(unnamed).toEqual([]);
   });
 });
