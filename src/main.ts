@@ -1,3 +1,7 @@
+/**
+ * The `hookrelay` command: parses the arguments, runs a subcommand (`start`, `validate`, `try`,
+ * `test`, `deliveries`), and for `start` runs the relay until a signal asks it to stop.
+ */
 import { parseArgs } from 'node:util';
 import { type App, createApp } from './app.ts';
 import { runDeliveries } from './cli/deliveries.ts';

@@ -4,7 +4,15 @@
  */
 import type { Histogram } from 'prom-client';
 import { code, escapeCell, tableRow } from './markdown.ts';
-import { createMetrics, ERRORS, type ErrorCode, METRIC_DEFINITIONS, NO_ROUTE, SOURCE } from './sources.ts';
+import {
+  createMetrics,
+  ERRORS,
+  type ErrorCode,
+  isAdminCode,
+  METRIC_DEFINITIONS,
+  NO_ROUTE,
+  SOURCE,
+} from './sources.ts';
 import { renderPage } from './template.ts';
 
 /**
@@ -45,7 +53,10 @@ export async function renderMetrics(): Promise<string> {
   return renderPage('metrics.md.tmpl', SOURCE.metrics, {
     'metric-rows': rows.join('\n'),
     'no-route': NO_ROUTE,
-    'error-codes': (Object.keys(ERRORS) as ErrorCode[]).map((c) => code(c)).join(', '),
+    'error-codes': (Object.keys(ERRORS) as ErrorCode[])
+      .filter((c) => !isAdminCode(c))
+      .map((c) => code(c))
+      .join(', '),
     buckets: (await sharedBuckets()).map((b) => code(b)).join(', '),
   });
 }

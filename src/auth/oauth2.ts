@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { configCode } from '../core/config-codes.ts';
 import { duration } from '../core/fields.ts';
 import type { Plugin } from '../core/registry.ts';
 import { TokenSource, TokenSources } from './token-cache.ts';
@@ -29,8 +30,12 @@ const schema = z
     // A refinement rather than z.url(): the editor schema sees `${TOKEN_URL}` before interpolation.
     tokenUrl: z
       .string()
-      .refine(isHttpUrl, { message: 'must be an absolute http(s) URL' })
+      .refine(isHttpUrl, {
+        params: configCode('HOOKRELAY_CONFIG_INVALID_FORMAT'),
+        message: 'must be an absolute http(s) URL',
+      })
       .refine((value) => !/^[a-z]+:\/\/[^/?#]*@/i.test(value), {
+        params: configCode('HOOKRELAY_CONFIG_INVALID_FORMAT'),
         message: 'must not embed credentials: use clientId and clientSecret',
       })
       .meta({
@@ -76,7 +81,12 @@ const schema = z
   .superRefine((config, ctx) => {
     for (const name of Object.keys(config.params ?? {})) {
       if (RESERVED.includes(name)) {
-        ctx.addIssue({ code: 'custom', path: ['params', name], message: `is set by the grant itself` });
+        ctx.addIssue({
+          code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_RESERVED'),
+          path: ['params', name],
+          message: `is set by the grant itself`,
+        });
       }
     }
   })

@@ -1,3 +1,8 @@
+/**
+ * `hookrelay deliveries`: list, show, replay and purge the queued deliveries of a config's SQLite
+ * queue from the command line, as text or JSON, with every secret value of the configuration
+ * redacted.
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { load as parseYaml } from 'js-yaml';
@@ -5,6 +10,7 @@ import { interpolate } from '../config/interpolate.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { type Config, configSchema } from '../config/schema.ts';
 import { secretValuesOf } from '../config/secret-provenance.ts';
+import type { ConfigCode } from '../core/config-codes.ts';
 import { ConfigError } from '../core/errors.ts';
 import { SecretValues } from '../core/secret-values.ts';
 import { describe, table } from '../present/text.ts';
@@ -184,7 +190,11 @@ async function open(file: string): Promise<{ driver: QueueDriver; secrets: Secre
   }
 }
 
-const MISSING_SECRET = /^environment variable '.*' is not set$|^cannot read secret file /;
+/** The issues of a `${VAR}` or `${file:…}` the operator's shell cannot resolve. */
+const MISSING_SECRET: ReadonlySet<ConfigCode> = new Set([
+  'HOOKRELAY_CONFIG_ENV_NOT_SET',
+  'HOOKRELAY_CONFIG_SECRET_FILE_UNREADABLE',
+]);
 
 /**
  * The `queue` section of the config, and the secret values to redact from what is printed. The
@@ -200,7 +210,7 @@ function queueConfig(file: string): { queue: Config['queue']; secrets: SecretVal
     return { queue: config.queue, secrets: secretValuesOf(config) };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const onlySecrets = error.issues.every((i) => MISSING_SECRET.test(i.message) && !/^queue\b/.test(i.path));
+    const onlySecrets = error.issues.every((i) => MISSING_SECRET.has(i.code) && !/^queue\b/.test(i.path));
     if (!onlySecrets) throw error;
     const document = parseYaml(readFileSync(file, 'utf8')) as { queue?: unknown } | null;
     const { value } = interpolate(document?.queue ?? {}, { env: process.env });

@@ -1,5 +1,10 @@
+/**
+ * One simulated call through a route, as the relay would handle it up to the network: the inbound
+ * checks, the transform steps (prepareOutbound, shared with the relay) and the credentials. Nothing
+ * is sent.
+ */
 import type { CompiledRoute } from '../config/compile.ts';
-import { HookrelayError } from '../core/errors.ts';
+import { ERRORS, HookrelayError } from '../core/errors.ts';
 import type { InboundMessage } from '../core/message.ts';
 import { buildOutbound } from '../pipeline/outbound.ts';
 import { type Prepared, prepareOutbound } from '../pipeline/prepare.ts';
@@ -11,11 +16,6 @@ import { StepError } from '../transforms/run.ts';
 import type { StepInfo } from '../transforms/types.ts';
 import { type Call, inboundMessage } from './inbound.ts';
 
-/**
- * One simulated call through a route, as the relay would handle it up to the network: the inbound
- * checks, the transform steps (prepareOutbound, shared with the relay) and the credentials. Nothing
- * is sent.
- */
 export type DryRun =
   | {
       ok: true;
@@ -61,9 +61,13 @@ export async function dryRun(
   return { ok: true, message, prepared, authorised, answer };
 }
 
-/** `route X: transform[1] (map): <reason>`: the step is named once, whatever the error's message. */
+/**
+ * `route X: transform[1] (map): <reason>`: the step is named once. The codes whose message opens
+ * with `{step}` name it already (decided on the table's template and the params, not the text).
+ */
 export function describeFailure(routeId: string, error: HookrelayError, step: StepInfo | undefined): string {
-  const message =
-    step && !error.message.startsWith(step.name) ? `${step.name}: ${error.message}` : error.message;
+  const named =
+    (ERRORS[error.code].message as string).startsWith('{step}') && error.params.step === step?.name;
+  const message = step && !named ? `${step.name}: ${error.message}` : error.message;
   return `route ${routeId}: ${message}`;
 }

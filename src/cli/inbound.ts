@@ -1,3 +1,8 @@
+/**
+ * The inbound call `hookrelay try` and `hookrelay test` simulate, built into the same message the
+ * relay builds from a real request, with the checks the relay makes before the transform steps
+ * (path, method, body limit), so a dry run fails where the relay would.
+ */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { CompiledRoute } from '../config/compile.ts';
 import { HookrelayError } from '../core/errors.ts';
@@ -5,11 +10,6 @@ import type { InboundMessage } from '../core/message.ts';
 import { REQUEST_ID } from '../core/patterns.ts';
 import { createRouter } from '../pipeline/router.ts';
 
-/**
- * The inbound call `hookrelay try` and `hookrelay test` simulate, built into the same message the
- * relay builds from a real request, with the checks the relay makes before the transform steps
- * (path, method, body limit), so a dry run fails where the relay would.
- */
 export interface Call {
   method?: string | undefined;
   /** Inbound path; default: the route path with `params` filled in, others left as `:name`. */

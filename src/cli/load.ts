@@ -1,3 +1,7 @@
+/**
+ * Loading a config for a CLI command: which file (`-c`, $HOOKRELAY_CONFIG, the default), loaded
+ * and compiled as `start` does, every error printed on failure.
+ */
 import { type CompiledRoute, compileRoutes } from '../config/compile.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';

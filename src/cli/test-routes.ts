@@ -1,3 +1,7 @@
+/**
+ * `hookrelay test`: runs the route test cases of a config (request in, expected target request
+ * out) through the relay's own stages, nothing sent, and prints what differs.
+ */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';

@@ -1,3 +1,8 @@
+/**
+ * `hookrelay try`: one request through a route as the relay would handle it, nothing sent; prints
+ * the request the target would get (credentials shown as where they go, never their values) and
+ * the caller's answer.
+ */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';

@@ -3,6 +3,7 @@
  * leases longer than attempts, paths hookrelay serves itself, duplicate ids and endpoints.
  */
 import type { z } from 'zod';
+import { configCode } from '../core/config-codes.ts';
 import { parseRoutePath } from '../core/route-path.ts';
 import { ROUTE_QUEUE_DEFAULTS } from '../modes/async/schema.ts';
 import { parseCidr } from '../verifiers/ip-allow.ts';
@@ -29,6 +30,7 @@ export function checkConfig(config: Parsed, ctx: z.core.$RefinementCtx): void {
     // Node refuses this combination: the headers are part of the request.
     ctx.addIssue({
       code: 'custom',
+      params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
       path: ['server', 'headersTimeout'],
       message: `must not be longer than server.requestTimeout (${server.requestTimeout} ms)`,
     });
@@ -39,6 +41,7 @@ export function checkConfig(config: Parsed, ctx: z.core.$RefinementCtx): void {
       if (typeof cidr === 'string' && !parseCidr(cidr)) {
         ctx.addIssue({
           code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
           path: ['server', 'perClient', 'trustedProxies', index],
           message: `invalid address or CIDR '${cidr}'`,
         });
@@ -49,6 +52,7 @@ export function checkConfig(config: Parsed, ctx: z.core.$RefinementCtx): void {
   if (typeof rate?.grace === 'number' && rate.grace < 100 && rate.bytesPerSecond !== 0) {
     ctx.addIssue({
       code: 'custom',
+      params: configCode('HOOKRELAY_CONFIG_OUT_OF_RANGE'),
       path: ['server', 'minBodyRate', 'grace'],
       message:
         'must be at least 100ms: the rate is measured over this span (set bytesPerSecond to 0 to turn the check off)',
@@ -58,6 +62,7 @@ export function checkConfig(config: Parsed, ctx: z.core.$RefinementCtx): void {
   if (admin?.enabled && typeof admin.host === 'string' && !isLoopback(admin.host) && !admin.token) {
     ctx.addIssue({
       code: 'custom',
+      params: configCode('HOOKRELAY_CONFIG_INSECURE'),
       path: ['admin', 'token'],
       message: `required when the admin API listens on '${admin.host}' (not loopback): set it from \${HOOKRELAY_ADMIN_TOKEN}`,
     });
@@ -70,6 +75,7 @@ export function checkConfig(config: Parsed, ctx: z.core.$RefinementCtx): void {
     if (typeof attempt === 'number' && typeof lease === 'number' && lease <= attempt) {
       ctx.addIssue({
         code: 'custom',
+        params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
         path: ['routes', index, 'queue', 'lease'],
         message: `must be longer than the attempt timeout (${attempt} ms), or another worker could take over a delivery still in flight`,
       });
@@ -86,12 +92,14 @@ export function checkConfig(config: Parsed, ctx: z.core.$RefinementCtx): void {
     if (covered.length > 0) {
       ctx.addIssue({
         code: 'custom',
+        params: configCode('HOOKRELAY_CONFIG_RESERVED'),
         path: ['routes', index, 'path'],
         message: `'${route.path}' would cover ${covered.join(', ')}, served by hookrelay itself: use a base path such as '/api/*'`,
       });
     } else if (reserved.includes(base)) {
       ctx.addIssue({
         code: 'custom',
+        params: configCode('HOOKRELAY_CONFIG_RESERVED'),
         path: ['routes', index, 'path'],
         message: `'${route.path}' is served by hookrelay itself (${reserved.join(', ')})`,
       });
@@ -105,6 +113,7 @@ export function checkConfig(config: Parsed, ctx: z.core.$RefinementCtx): void {
     if (first !== undefined) {
       ctx.addIssue({
         code: 'custom',
+        params: configCode('HOOKRELAY_CONFIG_DUPLICATE'),
         path: ['routes', index, 'id'],
         message: `duplicate route id '${route.id}' (also routes[${first}])`,
       });
@@ -122,6 +131,7 @@ export function checkConfig(config: Parsed, ctx: z.core.$RefinementCtx): void {
       if (other !== undefined && other !== index) {
         ctx.addIssue({
           code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_DUPLICATE'),
           path: ['routes', index, 'path'],
           message: `${m} ${route.path} is already handled by routes[${other}]`,
         });

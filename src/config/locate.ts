@@ -1,3 +1,7 @@
+/**
+ * Config paths back to where they are written in the YAML source (line and column), for error
+ * messages an editor can jump to.
+ */
 import { EVENT_ID, type Event, getScalarValue, parseEvents, SCALAR_STYLE } from 'js-yaml';
 import { type LineColumn, lineStarts as lineStartsOf, positionAt } from '../core/line-column.ts';
 import { type ConfigPath, formatPath } from './interpolate.ts';

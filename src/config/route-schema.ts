@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { authSchema } from '../auth/index.ts';
+import { configCode } from '../core/config-codes.ts';
 import { headerMap, headerName, METHODS, method } from '../core/fields.ts';
 import { parseRoutePath } from '../core/route-path.ts';
 import { compileTemplate } from '../core/text-template.ts';
@@ -117,7 +118,12 @@ const forward = z
   })
   .superRefine((forward, ctx) => {
     if (forward.tls && typeof forward.url === 'string' && !/^https:/i.test(forward.url)) {
-      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'only applies to an https:// target URL' });
+      ctx.addIssue({
+        code: 'custom',
+        params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
+        path: ['tls'],
+        message: 'only applies to an https:// target URL',
+      });
     }
   })
   .meta({ description: 'Where and how the request is forwarded.' });
@@ -193,12 +199,18 @@ export const routeSchema = z
       try {
         ({ params, prefix } = parseRoutePath(route.path));
       } catch (error) {
-        ctx.addIssue({ code: 'custom', path: ['path'], message: (error as Error).message });
+        ctx.addIssue({
+          code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_INVALID_EXPRESSION'),
+          path: ['path'],
+          message: (error as Error).message,
+        });
       }
     }
     if (!route.forward === !route.echo) {
       ctx.addIssue({
         code: 'custom',
+        params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
         path: [],
         message: 'a route needs exactly one of `forward` or `echo: true`',
       });
@@ -212,14 +224,24 @@ export const routeSchema = z
       try {
         compileTemplate(route.respond.body);
       } catch (error) {
-        ctx.addIssue({ code: 'custom', path: ['respond', 'body'], message: (error as Error).message });
+        ctx.addIssue({
+          code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_INVALID_EXPRESSION'),
+          path: ['respond', 'body'],
+          message: (error as Error).message,
+        });
       }
     }
     if (typeof route.forward?.url === 'string') {
       try {
         parseUrlTemplate(route.forward.url, params, prefix);
       } catch (error) {
-        ctx.addIssue({ code: 'custom', path: ['forward', 'url'], message: (error as Error).message });
+        ctx.addIssue({
+          code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_INVALID_FORMAT'),
+          path: ['forward', 'url'],
+          message: (error as Error).message,
+        });
       }
     }
   }, evenAfterErrors)

@@ -1,17 +1,16 @@
+/**
+ * Which values of a loaded configuration must never be shown (core/secret-values.ts hides them):
+ * whatever a `${VAR}` or `${file:…}` put into a route (static headers, header steps, mapped
+ * constants, query parameters of `forward.url`, …) and every field the schema marks `secret`,
+ * wherever it came from. Names cannot tell a credential apart (`X-Session`, `Ocp-Apim-
+ * Subscription-Key`, `X-Api_Key`): the provenance of the value can. `hookrelay try`/`test`, the
+ * admin API, `hookrelay deliveries` and the echo route replace each occurrence (also percent-
+ * encoded, form-encoded, JSON- or XML-escaped) with `<redacted>`.
+ */
 import { SecretValues } from '../core/secret-values.ts';
 import type { ConfigPath, Substitution } from './interpolate.ts';
 import { type Config, configSchema } from './schema.ts';
 import { visitStrings } from './secrets.ts';
-
-/**
- * Which values of a loaded configuration must never be shown (core/secret-values.ts hides them): whatever a `${VAR}` or
- * `${file:…}` put into a route (static headers, header steps, mapped constants, query parameters
- * of `forward.url`, …) and every field the schema marks `secret`, wherever it came from. Names
- * cannot tell a credential apart (`X-Session`, `Ocp-Apim-Subscription-Key`, `X-Api_Key`): the
- * provenance of the value can. `hookrelay try`/`test`, the admin API, `hookrelay deliveries` and the
- * echo route replace each occurrence (also percent-encoded, form-encoded, JSON- or XML-escaped)
- * with `<redacted>`.
- */
 
 /** Route fields that shape the route itself and never appear in what is shown. */
 const STRUCTURAL = new Set(['id', 'path', 'methods', 'delivery']);

@@ -1,7 +1,3 @@
-import { z } from 'zod';
-import { isSecretHeaderName } from '../core/secret-names.ts';
-import type { ConfigPath } from './interpolate.ts';
-
 /**
  * Finds secrets written literally in the config file, so the operator learns before the file is
  * committed or shared. A field is a secret when its schema carries `.meta({ secret: true })` (the
@@ -9,6 +5,9 @@ import type { ConfigPath } from './interpolate.ts';
  * name says credential. The document is the YAML as parsed, before `${…}` interpolation. Only
  * paths come back, never values.
  */
+import { z } from 'zod';
+import { isSecretHeaderName } from '../core/secret-names.ts';
+import type { ConfigPath } from './interpolate.ts';
 
 export interface SecretWarning {
   path: ConfigPath;

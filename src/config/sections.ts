@@ -1,5 +1,6 @@
 /** The top-level sections of the configuration besides the routes: listeners, queue, admin, logs. */
 import { z } from 'zod';
+import { configCode } from '../core/config-codes.ts';
 import { duration, headerName, size } from '../core/fields.ts';
 import { DRIVERS } from '../queue/index.ts';
 import { ATTEMPT_ROW_BYTES, DEFAULT_KEEP_ATTEMPTS } from '../queue/types.ts';
@@ -130,6 +131,7 @@ export const parsingSection = z
       '256mb',
     )
       .refine((bytes) => bytes >= 32 * 1024 * 1024, {
+        params: configCode('HOOKRELAY_CONFIG_OUT_OF_RANGE'),
         message: 'must be at least 32mb: a worker thread needs about that to start',
       })
       .default(256 * 1024 * 1024),

@@ -1,12 +1,20 @@
 /**
- * The one table of every error hookrelay answers with. Callers (and users' alerting) match on the
- * stable `code`; `docs/errors.md` is generated from this table.
+ * The one table of every error hookrelay answers with, on the relay listener and on the admin
+ * API's. Callers (and users' alerting) match on the stable `code`; `docs/errors.md` is generated
+ * from this table.
  */
+import type { ConfigCode } from './config-codes.ts';
+
 export interface ErrorSpec {
   status: number;
   message: string;
   retryable: boolean;
   description: string;
+  /**
+   * The listener that answers with it: the admin API (`admin.host:admin.port`, whose error body is
+   * `{ error, message }` only); without it, the relay listener that serves the routes.
+   */
+  listener?: 'admin';
 }
 
 export const ERRORS = {
@@ -53,7 +61,8 @@ export const ERRORS = {
     status: 400,
     message: 'request body could not be read: {reason}',
     retryable: true,
-    description: 'The caller aborted or sent a malformed body stream.',
+    description:
+      'The body stream broke with an error of its own while it was being read (a stream error Node reports on the request rather than through its HTTP parser). What the parser refuses is `HOOKRELAY_ERR_BAD_REQUEST` (400): a malformed chunked encoding (a bad chunk size), or a caller that closed its side (FIN) before `Content-Length` bytes arrived. A caller that reset the connection is `HOOKRELAY_ERR_CLIENT_CLOSED` (499), logged only.',
   },
   HOOKRELAY_ERR_MALFORMED_BODY: {
     status: 400,
@@ -228,7 +237,7 @@ export const ERRORS = {
     message: 'malformed HTTP request: {detail}',
     retryable: false,
     description:
-      "The bytes received are not a valid HTTP/1.1 request (Node's parser refused them, e.g. an invalid header name or a bad chunk size). The connection is closed; nothing is forwarded.",
+      "The bytes received are not a valid HTTP/1.1 request (Node's parser refused them, e.g. an invalid header name or a bad chunk size), or the caller closed its side before the `Content-Length` bytes of the body arrived. The connection is closed; nothing is forwarded.",
   },
   HOOKRELAY_ERR_SHUTTING_DOWN: {
     status: 503,
@@ -242,9 +251,90 @@ export const ERRORS = {
     retryable: true,
     description: 'A bug in hookrelay; the log line carries the details.',
   },
+  HOOKRELAY_ERR_ADMIN_UNAUTHORIZED: {
+    status: 401,
+    message: 'missing or wrong admin token',
+    retryable: false,
+    listener: 'admin',
+    description:
+      '`admin.token` is set and the request has no `Authorization: Bearer <token>` header, or another token (compared in constant time). The answer carries `WWW-Authenticate: Bearer`.',
+  },
+  HOOKRELAY_ERR_ADMIN_HOST_NOT_ALLOWED: {
+    status: 403,
+    message:
+      "the admin API does not answer to the host '{host}' (Host header): if that name is yours, add it to admin.allowedHosts",
+    retryable: false,
+    listener: 'admin',
+    description:
+      "The `Host` header names neither the admin listener (its address; loopback names on loopback; the machine's names and addresses on all interfaces) nor one of `admin.allowedHosts`: the DNS rebinding guard. Checked before the token.",
+  },
+  HOOKRELAY_ERR_ADMIN_CROSS_ORIGIN: {
+    status: 403,
+    message: 'cross-origin requests are refused ({reason})',
+    retryable: false,
+    listener: 'admin',
+    description:
+      'The request says it comes from a web page of another origin: an `Origin` other than the `Host` it was sent to, or `Sec-Fetch-Site: cross-site` or `same-site`. Checked before the token.',
+  },
+  HOOKRELAY_ERR_ADMIN_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    message: '{method} needs Content-Type: application/json{actual}',
+    retryable: false,
+    listener: 'admin',
+    description:
+      'A `POST` without `Content-Type: application/json`, which a cross-origin page can send only after a CORS preflight (that the admin API never answers).',
+  },
+  HOOKRELAY_ERR_ADMIN_BAD_REQUEST: {
+    status: 400,
+    message: '{reason}',
+    retryable: false,
+    listener: 'admin',
+    description:
+      'A query parameter or body field is unknown or has a wrong value, the body is not a JSON object, or a purge asks for pending deliveries. The message names the parameter.',
+  },
+  HOOKRELAY_ERR_ADMIN_NOT_FOUND: {
+    status: 404,
+    message: '{reason}',
+    retryable: false,
+    listener: 'admin',
+    description: 'No delivery has this id, or no admin endpoint has this path.',
+  },
+  HOOKRELAY_ERR_ADMIN_METHOD_NOT_ALLOWED: {
+    status: 405,
+    message: '{path} accepts {method}',
+    retryable: false,
+    listener: 'admin',
+    description: 'The endpoint exists but takes another method; the `Allow` header lists it.',
+  },
+  HOOKRELAY_ERR_ADMIN_BODY_TOO_LARGE: {
+    status: 413,
+    message: 'body exceeds {limit} bytes',
+    retryable: false,
+    listener: 'admin',
+    description: 'A request body over 1 MiB.',
+  },
+  HOOKRELAY_ERR_ADMIN_QUEUE: {
+    status: 500,
+    message: 'queue error: {reason}',
+    retryable: true,
+    listener: 'admin',
+    description:
+      'The queue store failed to answer (e.g. the SQLite file cannot be read); logged at `error` level.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
+
+/** The codes the admin API answers with. */
+export type AdminErrorCode = {
+  [K in ErrorCode]: (typeof ERRORS)[K] extends { listener: 'admin' } ? K : never;
+}[ErrorCode];
+
+/** Whether a code is answered by the admin listener (not by the relay's). */
+export function isAdminCode(code: ErrorCode): code is AdminErrorCode {
+  const spec: ErrorSpec = ERRORS[code];
+  return spec.listener === 'admin';
+}
 
 export type ErrorParams = Record<string, string | number>;
 
@@ -272,12 +362,16 @@ export class HookrelayError extends Error {
   }
 }
 
-/** Configuration problems: each issue carries the file position and the path of the bad key. */
+/**
+ * Configuration problems: each issue carries the file position, the path of the bad key and its
+ * stable code (core/config-codes.ts), which `validate` and `start` print beside the message.
+ */
 export interface ConfigIssue {
   file: string;
   line?: number;
   column?: number;
   path: string;
+  code: ConfigCode;
   message: string;
 }
 
@@ -293,5 +387,5 @@ export class ConfigError extends Error {
 
 export function formatConfigIssue(issue: ConfigIssue): string {
   const where = issue.line ? `${issue.file}:${issue.line}:${issue.column ?? 1}` : issue.file;
-  return `${where}: ${issue.path}: ${issue.message}`;
+  return `${where}: ${issue.path}: ${issue.message} [${issue.code}]`;
 }

@@ -1,5 +1,6 @@
 /** Zod fields shared by the whole schema; each carries its own documentation. */
 import { z } from 'zod';
+import { configCode } from './config-codes.ts';
 import { parseDuration, parseSize } from './units.ts';
 
 export const duration = (description: string, example = '10s') =>
@@ -9,7 +10,11 @@ export const duration = (description: string, example = '10s') =>
       try {
         return parseDuration(value);
       } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        ctx.addIssue({
+          code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
+          message: (error as Error).message,
+        });
         return z.NEVER;
       }
     })
@@ -22,7 +27,11 @@ export const size = (description: string, example = '1mb') =>
       try {
         return parseSize(value);
       } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        ctx.addIssue({
+          code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
+          message: (error as Error).message,
+        });
         return z.NEVER;
       }
     })

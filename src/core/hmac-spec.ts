@@ -4,6 +4,7 @@
  * with the same settings agree.
  */
 import { z } from 'zod';
+import { configCode } from './config-codes.ts';
 import { headerName } from './fields.ts';
 
 export type SignedField = 'body' | 'timestamp' | 'method' | 'url';
@@ -38,6 +39,7 @@ export function requireTimestampHeader(
   if (config.signed.includes('{timestamp}') && !config.timestampHeader) {
     ctx.addIssue({
       code: 'custom',
+      params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
       path: ['timestampHeader'],
       message: 'required when `signed` contains {timestamp}',
     });

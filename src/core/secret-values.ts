@@ -1,8 +1,8 @@
 /**
  * Values that must never be shown, and how they are found in what is shown: each occurrence, as
- * written or percent-encoded, form-encoded, JSON- or XML-escaped, becomes `<redacted>`. Which values
- * those are is the configuration's business (config/secret-provenance.ts); this is only the text
- * work, so every layer that shows something can use it.
+ * written or percent-encoded, form-encoded, JSON- or XML-escaped, becomes `<redacted>`. Which
+ * values those are is the configuration's business (config/secret-provenance.ts); this is only the
+ * text work, so every layer that shows something can use it.
  */
 export const REDACTED = '<redacted>';
 

@@ -5,6 +5,7 @@
  * routes from these definitions; a mode never reads the configuration's shape beyond its own keys.
  */
 import type { z } from 'zod';
+import { type ConfigCode, configCode } from '../core/config-codes.ts';
 import type { SecretValues } from '../core/secret-values.ts';
 import type { Clients } from '../delivery/client.ts';
 import type { DeliveryMode } from '../pipeline/mode.ts';
@@ -58,9 +59,17 @@ export interface ModeDefinition {
   start(routes: readonly RouteBase[], services: ModeServices): DeliveryMode;
 }
 
-/** An issue at `path` of the route being checked. */
-export function issue(ctx: z.core.$RefinementCtx, path: (string | number)[], message: string): void {
-  ctx.addIssue({ code: 'custom', path, message });
+/**
+ * An issue at `path` of the route being checked; a mode's rules are about which keys go with which
+ * mode, so the code is HOOKRELAY_CONFIG_CONFLICT unless another is given.
+ */
+export function issue(
+  ctx: z.core.$RefinementCtx,
+  path: (string | number)[],
+  message: string,
+  code: ConfigCode = 'HOOKRELAY_CONFIG_CONFLICT',
+): void {
+  ctx.addIssue({ code: 'custom', path, message, params: configCode(code) });
 }
 
 /** True when the route holds `key` (and, when given, `sub` inside it) as written by the user. */

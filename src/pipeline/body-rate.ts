@@ -2,8 +2,8 @@
  * `server.minBodyRate`: the slowest a request body may arrive, on buffered and stream routes. Once
  * a body has been arriving for `grace`, at least `bytesPerSecond` × `grace` bytes must arrive
  * within every `grace` (a sliding window), or the read is failed with 408
- * HOOKRELAY_ERR_BODY_TOO_SLOW. That cuts both the trickler (1 byte every few seconds, which per-read
- * timeouts such as nginx's `client_body_timeout` or `stream.idleTimeout` never catch) and the
+ * HOOKRELAY_ERR_BODY_TOO_SLOW. That cuts both the trickler (1 byte every few seconds, which per-
+ * read timeouts such as nginx's `client_body_timeout` or `stream.idleTimeout` never catch) and the
  * sender that stalls, but never a large upload that keeps a steady rate.
  *
  * Only the sender's share of the time counts: a sample is taken while the relay is waiting for

@@ -6,6 +6,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
+import { configCode } from '../core/config-codes.ts';
 import type { Plugin } from '../core/registry.ts';
 import type { Signer } from './types.ts';
 
@@ -25,6 +26,7 @@ const secret = z
     },
     // Never quote the value: it is a secret.
     {
+      params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
       message:
         'must be a base64 key, optionally prefixed with whsec_ (e.g. whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw)',
     },

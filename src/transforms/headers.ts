@@ -5,6 +5,7 @@
  * not a valid field value fails the request with 422, so header injection is impossible.
  */
 import { z } from 'zod';
+import { configCode } from '../core/config-codes.ts';
 import { headerName } from '../core/fields.ts';
 import { HOP_BY_HOP } from '../core/headers.ts';
 import type { Plugin } from '../core/registry.ts';
@@ -64,13 +65,19 @@ const schema = z
       if (MANAGED.has(lower)) {
         issues.addIssue({
           code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_RESERVED'),
           path,
           message: `'${name}' is managed by hookrelay and the HTTP client, it cannot be set`,
         });
       }
       const other = seen.get(lower);
       if (other !== undefined) {
-        issues.addIssue({ code: 'custom', path, message: `'${name}' is the same header as '${other}'` });
+        issues.addIssue({
+          code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_DUPLICATE'),
+          path,
+          message: `'${name}' is the same header as '${other}'`,
+        });
       }
       seen.set(lower, name);
       if (typeof value !== 'string') continue;
@@ -80,13 +87,19 @@ const schema = z
           if (!('literal' in part)) continue;
           // compileTemplate leaves an unbalanced `{{ body.x }` as text; in a header it is a typo.
           if (part.literal.includes('{{') || part.literal.includes('}}')) {
-            issues.addIssue({ code: 'custom', path, message: 'has an unbalanced `{{` or `}}`' });
+            issues.addIssue({
+              code: 'custom',
+              params: configCode('HOOKRELAY_CONFIG_INVALID_EXPRESSION'),
+              path,
+              message: 'has an unbalanced `{{` or `}}`',
+            });
             break;
           }
           const bad = INVALID_VALUE.exec(part.literal);
           if (bad) {
             issues.addIssue({
               code: 'custom',
+              params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
               path,
               message: `contains ${describeChar(bad[0])}, which a header value cannot hold`,
             });
@@ -94,20 +107,31 @@ const schema = z
           }
         }
       } catch (error) {
-        issues.addIssue({ code: 'custom', path, message: (error as Error).message });
+        issues.addIssue({
+          code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_INVALID_EXPRESSION'),
+          path,
+          message: (error as Error).message,
+        });
       }
     }
     remove.forEach((name, index) => {
       if (typeof name === 'string' && seen.has(name.toLowerCase())) {
         issues.addIssue({
           code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
           path: ['remove', index],
           message: `'${name}' is also in \`set\`: set it or remove it`,
         });
       }
     });
     if (isRecord(config.set) && Array.isArray(config.remove) && seen.size === 0 && remove.length === 0) {
-      issues.addIssue({ code: 'custom', path: [], message: 'set or remove at least one header' });
+      issues.addIssue({
+        code: 'custom',
+        params: configCode('HOOKRELAY_CONFIG_MISSING_KEY'),
+        path: [],
+        message: 'set or remove at least one header',
+      });
     }
   }, evenAfterErrors)
   .meta({

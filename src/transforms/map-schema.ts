@@ -8,6 +8,7 @@
  */
 import jsonata from 'jsonata';
 import { z } from 'zod';
+import { configCode } from '../core/config-codes.ts';
 import { duration } from '../core/fields.ts';
 import { compileTemplate } from '../core/text-template.ts';
 import { type Key, outputConflicts, parseOutputPath, parseSourcePath, TYPES } from './map-fields.ts';
@@ -22,7 +23,11 @@ function refineWith(check: (value: string) => void) {
     try {
       check(value);
     } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      ctx.addIssue({
+        code: 'custom',
+        params: configCode('HOOKRELAY_CONFIG_INVALID_EXPRESSION'),
+        message: (error as Error).message,
+      });
     }
   };
 }
@@ -69,6 +74,7 @@ const fieldObject = z
     if (kinds.length !== 1) {
       ctx.addIssue({
         code: 'custom',
+        params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
         message:
           kinds.length === 0
             ? 'a field needs one of `from`, `const` or `template`'
@@ -81,6 +87,7 @@ const fieldObject = z
         if (Object.hasOwn(spec, option)) {
           ctx.addIssue({
             code: 'custom',
+            params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
             path: [option],
             message: `\`${option}\` only applies with \`from\``,
           });
@@ -118,12 +125,27 @@ const fields = z
         try {
           paths.push({ text, keys: parseOutputPath(text) });
         } catch (error) {
-          ctx.addIssue({ code: 'custom', path: [text], message: (error as Error).message });
+          ctx.addIssue({
+            code: 'custom',
+            params: configCode('HOOKRELAY_CONFIG_INVALID_EXPRESSION'),
+            path: [text],
+            message: (error as Error).message,
+          });
         }
       }
-      if (Object.keys(map).length === 0) ctx.addIssue({ code: 'custom', message: 'no fields to map' });
+      if (Object.keys(map).length === 0)
+        ctx.addIssue({
+          code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
+          message: 'no fields to map',
+        });
       for (const [text, message] of outputConflicts(paths)) {
-        ctx.addIssue({ code: 'custom', path: [text], message });
+        ctx.addIssue({
+          code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
+          path: [text],
+          message,
+        });
       }
     },
     { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
@@ -146,7 +168,11 @@ const jsonataExpression = z
     try {
       jsonata(text);
     } catch (error) {
-      ctx.addIssue({ code: 'custom', message: syntaxError(text, error) });
+      ctx.addIssue({
+        code: 'custom',
+        params: configCode('HOOKRELAY_CONFIG_INVALID_EXPRESSION'),
+        message: syntaxError(text, error),
+      });
     }
   })
   .meta({
@@ -174,12 +200,14 @@ export const mapSchema = z
       if ((config.fields === undefined) === (config.jsonata === undefined)) {
         ctx.addIssue({
           code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
           message: 'a map step needs exactly one of `fields` or `jsonata`',
         });
       }
       if (typeof config.timeout === 'number' && !(config.timeout > 0 && config.timeout <= MAX_TIMEOUT)) {
         ctx.addIssue({
           code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_OUT_OF_RANGE'),
           path: ['timeout'],
           message: `must be more than 0 and at most ${MAX_TIMEOUT / 1000}s`,
         });

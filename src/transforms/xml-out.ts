@@ -7,6 +7,7 @@
  */
 import { XMLBuilder } from 'fast-xml-parser';
 import { z } from 'zod';
+import { configCode } from '../core/config-codes.ts';
 import type { HookrelayError } from '../core/errors.ts';
 import { isJsonObject, isRawNumber, numberText } from '../core/json.ts';
 import type { Plugin } from '../core/registry.ts';
@@ -40,11 +41,18 @@ const MEDIA_TYPE = /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(\s*;\s*[\w!#$&^.+-]+=("[^"\r\n
 const schema = z
   .strictObject({
     type: z.literal('xml-out'),
-    root: z.string().refine(isXmlName, { message: 'must be a valid XML element name' }).optional().meta({
-      description:
-        'Wrap the value in an element of this name: `{ "Status": "OK" }` with `root: Ack` gives `<Ack><Status>OK</Status></Ack>`. Needed when the value does not have exactly one top-level key (XML has one root element); without it that fails with 422.',
-      example: 'Ack',
-    }),
+    root: z
+      .string()
+      .refine(isXmlName, {
+        params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
+        message: 'must be a valid XML element name',
+      })
+      .optional()
+      .meta({
+        description:
+          'Wrap the value in an element of this name: `{ "Status": "OK" }` with `root: Ack` gives `<Ack><Status>OK</Status></Ack>`. Needed when the value does not have exactly one top-level key (XML has one root element); without it that fails with 422.',
+        example: 'Ack',
+      }),
     declaration: z.boolean().default(true).meta({
       description: 'Start with `<?xml version="1.0" encoding="UTF-8"?>`.',
       example: false,

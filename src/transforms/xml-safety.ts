@@ -4,6 +4,7 @@
  * fields for the JSON convention both steps share (attribute prefix, text node name).
  */
 import { z } from 'zod';
+import { configCode } from '../core/config-codes.ts';
 
 /** A problem found by the scan, with the offset it was found at (for line and column). */
 export class XmlScanError extends Error {
@@ -358,6 +359,7 @@ export const conventionFields = {
     .min(1)
     .max(16)
     .refine((value) => !NAME_START.test(value) && !/\s/.test(value) && !RESERVED_NAMES.has(value), {
+      params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
       message:
         'must not start with a character an XML name can start with (a letter, `_`, `:`), so an attribute never collides with an element',
     })
@@ -372,6 +374,7 @@ export const conventionFields = {
     .min(1)
     .max(32)
     .refine((value) => !isXmlName(value) && !/\s/.test(value) && !RESERVED_NAMES.has(value), {
+      params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
       message:
         'must not be a valid XML element name (e.g. `#text`, `$t`), so it never collides with an element',
     })
@@ -396,6 +399,7 @@ export function textNodeApartFromAttributes(
   ) {
     ctx.addIssue({
       code: 'custom',
+      params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
       path: ['textNode'],
       message: `must not start with the attribute prefix '${attributePrefix}'`,
     });

@@ -17,6 +17,7 @@
 import { TextDecoder } from 'node:util';
 import { type MatcherView, XMLParser, XMLValidator } from 'fast-xml-parser';
 import { z } from 'zod';
+import { configCode } from '../core/config-codes.ts';
 import { HookrelayError } from '../core/errors.ts';
 import { exactNumber, isJsonObject } from '../core/json.ts';
 import { lineColumn } from '../core/line-column.ts';
@@ -123,6 +124,7 @@ function noDoctypeInSoap(config: { soap?: unknown; allowDoctype?: unknown }, ctx
   if (config.soap === true && config.allowDoctype === true) {
     ctx.addIssue({
       code: 'custom',
+      params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
       path: ['allowDoctype'],
       message:
         'must not be true with `soap: true`: a SOAP message must not contain a DOCTYPE (SOAP 1.1 §3, SOAP 1.2 part 1 §5)',

@@ -3,6 +3,7 @@
  * parameter, compared in constant time.
  */
 import { z } from 'zod';
+import { configCode } from '../core/config-codes.ts';
 import { headerName } from '../core/fields.ts';
 import type { Plugin } from '../core/registry.ts';
 import { matchesAny } from './compare.ts';
@@ -27,7 +28,12 @@ const schema = z
   })
   .superRefine((config, ctx) => {
     if (!config.header === !config.query) {
-      ctx.addIssue({ code: 'custom', path: [], message: 'needs exactly one of `header` or `query`' });
+      ctx.addIssue({
+        code: 'custom',
+        params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
+        path: [],
+        message: 'needs exactly one of `header` or `query`',
+      });
     }
   })
   .meta({ title: 'apiKey', description: 'The caller sends an API key in a header or a query parameter.' });

@@ -4,6 +4,7 @@
  */
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
+import { configCode } from '../core/config-codes.ts';
 import type { Plugin } from '../core/registry.ts';
 import { fail, headerValue, pass, type Verifier, type VerifyRequest } from './types.ts';
 
@@ -29,6 +30,7 @@ const schema = z
       if (!parseCidr(cidr)) {
         ctx.addIssue({
           code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
           path: ['cidrs', index],
           message: `invalid address or CIDR '${cidr}'`,
         });

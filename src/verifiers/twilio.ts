@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { configCode } from '../core/config-codes.ts';
 import type { Plugin } from '../core/registry.ts';
 import { findMatch, safeEqual } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
@@ -23,7 +24,12 @@ const schema = z
       .string()
       .superRefine((value, ctx) => {
         const problem = publicUrlProblem(value);
-        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        if (problem)
+          ctx.addIssue({
+            code: 'custom',
+            params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
+            message: problem,
+          });
       })
       .meta({
         description:

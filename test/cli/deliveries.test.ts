@@ -441,7 +441,7 @@ routes:
     const refused = await cli(['deliveries', 'list', '-c', queueSecret]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(
-      "queue.path: environment variable 'UNSET_QUEUE_PATH_FOR_TEST' is not set",
+      "queue.path: environment variable 'UNSET_QUEUE_PATH_FOR_TEST' is not set [HOOKRELAY_CONFIG_ENV_NOT_SET]",
     );
   });
 

@@ -124,7 +124,7 @@ describe('forward.url', () => {
       error = e as ConfigError;
     }
     expect(error?.issues.map(formatConfigIssue)).toEqual([
-      "hookrelay.yaml:7:7: routes[2].forward.url: must be an absolute http(s) URL, got 'not-a-url'",
+      "hookrelay.yaml:7:7: routes[2].forward.url: must be an absolute http(s) URL, got 'not-a-url' [HOOKRELAY_CONFIG_INVALID_FORMAT]",
     ]);
   });
 

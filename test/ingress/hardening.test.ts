@@ -438,7 +438,7 @@ describe('server limits in the config', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).toBe(
-      'c.yaml:3:3: server.headersTimeout: must not be longer than server.requestTimeout (5000 ms)',
+      'c.yaml:3:3: server.headersTimeout: must not be longer than server.requestTimeout (5000 ms) [HOOKRELAY_CONFIG_CONFLICT]',
     );
   });
 });

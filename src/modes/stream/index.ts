@@ -5,6 +5,7 @@
  * and verify the caller with the verifiers that need no body.
  */
 import { z } from 'zod';
+import { configCode } from '../../core/config-codes.ts';
 import { duration } from '../../core/fields.ts';
 import type { Call } from '../../pipeline/call.ts';
 import type { ModeDefinition, RouteInput } from '../types.ts';
@@ -89,7 +90,12 @@ function checkStreamRoute(input: RouteInput, ctx: z.core.$RefinementCtx): void {
   const route = input as StreamInput;
   const why = 'a stream route does not hold the body';
   const refuse = (path: (string | number)[], message: string) =>
-    ctx.addIssue({ code: 'custom', path, message: `does not apply to \`delivery: stream\` (${message})` });
+    ctx.addIssue({
+      code: 'custom',
+      params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
+      path,
+      message: `does not apply to \`delivery: stream\` (${message})`,
+    });
   if (route.transform) refuse(['transform'], `${why}; use a sync route`);
   if (route.response) refuse(['response'], 'the answer is streamed back as it arrives');
   if (route.respond) refuse(['respond'], 'the caller gets the answer of the target');
@@ -116,6 +122,7 @@ function checkStreamRoute(input: RouteInput, ctx: z.core.$RefinementCtx): void {
       if (typeof type === 'string' && !BODYLESS_VERIFIERS.includes(type)) {
         ctx.addIssue({
           code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
           path: ['verify', index, 'type'],
           message: `'${type}' checks the body, which a stream route does not hold: only ${BODYLESS_VERIFIERS.join(', ')} can verify a \`delivery: stream\` route`,
         });
