@@ -13,7 +13,7 @@ import { finishError } from './finish.ts';
 import type { DeliveryMode } from './mode.ts';
 import { asHookrelayError } from './reply.ts';
 import type { BufferedRoute } from './route.ts';
-import { admit, body, declaredLength, prepare, type StageResult, verify } from './stages.ts';
+import { admit, body, declaredLength, prepare, type StageResult, verifies, verify } from './stages.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -24,14 +24,18 @@ async function stages(call: Call, mode: DeliveryMode): Promise<void> {
   if (mode.takes === 'stream') {
     const declared = declaredLength(call);
     if (declared.kind !== 'continue') return end(call, declared);
-    const verified = await verify(call, declared.value);
-    if (verified.kind !== 'continue') return end(call, verified);
+    if (verifies(call)) {
+      const verified = await verify(call, declared.value);
+      if (verified.kind !== 'continue') return end(call, verified);
+    }
     return mode.handle(call);
   }
   const read = await body(call);
   if (read.kind !== 'continue') return end(call, read);
-  const verified = await verify(call, read.value);
-  if (verified.kind !== 'continue') return end(call, verified);
+  if (verifies(call)) {
+    const verified = await verify(call, read.value);
+    if (verified.kind !== 'continue') return end(call, verified);
+  }
   const message = inboundMessage(call, read.value);
   if (mode.takes === 'message') return mode.handle(call, message);
   const buffered = call as Call<BufferedRoute>;
