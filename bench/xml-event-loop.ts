@@ -7,18 +7,18 @@
  * spent waiting for a worker does not count), the median of RUNS. Prints one JSON line.
  *
  * The unfixed code (no limits, no worker threads) runs it too: settings it does not know are left
- * out, and the pool rows are skipped when src/transforms/parse-pool.ts does not exist.
+ * out, and the pool rows are skipped when src/parsing/pool.ts does not exist.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { InboundMessage } from '../src/pipeline/message.ts';
+import type { InboundMessage } from '../src/core/message.ts';
 import { transformRegistry, transformSchema } from '../src/transforms/index.ts';
 import { type CompiledStep, runTransforms } from '../src/transforms/run.ts';
 import type { TransformRuntime } from '../src/transforms/types.ts';
 import { erpBatchXml, floodJson, floodXml } from './xml-bodies.ts';
 
 const RUNS = Number(process.env.RUNS ?? 5);
-const POOL = fileURLToPath(new URL('../src/transforms/parse-pool.ts', import.meta.url));
+const POOL = fileURLToPath(new URL('../src/parsing/pool.ts', import.meta.url));
 
 const RAISED = { maxElements: 200_000, maxTextNodes: 200_000 };
 const knows = (options: Record<string, unknown>) =>

@@ -1,21 +1,26 @@
+/**
+ * Wiring: a running relay from a loaded configuration. Compiles the routes, starts the delivery
+ * modes (their pools, queue workers and proxies), the relay and admin listeners, metrics and logs,
+ * and stops them in order on a graceful shutdown.
+ */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdminServer } from './admin/server.ts';
-import { compileRoutes, isQueued } from './config/compile.ts';
+import { compileRoutes } from './config/compile.ts';
 import type { Config } from './config/schema.ts';
-import { secretValuesOf } from './config/secret-values.ts';
+import { secretValuesOf } from './config/secret-provenance.ts';
+import { VERSION } from './core/version.ts';
 import { Clients } from './delivery/client.ts';
-import type { AcceptContext } from './ingress/accept.ts';
-import { createRouter } from './ingress/router.ts';
 import { createHttpServer, protectAdminListener } from './ingress/server.ts';
-import { createLogger, type Logger } from './log.ts';
-import { createMetrics, type Metrics } from './metrics/index.ts';
+import { workerRoute } from './modes/async/worker-route.ts';
+import { isQueued, type QueueAccess, queuedRoutes, startModes } from './modes/index.ts';
+import { ParsePool } from './parsing/pool.ts';
+import { createRouter } from './pipeline/router.ts';
 import { createDriver } from './queue/index.ts';
 import { Queue } from './queue/queue.ts';
-import { DeliveryWorkers, workerRoute } from './queue/worker.ts';
-import { StreamProxy } from './stream/proxy.ts';
-import { ParsePool } from './transforms/parse-pool.ts';
-import { VERSION } from './version.ts';
+import { DeliveryWorkers } from './queue/worker.ts';
+import { createLogger, type Logger } from './telemetry/log.ts';
+import { createMetrics, type Metrics } from './telemetry/metrics.ts';
 
 export interface AppOptions {
   logger?: Logger;
@@ -41,7 +46,7 @@ export interface App {
 export function createApp(config: Config, options: AppOptions = {}): App {
   const logger = options.logger ?? createLogger(config.log.level);
   const metrics = createMetrics({ version: VERSION, defaultMetrics: options.defaultMetrics });
-  // No thread starts until a large body arrives (parse-pool.ts).
+  // No thread starts until a large body arrives (parsing/pool.ts).
   const pool = new ParsePool(config.parsing, { metrics, logger });
   const routes = compileRoutes(config, { pool, metrics });
   const secrets = secretValuesOf(config);
@@ -64,12 +69,12 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     metrics.inFlight.set({ route: route.id }, 0);
   }
   const clients = new Clients();
-  const queued = routes.filter(isQueued);
-  const streams = routes.some((route) => route.delivery === 'stream') ? new StreamProxy() : undefined;
+  const requestIdHeader = config.server.requestIdHeader.toLowerCase();
+  const queued = queuedRoutes(routes);
   let queue: Queue | undefined;
   let workers: DeliveryWorkers | undefined;
   let admin: Server | undefined;
-  let accept: AcceptContext | undefined;
+  let queueAccess: QueueAccess | undefined;
   if (queued.length > 0) {
     const driver = createDriver(config.queue, logger);
     const limits = new Map(
@@ -79,14 +84,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     const w = new DeliveryWorkers({ driver, routes: queued.map(workerRoute), clients, metrics, logger });
     queue = q;
     workers = w;
-    accept = {
-      requestIdHeader: config.server.requestIdHeader.toLowerCase(),
-      queue: q,
-      notify: (routeId) => w.notify(routeId),
-      metrics,
-      logger,
-      secrets,
-    };
+    queueAccess = { offer: (delivery) => q.offer(delivery), notify: (routeId) => w.notify(routeId) };
     if (config.admin.enabled) {
       admin = createAdminServer({
         driver,
@@ -103,6 +101,14 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       protectAdminListener(admin, config.server, { metrics, logger });
     }
   }
+  const modes = startModes(routes, {
+    clients,
+    metrics,
+    logger,
+    requestIdHeader,
+    secrets,
+    queue: queueAccess,
+  });
   let inFlight = 0;
   let idle: (() => void) | undefined;
   const lifecycle = {
@@ -116,17 +122,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     },
   };
   const server = createHttpServer(
-    {
-      match: createRouter(routes),
-      metrics,
-      logger,
-      clients,
-      requestIdHeader: config.server.requestIdHeader.toLowerCase(),
-      secrets,
-      lifecycle,
-      accept,
-      streams,
-    },
+    { match: createRouter(routes), modes, metrics, logger, requestIdHeader, secrets, lifecycle },
     {
       metricsPath: config.metrics.enabled ? config.metrics.path : undefined,
       isReady: () => !lifecycle.shuttingDown,
@@ -193,9 +189,11 @@ export function createApp(config: Config, options: AppOptions = {}): App {
         await new Promise<void>((resolve) => admin.close(() => resolve()));
       }
       // Token requests still in flight (OAuth2) are cancelled; nothing is waiting for them now.
-      await Promise.all(routes.map((route) => route.forward?.auth?.close?.()));
+      await Promise.all(
+        routes.map((route) => ('forward' in route ? route.forward.auth?.close?.() : undefined)),
+      );
       await clients.close();
-      streams?.close();
+      await Promise.all([...modes.values()].map((mode) => mode.close?.()));
       await pool.close();
       return { drained };
     },

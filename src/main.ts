@@ -1,3 +1,7 @@
+/**
+ * The `hookrelay` command: parses the arguments, runs a subcommand (`start`, `validate`, `try`,
+ * `test`, `deliveries`), and for `start` runs the relay until a signal asks it to stop.
+ */
 import { parseArgs } from 'node:util';
 import { type App, createApp } from './app.ts';
 import { runDeliveries } from './cli/deliveries.ts';
@@ -5,10 +9,10 @@ import { runTests } from './cli/test-routes.ts';
 import { runTry } from './cli/try.ts';
 import { loadConfigWithWarnings } from './config/load.ts';
 import type { Config } from './config/schema.ts';
-import { ConfigError, type ConfigIssue, formatConfigIssue } from './errors.ts';
-import { createLogger } from './log.ts';
+import { ConfigError, type ConfigIssue, formatConfigIssue } from './core/errors.ts';
+import { VERSION } from './core/version.ts';
 import { QueueOpenError } from './queue/queue-file.ts';
-import { VERSION } from './version.ts';
+import { createLogger } from './telemetry/log.ts';
 
 const HELP = `hookrelay ${VERSION} — relay a legacy system's webhooks with the credentials and shape the target needs
 

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { type App, createApp } from '../src/app.ts';
 import { parseConfig } from '../src/config/load.ts';
-import { createLogger } from '../src/log.ts';
+import { createLogger } from '../src/telemetry/log.ts';
 
 /** A request as the downstream target saw it. */
 export interface Received {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../src/log.ts';
+import { createLogger } from '../src/telemetry/log.ts';
 
 describe('logger', () => {
   it('masks headers and auth should a log call ever pass them', () => {

@@ -1,8 +1,3 @@
-import type { IncomingMessage } from 'node:http';
-import { isIP } from 'node:net';
-import { hostname, networkInterfaces } from 'node:os';
-import { AdminError } from './http.ts';
-
 /**
  * What a web page open in a browser on the relay's host must not be able to do to the admin API.
  *
@@ -20,6 +15,11 @@ import { AdminError } from './http.ts';
  * The port is not compared: behind `kubectl port-forward` or an SSH tunnel the Host names another
  * one, and a rebinding page cannot choose the name the browser sends.
  */
+import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
+import { AdminError } from './http.ts';
+
 export interface HostGuardOptions {
   /** The configured listen address (`admin.host`). */
   host: string;
@@ -79,21 +79,15 @@ export function createHostGuard(options: HostGuardOptions): (req: IncomingMessag
     const header = req.headers.host;
     const host = header === undefined ? undefined : hostOf(header);
     if (host === undefined || !allowed.has(host)) {
-      throw new AdminError(
-        'HOOKRELAY_ERR_ADMIN_HOST_NOT_ALLOWED',
-        `the admin API does not answer to the host '${truncate(header ?? '')}' (Host header): if that name is yours, add it to admin.allowedHosts`,
-      );
+      throw new AdminError('HOOKRELAY_ERR_ADMIN_HOST_NOT_ALLOWED', { host: truncate(header ?? '') });
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !sameOrigin(origin, header!)) {
-      throw new AdminError(
-        'HOOKRELAY_ERR_ADMIN_CROSS_ORIGIN',
-        `cross-origin requests are refused (Origin '${truncate(origin)}')`,
-      );
+      throw new AdminError('HOOKRELAY_ERR_ADMIN_CROSS_ORIGIN', { reason: `Origin '${truncate(origin)}'` });
     }
     const site = req.headers['sec-fetch-site'];
     if (site === 'cross-site' || site === 'same-site') {
-      throw new AdminError('HOOKRELAY_ERR_ADMIN_CROSS_ORIGIN', `cross-origin requests are refused (${site})`);
+      throw new AdminError('HOOKRELAY_ERR_ADMIN_CROSS_ORIGIN', { reason: site });
     }
   };
 }
@@ -103,10 +97,10 @@ export function requireJsonBody(req: IncomingMessage): void {
   if (!STATE_CHANGING.has(req.method ?? '')) return;
   const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
   if (type !== 'application/json') {
-    throw new AdminError(
-      'HOOKRELAY_ERR_ADMIN_UNSUPPORTED_MEDIA_TYPE',
-      `${req.method} needs Content-Type: application/json${type ? `, not '${truncate(type)}'` : ''}`,
-    );
+    throw new AdminError('HOOKRELAY_ERR_ADMIN_UNSUPPORTED_MEDIA_TYPE', {
+      method: req.method ?? '',
+      actual: type ? `, not '${truncate(type)}'` : '',
+    });
   }
 }
 

@@ -1,35 +1,29 @@
+/**
+ * Plumbing of the admin API: its errors (codes of the one error table), JSON in and out with
+ * bounded request bodies, and the bearer-token check.
+ */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type AdminErrorCode, type ErrorParams, HookrelayError } from '../core/errors.ts';
+import { BodyTooLargeError, readLimited } from '../core/read-limited.ts';
 
-/** Plumbing of the admin API: its errors, JSON in and out, and the bearer token check. */
-
-export const ADMIN_ERRORS = {
-  HOOKRELAY_ERR_ADMIN_UNAUTHORIZED: 401,
-  HOOKRELAY_ERR_ADMIN_HOST_NOT_ALLOWED: 403,
-  HOOKRELAY_ERR_ADMIN_CROSS_ORIGIN: 403,
-  HOOKRELAY_ERR_ADMIN_UNSUPPORTED_MEDIA_TYPE: 415,
-  HOOKRELAY_ERR_ADMIN_BAD_REQUEST: 400,
-  HOOKRELAY_ERR_ADMIN_NOT_FOUND: 404,
-  HOOKRELAY_ERR_ADMIN_METHOD_NOT_ALLOWED: 405,
-  HOOKRELAY_ERR_ADMIN_BODY_TOO_LARGE: 413,
-  HOOKRELAY_ERR_ADMIN_QUEUE: 500,
-} as const;
-
-export type AdminErrorCode = keyof typeof ADMIN_ERRORS;
-
-export class AdminError extends Error {
-  readonly code: AdminErrorCode;
-  readonly status: number;
+/** A refusal of the admin API: a code of the one error table (core/errors.ts) and its headers. */
+export class AdminError extends HookrelayError {
+  declare readonly code: AdminErrorCode;
   readonly headers: Record<string, string>;
-  constructor(code: AdminErrorCode, message: string, headers: Record<string, string> = {}) {
-    super(message);
-    this.code = code;
-    this.status = ADMIN_ERRORS[code];
+  constructor(code: AdminErrorCode, params: ErrorParams = {}, headers: Record<string, string> = {}) {
+    super(code, params);
+    this.name = 'AdminError';
     this.headers = headers;
   }
 }
 
-export const badRequest = (message: string) => new AdminError('HOOKRELAY_ERR_ADMIN_BAD_REQUEST', message);
+/** The JSON body of an admin error answer (docs/errors.md#admin-api-codes). */
+export function adminErrorBody(error: AdminError): { error: AdminErrorCode; message: string } {
+  return { error: error.code, message: error.message };
+}
+
+export const badRequest = (reason: string) => new AdminError('HOOKRELAY_ERR_ADMIN_BAD_REQUEST', { reason });
 
 export function sendJson(
   res: ServerResponse,
@@ -55,14 +49,13 @@ const MAX_BODY = 1024 * 1024;
 export async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
   const declared = Number(req.headers['content-length']);
   if (declared > MAX_BODY) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw tooLarge();
-    chunks.push(chunk as Buffer);
+  let body: Buffer;
+  try {
+    ({ body } = await readLimited(req, MAX_BODY));
+  } catch (error) {
+    throw error instanceof BodyTooLargeError ? tooLarge() : error;
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = body.toString('utf8');
   if (text.trim() === '') return {};
   let value: unknown;
   try {
@@ -77,7 +70,7 @@ export async function readJson(req: IncomingMessage): Promise<Record<string, unk
 }
 
 function tooLarge(): AdminError {
-  return new AdminError('HOOKRELAY_ERR_ADMIN_BODY_TOO_LARGE', `body exceeds ${MAX_BODY} bytes`);
+  return new AdminError('HOOKRELAY_ERR_ADMIN_BODY_TOO_LARGE', { limit: MAX_BODY });
 }
 
 /**

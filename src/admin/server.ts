@@ -1,11 +1,15 @@
+/**
+ * The admin API listener: deliveries (list, show one, replay, purge) and queue stats as JSON,
+ * behind the host guard (guard.ts) and the admin token.
+ */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { SecretValues } from '../config/secret-values.ts';
+import { SecretValues } from '../core/secret-values.ts';
 import { closeAfterAnswer } from '../ingress/linger.ts';
-import type { Logger } from '../log.ts';
+import { attemptView, detail, isStatus, parseAge, STATUSES, statsView, summary } from '../present/view.ts';
 import type { DeliveryStatus, QueueDriver } from '../queue/types.ts';
+import type { Logger } from '../telemetry/log.ts';
 import { createHostGuard, requireJsonBody } from './guard.ts';
-import { AdminError, badRequest, bearerCheck, readJson, sendJson } from './http.ts';
-import { attemptView, detail, isStatus, parseAge, STATUSES, statsView, summary } from './view.ts';
+import { AdminError, adminErrorBody, badRequest, bearerCheck, readJson, sendJson } from './http.ts';
 
 /**
  * The admin API (docs/queue.md): list, show, replay and purge deliveries, and queue statistics,
@@ -63,7 +67,7 @@ export function createAdminServer(options: AdminOptions): Server {
 
   const show: Handler = async (_req, _url, id) => {
     const found = await driver.get(id!);
-    if (!found) throw new AdminError('HOOKRELAY_ERR_ADMIN_NOT_FOUND', `no delivery '${id}'`);
+    if (!found) throw new AdminError('HOOKRELAY_ERR_ADMIN_NOT_FOUND', { reason: `no delivery '${id}'` });
     return { delivery: await detail(found.record), attempts: found.attempts.map(attemptView) };
   };
 
@@ -128,17 +132,26 @@ export function createAdminServer(options: AdminOptions): Server {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
     guard(req);
     if (!authorized(req.headers.authorization)) {
-      throw new AdminError('HOOKRELAY_ERR_ADMIN_UNAUTHORIZED', 'missing or wrong admin token', {
-        'www-authenticate': 'Bearer realm="hookrelay-admin"',
-      });
+      throw new AdminError(
+        'HOOKRELAY_ERR_ADMIN_UNAUTHORIZED',
+        {},
+        {
+          'www-authenticate': 'Bearer realm="hookrelay-admin"',
+        },
+      );
     }
     const url = new URL(req.url ?? '/', 'http://admin');
     const [handler, method, id] = match(url.pathname);
-    if (!handler) throw new AdminError('HOOKRELAY_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${url.pathname}`);
+    if (!handler)
+      throw new AdminError('HOOKRELAY_ERR_ADMIN_NOT_FOUND', { reason: `no admin endpoint ${url.pathname}` });
     if (req.method !== method && !(method === 'GET' && req.method === 'HEAD')) {
-      throw new AdminError('HOOKRELAY_ERR_ADMIN_METHOD_NOT_ALLOWED', `${url.pathname} accepts ${method}`, {
-        allow: method === 'GET' ? 'GET, HEAD' : method,
-      });
+      throw new AdminError(
+        'HOOKRELAY_ERR_ADMIN_METHOD_NOT_ALLOWED',
+        { path: url.pathname, method },
+        {
+          allow: method === 'GET' ? 'GET, HEAD' : method,
+        },
+      );
     }
     requireJsonBody(req);
     sendJson(res, 200, await handler(req, url, id), {}, (text) => secrets.redact(text));
@@ -163,14 +176,14 @@ export function createAdminServer(options: AdminOptions): Server {
         const failure =
           error instanceof AdminError
             ? error
-            : new AdminError('HOOKRELAY_ERR_ADMIN_QUEUE', `queue error: ${(error as Error).message}`);
+            : new AdminError('HOOKRELAY_ERR_ADMIN_QUEUE', { reason: (error as Error).message });
         if (failure.status >= 500) logger.error({ err: error, path }, 'admin request failed');
         // A body not read (401, 403, 404, 415): the caller reads this answer instead of a reset,
         // then the connection closes (the rest of the upload is discarded, bounded in time).
         const unread = !req.complete;
         if (unread) closeAfterAnswer(req.socket);
         const headers = unread ? { ...failure.headers, connection: 'close' } : failure.headers;
-        sendJson(res, failure.status, { error: failure.code, message: failure.message }, headers);
+        sendJson(res, failure.status, adminErrorBody(failure), headers);
         return failure.status;
       })
       .then((status) => {

@@ -1,5 +1,9 @@
+/**
+ * The `basic` auth plugin: `Authorization: Basic base64(username:password)` on every forwarded
+ * request.
+ */
 import { z } from 'zod';
-import type { Plugin } from '../registry.ts';
+import type { Plugin } from '../core/registry.ts';
 import type { OutboundAuth } from './types.ts';
 
 const schema = z

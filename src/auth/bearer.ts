@@ -1,5 +1,8 @@
+/**
+ * The `bearer` auth plugin: `Authorization: Bearer <token>` on every forwarded request.
+ */
 import { z } from 'zod';
-import type { Plugin } from '../registry.ts';
+import type { Plugin } from '../core/registry.ts';
 import type { OutboundAuth } from './types.ts';
 
 const schema = z

@@ -1,6 +1,10 @@
+/**
+ * The `header` auth plugin: a named header with a fixed value (an API key) on every forwarded
+ * request.
+ */
 import { z } from 'zod';
-import { headerName } from '../config/fields.ts';
-import type { Plugin } from '../registry.ts';
+import { headerName } from '../core/fields.ts';
+import type { Plugin } from '../core/registry.ts';
 import type { OutboundAuth } from './types.ts';
 
 const schema = z

@@ -1,5 +1,9 @@
+/**
+ * Every outbound auth kind, in the plugin registry and in the schema's discriminated union. Adding
+ * one is one file plus one line here and one in the union.
+ */
 import { z } from 'zod';
-import { createRegistry } from '../registry.ts';
+import { createRegistry } from '../core/registry.ts';
 import { basicAuth } from './basic.ts';
 import { bearerAuth } from './bearer.ts';
 import { headerAuth } from './header.ts';

@@ -1,7 +1,13 @@
+/**
+ * The `oauth2` auth plugin: the client-credentials grant. A token is requested from `tokenUrl`
+ * (token-request.ts), cached until shortly before it expires (token-cache.ts) and sent as
+ * `Authorization: Bearer`.
+ */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { duration } from '../config/fields.ts';
-import type { Plugin } from '../registry.ts';
+import { configCode } from '../core/config-codes.ts';
+import { duration } from '../core/fields.ts';
+import type { Plugin } from '../core/registry.ts';
 import { TokenSource, TokenSources } from './token-cache.ts';
 import { requestToken } from './token-request.ts';
 import type { OutboundAuth } from './types.ts';
@@ -24,8 +30,12 @@ const schema = z
     // A refinement rather than z.url(): the editor schema sees `${TOKEN_URL}` before interpolation.
     tokenUrl: z
       .string()
-      .refine(isHttpUrl, { message: 'must be an absolute http(s) URL' })
+      .refine(isHttpUrl, {
+        params: configCode('HOOKRELAY_CONFIG_INVALID_FORMAT'),
+        message: 'must be an absolute http(s) URL',
+      })
       .refine((value) => !/^[a-z]+:\/\/[^/?#]*@/i.test(value), {
+        params: configCode('HOOKRELAY_CONFIG_INVALID_FORMAT'),
         message: 'must not embed credentials: use clientId and clientSecret',
       })
       .meta({
@@ -71,7 +81,12 @@ const schema = z
   .superRefine((config, ctx) => {
     for (const name of Object.keys(config.params ?? {})) {
       if (RESERVED.includes(name)) {
-        ctx.addIssue({ code: 'custom', path: ['params', name], message: `is set by the grant itself` });
+        ctx.addIssue({
+          code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_RESERVED'),
+          path: ['params', name],
+          message: `is set by the grant itself`,
+        });
       }
     }
   })

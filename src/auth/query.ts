@@ -1,5 +1,9 @@
+/**
+ * The `query` auth plugin: a query parameter with a fixed value (an API key) added to every
+ * forwarded URL.
+ */
 import { z } from 'zod';
-import type { Plugin } from '../registry.ts';
+import type { Plugin } from '../core/registry.ts';
 import type { OutboundAuth } from './types.ts';
 
 const schema = z

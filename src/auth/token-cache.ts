@@ -1,4 +1,8 @@
-import { HookrelayError } from '../errors.ts';
+/**
+ * Access tokens of the credential plugins that fetch them: one cached token per source with single
+ * flight, reused until it is no longer fresh.
+ */
+import { HookrelayError } from '../core/errors.ts';
 import type { AuthContext } from './types.ts';
 
 /** An access token and until when it is used (`freshUntil`, on the cache's clock). */

@@ -1,5 +1,11 @@
+/**
+ * One OAuth2 token request (RFC 6749 §4.4, client credentials): the form post to the token
+ * endpoint within the attempt's deadline, the answer read within a small bound and checked before
+ * its token is used.
+ */
 import { request } from 'undici';
-import { HookrelayError } from '../errors.ts';
+import { HookrelayError } from '../core/errors.ts';
+import { BodyTooLargeError, readLimited } from '../core/read-limited.ts';
 import type { Token } from './token-cache.ts';
 import type { AuthContext } from './types.ts';
 
@@ -91,7 +97,7 @@ async function exchange(spec: TokenRequest, now: () => number, signal: AbortSign
     signal,
     reset: true,
   });
-  const text = await readLimited(response.body);
+  const text = await readAnswer(response.body);
   if (response.statusCode < 200 || response.statusCode >= 300) {
     const code = errorCode(text);
     throw new TokenFailure('http_error', `answered ${response.statusCode}${code ? ` (${code})` : ''}`);
@@ -132,18 +138,14 @@ async function exchange(spec: TokenRequest, now: () => number, signal: AbortSign
   return { value, freshUntil: started + lifetime - margin };
 }
 
-async function readLimited(body: AsyncIterable<unknown> & { destroy(): unknown }): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_ANSWER) {
-      body.destroy();
-      throw new TokenFailure('invalid_response', `answer exceeds ${MAX_ANSWER} bytes`);
-    }
-    chunks.push(chunk as Buffer);
+async function readAnswer(body: AsyncIterable<unknown> & { destroy(): unknown }): Promise<string> {
+  try {
+    const read = await readLimited(body, MAX_ANSWER, { abandon: () => body.destroy() });
+    return read.body.toString('utf8');
+  } catch (error) {
+    if (!(error instanceof BodyTooLargeError)) throw error;
+    throw new TokenFailure('invalid_response', `answer exceeds ${MAX_ANSWER} bytes`);
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The RFC 6749 §5.2 `error` code of an error answer, when it is a plain token. */

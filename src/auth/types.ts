@@ -1,17 +1,14 @@
-import type { Metrics } from '../metrics/index.ts';
-
-/** The request hookrelay is about to send; auth plugins add credentials to it. */
-export interface OutboundRequest {
-  method: string;
-  url: URL;
-  headers: Record<string, string>;
-  body: Buffer | undefined;
-}
+/**
+ * The contract of an outbound auth plugin: what it is applied for and how it adds credentials to a
+ * request.
+ */
+import type { Counts, OutboundRequest } from '../core/message.ts';
 
 /** Who the credentials are applied for: the route (a metric label) and where to count. */
 export interface AuthContext {
   routeId: string;
-  metrics?: Metrics | undefined;
+  /** Where a plugin that fetches credentials counts its requests (`hookrelay_auth_token_requests_total`). */
+  metrics?: { authTokenRequests: Counts<'route' | 'outcome'> } | undefined;
   /** `performance.now()` by which the attempt must be under way: waiting for credentials stops there. */
   deadline?: number | undefined;
 }

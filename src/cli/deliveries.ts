@@ -1,15 +1,22 @@
+/**
+ * `hookrelay deliveries`: list, show, replay and purge the queued deliveries of a config's SQLite
+ * queue from the command line, as text or JSON, with every secret value of the configuration
+ * redacted.
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { load as parseYaml } from 'js-yaml';
-import { describe, table } from '../admin/text.ts';
-import { attemptView, detail, isStatus, parseAge, STATUSES, summary } from '../admin/view.ts';
 import { interpolate } from '../config/interpolate.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { type Config, configSchema } from '../config/schema.ts';
-import { SecretValues, secretValuesOf } from '../config/secret-values.ts';
-import { ConfigError } from '../errors.ts';
-import { createLogger } from '../log.ts';
+import { secretValuesOf } from '../config/secret-provenance.ts';
+import type { ConfigCode } from '../core/config-codes.ts';
+import { ConfigError } from '../core/errors.ts';
+import { SecretValues } from '../core/secret-values.ts';
+import { describe, table } from '../present/text.ts';
+import { attemptView, detail, isStatus, parseAge, STATUSES, summary } from '../present/view.ts';
 import type { QueueDriver } from '../queue/types.ts';
+import { createLogger } from '../telemetry/log.ts';
 import { configFile } from './load.ts';
 
 export const DELIVERIES_HELP = `Usage: hookrelay deliveries <command> [-c FILE] [options]
@@ -183,7 +190,11 @@ async function open(file: string): Promise<{ driver: QueueDriver; secrets: Secre
   }
 }
 
-const MISSING_SECRET = /^environment variable '.*' is not set$|^cannot read secret file /;
+/** The issues of a `${VAR}` or `${file:…}` the operator's shell cannot resolve. */
+const MISSING_SECRET: ReadonlySet<ConfigCode> = new Set([
+  'HOOKRELAY_CONFIG_ENV_NOT_SET',
+  'HOOKRELAY_CONFIG_SECRET_FILE_UNREADABLE',
+]);
 
 /**
  * The `queue` section of the config, and the secret values to redact from what is printed. The
@@ -199,7 +210,7 @@ function queueConfig(file: string): { queue: Config['queue']; secrets: SecretVal
     return { queue: config.queue, secrets: secretValuesOf(config) };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const onlySecrets = error.issues.every((i) => MISSING_SECRET.test(i.message) && !/^queue\b/.test(i.path));
+    const onlySecrets = error.issues.every((i) => MISSING_SECRET.has(i.code) && !/^queue\b/.test(i.path));
     if (!onlySecrets) throw error;
     const document = parseYaml(readFileSync(file, 'utf8')) as { queue?: unknown } | null;
     const { value } = interpolate(document?.queue ?? {}, { env: process.env });

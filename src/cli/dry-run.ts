@@ -1,19 +1,21 @@
-import type { CompiledRoute } from '../config/compile.ts';
-import { HookrelayError } from '../errors.ts';
-import type { InboundMessage } from '../pipeline/message.ts';
-import { type Prepared, prepareOutbound, templateScope } from '../pipeline/prepare.ts';
-import { StepError } from '../transforms/run.ts';
-import { renderTemplate } from '../transforms/template.ts';
-import type { StepInfo } from '../transforms/types.ts';
-import { type Call, inboundMessage } from './inbound.ts';
-import { type Authorised, authorise } from './redact.ts';
-import type { Answer } from './render.ts';
-
 /**
  * One simulated call through a route, as the relay would handle it up to the network: the inbound
  * checks, the transform steps (prepareOutbound, shared with the relay) and the credentials. Nothing
  * is sent.
  */
+import type { CompiledRoute } from '../config/compile.ts';
+import { ERRORS, HookrelayError } from '../core/errors.ts';
+import type { InboundMessage } from '../core/message.ts';
+import { buildOutbound } from '../pipeline/outbound.ts';
+import { type Prepared, prepareOutbound } from '../pipeline/prepare.ts';
+import { renderRespond } from '../pipeline/respond.ts';
+import { isBuffered } from '../pipeline/route.ts';
+import { type Authorised, authorise } from '../present/redact.ts';
+import type { Answer } from '../present/render.ts';
+import { StepError } from '../transforms/run.ts';
+import type { StepInfo } from '../transforms/types.ts';
+import { type Call, inboundMessage } from './inbound.ts';
+
 export type DryRun =
   | {
       ok: true;
@@ -31,36 +33,41 @@ export async function dryRun(
   requestIdHeader: string,
   requestId: string,
 ): Promise<DryRun> {
+  if (!('forward' in route)) throw new Error(`route '${route.id}' does not forward`);
   let message: InboundMessage;
   let prepared: Prepared;
   try {
     message = inboundMessage(route, call, requestIdHeader, requestId);
-    prepared = await prepareOutbound(route, message, requestIdHeader);
+    // A stream route has no transform steps: its request is the caller's, with the route's target.
+    prepared = isBuffered(route)
+      ? await prepareOutbound(route, message, requestIdHeader)
+      : { outbound: buildOutbound(route.forward, message, requestIdHeader), value: undefined };
   } catch (error) {
     if (error instanceof StepError) return { ok: false, error: error.error, step: error.step };
     if (error instanceof HookrelayError) return { ok: false, error, step: undefined };
     throw error;
   }
-  const authorised = await authorise(prepared.outbound, route.forward?.auth, {
-    sign: route.forward?.sign ?? [],
+  const authorised = await authorise(prepared.outbound, route.forward.auth, {
+    sign: route.forward.sign,
     // What a sync route signs as the message id; a queued delivery signs its delivery id instead.
     id: message.requestId,
   });
-  let answer: Answer | undefined;
-  if (route.respond) {
-    const r = route.respond;
-    answer = {
-      status: r.status,
-      headers: { ...r.headers, [requestIdHeader]: message.requestId },
-      body: r.body === undefined ? '' : renderTemplate(r.body, templateScope(message, prepared.value)),
-    };
-  }
+  const answer: Answer | undefined =
+    isBuffered(route) && route.respond
+      ? renderRespond(route.respond, route.limits.jsonDepth, message, prepared.value, {
+          [requestIdHeader]: message.requestId,
+        })
+      : undefined;
   return { ok: true, message, prepared, authorised, answer };
 }
 
-/** `route X: transform[1] (map): <reason>`: the step is named once, whatever the error's message. */
+/**
+ * `route X: transform[1] (map): <reason>`: the step is named once. The codes whose message opens
+ * with `{step}` name it already (decided on the table's template and the params, not the text).
+ */
 export function describeFailure(routeId: string, error: HookrelayError, step: StepInfo | undefined): string {
-  const message =
-    step && !error.message.startsWith(step.name) ? `${step.name}: ${error.message}` : error.message;
+  const named =
+    (ERRORS[error.code].message as string).startsWith('{step}') && error.params.step === step?.name;
+  const message = step && !named ? `${step.name}: ${error.message}` : error.message;
   return `route ${routeId}: ${message}`;
 }

@@ -18,7 +18,7 @@ import {
   NOT_RESOLVED,
   type ScalarTagDefinition,
 } from 'js-yaml';
-import { decimalKey, jsonNumberText } from '../transforms/decimal.ts';
+import { decimalKey, jsonNumberText } from '../core/decimal.ts';
 import {
   exactNumber,
   isJsonObject,
@@ -27,7 +27,7 @@ import {
   numberText,
   setOwn,
   toDouble,
-} from '../transforms/json.ts';
+} from '../core/json.ts';
 
 const MAX_DIFFS = 10;
 

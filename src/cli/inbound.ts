@@ -1,14 +1,15 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import type { CompiledRoute } from '../config/compile.ts';
-import { HookrelayError } from '../errors.ts';
-import { createRouter } from '../ingress/router.ts';
-import type { InboundMessage } from '../pipeline/message.ts';
-
 /**
  * The inbound call `hookrelay try` and `hookrelay test` simulate, built into the same message the
  * relay builds from a real request, with the checks the relay makes before the transform steps
  * (path, method, body limit), so a dry run fails where the relay would.
  */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { CompiledRoute } from '../config/compile.ts';
+import { HookrelayError } from '../core/errors.ts';
+import type { InboundMessage } from '../core/message.ts';
+import { REQUEST_ID } from '../core/patterns.ts';
+import { createRouter } from '../pipeline/router.ts';
+
 export interface Call {
   method?: string | undefined;
   /** Inbound path; default: the route path with `params` filled in, others left as `:name`. */
@@ -22,9 +23,6 @@ export interface Call {
   body: Buffer;
   clientIp?: string;
 }
-
-// The relay keeps a caller's request id when it is a plain token (src/ingress/relay.ts).
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Throws a HookrelayError with the code the relay would answer with. */
 export function inboundMessage(

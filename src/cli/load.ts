@@ -1,7 +1,11 @@
+/**
+ * Loading a config for a CLI command: which file (`-c`, $HOOKRELAY_CONFIG, the default), loaded
+ * and compiled as `start` does, every error printed on failure.
+ */
 import { type CompiledRoute, compileRoutes } from '../config/compile.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../core/errors.ts';
 
 /** The config file a command reads: `-c FILE`, else $HOOKRELAY_CONFIG, else the default. */
 export function configFile(option: string | undefined): string {

@@ -1,15 +1,20 @@
+/**
+ * `hookrelay test`: runs the route test cases of a config (request in, expected target request
+ * out) through the relay's own stages, nothing sent, and prints what differs.
+ */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CompiledRoute } from '../config/compile.ts';
 import type { RouteConfig } from '../config/schema.ts';
-import { secretValuesOf } from '../config/secret-values.ts';
-import { parseJsonText } from '../transforms/json.ts';
+import { secretValuesOf } from '../config/secret-provenance.ts';
+import { parseJsonText } from '../core/json.ts';
+import { lineColumn } from '../core/line-column.ts';
+import { REDACTED, redactHeader, redactUrl, shown } from '../present/redact.ts';
+import { bodyText } from '../present/render.ts';
 import { describeFailure, dryRun } from './dry-run.ts';
 import { exactExpectations, jsonDiff, withExactNumbers } from './expect-json.ts';
 import { configFile, loadForCommand } from './load.ts';
-import { REDACTED, redactHeader, redactUrl, shown } from './redact.ts';
-import { bodyText } from './render.ts';
 
 export const TEST_HELP = `Usage: hookrelay test [-c FILE] [--route ID]
 
@@ -111,7 +116,7 @@ interface CaseContext {
 /** What differs between the case's expectation and what the route would do; empty when it passes. */
 export async function runCase(route: CompiledRoute, test: TestCase, ctx: CaseContext): Promise<string[]> {
   const { request, expect } = test;
-  if (!route.forward) return [`route ${route.id} does not forward (echo: true): nothing to test`];
+  if (!('forward' in route)) return [`route ${route.id} does not forward (echo: true): nothing to test`];
   if (request.body !== undefined && request.bodyFile !== undefined) {
     return ['request: give `body` or `bodyFile`, not both'];
   }
@@ -210,9 +215,7 @@ function snippet(text: string, max = 80): string {
 function textDiff(expected: string, actual: string): string {
   let i = 0;
   while (i < expected.length && i < actual.length && expected[i] === actual[i]) i++;
-  const before = expected.slice(0, i);
-  const line = before.split('\n').length;
-  const column = i - before.lastIndexOf('\n');
+  const { line, column } = lineColumn(expected, i);
   const from = Math.max(0, i - 20);
   return (
     `body: differs at line ${line}, column ${column}\n` +

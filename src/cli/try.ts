@@ -1,12 +1,18 @@
+/**
+ * `hookrelay try`: one request through a route as the relay would handle it, nothing sent; prints
+ * the request the target would get (credentials shown as where they go, never their values) and
+ * the caller's answer.
+ */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { secretValuesOf } from '../config/secret-values.ts';
+import { secretValuesOf } from '../config/secret-provenance.ts';
+import { readLimited } from '../core/read-limited.ts';
+import { shown } from '../present/redact.ts';
+import { renderJson, renderText } from '../present/render.ts';
 import { describeFailure, dryRun } from './dry-run.ts';
 import { parseHeaders, parseParams } from './inbound.ts';
 import { configFile, loadForCommand } from './load.ts';
-import { shown } from './redact.ts';
-import { renderJson, renderText } from './render.ts';
 
 export const TRY_HELP = `Usage: hookrelay try [-c FILE] --route ID [--file BODY | < BODY] [options]
 
@@ -75,13 +81,13 @@ export async function runTry(argv: string[]): Promise<number> {
     process.stderr.write(`hookrelay try: no route '${values.route}' in ${file}; routes: ${ids}\n`);
     return 1;
   }
-  if (!route.forward) {
+  if (!('forward' in route)) {
     process.stderr.write(`hookrelay try: route ${route.id} does not forward (echo: true): nothing to try\n`);
     return 1;
   }
   let body: Buffer;
   try {
-    body = await readBody(values.file);
+    body = await readBody(values.file, route.limits.body);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     process.stderr.write(`hookrelay try: cannot read ${values.file ?? 'stdin'}: ${code}\n`);
@@ -120,10 +126,10 @@ export async function runTry(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function readBody(file: string | undefined): Promise<Buffer> {
+async function readBody(file: string | undefined, limit: number): Promise<Buffer> {
   if (file !== undefined && file !== '-') return readFileSync(file);
   if (file === undefined && process.stdin.isTTY) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  // Past the route's body limit the relay refuses the request (inbound.ts says so): one byte more
+  // is enough to tell, the rest is not held in memory.
+  return (await readLimited(process.stdin, limit, { truncateTo: limit + 1 })).body;
 }

@@ -1,10 +1,17 @@
+/**
+ * `${VAR}` and `${file:…}` interpolation of the parsed config document: every string value
+ * replaced, every problem reported with its path, and where each substitution landed so its value
+ * can be kept secret.
+ */
 import { readFileSync } from 'node:fs';
+import type { ConfigCode } from '../core/config-codes.ts';
 
 /** Location of a value inside the config document: object keys and array indexes. */
 export type ConfigPath = (string | number)[];
 
 export interface InterpolationIssue {
   path: ConfigPath;
+  code: ConfigCode;
   message: string;
 }
 
@@ -60,7 +67,7 @@ export function interpolate(
   const expand = (input: string, path: ConfigPath): string => {
     const before = issues.length;
     const substituted = substitutions.length;
-    const report = (message: string) => issues.push({ path, message });
+    const report = (code: ConfigCode, message: string) => issues.push({ path, code, message });
     let out = '';
     let i = 0;
     while (i < input.length) {
@@ -94,9 +101,16 @@ export function interpolate(
     return out;
   };
 
-  const resolve = (inner: string, expression: string, report: (message: string) => void): string => {
+  const resolve = (
+    inner: string,
+    expression: string,
+    report: (code: ConfigCode, message: string) => void,
+  ): string => {
     const invalid = () => {
-      report(`invalid interpolation '${expression}', expected \${VAR}, \${VAR:-default} or \${file:/path}`);
+      report(
+        'HOOKRELAY_CONFIG_INTERPOLATION_SYNTAX',
+        `invalid interpolation '${expression}', expected \${VAR}, \${VAR:-default} or \${file:/path}`,
+      );
       return '';
     };
     if (inner.startsWith('file:')) {
@@ -108,7 +122,7 @@ export function interpolate(
       } catch (error) {
         // Only the code: an error message could echo file content, and this text ends up in logs.
         const code = (error as NodeJS.ErrnoException | undefined)?.code ?? 'read error';
-        report(`cannot read secret file '${file}': ${code}`);
+        report('HOOKRELAY_CONFIG_SECRET_FILE_UNREADABLE', `cannot read secret file '${file}': ${code}`);
         return '';
       }
     }
@@ -118,7 +132,8 @@ export function interpolate(
     const [, name, fallback] = match;
     const env = Object.hasOwn(options.env, name) ? options.env[name] : undefined;
     if (fallback !== undefined) return env === undefined || env === '' ? fallback : env;
-    if (env === undefined) report(`environment variable '${name}' is not set`);
+    if (env === undefined)
+      report('HOOKRELAY_CONFIG_ENV_NOT_SET', `environment variable '${name}' is not set`);
     return env ?? '';
   };
 

@@ -1,16 +1,17 @@
+/**
+ * Loading a config: read the file, parse the YAML, interpolate, validate against the schema, and
+ * report every problem at once with its line and column; warnings for what is allowed but unwise.
+ */
 import { readFileSync } from 'node:fs';
 import { load as parseYaml, YAMLException } from 'js-yaml';
 import type { z } from 'zod';
-import { ConfigError, type ConfigIssue } from '../errors.ts';
+import { type ConfigCode, isConfigCode } from '../core/config-codes.ts';
+import { ConfigError, type ConfigIssue } from '../core/errors.ts';
+import { SecretValues } from '../core/secret-values.ts';
 import { formatPath, interpolate } from './interpolate.ts';
 import { createLocator } from './locate.ts';
 import { type Config, configSchema } from './schema.ts';
-import {
-  registerSecretValues,
-  SecretValues,
-  secretFieldValues,
-  secretSubstitutions,
-} from './secret-values.ts';
+import { registerSecretValues, secretFieldValues, secretSubstitutions } from './secret-provenance.ts';
 import { findLiteralSecrets } from './secrets.ts';
 
 export interface LoadOptions {
@@ -36,7 +37,14 @@ export function loadConfigWithWarnings(file: string, options: LoadOptions = {}):
     source = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new ConfigError([{ file, path: '(root)', message: `cannot read config file: ${code}` }]);
+    throw new ConfigError([
+      {
+        file,
+        path: '(root)',
+        code: 'HOOKRELAY_CONFIG_FILE_UNREADABLE',
+        message: `cannot read config file: ${code}`,
+      },
+    ]);
   }
   return parseConfigWithWarnings(source, file, options);
 }
@@ -62,6 +70,7 @@ export function parseConfigWithWarnings(
           line: mark ? mark.line + 1 : undefined,
           column: mark ? mark.column + 1 : undefined,
           path: '(root)',
+          code: 'HOOKRELAY_CONFIG_YAML_SYNTAX',
           message: `invalid YAML: ${(error as Error & { reason?: string }).reason ?? error.message}${flowHint(source, mark?.line)}`,
         },
       ]);
@@ -69,16 +78,16 @@ export function parseConfigWithWarnings(
     throw error;
   }
   const locate = createLocator(source);
-  const at = (path: (string | number)[], message: string): ConfigIssue => {
+  const at = (path: (string | number)[], code: ConfigCode, message: string): ConfigIssue => {
     const position = locate(path);
-    return { file, line: position?.line, column: position?.column, path: formatPath(path), message };
+    return { file, line: position?.line, column: position?.column, path: formatPath(path), code, message };
   };
 
   const interpolated = interpolate(document ?? {}, {
     env: options.env ?? process.env,
     ...(options.readFile ? { readFile: options.readFile } : {}),
   });
-  const issues = interpolated.issues.map((issue) => at(issue.path, issue.message));
+  const issues = interpolated.issues.map((issue) => at(issue.path, issue.code, issue.message));
   // Validate even when interpolation failed, so one run reports every problem. A value that could
   // not be interpolated is kept as written; what the schema says about it would only be noise.
   const failed = interpolated.issues.map((issue) => formatPath(issue.path));
@@ -93,7 +102,7 @@ export function parseConfigWithWarnings(
       ) {
         continue;
       }
-      issues.push(at(path, describe(issue, doc)));
+      issues.push(at(path, issueCode(issue, doc), describe(issue, doc)));
     }
   }
   if (issues.length > 0 || !result.success) throw new ConfigError(issues);
@@ -105,7 +114,7 @@ export function parseConfigWithWarnings(
   registerSecretValues(result.data, secrets);
   // On the document as written: `${VAR}` is still visible there, the values never leave this module.
   const warnings = findLiteralSecrets(configSchema, document ?? {})
-    .map((w) => at(w.path, w.message))
+    .map((w) => at(w.path, 'HOOKRELAY_CONFIG_LITERAL_SECRET', w.message))
     .sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
   return { config: result.data, warnings };
 }
@@ -115,6 +124,40 @@ function issueLocation(issue: z.core.$ZodIssue): (string | number)[] {
   // An unknown key is reported on its parent; point at the key itself.
   if (issue.code === 'unrecognized_keys' && issue.keys.length === 1) return [...path, issue.keys[0]!];
   return path;
+}
+
+/** The stable code of a schema issue: zod's own kinds mapped to ours, a custom one's from its params. */
+export function issueCode(issue: z.core.$ZodIssue, doc: unknown): ConfigCode {
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return 'HOOKRELAY_CONFIG_UNKNOWN_KEY';
+    case 'invalid_type':
+      return valueAt(doc, issue.path) === undefined
+        ? 'HOOKRELAY_CONFIG_MISSING_KEY'
+        : 'HOOKRELAY_CONFIG_INVALID_TYPE';
+    case 'invalid_union': {
+      const { discriminator, options } = issue as { discriminator?: string; options?: unknown[] };
+      if (discriminator && options) {
+        return valueAt(doc, issue.path) === undefined
+          ? 'HOOKRELAY_CONFIG_MISSING_KEY'
+          : 'HOOKRELAY_CONFIG_UNKNOWN_TYPE';
+      }
+      return 'HOOKRELAY_CONFIG_INVALID_VALUE';
+    }
+    case 'too_small':
+    case 'too_big':
+    case 'not_multiple_of':
+      return 'HOOKRELAY_CONFIG_OUT_OF_RANGE';
+    case 'invalid_format':
+      return 'HOOKRELAY_CONFIG_INVALID_FORMAT';
+    case 'custom': {
+      const code = issue.params?.code;
+      return isConfigCode(code) ? code : 'HOOKRELAY_CONFIG_INVALID_VALUE';
+    }
+    default:
+      // invalid_value (not one of the allowed words), invalid_key, invalid_element.
+      return 'HOOKRELAY_CONFIG_INVALID_VALUE';
+  }
 }
 
 function describe(issue: z.core.$ZodIssue, doc: unknown): string {

@@ -1,11 +1,13 @@
+/**
+ * Config paths back to where they are written in the YAML source (line and column), for error
+ * messages an editor can jump to.
+ */
 import { EVENT_ID, type Event, getScalarValue, parseEvents, SCALAR_STYLE } from 'js-yaml';
+import { type LineColumn, lineStarts as lineStartsOf, positionAt } from '../core/line-column.ts';
 import { type ConfigPath, formatPath } from './interpolate.ts';
 
 /** 1-based, as editors and `file:line:column` links expect. */
-export interface SourcePosition {
-  line: number;
-  column: number;
-}
+export type SourcePosition = LineColumn;
 
 export type Locator = (path: ConfigPath) => SourcePosition | undefined;
 
@@ -26,7 +28,7 @@ export function createLocator(source: string): Locator {
   return (path) => {
     for (let length = path.length; length >= 0; length--) {
       const offset = offsets.get(formatPath(path.slice(0, length)));
-      if (offset !== undefined) return toPosition(lineStarts, offset);
+      if (offset !== undefined) return positionAt(lineStarts, offset);
     }
     return undefined;
   };
@@ -98,19 +100,8 @@ function nodeStart(event: Event): number {
 }
 
 function computeLineStarts(source: string): number[] {
+  const starts = lineStartsOf(source);
   // Offsets count a leading BOM, editors do not.
-  const starts = [source.charCodeAt(0) === 0xfeff ? 1 : 0];
-  for (let at = source.indexOf('\n'); at !== -1; at = source.indexOf('\n', at + 1)) starts.push(at + 1);
+  if (source.charCodeAt(0) === 0xfeff) starts[0] = 1;
   return starts;
-}
-
-function toPosition(lineStarts: number[], offset: number): SourcePosition {
-  let low = 0;
-  let high = lineStarts.length - 1;
-  while (low < high) {
-    const mid = (low + high + 1) >> 1;
-    if (lineStarts[mid] <= offset) low = mid;
-    else high = mid - 1;
-  }
-  return { line: low + 1, column: Math.max(offset - lineStarts[low], 0) + 1 };
 }

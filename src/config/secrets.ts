@@ -1,6 +1,3 @@
-import { z } from 'zod';
-import type { ConfigPath } from './interpolate.ts';
-
 /**
  * Finds secrets written literally in the config file, so the operator learns before the file is
  * committed or shared. A field is a secret when its schema carries `.meta({ secret: true })` (the
@@ -8,6 +5,9 @@ import type { ConfigPath } from './interpolate.ts';
  * name says credential. The document is the YAML as parsed, before `${…}` interpolation. Only
  * paths come back, never values.
  */
+import { z } from 'zod';
+import { isSecretHeaderName } from '../core/secret-names.ts';
+import type { ConfigPath } from './interpolate.ts';
 
 export interface SecretWarning {
   path: ConfigPath;
@@ -17,10 +17,6 @@ export interface SecretWarning {
 export const LITERAL_SECRET = 'looks like a secret written literally; use ${VAR} or ${file:/path}';
 export const DEFAULT_SECRET =
   'has a literal default (${VAR:-…}) for a secret; use ${VAR} or ${file:/path} without a default';
-
-/** Header names that carry credentials (RFC 9110 §11.6.2, §11.7.2, and common API-key headers). */
-const CREDENTIAL_HEADER =
-  /^(authorization|proxy-authorization|cookie)$|api[-_]?key|token|secret|passw|credential|signature|session|(^|[-_])auth($|[-_])/i;
 
 /** How a string value is built: `${VAR}` / `${file:…}` references, literal defaults, literal text. */
 interface Composition {
@@ -199,7 +195,7 @@ function credentialHeaders(document: unknown): SecretWarning[] {
   const check = (headers: unknown, path: ConfigPath) => {
     if (!isRecord(headers)) return;
     for (const [name, value] of Object.entries(headers)) {
-      if (typeof value !== 'string' || !CREDENTIAL_HEADER.test(name)) continue;
+      if (typeof value !== 'string' || !isSecretHeaderName(name)) continue;
       const message = judgeHeader(value);
       if (message) out.push({ path: [...path, name], message });
     }

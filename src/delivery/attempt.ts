@@ -1,5 +1,11 @@
+/**
+ * One attempt against the target: the request sent on the route's pool within its timeouts, the
+ * answer read within the response limit, and every way it can fail (timeout, network error,
+ * aborted) turned into one error kind the retry verdict reads.
+ */
 import type { Dispatcher } from 'undici';
-import type { AttemptOutcome } from '../metrics/index.ts';
+import { readLimited } from '../core/read-limited.ts';
+import type { AttemptOutcome } from '../telemetry/metrics.ts';
 
 /** The target's answer to one attempt, body fully read (bounded by the response limit). */
 export interface TargetResponse {
@@ -48,7 +54,8 @@ export function outcomeOf(result: TargetResponse | AttemptError): AttemptOutcome
   return `${Math.min(5, Math.max(2, Math.floor(result.status / 100)))}xx` as AttemptOutcome;
 }
 
-export async function attempt(
+/** One HTTP exchange on `pool`: the request, and the answer read within the timeout and limit. */
+export async function exchange(
   pool: Dispatcher,
   request: AttemptRequest,
   options: AttemptOptions,
@@ -69,7 +76,7 @@ export async function attempt(
       body: request.body,
       signal: controller.signal,
     });
-    const { body, truncated } = await readLimited(
+    const { body, truncated } = await readAnswer(
       response.body,
       header(response.headers['content-length']),
       options.responseLimit,
@@ -102,42 +109,22 @@ function header(value: string | string[] | undefined): string | undefined {
  * The body, or, when it is larger than `limit`, its first SNIPPET_BYTES with `truncated` (the rest
  * is not read). Too large is not a failure of the exchange: the status is known and decides.
  */
-async function readLimited(
+async function readAnswer(
   body: Dispatcher.ResponseData['body'],
   contentLength: string | undefined,
   limit: number,
 ): Promise<{ body: Buffer; truncated: boolean }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
+  const abandon = () => discard(body);
   // A declared length settles the limit up front, and undici's arrayBuffer() collects the body
   // without the per-chunk async iteration below (a measurable share of CPU per request).
   if (contentLength !== undefined && /^\d+$/.test(contentLength)) {
     if (Number(contentLength) <= limit)
       return { body: Buffer.from(await body.arrayBuffer()), truncated: false };
-    for await (const chunk of body) {
-      chunks.push(chunk as Buffer);
-      size += (chunk as Buffer).length;
-      if (size >= SNIPPET_BYTES) {
-        discard(body);
-        break;
-      }
-    }
-    return { body: first(chunks, size), truncated: true };
+    // Only the snippet is wanted: reading stops once SNIPPET_BYTES arrived (or the body ended).
+    const snippet = await readLimited(body, SNIPPET_BYTES - 1, { truncateTo: SNIPPET_BYTES, abandon });
+    return { body: snippet.truncated ? snippet.body : Buffer.from(snippet.body), truncated: true };
   }
-  for await (const chunk of body) {
-    chunks.push(chunk as Buffer);
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      discard(body);
-      return { body: first(chunks, size), truncated: true };
-    }
-  }
-  return { body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), truncated: false };
-}
-
-/** The first SNIPPET_BYTES of what was read, copied so the chunks it came from can be freed. */
-function first(chunks: Buffer[], size: number): Buffer {
-  return Buffer.from(Buffer.concat(chunks, size).subarray(0, SNIPPET_BYTES));
+  return readLimited(body, limit, { truncateTo: SNIPPET_BYTES, abandon });
 }
 
 function flatten(headers: Dispatcher.ResponseData['headers']): Record<string, string | string[]> {

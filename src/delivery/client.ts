@@ -1,12 +1,12 @@
-import { buildConnector, Client, Pool } from 'undici';
-import type { TlsIdentity } from './tls.ts';
-
 /**
  * One keep-alive connection pool per target origin and TLS identity, created on first use and
  * shared by every route that targets that origin the same way. Routes presenting different client
  * certificates (or trusting different CAs) never share a connection: a pooled TLS session carries
  * the certificate it was opened with.
  */
+import { buildConnector, Client, Pool } from 'undici';
+import type { TlsIdentity } from './tls.ts';
+
 export interface ClientOptions {
   connections?: number;
   keepAliveTimeout?: number;

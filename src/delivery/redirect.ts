@@ -1,6 +1,3 @@
-import { HookrelayError } from '../errors.ts';
-import type { TargetResponse } from './attempt.ts';
-
 /**
  * Statuses followed when a route allows redirects, always re-sending the same method and body:
  * 307/308 require it (RFC 9110 §15.4.8, §15.4.9), and for 301/302 RFC 9110 §15.4.2/§15.4.3 only
@@ -8,6 +5,9 @@ import type { TargetResponse } from './attempt.ts';
  * payload and report success. 303 See Other says the request was handled and the answer is
  * elsewhere: it is not followed and stays a non-2xx answer, like 300, 304 and 305.
  */
+import { HookrelayError } from '../core/errors.ts';
+import type { TargetResponse } from './attempt.ts';
+
 const FOLLOWED = new Set([301, 302, 307, 308]);
 
 /**

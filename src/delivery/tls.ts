@@ -1,10 +1,17 @@
+/**
+ * Client TLS for forwarding: the `tls` block of a route (client certificate and key for mTLS,
+ * extra trusted CAs, server name) checked as PEM and compiled into what undici passes to
+ * `tls.connect`, with an identity key so routes with different certificates never share a pool.
+ */
 import { createHash } from 'node:crypto';
 import { getCACertificates, rootCertificates } from 'node:tls';
 import { z } from 'zod';
+import { configCode } from '../core/config-codes.ts';
 
 const pem = (label: RegExp, what: string) =>
   z.string().refine((value) => label.test(value), {
     // Never quote the value: a key is a secret, and a certificate is noise in an error.
+    params: configCode('HOOKRELAY_CONFIG_INVALID_FORMAT'),
     message: `must be PEM text (${what}); read it from a file with \${file:/path}`,
   });
 
@@ -46,15 +53,26 @@ export const tlsSchema = z
     if (!config.cert !== !config.key) {
       ctx.addIssue({
         code: 'custom',
+        params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
         path: [config.cert ? 'key' : 'cert'],
         message: 'a client certificate needs both `cert` and `key`',
       });
     }
     if (config.passphrase !== undefined && !config.key) {
-      ctx.addIssue({ code: 'custom', path: ['passphrase'], message: 'only applies with `key`' });
+      ctx.addIssue({
+        code: 'custom',
+        params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
+        path: ['passphrase'],
+        message: 'only applies with `key`',
+      });
     }
     if (config.pinCa && !config.ca) {
-      ctx.addIssue({ code: 'custom', path: ['pinCa'], message: 'needs `ca`: the CA to trust exclusively' });
+      ctx.addIssue({
+        code: 'custom',
+        params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
+        path: ['pinCa'],
+        message: 'needs `ca`: the CA to trust exclusively',
+      });
     }
   })
   .meta({

@@ -13,8 +13,8 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Logger } from '../log.ts';
-import type { Metrics } from '../metrics/index.ts';
+import type { Logger } from '../telemetry/log.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
 import type { ClientTable } from './clients.ts';
 
 export type Listener = 'main' | 'admin';

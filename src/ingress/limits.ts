@@ -1,17 +1,23 @@
+/**
+ * The listener's protection from slow, oversized and too many requests: the `server` limits
+ * resolved for this process, the connection and per-client concurrency gates, and the answer to a
+ * malformed or timed-out request (node's clientError).
+ */
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { HookrelayError } from '../errors.ts';
-import { NO_ROUTE } from '../metrics/index.ts';
-import { isStreaming } from '../stream/requests.ts';
-import { failBodyRead } from './body.ts';
-import type { BodyRateLimits } from './body-rate.ts';
+import { HookrelayError } from '../core/errors.ts';
+import { failBodyRead } from '../pipeline/body.ts';
+import type { BodyRateLimits } from '../pipeline/body-rate.ts';
+import { requestIdOf } from '../pipeline/call.ts';
+import type { RelayContext } from '../pipeline/context.ts';
+import { finishError, logRequest } from '../pipeline/finish.ts';
+import { errorBody } from '../pipeline/reply.ts';
+import { isStreaming } from '../pipeline/streaming.ts';
+import { NO_ROUTE } from '../telemetry/metrics.ts';
 import type { ClientTable } from './clients.ts';
 import { autoMaxConnections } from './connections.ts';
-import type { RelayContext } from './context.ts';
-import { finishError } from './finish.ts';
 import { closeAfterAnswer, isClosing } from './linger.ts';
-import { errorBody } from './reply.ts';
 
 /** The `server` settings that protect the listener from slow, oversized and too many requests (as configured). */
 export interface ServerLimits {
@@ -118,9 +124,7 @@ export function concurrencyGate(
       return;
     }
     const started = performance.now();
-    const given = req.headers[ctx.requestIdHeader];
-    const requestId =
-      typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+    const requestId = requestIdOf(req, ctx.requestIdHeader);
     const params = { retryAfter: OVERLOAD_RETRY_AFTER };
     const error = overClient
       ? new HookrelayError('HOOKRELAY_ERR_TOO_MANY_REQUESTS', { ...params, limit: perClient })
@@ -201,19 +205,10 @@ export function createClientErrorHandler(ctx: RelayContext, limits: ServerLimits
     socket.destroySoon();
     ctx.metrics.requests.inc({ route: NO_ROUTE, method: 'OTHER', status: String(error.status) });
     ctx.metrics.errors.inc({ route: NO_ROUTE, code: error.code });
-    ctx.logger.info(
-      {
-        requestId,
-        route: NO_ROUTE,
-        method: null,
-        status: error.status,
-        attempts: 0,
-        code: error.code,
-        error: error.message,
-        reason: classified.reason,
-        client: socket.remoteAddress,
-      },
-      'request',
+    logRequest(
+      ctx.logger,
+      { requestId, route: NO_ROUTE, method: null, status: error.status },
+      { code: error.code, error: error.message, reason: classified.reason, client: socket.remoteAddress },
     );
   };
 }

@@ -1,5 +1,3 @@
-import type { Socket } from 'node:net';
-
 /**
  * Closing a connection after an answer without losing the answer (nginx's `lingering_close`).
  *
@@ -11,6 +9,8 @@ import type { Socket } from 'node:net';
  * whatever still arrives is read and dropped (never parsed as HTTP) until the caller closes its
  * side or LINGER_MS have passed; a caller still sending after that is cut off.
  */
+import type { Socket } from 'node:net';
+
 export const LINGER_MS = 2_000;
 
 const CLOSING = Symbol('hookrelay.closing');

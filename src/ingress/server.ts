@@ -1,9 +1,17 @@
+/**
+ * The relay's HTTP server: configured routes matched by our own router, everything else (health,
+ * readiness, metrics, the JSON 404) by an express app; the listener's limits applied.
+ */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import express from 'express';
-import { HookrelayError } from '../errors.ts';
-import type { Logger } from '../log.ts';
-import { type Metrics, methodLabel, NO_ROUTE } from '../metrics/index.ts';
-import { BodyRateWatch } from './body-rate.ts';
+import { HookrelayError } from '../core/errors.ts';
+import { BodyRateWatch } from '../pipeline/body-rate.ts';
+import { requestIdOf } from '../pipeline/call.ts';
+import type { RelayContext } from '../pipeline/context.ts';
+import { finishError } from '../pipeline/finish.ts';
+import { createLifecycle } from '../pipeline/lifecycle.ts';
+import type { Logger } from '../telemetry/log.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
 import { ClientTable } from './clients.ts';
 import { adminMaxConnections, guardConnections } from './connections.ts';
 import {
@@ -14,8 +22,6 @@ import {
   trackRequest,
 } from './limits.ts';
 import { isClosing } from './linger.ts';
-import { createRelayHandler, type RelayContext, requestIdOf } from './relay.ts';
-import { sendError } from './reply.ts';
 import { closingResponse, closingWriteHead, countRequest } from './response.ts';
 
 export interface ServerOptions {
@@ -72,25 +78,7 @@ export function createHttpServer(ctx: RelayContext, options: ServerOptions): Ser
     const method = req.method;
     const path = req.path;
     const error = new HookrelayError('HOOKRELAY_ERR_ROUTE_NOT_FOUND', { method, path: truncate(path) });
-    sendError(res, error, null, requestId, ctx.requestIdHeader);
-    ctx.metrics.requests.inc({ route: NO_ROUTE, method: methodLabel(method), status: '404' });
-    ctx.metrics.requestDuration.observe(
-      { route: NO_ROUTE, method: methodLabel(method) },
-      (performance.now() - started) / 1000,
-    );
-    ctx.metrics.errors.inc({ route: NO_ROUTE, code: error.code });
-    ctx.logger.info(
-      {
-        requestId,
-        route: NO_ROUTE,
-        method,
-        status: 404,
-        attempts: 0,
-        durationMs: ms(started),
-        code: error.code,
-      },
-      'request',
-    );
+    finishError(ctx, res, error, null, method, requestId, started);
   });
   const limits = resolveLimits({ ...DEFAULT_LIMITS, ...options.limits });
   const isShuttingDown = () => ctx.lifecycle.shuttingDown;
@@ -103,7 +91,7 @@ export function createHttpServer(ctx: RelayContext, options: ServerOptions): Ser
   const clients = new ClientTable(limits.perClient);
   const bodyRate = new BodyRateWatch(limits.minBodyRate, ctx.metrics);
   const relay = concurrencyGate({ ...ctx, bodyRate }, limits, clients, (gated) =>
-    createRelayHandler(gated, app),
+    createLifecycle(gated, app),
   );
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     // Pipelined behind an answer that closes the connection (RFC 9112 §9.6): not processed.
@@ -179,10 +167,6 @@ export function protectAdminListener(
     },
     { ...deps, listener: 'admin' },
   );
-}
-
-function ms(started: number): number {
-  return Math.round((performance.now() - started) * 1e3) / 1e3;
 }
 
 function truncate(value: string): string {

@@ -1,9 +1,13 @@
-import type { OutboundRequest } from '../auth/types.ts';
-import type { CompiledForward } from '../config/compile.ts';
-import { renderUrlTemplate } from '../config/template.ts';
+/**
+ * The request for the target, shared by buffered and stream routes: the URL from the route's
+ * template and the caller's query, the headers with the route's hygiene, X-Forwarded-For and the
+ * request id.
+ */
+import { appendForwardedFor, forwardableHeaders } from '../core/headers.ts';
+import type { InboundMessage, OutboundRequest } from '../core/message.ts';
 import type { TransformResult } from '../transforms/run.ts';
-import { appendForwardedFor, forwardableHeaders } from './headers.ts';
-import type { InboundMessage } from './message.ts';
+import type { CompiledForward } from './route.ts';
+import { renderUrlTemplate } from './url-template.ts';
 
 /** What the target request is built from; the inbound message of buffered and stream routes alike. */
 export type TargetInbound = Pick<

@@ -1,12 +1,16 @@
-import type { OutboundRequest } from '../auth/types.ts';
-import type { CompiledRoute } from '../config/compile.ts';
-import { parseJsonText } from '../transforms/json.ts';
-import { DEFAULT_JSON_DEPTH } from '../transforms/json-depth.ts';
+/**
+ * The prepare stage's work: the route's request transforms, then the outbound request, and the
+ * template scope `respond` and `dedup` read. Shared with `hookrelay try` and `hookrelay test`, so
+ * what they show is what would be sent.
+ */
+import { parseJsonText } from '../core/json.ts';
+import { DEFAULT_JSON_DEPTH } from '../core/json-depth.ts';
+import type { InboundMessage, OutboundRequest } from '../core/message.ts';
+import { requestScope, type TemplateScope } from '../core/text-template.ts';
 import { isForm, isJson } from '../transforms/payload.ts';
 import { runTransforms } from '../transforms/run.ts';
-import type { TemplateScope } from '../transforms/template.ts';
-import type { InboundMessage } from './message.ts';
 import { buildOutbound } from './outbound.ts';
+import type { BufferedRoute } from './route.ts';
 
 export interface Prepared {
   outbound: OutboundRequest;
@@ -20,12 +24,11 @@ export interface Prepared {
  * Throws StepError (from runTransforms) when a step refuses the body.
  */
 export async function prepareOutbound(
-  route: CompiledRoute,
+  route: BufferedRoute,
   message: InboundMessage,
   requestIdHeader: string,
 ): Promise<Prepared> {
   const forward = route.forward;
-  if (!forward) throw new Error(`route '${route.id}' does not forward`);
   if (route.transform.length === 0) {
     return { outbound: buildOutbound(forward, message, requestIdHeader), value: undefined };
   }
@@ -54,23 +57,7 @@ export function templateScope(
   value: unknown,
   jsonDepth = DEFAULT_JSON_DEPTH,
 ): TemplateScope {
-  let body = value;
-  let parsed = value !== undefined;
-  return {
-    body: () => {
-      if (!parsed) {
-        parsed = true;
-        body = parseInbound(message, jsonDepth);
-      }
-      return body;
-    },
-    query: message.query,
-    params: message.params,
-    headers: message.headers,
-    method: message.method,
-    path: message.path,
-    requestId: message.requestId,
-  };
+  return requestScope(message, () => (value !== undefined ? value : parseInbound(message, jsonDepth)));
 }
 
 function parseInbound(message: InboundMessage, jsonDepth: number): unknown {

@@ -1,11 +1,11 @@
-import type { Logger } from '../log.ts';
-
 /**
  * A failure that repeats for as long as its cause lasts (every write to a full disk fails, for
  * every caller and every worker) is logged when it starts, when its reason changes and when it
  * ends, with how many times it happened, never once per occurrence: a burst of refused webhooks
  * must not bury the one line that says why. The metrics still count every occurrence.
  */
+import type { Logger } from '../telemetry/log.ts';
+
 export interface FailureMessages {
   /** Logged at `error` with the reason when the failures start (or their reason changes). */
   failing: string;

@@ -1,25 +1,49 @@
-import type { Config } from '../config/schema.ts';
-import type { Logger } from '../log.ts';
+/**
+ * The queue drivers, one registry line each (a `redis` driver arrives next). A driver implements
+ * the contract in types.ts and passes the shared contract suite (test/queue/contract.ts).
+ */
+import { createLookup } from '../core/registry.ts';
+import type { Logger } from '../telemetry/log.ts';
 import { MemoryDriver } from './memory.ts';
 import { SqliteDriver } from './sqlite.ts';
-import type { QueueDriver } from './types.ts';
+import type { QueueDriver, QueueSettings } from './types.ts';
 
 export type { QueueDriver } from './types.ts';
 export { DuplicateDelivery } from './types.ts';
 
-/** Opens the queue store the config names. The sqlite driver creates its file (and folder). */
-export function createDriver(config: Config['queue'], logger: Logger): QueueDriver {
-  switch (config.driver) {
-    case 'memory':
-      logger.warn(
-        { queue: 'memory' },
-        'queue driver "memory": deliveries are kept in this process only and NOTHING SURVIVES A RESTART — use it for tests and trials, never in production',
-      );
-      return new MemoryDriver({ keepAttempts: config.keepAttempts });
-    case 'sqlite': {
-      const driver = new SqliteDriver(config.path, { keepAttempts: config.keepAttempts });
-      logger.info({ queue: 'sqlite', path: config.path }, 'queue opened');
-      return driver;
-    }
-  }
+export interface DriverFactory {
+  type: string;
+  /** One sentence for the reference of `queue.driver`. */
+  description: string;
+  /** Opens the store the settings name. */
+  open(settings: QueueSettings, logger: Logger): QueueDriver;
+}
+
+const memory: DriverFactory = {
+  type: 'memory',
+  description: 'tests and trials only, nothing survives a restart.',
+  open(settings, logger) {
+    logger.warn(
+      { queue: 'memory' },
+      'queue driver "memory": deliveries are kept in this process only and NOTHING SURVIVES A RESTART — use it for tests and trials, never in production',
+    );
+    return new MemoryDriver({ keepAttempts: settings.keepAttempts });
+  },
+};
+
+const sqlite: DriverFactory = {
+  type: 'sqlite',
+  description: 'durable, one file (node:sqlite, WAL).',
+  /** Creates its file (and folder). */
+  open(settings, logger) {
+    const driver = new SqliteDriver(settings.path, { keepAttempts: settings.keepAttempts });
+    logger.info({ queue: 'sqlite', path: settings.path }, 'queue opened');
+    return driver;
+  },
+};
+
+export const DRIVERS = createLookup<DriverFactory>('queue driver', [sqlite, memory]);
+
+export function createDriver(settings: QueueSettings, logger: Logger): QueueDriver {
+  return DRIVERS.get(settings.driver).open(settings, logger);
 }

@@ -1,3 +1,7 @@
+/**
+ * The in-memory queue driver: the same contract as SQLite's, nothing survives a restart. For tests
+ * and local trials: it warns at start.
+ */
 import {
   type AttemptLog,
   attemptBytes,

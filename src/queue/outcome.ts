@@ -1,7 +1,10 @@
-import type { OutboundRequest } from '../auth/types.ts';
+/**
+ * What one attempt of a queued delivery means for its record: the request rebuilt for the attempt,
+ * and the retry verdict turned into ack, retry at a time, or dead letter.
+ */
+import type { OutboundRequest } from '../core/message.ts';
 import { SNIPPET_BYTES, type TargetResponse } from '../delivery/attempt.ts';
-import { classifyStatus, retryDelay } from '../delivery/policy.ts';
-import { HookrelayError } from '../errors.ts';
+import { verdict } from '../delivery/policy.ts';
 import { attemptRequest, type StoredRequestRoute } from './stored-request.ts';
 import type { DeliveryRecord } from './types.ts';
 import type { WorkerRoute } from './worker.ts';
@@ -36,10 +39,10 @@ export function snippet(body: Buffer): string {
 }
 
 /**
- * Every non-2xx is a failure, and every 2xx a delivery, also when the answer was larger than the
- * response limit (only its first bytes are kept). Statuses outside `retryOn` are final (retrying
- * will not change them); everything else is retried with capped, jittered backoff (a Retry-After
- * wins, capped by maxRetryAfter) until maxAttempts or maxAge is reached.
+ * What the attempt means for the queued delivery: the retry verdict (delivery/policy.ts) under the
+ * route's queued policy, bounded by `queue.maxAttempts` and by `queue.maxAge` since it was
+ * accepted or last replayed, turned into what the driver records: ack, nack at the next attempt
+ * time, or a dead letter with the reason.
  */
 export function decide(
   record: DeliveryRecord,
@@ -49,41 +52,38 @@ export function decide(
   random: () => number = Math.random,
 ): Decision {
   const attempt = record.attempts + 1;
-  let retryAfterMs: number | undefined;
-  let reason: string;
-  let response: string | undefined;
-  if (result instanceof Error) {
-    reason = result.message;
-    // A refused redirect will be the same on every retry.
-    if (result instanceof HookrelayError && !result.retryable)
-      return { kind: 'dead', reason, response: undefined };
-  } else {
-    response = snippet(result.body);
-    const retryAfter = result.headers['retry-after'];
-    const verdict = classifyStatus(
-      result.status,
-      Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-      route.retry,
-    );
-    if (verdict.kind === 'delivered') return { kind: 'delivered', status: result.status, response };
-    reason = `target answered ${result.status}`;
-    if (verdict.kind === 'permanent') return { kind: 'dead', reason: `${reason} (not retryable)`, response };
-    retryAfterMs = verdict.afterMs;
-  }
   const { maxAttempts, maxAge } = route.queue;
-  if (attempt >= maxAttempts) {
-    return { kind: 'dead', reason: `gave up after ${attempt} attempts: ${reason}`, response };
-  }
   // A replay restarts the clock: an operator who replays a dead letter wants it retried again.
   const deadline = Math.max(record.createdAt, record.replayedAt ?? 0) + maxAge;
-  if (now >= deadline) {
-    return {
-      kind: 'dead',
-      reason: `gave up after maxAge (${maxAge} ms), ${attempt} attempts: ${reason}`,
-      response,
-    };
+  const limits = { attempts: maxAttempts, timeLeft: deadline - now, deadline: 'last-start' } as const;
+  const next = verdict(attempt, result, route.retry, limits, { now, random });
+  let reason: string;
+  let response: string | undefined;
+  if (result instanceof Error) reason = result.message;
+  else {
+    response = snippet(result.body);
+    if (next.kind === 'delivered') return { kind: 'delivered', status: result.status, response };
+    reason = `target answered ${result.status}`;
   }
-  // The last try lands on the maxAge boundary rather than up to maxDelay (or a Retry-After) past it.
-  const nextAttemptAt = Math.min(now + retryDelay(attempt, route.retry, retryAfterMs, random), deadline);
-  return { kind: 'retry', nextAttemptAt, reason, response };
+  switch (next.kind) {
+    case 'retry':
+      return { kind: 'retry', nextAttemptAt: now + next.after, reason, response };
+    case 'expired':
+      return {
+        kind: 'dead',
+        reason:
+          next.by === 'attempts'
+            ? `gave up after ${attempt} attempts: ${reason}`
+            : `gave up after maxAge (${maxAge} ms), ${attempt} attempts: ${reason}`,
+        response,
+      };
+    default:
+      // Permanent (only an answer is delivered): a status outside retryOn, or a refused redirect,
+      // would be the same on every retry.
+      return {
+        kind: 'dead',
+        reason: response === undefined ? reason : `${reason} (not retryable)`,
+        response,
+      };
+  }
 }

@@ -1,12 +1,12 @@
-import { accessSync, closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-
 /**
  * Making sure the queue file can be opened before SQLite tries, so a start that cannot work says
  * which path is wrong and why in one sentence, instead of SQLite's "unable to open database file"
  * or a stack trace. The folders are created one level at a time: `mkdirSync(…, { recursive })`
  * loops forever on a folder that cannot be created under /proc.
  */
+import { accessSync, closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
 export class QueueOpenError extends Error {
   /** The configured path, as written. */
   readonly path: string;

@@ -1,15 +1,3 @@
-import type { Config } from '../config/schema.ts';
-import type { Logger } from '../log.ts';
-import type { Metrics } from '../metrics/index.ts';
-import { FailureLog } from './failure-log.ts';
-import {
-  type DeliveryStatus,
-  DuplicateDelivery,
-  type NewDelivery,
-  type QueueDriver,
-  type QueueStats,
-} from './types.ts';
-
 /**
  * The relay's view of the queue: admission (backpressure), enqueue with accounting, periodic
  * stats for metrics, and retention purges.
@@ -22,6 +10,18 @@ import {
  * by the workers (deliveries finished, attempt history) is seen too; what was stored since the
  * last read of the store is added to it.
  */
+import type { Logger } from '../telemetry/log.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
+import { FailureLog } from './failure-log.ts';
+import {
+  type DeliveryStatus,
+  DuplicateDelivery,
+  type NewDelivery,
+  type QueueDriver,
+  type QueueSettings,
+  type QueueStats,
+} from './types.ts';
+
 export interface RouteLimits {
   maxPending: number;
   maxPendingBytes: number;
@@ -52,7 +52,7 @@ function add(tallies: Map<string, Tally>, routeId: string, count: number, bytes:
 
 export class Queue {
   readonly driver: QueueDriver;
-  readonly #config: Config['queue'];
+  readonly #config: QueueSettings;
   readonly #limits: Map<string, RouteLimits>;
   readonly #metrics: Metrics;
   readonly #logger: Logger;
@@ -70,7 +70,7 @@ export class Queue {
 
   constructor(
     driver: QueueDriver,
-    config: Config['queue'],
+    config: QueueSettings,
     limits: Map<string, RouteLimits>,
     metrics: Metrics,
     logger: Logger,

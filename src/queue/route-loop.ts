@@ -1,8 +1,11 @@
+/**
+ * The scheduler of one route's queued deliveries (see RouteLoop).
+ */
 import { AttemptError, outcomeOf, type TargetResponse } from '../delivery/attempt.ts';
 import type { Clients } from '../delivery/client.ts';
-import { type Presentation, send } from '../delivery/send.ts';
-import type { Logger } from '../log.ts';
-import type { Metrics } from '../metrics/index.ts';
+import { type Presentation, sendAttempt } from '../delivery/send-attempt.ts';
+import type { Logger } from '../telemetry/log.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
 import { CircuitBreaker, type CircuitState } from './circuit.ts';
 import { FailureLog } from './failure-log.ts';
 import { buildAttempt, type Decision, decide } from './outcome.ts';
@@ -203,7 +206,7 @@ export class RouteLoop {
     try {
       const { origin, request } = buildAttempt(record, this.#idHeaders, route);
       const pool = clients.get(origin, route.timeouts.connect, route.tls);
-      result = await send(
+      result = await sendAttempt(
         pool,
         request,
         this.#presentation,

@@ -1,6 +1,3 @@
-import type { OutboundRequest } from '../auth/types.ts';
-import type { StoredRequest, StoredTarget } from './types.ts';
-
 /**
  * What of a prepared request is stored with a queued delivery, and how an attempt gets it back.
  * The configuration's own contributions are left out: the header values it fixes (a static
@@ -10,6 +7,8 @@ import type { StoredRequest, StoredTarget } from './types.ts';
  * of the configuration is ever written to the queue. Credentials (`auth`) and signatures are
  * applied by the sender at each attempt as well.
  */
+import type { OutboundRequest } from '../core/message.ts';
+import type { StoredRequest, StoredTarget } from './types.ts';
 
 /** What a worker knows of its route to rebuild a stored request. */
 export interface StoredRequestRoute {

@@ -166,3 +166,16 @@ export class DuplicateDelivery extends Error {
     this.existingId = existingId;
   }
 }
+
+/** The `queue` section as the queue reads it (config/ validates and fills it). */
+export interface QueueSettings {
+  /** A registered driver's type (queue/index.ts). */
+  driver: string;
+  /** The sqlite driver's file. */
+  path: string;
+  keepAttempts: number;
+  /** Across all routes. */
+  maxPending: number;
+  maxPendingBytes: number;
+  retention: { delivered: number; dead: number };
+}

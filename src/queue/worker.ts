@@ -1,18 +1,22 @@
+/**
+ * The delivery workers: one scheduler loop per queued route (route-loop.ts), started and stopped
+ * together; a stop lets attempts in flight finish within the grace period and releases the rest
+ * for another worker.
+ */
 import type { OutboundAuth } from '../auth/types.ts';
-import type { CompiledRoute, RetryPolicy } from '../config/compile.ts';
 import type { Clients } from '../delivery/client.ts';
-import type { Presentation } from '../delivery/send.ts';
+import type { RetryPolicy } from '../delivery/policy.ts';
+import type { Presentation } from '../delivery/send-attempt.ts';
 import type { TlsIdentity } from '../delivery/tls.ts';
-import type { Logger } from '../log.ts';
-import type { Metrics } from '../metrics/index.ts';
-import { targetUrl } from '../pipeline/outbound.ts';
+import type { Logger } from '../telemetry/log.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
 import type { CircuitState } from './circuit.ts';
 import { RouteLoop, type Shared } from './route-loop.ts';
 import type { QueueDriver, StoredTarget } from './types.ts';
 
 export type { CircuitState } from './circuit.ts';
 
-/** What the workers need of a compiled async or hybrid route (see `workerRoute`). */
+/** What the workers need of a queued route (the async mode builds it: modes/async/worker-route.ts). */
 export interface WorkerRoute {
   id: string;
   /** Credentials and signatures, applied afresh on every attempt. */
@@ -36,32 +40,6 @@ export interface WorkerRoute {
     lease: number;
     idHeaders: readonly string[];
     circuitBreaker?: { failures: number; cooldown: number } | undefined;
-  };
-}
-
-export function workerRoute(route: CompiledRoute): WorkerRoute {
-  const forward = route.forward;
-  return {
-    id: route.id,
-    configHeaders: route.configHeaders,
-    targetUrl: forward
-      ? (target) => targetUrl(forward, { ...target, query: new URLSearchParams(target.rawQuery) })
-      : undefined,
-    auth: route.forward?.auth,
-    sign: route.forward?.sign ?? [],
-    followRedirects: route.forward?.followRedirects ?? 0,
-    tls: route.forward?.tls,
-    // Queued retries are patient: the route's queue backoff and Retry-After cap replace the
-    // synchronous ones.
-    retry: {
-      ...route.retry,
-      minDelay: route.queue.minDelay,
-      maxDelay: route.queue.maxDelay,
-      maxRetryAfter: route.queue.maxRetryAfter,
-    },
-    timeouts: route.timeouts,
-    responseLimit: route.limits.response,
-    queue: route.queue,
   };
 }
 

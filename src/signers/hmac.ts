@@ -1,15 +1,15 @@
-import { createHmac } from 'node:crypto';
-import { z } from 'zod';
-import { compileSigned, hmacFields, requireTimestampHeader, signedBytes } from '../config/hmac-spec.ts';
-import type { Plugin } from '../registry.ts';
-import type { Signer } from './types.ts';
-
-const EMPTY = Buffer.alloc(0);
-
 /**
  * The mirror of the inbound `hmac` verifier: the same fields mean the same thing, so a route
  * signing with this and a hookrelay route verifying with `verify: [{ type: hmac, ... }]` agree.
  */
+import { createHmac } from 'node:crypto';
+import { z } from 'zod';
+import { compileSigned, hmacFields, requireTimestampHeader, signedBytes } from '../core/hmac-spec.ts';
+import type { Plugin } from '../core/registry.ts';
+import type { Signer } from './types.ts';
+
+const EMPTY = Buffer.alloc(0);
+
 const schema = z
   .strictObject({
     type: z.literal('hmac'),

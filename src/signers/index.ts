@@ -1,5 +1,8 @@
+/**
+ * Every outbound signer kind, in the plugin registry and in the schema's discriminated union.
+ */
 import { z } from 'zod';
-import { createRegistry } from '../registry.ts';
+import { createRegistry } from '../core/registry.ts';
 import { hmacSigner } from './hmac.ts';
 import { standardWebhooksSigner } from './standard-webhooks.ts';
 import type { Signer } from './types.ts';

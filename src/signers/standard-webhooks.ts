@@ -1,14 +1,15 @@
-import { createHmac } from 'node:crypto';
-import { z } from 'zod';
-import type { Plugin } from '../registry.ts';
-import type { Signer } from './types.ts';
-
 /**
  * Standard Webhooks (https://www.standardwebhooks.com/, spec/standard-webhooks.md): the secret is
  * base64 with an optional `whsec_` prefix; the signature is base64(HMAC-SHA256(key,
  * `${webhook-id}.${webhook-timestamp}.${body}`)), sent as `v1,<signature>`, several separated by
  * spaces so a receiver holding either the old or the new secret accepts during a rotation.
  */
+import { createHmac } from 'node:crypto';
+import { z } from 'zod';
+import { configCode } from '../core/config-codes.ts';
+import type { Plugin } from '../core/registry.ts';
+import type { Signer } from './types.ts';
+
 const PREFIX = 'whsec_';
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
@@ -25,6 +26,7 @@ const secret = z
     },
     // Never quote the value: it is a secret.
     {
+      params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
       message:
         'must be a base64 key, optionally prefixed with whsec_ (e.g. whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw)',
     },

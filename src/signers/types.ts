@@ -1,4 +1,8 @@
-import type { OutboundRequest } from '../auth/types.ts';
+/**
+ * The contract of an outbound signer: it signs the prepared request of each attempt, given the
+ * delivery id and the time.
+ */
+import type { OutboundRequest } from '../core/message.ts';
 
 /** What a signature may cover besides the request itself. */
 export interface SignContext {

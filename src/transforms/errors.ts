@@ -1,4 +1,9 @@
-import { HookrelayError } from '../errors.ts';
+/**
+ * The errors a transform step fails a request with, one constructor per kind: malformed input
+ * (400), too complex (413, naming the limit), parsing capacity busy (503), a step that failed
+ * (422), an unsupported body (415).
+ */
+import { HookrelayError } from '../core/errors.ts';
 
 /**
  * A body that cannot be parsed as the format a step expects: the caller's fault, 400. `limit`

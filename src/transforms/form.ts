@@ -1,9 +1,3 @@
-import { z } from 'zod';
-import type { Plugin } from '../registry.ts';
-import { failed, malformed, unsupported } from './errors.ts';
-import { mediaType } from './payload.ts';
-import type { StepInfo, TransformContext, TransformStep } from './types.ts';
-
 /**
  * `form`: an HTML form body to a JSON object. `application/x-www-form-urlencoded` is decoded with
  * URLSearchParams (UTF-8, `+` is a space); `multipart/form-data` with the Fetch API built into
@@ -11,6 +5,11 @@ import type { StepInfo, TransformContext, TransformStep } from './types.ts';
  * A field sent once is a string, a repeated one an array of its values in order. With `nested`,
  * bracket keys (`order[items][0][sku]`, `tags[]`) build objects and arrays as PHP and Rails do.
  */
+import { z } from 'zod';
+import type { Plugin } from '../core/registry.ts';
+import { failed, malformed, unsupported } from './errors.ts';
+import { mediaType } from './payload.ts';
+import type { StepInfo, TransformContext, TransformStep } from './types.ts';
 
 const FILES = ['metadata', 'base64', 'drop'] as const;
 const EXPECTED = 'application/x-www-form-urlencoded or multipart/form-data';

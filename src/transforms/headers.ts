@@ -1,18 +1,24 @@
-import { z } from 'zod';
-import { headerName } from '../config/fields.ts';
-import { HOP_BY_HOP } from '../pipeline/headers.ts';
-import type { Plugin } from '../registry.ts';
-import { failed } from './errors.ts';
-import { payloadValue } from './payload.ts';
-import { compileTemplate, renderTemplate, type Template, type TemplateScope } from './template.ts';
-import type { StepInfo, TransformContext, TransformStep } from './types.ts';
-
 /**
  * `headers`: set outbound headers from `{{ … }}` templates over the request (`body.event`,
  * `params.tenant`, `headers.x-erp-system`, `query.id`, …) and remove others. Templates are
  * compiled at config load; a rendered value that could split the header (CR, LF) or is otherwise
  * not a valid field value fails the request with 422, so header injection is impossible.
  */
+import { z } from 'zod';
+import { configCode } from '../core/config-codes.ts';
+import { headerName } from '../core/fields.ts';
+import { HOP_BY_HOP } from '../core/headers.ts';
+import type { Plugin } from '../core/registry.ts';
+import {
+  compileTemplate,
+  renderTemplate,
+  requestScope,
+  type Template,
+  type TemplateScope,
+} from '../core/text-template.ts';
+import { failed } from './errors.ts';
+import { payloadValue } from './payload.ts';
+import type { StepInfo, TransformContext, TransformStep } from './types.ts';
 
 /** Written by hookrelay or the HTTP client for each connection and body: never set by a step. */
 const MANAGED = new Set([...HOP_BY_HOP, 'content-length', 'host']);
@@ -59,13 +65,19 @@ const schema = z
       if (MANAGED.has(lower)) {
         issues.addIssue({
           code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_RESERVED'),
           path,
           message: `'${name}' is managed by hookrelay and the HTTP client, it cannot be set`,
         });
       }
       const other = seen.get(lower);
       if (other !== undefined) {
-        issues.addIssue({ code: 'custom', path, message: `'${name}' is the same header as '${other}'` });
+        issues.addIssue({
+          code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_DUPLICATE'),
+          path,
+          message: `'${name}' is the same header as '${other}'`,
+        });
       }
       seen.set(lower, name);
       if (typeof value !== 'string') continue;
@@ -75,13 +87,19 @@ const schema = z
           if (!('literal' in part)) continue;
           // compileTemplate leaves an unbalanced `{{ body.x }` as text; in a header it is a typo.
           if (part.literal.includes('{{') || part.literal.includes('}}')) {
-            issues.addIssue({ code: 'custom', path, message: 'has an unbalanced `{{` or `}}`' });
+            issues.addIssue({
+              code: 'custom',
+              params: configCode('HOOKRELAY_CONFIG_INVALID_EXPRESSION'),
+              path,
+              message: 'has an unbalanced `{{` or `}}`',
+            });
             break;
           }
           const bad = INVALID_VALUE.exec(part.literal);
           if (bad) {
             issues.addIssue({
               code: 'custom',
+              params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
               path,
               message: `contains ${describeChar(bad[0])}, which a header value cannot hold`,
             });
@@ -89,20 +107,31 @@ const schema = z
           }
         }
       } catch (error) {
-        issues.addIssue({ code: 'custom', path, message: (error as Error).message });
+        issues.addIssue({
+          code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_INVALID_EXPRESSION'),
+          path,
+          message: (error as Error).message,
+        });
       }
     }
     remove.forEach((name, index) => {
       if (typeof name === 'string' && seen.has(name.toLowerCase())) {
         issues.addIssue({
           code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
           path: ['remove', index],
           message: `'${name}' is also in \`set\`: set it or remove it`,
         });
       }
     });
     if (isRecord(config.set) && Array.isArray(config.remove) && seen.size === 0 && remove.length === 0) {
-      issues.addIssue({ code: 'custom', path: [], message: 'set or remove at least one header' });
+      issues.addIssue({
+        code: 'custom',
+        params: configCode('HOOKRELAY_CONFIG_MISSING_KEY'),
+        path: [],
+        message: 'set or remove at least one header',
+      });
     }
   }, evenAfterErrors)
   .meta({
@@ -216,24 +245,9 @@ const EMPTY_SCOPE: TemplateScope = {
  * step reads one field still forwards the caller's bytes unchanged (big numbers and all).
  */
 function scopeOf(ctx: TransformContext, step: string): TemplateScope {
-  const { message } = ctx;
-  let parsed = false;
-  let body: unknown;
-  return {
-    body: () => {
-      if (!parsed) {
-        body = ctx.payload.kind === 'value' ? ctx.payload.value : payloadValue({ ...ctx }, step);
-        parsed = true;
-      }
-      return body;
-    },
-    query: message.query,
-    params: message.params,
-    headers: message.headers,
-    method: message.method,
-    path: message.path,
-    requestId: message.requestId,
-  };
+  return requestScope(ctx.message, () =>
+    ctx.payload.kind === 'value' ? ctx.payload.value : payloadValue({ ...ctx }, step),
+  );
 }
 
 function describeChar(char: string): string {

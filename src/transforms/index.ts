@@ -1,5 +1,6 @@
+/** Every transform step kind. Adding one = one file + one line here and in the union below. */
 import { z } from 'zod';
-import { createRegistry } from '../registry.ts';
+import { createRegistry } from '../core/registry.ts';
 import { formTransform } from './form.ts';
 import { headersTransform } from './headers.ts';
 import { mapTransform } from './map.ts';
@@ -8,7 +9,6 @@ import type { TransformStep } from './types.ts';
 import { xmlTransform } from './xml.ts';
 import { xmlOutTransform } from './xml-out.ts';
 
-/** Every transform step kind. Adding one = one file + one line here and in the union below. */
 export const transformRegistry = createRegistry<TransformStep>('transform', [
   xmlTransform,
   formTransform,

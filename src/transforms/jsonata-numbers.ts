@@ -16,8 +16,8 @@
  * digits (JSONata's own writes doubles, and non-integers to 15 significant digits). The `&`
  * operator cannot be reached from outside JSONata and writes doubles.
  */
-import { decimalKey } from './decimal.ts';
-import { isRawNumber, type RawNumber, rawNumber, setOwn } from './json.ts';
+import { decimalKey } from '../core/decimal.ts';
+import { isRawNumber, type RawNumber, rawNumber, setOwn } from '../core/json.ts';
 
 /** The input numbers that have one double; -0 apart from 0, as their texts differ. */
 interface Entry {

@@ -12,8 +12,8 @@
  * on the number's text, so `type: string` gives the digits as sent and `number`/`integer` never
  * round (decimal.ts).
  */
-import { integerText, isIntegral, jsonNumberText, parseDecimal } from './decimal.ts';
-import { exactNumber, isJsonObject, isRawNumber, numberText, setOwn, toDouble } from './json.ts';
+import { integerText, isIntegral, jsonNumberText, parseDecimal } from '../core/decimal.ts';
+import { exactNumber, isJsonObject, isRawNumber, numberText, setOwn, toDouble } from '../core/json.ts';
 
 export type Key = string | number;
 

@@ -5,6 +5,7 @@
  * as doubles and come back with the caller's digits where that is certain (jsonata-numbers.ts).
  */
 import jsonata from 'jsonata';
+import { lineColumn } from '../core/line-column.ts';
 import { failed } from './errors.ts';
 import { AmbiguousNumber, isFunction, type JsonataFunction, NumberBridge } from './jsonata-numbers.ts';
 import { queryObject } from './map-fields.ts';
@@ -28,9 +29,8 @@ export function syntaxError(text: string, error: unknown): string {
   const e = error as JsonataFailure;
   const message = e.message ?? String(error);
   if (typeof e.position !== 'number') return `jsonata syntax error: ${message}`;
-  const before = text.slice(0, e.position);
-  const line = before.split('\n').length;
-  const column = e.position - (before.lastIndexOf('\n') + 1);
+  // JSONata's position is just past the token it stopped at: the token's last character is before it.
+  const { line, column } = lineColumn(text, Math.max(e.position - 1, 0));
   const where = text.includes('\n') ? ` (line ${line}, column ${column})` : '';
   const token = e.token && e.token !== '(end)' ? `, near '${e.token}'` : '';
   return `jsonata syntax error at position ${e.position}${where}${token}: ${message}${e.code ? ` [${e.code}]` : ''}`;

@@ -1,6 +1,12 @@
+/**
+ * The payload's formats: media types, the JSON and XML tests, the body as a value for structure-
+ * working steps (JSON parsed on first use, with line and column on a syntax error), and
+ * serialising a value back to bytes.
+ */
+import { JsonDepthError, parseJsonText } from '../core/json.ts';
+import { DEFAULT_JSON_DEPTH } from '../core/json-depth.ts';
+import { lineColumn } from '../core/line-column.ts';
 import { malformed, unsupported } from './errors.ts';
-import { JsonDepthError, parseJsonText } from './json.ts';
-import { DEFAULT_JSON_DEPTH } from './json-depth.ts';
 import type { Payload, TransformContext } from './types.ts';
 
 /** Media type without parameters, lower-cased: `Text/XML; charset=utf-8` → `text/xml`. */
@@ -71,11 +77,6 @@ export function parseJson(bytes: Buffer, step: string, maxDepth = DEFAULT_JSON_D
     }
     throw malformed(step, 'JSON', message);
   }
-}
-
-function lineColumn(text: string, offset: number): { line: number; column: number } {
-  const before = text.slice(0, offset);
-  return { line: before.split('\n').length, column: offset - before.lastIndexOf('\n') };
 }
 
 /** Bytes and content type to forward once every step has run. */

@@ -1,18 +1,17 @@
-import { z } from 'zod';
-import { method } from '../config/fields.ts';
-import type { Plugin } from '../registry.ts';
-import { failed } from './errors.ts';
-import { fieldsObject, setOwn } from './form.ts';
-import { isJsonObject, isRawNumber } from './json.ts';
-import { payloadValue } from './payload.ts';
-import type { StepInfo, TransformContext, TransformStep } from './types.ts';
-
 /**
  * `query`: for callbacks that carry everything in the URL (`GET /cb?id=42&status=paid`), the query
  * string and the path parameters become fields of the JSON body, and the forwarded method can be
  * changed (to POST). The forwarded URL keeps the query string unless the route sets
  * `forward.passQuery: false`.
  */
+import { z } from 'zod';
+import { method } from '../core/fields.ts';
+import { isJsonObject, isRawNumber } from '../core/json.ts';
+import type { Plugin } from '../core/registry.ts';
+import { failed } from './errors.ts';
+import { fieldsObject, setOwn } from './form.ts';
+import { payloadValue } from './payload.ts';
+import type { StepInfo, TransformContext, TransformStep } from './types.ts';
 
 const PATH = /^[^.]+(?:\.[^.]+)*$/;
 

@@ -1,5 +1,9 @@
-import type { HookrelayError } from '../errors.ts';
-import type { InboundMessage } from '../pipeline/message.ts';
+/**
+ * Runs a route's transform steps in order over a payload, and names a failing step for metrics and
+ * logs.
+ */
+import type { HookrelayError } from '../core/errors.ts';
+import type { InboundMessage } from '../core/message.ts';
 import { failed } from './errors.ts';
 import { serialise } from './payload.ts';
 import { nextTurn } from './turns.ts';
@@ -84,4 +88,9 @@ function asStepError(error: unknown, info: StepInfo): HookrelayError {
 
 function failedStep(info: StepInfo, error: unknown): HookrelayError {
   return failed(info.name, error instanceof Error ? error.message : String(error));
+}
+
+/** Bounded metric label for a step: `1-map`, `response-0-xml`. */
+export function stepLabel(info: StepInfo): string {
+  return `${info.name.startsWith('response') ? 'response-' : ''}${info.index}-${info.name.slice(info.name.indexOf('(') + 1, -1)}`;
 }

@@ -1,12 +1,10 @@
-import type { Metrics } from '../metrics/index.ts';
-import type { InboundMessage } from '../pipeline/message.ts';
-import type { ParsePool } from './parse-pool.ts';
-
 /**
  * What a transform step works on. A body starts as the raw bytes with their content type; a step
  * that needs structure parses it into a `value` (JSON-like data); a step that emits a wire format
  * (xml-out) turns it back into bytes. At the end a `value` is serialised as JSON.
  */
+import type { Counts, InboundMessage } from '../core/message.ts';
+
 export type Payload =
   | { kind: 'bytes'; bytes: Buffer; contentType: string | undefined }
   | { kind: 'value'; value: unknown };
@@ -40,11 +38,39 @@ export interface StepInfo {
   runtime?: StepRuntime | undefined;
 }
 
-/** What the app lends the transform steps it compiles: the parsing workers and the metrics. */
+/**
+ * A job for the parsing workers: one `xml` step's serialisable config (the worker builds its own
+ * reader from it, see src/parsing/) and the body.
+ */
+export interface XmlJob {
+  kind: 'xml';
+  /** The `xml` step's validated config (`XmlConfig` of xml.ts). */
+  config: unknown;
+  /** The step's name for error messages: `transform[0] (xml)`. */
+  step: string;
+  bytes: Buffer;
+  contentType: string | undefined;
+}
+
+export type ParseJob = XmlJob;
+
+/**
+ * Worker threads that parse large bodies off the event loop (src/parsing/pool.ts). A step hands
+ * a large body over and gets the value, or the error it would have thrown inline.
+ */
+export interface ParseService {
+  /** Whether a body this large takes a turn of the event loop of its own (turns.ts). */
+  isLarge(bytes: number): boolean;
+  /** Whether a body this large is parsed by a worker (false when there are no threads). */
+  offloads(bytes: number): boolean;
+  run(job: ParseJob, options: { routeId: string; refuseWhenBusy: boolean }): Promise<unknown>;
+}
+
+/** What the app lends the transform steps it compiles: the parsing workers and what they count. */
 export interface TransformRuntime {
-  /** Worker threads for large bodies; without it every body is parsed on the event loop. */
-  pool?: ParsePool | undefined;
-  metrics?: Metrics | undefined;
+  /** Without it every body is parsed on the event loop. */
+  pool?: ParseService | undefined;
+  metrics?: { xmlLimitRefusals: Counts<'route' | 'limit'> } | undefined;
 }
 
 export interface StepRuntime extends TransformRuntime {

@@ -1,9 +1,17 @@
+/**
+ * `xml-out`: a JSON value to XML bytes with fast-xml-parser's XMLBuilder, in the same convention
+ * the `xml` step reads (attribute prefix `@`, text under `#text`, arrays as repeated elements), so
+ * `xml` → `xml-out` round-trips. The value is checked first, so what is sent is always well-formed:
+ * names must be XML names, arrays cannot nest, characters XML cannot carry fail the step (422), and
+ * values are escaped by this step (the builder's own escaping is off).
+ */
 import { XMLBuilder } from 'fast-xml-parser';
 import { z } from 'zod';
-import type { HookrelayError } from '../errors.ts';
-import type { Plugin } from '../registry.ts';
+import { configCode } from '../core/config-codes.ts';
+import type { HookrelayError } from '../core/errors.ts';
+import { isJsonObject, isRawNumber, numberText } from '../core/json.ts';
+import type { Plugin } from '../core/registry.ts';
 import { failed } from './errors.ts';
-import { isJsonObject, isRawNumber, numberText } from './json.ts';
 import { payloadValue } from './payload.ts';
 import type { StepInfo, TransformContext, TransformStep } from './types.ts';
 import {
@@ -15,14 +23,6 @@ import {
   RESERVED_NAMES,
   textNodeApartFromAttributes,
 } from './xml-safety.ts';
-
-/**
- * `xml-out`: a JSON value to XML bytes with fast-xml-parser's XMLBuilder, in the same convention
- * the `xml` step reads (attribute prefix `@`, text under `#text`, arrays as repeated elements), so
- * `xml` → `xml-out` round-trips. The value is checked first, so what is sent is always well-formed:
- * names must be XML names, arrays cannot nest, characters XML cannot carry fail the step (422), and
- * values are escaped by this step (the builder's own escaping is off).
- */
 
 const SOAP = {
   '1.1': { namespace: 'http://schemas.xmlsoap.org/soap/envelope/', contentType: 'text/xml; charset=utf-8' },
@@ -41,11 +41,18 @@ const MEDIA_TYPE = /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(\s*;\s*[\w!#$&^.+-]+=("[^"\r\n
 const schema = z
   .strictObject({
     type: z.literal('xml-out'),
-    root: z.string().refine(isXmlName, { message: 'must be a valid XML element name' }).optional().meta({
-      description:
-        'Wrap the value in an element of this name: `{ "Status": "OK" }` with `root: Ack` gives `<Ack><Status>OK</Status></Ack>`. Needed when the value does not have exactly one top-level key (XML has one root element); without it that fails with 422.',
-      example: 'Ack',
-    }),
+    root: z
+      .string()
+      .refine(isXmlName, {
+        params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
+        message: 'must be a valid XML element name',
+      })
+      .optional()
+      .meta({
+        description:
+          'Wrap the value in an element of this name: `{ "Status": "OK" }` with `root: Ack` gives `<Ack><Status>OK</Status></Ack>`. Needed when the value does not have exactly one top-level key (XML has one root element); without it that fails with 422.',
+        example: 'Ack',
+      }),
     declaration: z.boolean().default(true).meta({
       description: 'Start with `<?xml version="1.0" encoding="UTF-8"?>`.',
       example: false,

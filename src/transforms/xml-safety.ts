@@ -1,10 +1,10 @@
-import { z } from 'zod';
-
 /**
  * XML helpers shared by the `xml` and `xml-out` steps: a pre-parse safety scan, the entity
  * decoder handed to fast-xml-parser, XML names and character rules, escaping, and the schema
  * fields for the JSON convention both steps share (attribute prefix, text node name).
  */
+import { z } from 'zod';
+import { configCode } from '../core/config-codes.ts';
 
 /** A problem found by the scan, with the offset it was found at (for line and column). */
 export class XmlScanError extends Error {
@@ -251,20 +251,6 @@ function doctypeEnd(text: string, start: number): number {
   throw new XmlScanError('DOCTYPE is not closed', start);
 }
 
-/** 1-based line and column of a string offset (`\r\n`, `\r` and `\n` each end a line). */
-export function lineColumn(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, column: offset - lineStart + 1 };
-}
-
 /** An entity reference the document uses that XML does not define (none are declared: see scanXml). */
 export class XmlEntityError extends Error {
   constructor(reason: string) {
@@ -373,6 +359,7 @@ export const conventionFields = {
     .min(1)
     .max(16)
     .refine((value) => !NAME_START.test(value) && !/\s/.test(value) && !RESERVED_NAMES.has(value), {
+      params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
       message:
         'must not start with a character an XML name can start with (a letter, `_`, `:`), so an attribute never collides with an element',
     })
@@ -387,6 +374,7 @@ export const conventionFields = {
     .min(1)
     .max(32)
     .refine((value) => !isXmlName(value) && !/\s/.test(value) && !RESERVED_NAMES.has(value), {
+      params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
       message:
         'must not be a valid XML element name (e.g. `#text`, `$t`), so it never collides with an element',
     })
@@ -411,6 +399,7 @@ export function textNodeApartFromAttributes(
   ) {
     ctx.addIssue({
       code: 'custom',
+      params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
       path: ['textNode'],
       message: `must not start with the attribute prefix '${attributePrefix}'`,
     });

@@ -1,26 +1,3 @@
-import { TextDecoder } from 'node:util';
-import { type MatcherView, XMLParser, XMLValidator } from 'fast-xml-parser';
-import { z } from 'zod';
-import { HookrelayError } from '../errors.ts';
-import type { Plugin } from '../registry.ts';
-import { failed, malformed, tooComplex, unsupported } from './errors.ts';
-import { exactNumber, isJsonObject } from './json.ts';
-import { isJson, mediaType } from './payload.ts';
-import type { StepInfo, StepRuntime, TransformContext, TransformStep } from './types.ts';
-import {
-  conventionFields,
-  lineColumn,
-  localName,
-  type ScanLimits,
-  type ScanResult,
-  scanXml,
-  textNodeApartFromAttributes,
-  XmlEntityError,
-  XmlLimitError,
-  XmlScanError,
-  xmlEntityDecoder,
-} from './xml-safety.ts';
-
 /**
  * `xml`: an XML body to a JSON value with fast-xml-parser, in the convention Redpanda Connect
  * documents: one key per element, repeated elements become arrays, attributes are keys with a
@@ -34,9 +11,32 @@ import {
  * nesting beyond `maxDepth` and more elements, attributes or text nodes than the limits before
  * the parser builds anything; fast-xml-parser's validator then checks well-formedness with line
  * and column. A body of `parsing.workerThreshold` or more is parsed by a worker thread
- * (parse-pool.ts), which builds its own reader from this step's config, so a large document
+ * (src/parsing/pool.ts), which builds its own reader from this step's config, so a large document
  * does not hold up the event loop.
  */
+import { TextDecoder } from 'node:util';
+import { type MatcherView, XMLParser, XMLValidator } from 'fast-xml-parser';
+import { z } from 'zod';
+import { configCode } from '../core/config-codes.ts';
+import { HookrelayError } from '../core/errors.ts';
+import { exactNumber, isJsonObject } from '../core/json.ts';
+import { lineColumn } from '../core/line-column.ts';
+import type { Plugin } from '../core/registry.ts';
+import { failed, malformed, tooComplex, unsupported } from './errors.ts';
+import { isJson, mediaType } from './payload.ts';
+import type { StepInfo, StepRuntime, TransformContext, TransformStep } from './types.ts';
+import {
+  conventionFields,
+  localName,
+  type ScanLimits,
+  type ScanResult,
+  scanXml,
+  textNodeApartFromAttributes,
+  XmlEntityError,
+  XmlLimitError,
+  XmlScanError,
+  xmlEntityDecoder,
+} from './xml-safety.ts';
 
 const SOAP_NAMESPACES: Record<string, string> = {
   'http://schemas.xmlsoap.org/soap/envelope/': '1.1',
@@ -124,6 +124,7 @@ function noDoctypeInSoap(config: { soap?: unknown; allowDoctype?: unknown }, ctx
   if (config.soap === true && config.allowDoctype === true) {
     ctx.addIssue({
       code: 'custom',
+      params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
       path: ['allowDoctype'],
       message:
         'must not be true with `soap: true`: a SOAP message must not contain a DOCTYPE (SOAP 1.1 §3, SOAP 1.2 part 1 §5)',

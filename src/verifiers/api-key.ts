@@ -1,6 +1,11 @@
+/**
+ * The `apiKey` verifier: the caller sends one of the configured keys in a header or a query
+ * parameter, compared in constant time.
+ */
 import { z } from 'zod';
-import { headerName } from '../config/fields.ts';
-import type { Plugin } from '../registry.ts';
+import { configCode } from '../core/config-codes.ts';
+import { headerName } from '../core/fields.ts';
+import type { Plugin } from '../core/registry.ts';
 import { matchesAny } from './compare.ts';
 import { fail, headerValue, pass, type Verifier } from './types.ts';
 
@@ -23,7 +28,12 @@ const schema = z
   })
   .superRefine((config, ctx) => {
     if (!config.header === !config.query) {
-      ctx.addIssue({ code: 'custom', path: [], message: 'needs exactly one of `header` or `query`' });
+      ctx.addIssue({
+        code: 'custom',
+        params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
+        path: [],
+        message: 'needs exactly one of `header` or `query`',
+      });
     }
   })
   .meta({ title: 'apiKey', description: 'The caller sends an API key in a header or a query parameter.' });

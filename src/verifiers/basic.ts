@@ -1,5 +1,9 @@
+/**
+ * The `basic` verifier: the caller's `Authorization: Basic` must name one of the configured users
+ * with its password, compared in constant time.
+ */
 import { z } from 'zod';
-import type { Plugin } from '../registry.ts';
+import type { Plugin } from '../core/registry.ts';
 import { matchesAny } from './compare.ts';
 import { fail, headerValue, pass, type Verifier } from './types.ts';
 

@@ -1,5 +1,8 @@
+/**
+ * The `github` verifier preset: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`.
+ */
 import { z } from 'zod';
-import type { Plugin } from '../registry.ts';
+import type { Plugin } from '../core/registry.ts';
 import { findMatch } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
 import { macs, replayWindowField, secretsField } from './signing.ts';

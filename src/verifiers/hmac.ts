@@ -1,7 +1,12 @@
+/**
+ * The generic `hmac` verifier: an HMAC over the configured parts of the request (core/hmac-
+ * spec.ts), in a header, with an optional timestamp window and replay protection.
+ */
 import { z } from 'zod';
-import { headerName } from '../config/fields.ts';
-import { compileSigned, hmacFields, requireTimestampHeader, signedBytes } from '../config/hmac-spec.ts';
-import type { Plugin } from '../registry.ts';
+import { configCode } from '../core/config-codes.ts';
+import { headerName } from '../core/fields.ts';
+import { compileSigned, hmacFields, requireTimestampHeader, signedBytes } from '../core/hmac-spec.ts';
+import type { Plugin } from '../core/registry.ts';
 import { findMatch } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
 import { checkTimestamp, macs, replayWindowField, secretsField, toleranceField } from './signing.ts';
@@ -45,6 +50,7 @@ function timestampMustBeSigned(
   }
   ctx.addIssue({
     code: 'custom',
+    params: configCode('HOOKRELAY_CONFIG_INSECURE'),
     path: ['signed'],
     message: `'${config.signed}' does not contain {timestamp}, so the signature does not cover ${config.timestampHeader} and a captured request passes \`tolerance\` again with a fresh timestamp: sign it (e.g. '{timestamp}.{body}', as the sender documents) or set \`replayWindow\` to refuse a signature seen before`,
   });

@@ -1,5 +1,6 @@
+/** Every inbound verifier kind. Adding one = one file + one line here and in the union below. */
 import { z } from 'zod';
-import { createRegistry } from '../registry.ts';
+import { createRegistry } from '../core/registry.ts';
 import { apiKeyVerifier } from './api-key.ts';
 import { basicVerifier } from './basic.ts';
 import { githubVerifier } from './github.ts';
@@ -12,7 +13,6 @@ import { stripeVerifier } from './stripe.ts';
 import { twilioVerifier } from './twilio.ts';
 import type { Verifier } from './types.ts';
 
-/** Every inbound verifier kind. Adding one = one file + one line here and in the union below. */
 export const verifierRegistry = createRegistry<Verifier>('verifier', [
   basicVerifier,
   apiKeyVerifier,

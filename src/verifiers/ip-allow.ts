@@ -1,6 +1,11 @@
+/**
+ * The `ipAllow` verifier: the caller's address (or, behind trusted proxies, the client
+ * X-Forwarded-For names) must fall in one of the configured CIDR ranges.
+ */
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
-import type { Plugin } from '../registry.ts';
+import { configCode } from '../core/config-codes.ts';
+import type { Plugin } from '../core/registry.ts';
 import { fail, headerValue, pass, type Verifier, type VerifyRequest } from './types.ts';
 
 const CIDR = /^([0-9a-fA-F:.]+)(?:\/(\d{1,3}))?$/;
@@ -25,6 +30,7 @@ const schema = z
       if (!parseCidr(cidr)) {
         ctx.addIssue({
           code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
           path: ['cidrs', index],
           message: `invalid address or CIDR '${cidr}'`,
         });

@@ -1,5 +1,8 @@
+/**
+ * The `shopify` verifier preset: `X-Shopify-Hmac-Sha256`, base64 of HMAC-SHA256 over the raw body.
+ */
 import { z } from 'zod';
-import type { Plugin } from '../registry.ts';
+import type { Plugin } from '../core/registry.ts';
 import { findMatch } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
 import { macs, replayWindowField, secretsField } from './signing.ts';

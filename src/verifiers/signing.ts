@@ -1,9 +1,8 @@
+/** Pieces shared by the signature verifiers (generic `hmac` and the provider presets). */
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
-import { duration } from '../config/fields.ts';
+import { duration } from '../core/fields.ts';
 import { fail, type VerifyResult } from './types.ts';
-
-/** Pieces shared by the signature verifiers (generic `hmac` and the provider presets). */
 
 export type HmacAlgorithm = 'sha1' | 'sha256' | 'sha512';
 

@@ -1,5 +1,9 @@
+/**
+ * The `slack` verifier preset: `X-Slack-Signature: v0=<hex>` over `v0:<timestamp>:<body>`, with
+ * the timestamp window Slack requires.
+ */
 import { z } from 'zod';
-import type { Plugin } from '../registry.ts';
+import type { Plugin } from '../core/registry.ts';
 import { findMatch } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
 import { checkTimestamp, macs, replayWindowField, secretsField, toleranceField } from './signing.ts';

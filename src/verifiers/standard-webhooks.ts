@@ -1,5 +1,10 @@
+/**
+ * The `standardWebhooks` verifier preset: `webhook-signature` over `<id>.<timestamp>.<body>` with
+ * a `whsec_` secret, several signatures accepted during a rotation.
+ */
 import { z } from 'zod';
-import type { Plugin } from '../registry.ts';
+import { configCode } from '../core/config-codes.ts';
+import type { Plugin } from '../core/registry.ts';
 import { findMatch } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
 import { checkTimestamp, macs, replayWindowField, secretsField, toleranceField } from './signing.ts';
@@ -30,7 +35,12 @@ const schema = z
     config.secrets.forEach((secret, index) => {
       // Never quote the value: it is a secret.
       if (!secretKey(secret))
-        ctx.addIssue({ code: 'custom', path: ['secrets', index], message: 'is not a whsec_<base64> secret' });
+        ctx.addIssue({
+          code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
+          path: ['secrets', index],
+          message: 'is not a whsec_<base64> secret',
+        });
     });
   })
   .meta({

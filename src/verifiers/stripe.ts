@@ -1,5 +1,9 @@
+/**
+ * The `stripe` verifier preset: `Stripe-Signature: t=<timestamp>,v1=<hex>` over
+ * `<timestamp>.<body>`, within a tolerance.
+ */
 import { z } from 'zod';
-import type { Plugin } from '../registry.ts';
+import type { Plugin } from '../core/registry.ts';
 import { findMatch } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
 import { checkTimestamp, macs, replayWindowField, secretsField, toleranceField } from './signing.ts';

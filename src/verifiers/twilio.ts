@@ -1,6 +1,11 @@
+/**
+ * The `twilio` verifier preset: `X-Twilio-Signature`, base64 HMAC-SHA1 over the full URL and, for
+ * form posts, the sorted parameters (or the `bodySHA256` query parameter for JSON).
+ */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { Plugin } from '../registry.ts';
+import { configCode } from '../core/config-codes.ts';
+import type { Plugin } from '../core/registry.ts';
 import { findMatch, safeEqual } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
 import { macs, replayWindowField, secretsField } from './signing.ts';
@@ -19,7 +24,12 @@ const schema = z
       .string()
       .superRefine((value, ctx) => {
         const problem = publicUrlProblem(value);
-        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        if (problem)
+          ctx.addIssue({
+            code: 'custom',
+            params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
+            message: problem,
+          });
       })
       .meta({
         description:

@@ -1,11 +1,11 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import type { ReplayKeys, ReplayWindow } from './replay.ts';
-
 /**
  * What a verifier sees: the request as received, body as raw bytes, before any parsing. Only a
  * verifier can turn a received request into a verified one; routes without `verify` accept any
  * caller, and that is an explicit choice in the config.
  */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ReplayKeys, ReplayWindow } from './replay.ts';
+
 export interface VerifyRequest {
   method: string;
   /** Path and query exactly as received (`/in/orders?x=1`). */

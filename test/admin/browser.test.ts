@@ -4,8 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { allowedHostNames, hostOf } from '../../src/admin/guard.ts';
 import { type App, createApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import { createLogger } from '../../src/log.ts';
 import { newDeliveryId } from '../../src/queue/ids.ts';
+import { createLogger } from '../../src/telemetry/log.ts';
 
 /**
  * What a web page in a browser on the relay's host can do to the token-less loopback admin API.

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAdminServer } from '../../src/admin/server.ts';
-import type { AttemptView, DeliveryDetail, DeliverySummary, StatsView } from '../../src/admin/view.ts';
-import { createLogger } from '../../src/log.ts';
+import type { AttemptView, DeliveryDetail, DeliverySummary, StatsView } from '../../src/present/view.ts';
 import { newDeliveryId } from '../../src/queue/ids.ts';
 import { createDriver } from '../../src/queue/index.ts';
 import { attemptBytes, type NewDelivery, type QueueDriver } from '../../src/queue/types.ts';
+import { createLogger } from '../../src/telemetry/log.ts';
 
 /** The admin API over a real listener, on both drivers (sqlite in a temp dir). */
 

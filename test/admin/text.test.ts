@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { age, describe as describeDelivery, prettyXml } from '../../src/admin/text.ts';
-import { detail } from '../../src/admin/view.ts';
+import { age, describe as describeDelivery, prettyXml } from '../../src/present/text.ts';
+import { detail } from '../../src/present/view.ts';
 import type { DeliveryRecord } from '../../src/queue/types.ts';
 
 describe('prettyXml', () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { authRegistry } from '../../src/auth/index.ts';
-import type { OutboundRequest } from '../../src/auth/types.ts';
+import type { OutboundRequest } from '../../src/core/message.ts';
 import { type Relay, startRelay, startTarget, type Target } from '../helpers.ts';
 
 /** Each credential type, configured in YAML, arrives at a real downstream exactly as configured. */

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { oauth2Auth } from '../../src/auth/oauth2.ts';
 import { TokenSources } from '../../src/auth/token-cache.ts';
-import type { OutboundRequest } from '../../src/auth/types.ts';
-import { HookrelayError } from '../../src/errors.ts';
-import { createMetrics } from '../../src/metrics/index.ts';
+import { HookrelayError } from '../../src/core/errors.ts';
+import type { OutboundRequest } from '../../src/core/message.ts';
+import { createMetrics } from '../../src/telemetry/metrics.ts';
 import { refusedPort, sample } from '../helpers.ts';
 import { startTokenServer, type TokenServer } from './token-server.ts';
 

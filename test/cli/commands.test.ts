@@ -120,7 +120,7 @@ describe('validate', () => {
     expect(result.stdout).toBe(`${good}: OK (2 routes)\n`);
     // The token's `${TOKEN:-dev}` default is a literal secret: valid, but warned about.
     expect(result.stderr).toBe(
-      `hookrelay: 1 warning\n${good}:6:29: routes[0].forward.auth.token: has a literal default (\${VAR:-…}) for a secret; use \${VAR} or \${file:/path} without a default\n`,
+      `hookrelay: 1 warning\n${good}:6:29: routes[0].forward.auth.token: has a literal default (\${VAR:-…}) for a secret; use \${VAR} or \${file:/path} without a default [HOOKRELAY_CONFIG_LITERAL_SECRET]\n`,
     );
     expect((await cli(['validate', '--config', good])).code).toBe(0);
     expect((await cli(['-c', good, 'validate'])).code).toBe(0);
@@ -134,11 +134,11 @@ describe('validate', () => {
     expect(lines[0]).toBe('hookrelay: invalid configuration (5 errors)');
     expect(lines.slice(1).sort()).toEqual(
       [
-        `${bad}:2:3: server.prot: unknown key 'prot'`,
-        `${bad}:7:7: routes[0].forward.url: must be an absolute http(s) URL, got 'ftp://example.com/x'`,
-        `${bad}:10:5: routes[1].forwrd: unknown key 'forwrd'`,
-        `${bad}:8:5: routes[1]: a route needs exactly one of \`forward\` or \`echo: true\``,
-        `${bad}:15:7: routes[2].forward.url: environment variable 'MISSING_TOKEN_VAR' is not set`,
+        `${bad}:2:3: server.prot: unknown key 'prot' [HOOKRELAY_CONFIG_UNKNOWN_KEY]`,
+        `${bad}:7:7: routes[0].forward.url: must be an absolute http(s) URL, got 'ftp://example.com/x' [HOOKRELAY_CONFIG_INVALID_FORMAT]`,
+        `${bad}:10:5: routes[1].forwrd: unknown key 'forwrd' [HOOKRELAY_CONFIG_UNKNOWN_KEY]`,
+        `${bad}:8:5: routes[1]: a route needs exactly one of \`forward\` or \`echo: true\` [HOOKRELAY_CONFIG_CONFLICT]`,
+        `${bad}:15:7: routes[2].forward.url: environment variable 'MISSING_TOKEN_VAR' is not set [HOOKRELAY_CONFIG_ENV_NOT_SET]`,
       ].sort(),
     );
   });
@@ -154,7 +154,7 @@ describe('validate', () => {
     const result = await cli(['validate', '-c', one]);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
-      `hookrelay: invalid configuration (1 error)\n${one}:2:36: routes[0].extra: unknown key 'extra'\n`,
+      `hookrelay: invalid configuration (1 error)\n${one}:2:36: routes[0].extra: unknown key 'extra' [HOOKRELAY_CONFIG_UNKNOWN_KEY]\n`,
     );
   });
 
@@ -162,14 +162,21 @@ describe('validate', () => {
     const missing = join(dir, 'nope.yaml');
     const result = await cli(['validate', '-c', missing]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`${missing}: (root): cannot read config file: ENOENT`);
+    expect(result.stderr).toContain(
+      `${missing}: (root): cannot read config file: ENOENT [HOOKRELAY_CONFIG_FILE_UNREADABLE]`,
+    );
   });
 
   it('invalid YAML exits 1 with the position', async () => {
     const broken = file('broken.yaml', 'routes:\n  - id: a\n   path: /a\n');
     const result = await cli(['validate', '-c', broken]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(new RegExp(`${escapeRegExp(broken)}:3:\\d+: \\(root\\): invalid YAML: `));
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `${escapeRegExp(broken)}:3:\\d+: \\(root\\): invalid YAML: .* \\[HOOKRELAY_CONFIG_YAML_SYNTAX\\]$`,
+        'm',
+      ),
+    );
   });
 
   it('HOOKRELAY_CONFIG picks the file when -c is not given', async () => {
@@ -196,6 +203,10 @@ describe('start with a bad config', () => {
     const result = await cli(['start', '-c', bad]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('hookrelay: invalid configuration (5 errors)');
+    // The code beside each message, as `validate` prints it.
+    expect(result.stderr).toContain(
+      `${bad}:2:3: server.prot: unknown key 'prot' [HOOKRELAY_CONFIG_UNKNOWN_KEY]\n`,
+    );
     expect(result.stdout).not.toContain('listening');
   });
 

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DeliveryDetail } from '../../src/admin/view.ts';
+import type { DeliveryDetail } from '../../src/present/view.ts';
 import { newDeliveryId } from '../../src/queue/ids.ts';
 import { SqliteDriver } from '../../src/queue/sqlite.ts';
 import type { NewDelivery, QueueDriver } from '../../src/queue/types.ts';
@@ -441,7 +441,7 @@ routes:
     const refused = await cli(['deliveries', 'list', '-c', queueSecret]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(
-      "queue.path: environment variable 'UNSET_QUEUE_PATH_FOR_TEST' is not set",
+      "queue.path: environment variable 'UNSET_QUEUE_PATH_FOR_TEST' is not set [HOOKRELAY_CONFIG_ENV_NOT_SET]",
     );
   });
 

@@ -37,6 +37,8 @@ function cli(args: string[], stdin = '', env: Record<string, string> = SECRETS):
         done({ code, stdout, stderr });
       },
     );
+    // The child stops reading once a body is over the route's limit: EPIPE is expected then.
+    child.stdin!.on('error', () => {});
     child.stdin!.end(stdin);
   });
 }
@@ -263,6 +265,35 @@ describe('hookrelay try', () => {
     expect(method.stderr).toBe(
       'route basic: route accepts POST, not DELETE\nHOOKRELAY_ERR_METHOD_NOT_ALLOWED: the relay would answer 405 and forward nothing\n',
     );
+  });
+
+  it("the route's limits apply: the body limit (stdin read no further) and jsonDepth in respond", async () => {
+    const limited = file(
+      'limited.yaml',
+      `routes:
+  - id: limited
+    path: /limited
+    limits: { body: 64, jsonDepth: 2 }
+    forward:
+      url: https://api.example.com/limited
+    respond:
+      status: 202
+      body: "got {{ body.a }}"
+`,
+    );
+    const args = ['try', '-c', limited, '-r', 'limited', '-t', 'application/json'];
+    const large = await cli(args, `{"a":"${'x'.repeat(200_000)}"}`);
+    expect(large.code).toBe(1);
+    expect(large.stderr).toBe(
+      'route limited: request body exceeds the route limit of 64 bytes\nHOOKRELAY_ERR_BODY_TOO_LARGE: the relay would answer 413 and forward nothing\n',
+    );
+    const within = await cli(args, '{"a":{"b":1}}');
+    expect(within.code).toBe(0);
+    expect(within.stdout).toContain('\n\ngot {"b":1}\n');
+    // Deeper than limits.jsonDepth: the template sees no body, as in the relay's answer.
+    const deep = await cli(args, '{"a":{"b":{"c":1}}}');
+    expect(deep.code).toBe(0);
+    expect(deep.stdout).toContain('\n\ngot \n');
   });
 
   it('an unknown route exits 1 and lists the routes', async () => {

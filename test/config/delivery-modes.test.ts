@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { compileRoutes } from '../../src/config/compile.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError } from '../../src/core/errors.ts';
+import type { AsyncRoute } from '../../src/modes/async/index.ts';
 
 /**
  * A route key that has no effect in the route's delivery mode is an error naming the key and what
@@ -156,7 +157,7 @@ describe('keys without effect in the route delivery mode', () => {
 
   it('a queued route without a queue block gets the queue defaults', () => {
     const config = parseConfig(route('async'), 'hookrelay.yaml', { env: {} });
-    const [compiled] = compileRoutes(config);
+    const [compiled] = compileRoutes(config) as AsyncRoute[];
     expect(compiled!.queue).toMatchObject({
       concurrency: 4,
       maxAttempts: 1_000,

@@ -18,6 +18,17 @@ const run = (value: unknown, extraEnv: Record<string, string | undefined> = {}) 
 const invalid = (expression: string) =>
   `invalid interpolation '${expression}', expected \${VAR}, \${VAR:-default} or \${file:/path}`;
 
+/** The issue at `path` with `message`, and the code each kind of message comes with. */
+const issue = (path: ConfigPath, message: string) => ({
+  path,
+  code: message.startsWith('invalid interpolation')
+    ? 'HOOKRELAY_CONFIG_INTERPOLATION_SYNTAX'
+    : message.startsWith('cannot read secret file')
+      ? 'HOOKRELAY_CONFIG_SECRET_FILE_UNREADABLE'
+      : 'HOOKRELAY_CONFIG_ENV_NOT_SET',
+  message,
+});
+
 describe('interpolate strings', () => {
   it.each([
     ['no dollar at all', 'no dollar at all'],
@@ -72,7 +83,7 @@ describe('interpolate strings', () => {
   ])('%j reports issues and keeps the original string', (input, messages) => {
     const result = run({ key: input });
     expect(result.value).toEqual({ key: input });
-    expect(result.issues).toEqual(messages.map((message) => ({ path: ['key'], message })));
+    expect(result.issues).toEqual(messages.map((message) => issue(['key'], message)));
   });
 
   it('treats an empty environment value as set', () => {
@@ -82,7 +93,7 @@ describe('interpolate strings', () => {
 
   it('does not resolve inherited object properties as variables', () => {
     expect(run('${constructor}').issues).toEqual([
-      { path: [], message: "environment variable 'constructor' is not set" },
+      issue([], "environment variable 'constructor' is not set"),
     ]);
   });
 
@@ -93,14 +104,12 @@ describe('interpolate strings', () => {
         throw new Error('content: hunter2');
       },
     });
-    expect(result.issues).toEqual([{ path: [], message: "cannot read secret file '/x': read error" }]);
+    expect(result.issues).toEqual([issue([], "cannot read secret file '/x': read error")]);
   });
 
   it('uses fs by default', () => {
     const result = interpolate('${file:/definitely/not/here}', { env: {} });
-    expect(result.issues).toEqual([
-      { path: [], message: "cannot read secret file '/definitely/not/here': ENOENT" },
-    ]);
+    expect(result.issues).toEqual([issue([], "cannot read secret file '/definitely/not/here': ENOENT")]);
   });
 });
 
@@ -138,12 +147,12 @@ describe('interpolate documents', () => {
     };
     const result = run(input);
     expect(result.issues).toEqual([
-      { path: ['server', 'host'], message: "environment variable 'BIND' is not set" },
-      { path: ['routes', 2, 'forward', 'url'], message: invalid('${1X}') },
-      {
-        path: ['routes', 2, 'forward', 'auth', 'token'],
-        message: "cannot read secret file '/run/secrets/missing': ENOENT",
-      },
+      issue(['server', 'host'], "environment variable 'BIND' is not set"),
+      issue(['routes', 2, 'forward', 'url'], invalid('${1X}')),
+      issue(
+        ['routes', 2, 'forward', 'auth', 'token'],
+        "cannot read secret file '/run/secrets/missing': ENOENT",
+      ),
     ]);
   });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseConfigWithWarnings } from '../../src/config/load.ts';
-import { formatConfigIssue } from '../../src/errors.ts';
+import { formatConfigIssue } from '../../src/core/errors.ts';
 import { startTarget, type Target } from '../helpers.ts';
 
 /**
@@ -36,7 +36,9 @@ const DEFAULT =
 describe('literal secret warnings (loader)', () => {
   it('a literal outbound token: file:line:col, path and advice, never the value', () => {
     const got = warnings(route('      auth: { type: bearer, token: "tok-0123456789-literal" }\n'));
-    expect(got).toEqual([`hookrelay.yaml:6:29: routes[0].forward.auth.token: ${LITERAL}`]);
+    expect(got).toEqual([
+      `hookrelay.yaml:6:29: routes[0].forward.auth.token: ${LITERAL} [HOOKRELAY_CONFIG_LITERAL_SECRET]`,
+    ]);
     expect(got.join('\n')).not.toContain('tok-0123456789');
   });
 
@@ -49,10 +51,10 @@ describe('literal secret warnings (loader)', () => {
 
   it('a ${VAR:-default} on a secret warns even when VAR is set; an escaped $${ is literal', () => {
     expect(warnings(route('      auth: { type: bearer, token: "${TOKEN:-devtoken}" }\n'))).toEqual([
-      `hookrelay.yaml:6:29: routes[0].forward.auth.token: ${DEFAULT}`,
+      `hookrelay.yaml:6:29: routes[0].forward.auth.token: ${DEFAULT} [HOOKRELAY_CONFIG_LITERAL_SECRET]`,
     ]);
     expect(warnings(route('      auth: { type: bearer, token: "$${TOKEN}" }\n'))).toEqual([
-      `hookrelay.yaml:6:29: routes[0].forward.auth.token: ${LITERAL}`,
+      `hookrelay.yaml:6:29: routes[0].forward.auth.token: ${LITERAL} [HOOKRELAY_CONFIG_LITERAL_SECRET]`,
     ]);
   });
 
@@ -76,10 +78,10 @@ ${route(
 `,
 )}`;
     expect(warnings(yaml)).toEqual([
-      `hookrelay.yaml:2:3: admin.token: ${LITERAL}`,
-      `hookrelay.yaml:11:13: routes[0].verify[0].secrets[1]: ${LITERAL}`,
-      `hookrelay.yaml:14:30: routes[0].verify[1].users[0].password: ${DEFAULT}`,
-      `hookrelay.yaml:17:16: routes[0].verify[2].keys[0]: ${LITERAL}`,
+      `hookrelay.yaml:2:3: admin.token: ${LITERAL} [HOOKRELAY_CONFIG_LITERAL_SECRET]`,
+      `hookrelay.yaml:11:13: routes[0].verify[0].secrets[1]: ${LITERAL} [HOOKRELAY_CONFIG_LITERAL_SECRET]`,
+      `hookrelay.yaml:14:30: routes[0].verify[1].users[0].password: ${DEFAULT} [HOOKRELAY_CONFIG_LITERAL_SECRET]`,
+      `hookrelay.yaml:17:16: routes[0].verify[2].keys[0]: ${LITERAL} [HOOKRELAY_CONFIG_LITERAL_SECRET]`,
     ]);
   });
 
@@ -100,10 +102,10 @@ ${route(
 `,
     );
     expect(warnings(yaml)).toEqual([
-      `hookrelay.yaml:8:11: routes[0].transform[0].set.Authorization: ${LITERAL}`,
-      `hookrelay.yaml:12:9: routes[0].forward.headers.Authorization: ${LITERAL}`,
-      `hookrelay.yaml:13:9: routes[0].forward.headers.X-Api-Key: ${LITERAL}`,
-      `hookrelay.yaml:14:9: routes[0].forward.headers.X-Auth-Token: ${DEFAULT}`,
+      `hookrelay.yaml:8:11: routes[0].transform[0].set.Authorization: ${LITERAL} [HOOKRELAY_CONFIG_LITERAL_SECRET]`,
+      `hookrelay.yaml:12:9: routes[0].forward.headers.Authorization: ${LITERAL} [HOOKRELAY_CONFIG_LITERAL_SECRET]`,
+      `hookrelay.yaml:13:9: routes[0].forward.headers.X-Api-Key: ${LITERAL} [HOOKRELAY_CONFIG_LITERAL_SECRET]`,
+      `hookrelay.yaml:14:9: routes[0].forward.headers.X-Auth-Token: ${DEFAULT} [HOOKRELAY_CONFIG_LITERAL_SECRET]`,
     ]);
   });
 
@@ -172,7 +174,7 @@ describe('literal secret warnings (CLI)', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(`${file}: OK (1 route)\n`);
     expect(result.stderr).toBe(
-      `hookrelay: 1 warning\n${file}:8:29: routes[0].forward.auth.token: ${LITERAL}\n`,
+      `hookrelay: 1 warning\n${file}:8:29: routes[0].forward.auth.token: ${LITERAL} [HOOKRELAY_CONFIG_LITERAL_SECRET]\n`,
     );
     expect(result.stderr).not.toContain('very-secret');
   });

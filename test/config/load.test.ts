@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfigFile, parseConfig } from '../../src/config/load.ts';
-import { ConfigError, type ConfigIssue, formatConfigIssue } from '../../src/errors.ts';
+import { ConfigError, type ConfigIssue, formatConfigIssue } from '../../src/core/errors.ts';
 
 /** Loading a file: YAML syntax, interpolation, and how every problem is located and reported. */
 
@@ -40,6 +40,7 @@ describe('interpolation', () => {
         line: 5,
         column: 7,
         path: 'routes[0].forward.url',
+        code: 'HOOKRELAY_CONFIG_ENV_NOT_SET',
         message: "environment variable 'TARGET_HOST' is not set",
       },
     ]);
@@ -48,8 +49,8 @@ describe('interpolation', () => {
   it('every missing variable is reported, not only the first', () => {
     const issues = issuesOf(route('https://${TARGET_HOST}/hook', '${TARGET_TOKEN}'));
     expect(issues.map(formatConfigIssue)).toEqual([
-      "hookrelay.yaml:5:7: routes[0].forward.url: environment variable 'TARGET_HOST' is not set",
-      "hookrelay.yaml:6:29: routes[0].forward.auth.token: environment variable 'TARGET_TOKEN' is not set",
+      "hookrelay.yaml:5:7: routes[0].forward.url: environment variable 'TARGET_HOST' is not set [HOOKRELAY_CONFIG_ENV_NOT_SET]",
+      "hookrelay.yaml:6:29: routes[0].forward.auth.token: environment variable 'TARGET_TOKEN' is not set [HOOKRELAY_CONFIG_ENV_NOT_SET]",
     ]);
   });
 
@@ -90,7 +91,9 @@ describe('interpolation', () => {
   it('a missing secret file is an error naming the file, not its content', () => {
     const missing = join(dir, 'no-such-secret');
     expect(issuesOf(route('https://example.com/hook', `\${file:${missing}}`)).map(formatConfigIssue)).toEqual(
-      [`hookrelay.yaml:6:29: routes[0].forward.auth.token: cannot read secret file '${missing}': ENOENT`],
+      [
+        `hookrelay.yaml:6:29: routes[0].forward.auth.token: cannot read secret file '${missing}': ENOENT [HOOKRELAY_CONFIG_SECRET_FILE_UNREADABLE]`,
+      ],
     );
   });
 
@@ -164,7 +167,7 @@ describe('YAML syntax', () => {
 
   it('a file without routes says so', () => {
     expect(issuesOf(yaml('routes: []')).map(formatConfigIssue)).toEqual([
-      'hookrelay.yaml:1:1: routes: at least one route is required',
+      'hookrelay.yaml:1:1: routes: at least one route is required [HOOKRELAY_CONFIG_OUT_OF_RANGE]',
     ]);
     expect(issuesOf(yaml('server: { port: 8080 }'))).toEqual([
       expect.objectContaining({ path: 'routes', message: expect.stringContaining('expected array') }),
@@ -250,7 +253,9 @@ describe('several errors at once', () => {
       parseConfig(yaml('routes:', '  - id: a', '    path: /a', '    echo: true', '    bogus: 1'), 'my.yaml');
       expect.unreachable();
     } catch (error) {
-      expect((error as Error).message).toBe("my.yaml:5:5: routes[0].bogus: unknown key 'bogus'");
+      expect((error as Error).message).toBe(
+        "my.yaml:5:5: routes[0].bogus: unknown key 'bogus' [HOOKRELAY_CONFIG_UNKNOWN_KEY]",
+      );
     }
   });
 });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { compileRoutes } from '../../src/config/compile.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
-import { ConfigError, formatConfigIssue } from '../../src/errors.ts';
+import { ConfigError, formatConfigIssue } from '../../src/core/errors.ts';
+import type { SyncRoute } from '../../src/modes/sync/index.ts';
 
 /** The schema's rules, each with the message and location an operator sees. */
 
@@ -123,7 +124,7 @@ describe('forward.url', () => {
       error = e as ConfigError;
     }
     expect(error?.issues.map(formatConfigIssue)).toEqual([
-      "hookrelay.yaml:7:7: routes[2].forward.url: must be an absolute http(s) URL, got 'not-a-url'",
+      "hookrelay.yaml:7:7: routes[2].forward.url: must be an absolute http(s) URL, got 'not-a-url' [HOOKRELAY_CONFIG_INVALID_FORMAT]",
     ]);
   });
 
@@ -165,7 +166,7 @@ describe('forward.url', () => {
         '      url: https://api.example.com/{tenant}/{kind}?src={query.source}',
       ),
     );
-    const [route] = compileRoutes(config);
+    const [route] = compileRoutes(config) as SyncRoute[];
     expect(route!.forward!.template.origin).toBe('https://api.example.com');
     expect(route!.forward!.template.parts).toEqual([
       { literal: 'https://api.example.com/' },
@@ -367,7 +368,7 @@ describe('defaults and per-route overrides (compiled)', () => {
     '    retry: { attempts: 1, retryOn: [429, 5xx] }',
     '    limits: { body: 1mb, response: 1kb }',
   );
-  const [plain, custom] = compileRoutes(parse(source));
+  const [plain, custom] = compileRoutes(parse(source)) as SyncRoute[];
 
   it('a route without overrides gets the defaults block, and built-in defaults for the rest', () => {
     expect(plain!.timeouts).toEqual({ connect: 5_000, attempt: 2_000, deadline: 20_000 });
@@ -392,7 +393,7 @@ describe('defaults and per-route overrides (compiled)', () => {
   it('with no defaults block at all, the built-in defaults apply', () => {
     const [route] = compileRoutes(
       parse(yaml('routes: [{ id: a, path: /a, forward: { url: "http://x.test/" } }]')),
-    );
+    ) as SyncRoute[];
     expect(route!.timeouts).toEqual({ connect: 5_000, attempt: 10_000, deadline: 30_000 });
     expect(route!.limits).toEqual({ body: 1024 * 1024, response: 10 * 1024 * 1024, jsonDepth: 64 });
     expect(route!.retry).toMatchObject({
@@ -422,7 +423,7 @@ describe('defaults and per-route overrides (compiled)', () => {
           '    respond: { status: 202, contentType: text/xml, body: "<ack id=\\"{requestId}\\"/>" }',
         ),
       ),
-    );
+    ) as SyncRoute[];
     expect(route!.forward!.headers).toEqual({ 'x-source': 'erp' });
     expect([...route!.forward!.passHeaders!]).toEqual(['x-erp-event']);
     expect(route!.forward!.auth).toBeDefined();

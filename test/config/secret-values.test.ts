@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { configSchema } from '../../src/config/schema.ts';
-import { SecretValues, secretValuesOf } from '../../src/config/secret-values.ts';
+import { secretValuesOf } from '../../src/config/secret-provenance.ts';
+import { SecretValues } from '../../src/core/secret-values.ts';
 
 /** Which values of a configuration are never shown, and how they are found in what is shown. */
 

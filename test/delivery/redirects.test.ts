@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ErrorBody } from '../../src/ingress/reply.ts';
+import type { ErrorBody } from '../../src/pipeline/reply.ts';
 import { type Relay, sample, startRelay, startTarget, type Target, type TargetHandler } from '../helpers.ts';
 
 /** Redirects from the target: not followed by default; same origin only when a route allows it. */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ErrorBody } from '../../src/ingress/reply.ts';
+import type { ErrorBody } from '../../src/pipeline/reply.ts';
 import {
   type Relay,
   refusedPort,

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileRoutes } from '../../src/config/compile.ts';
 import { parseConfig } from '../../src/config/load.ts';
+import type { SyncRoute } from '../../src/modes/sync/index.ts';
 
 /** The `forward:` snippets of docs/security.md's outbound sections are valid configuration as written. */
 
@@ -49,7 +50,7 @@ describe('docs/security.md outbound snippets', () => {
       env[name!] = /WEBHOOK_SECRET$/.test(name!) ? 'whsec_dGVzdC1zaWduaW5nLWtleQ==' : 'test-value';
     }
     const config = parseConfig(yaml, 'security.md', { env, readFile });
-    const [route] = compileRoutes(config);
+    const [route] = compileRoutes(config) as SyncRoute[];
     expect(route!.forward).toBeDefined();
   });
 });

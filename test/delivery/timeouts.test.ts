@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ErrorBody } from '../../src/ingress/reply.ts';
+import type { ErrorBody } from '../../src/pipeline/reply.ts';
 import { type Relay, startRelay, startTarget, type Target } from '../helpers.ts';
 
 /** Per-attempt timeouts, the overall deadline, the response limit and callers that go away. */

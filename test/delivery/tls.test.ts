@@ -6,7 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
-import type { ErrorBody } from '../../src/ingress/reply.ts';
+import type { ErrorBody } from '../../src/pipeline/reply.ts';
 import { type Relay, startRelay } from '../helpers.ts';
 
 /** mTLS, extra and pinned CAs against real https servers on 127.0.0.1 (fixtures: test/fixtures/tls). */

@@ -6,10 +6,12 @@ import { promisify } from 'node:util';
 import { load as loadYaml } from 'js-yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { generateDocs, ROOT, slug, staleDocs } from '../../scripts/gen-docs.ts';
+import { slug } from '../../scripts/docs/markdown.ts';
+import { generateDocs, ROOT, staleDocs } from '../../scripts/gen-docs.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import { ERRORS } from '../../src/errors.ts';
-import { METRIC_DEFINITIONS } from '../../src/metrics/index.ts';
+import { CONFIG_CODES } from '../../src/core/config-codes.ts';
+import { ERRORS, type ErrorCode, isAdminCode } from '../../src/core/errors.ts';
+import { METRIC_DEFINITIONS } from '../../src/telemetry/metrics.ts';
 import { exampleSecret } from '../helpers.ts';
 
 const run = promisify(execFile);
@@ -59,6 +61,42 @@ describe('generated docs', () => {
       expect(doc).toContain(`### ${code}\n`);
       expect(row(doc, `[\`${code}\`](#${slug(code)})`)?.[1]).toBe(String(spec.status));
     }
+  });
+
+  it('errors.md lists the admin API codes of the one table in their own section', () => {
+    const doc = read('docs/errors.md');
+    const admin = Object.keys(ERRORS).filter((c) => isAdminCode(c as ErrorCode));
+    expect(admin).toEqual([
+      'HOOKRELAY_ERR_ADMIN_UNAUTHORIZED',
+      'HOOKRELAY_ERR_ADMIN_HOST_NOT_ALLOWED',
+      'HOOKRELAY_ERR_ADMIN_CROSS_ORIGIN',
+      'HOOKRELAY_ERR_ADMIN_UNSUPPORTED_MEDIA_TYPE',
+      'HOOKRELAY_ERR_ADMIN_BAD_REQUEST',
+      'HOOKRELAY_ERR_ADMIN_NOT_FOUND',
+      'HOOKRELAY_ERR_ADMIN_METHOD_NOT_ALLOWED',
+      'HOOKRELAY_ERR_ADMIN_BODY_TOO_LARGE',
+      'HOOKRELAY_ERR_ADMIN_QUEUE',
+    ]);
+    const section = doc.indexOf('\n## Admin API codes\n');
+    expect(section).toBeGreaterThan(0);
+    for (const code of Object.keys(ERRORS)) {
+      expect(doc.indexOf(`### ${code}\n`) > section).toBe(admin.includes(code));
+    }
+    // Only the relay listener's codes are counted in hookrelay_errors_total.
+    const metricCodes = row(read('docs/metrics.md'), '`code`')?.[1] ?? '';
+    expect(metricCodes).toContain('`HOOKRELAY_ERR_ROUTE_NOT_FOUND`');
+    expect(metricCodes).not.toContain('ADMIN');
+    for (const page of ['docs/queue.md', 'docs/security.md']) {
+      expect(read(page)).toContain('(errors.md#admin-api-codes)');
+    }
+  });
+
+  it('errors.md lists every configuration code with its severity, and configuration.md links there', () => {
+    const doc = read('docs/errors.md');
+    for (const [code, spec] of Object.entries(CONFIG_CODES)) {
+      expect(row(doc, `\`${code}\``)?.[1]).toBe(spec.severity);
+    }
+    expect(read('docs/configuration.md')).toContain('(errors.md#configuration-codes)');
   });
 
   it('metrics.md documents every metric with its type and labels', () => {

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/gen-docs.ts';
-import { parseDuration, parseSize } from '../../src/config/units.ts';
+import { parseDuration, parseSize } from '../../src/core/units.ts';
 
 /**
  * Pages that list options beside their explanation (docs/queue.md) repeat each default shown in

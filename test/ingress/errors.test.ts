@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ErrorBody } from '../../src/ingress/reply.ts';
+import type { ErrorBody } from '../../src/pipeline/reply.ts';
 import { type Relay, startRelay, startTarget, type Target } from '../helpers.ts';
 
 /** 404, 405 and 413 are answered by the relay itself: JSON errors, and nothing reaches the target. */

@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError } from '../../src/core/errors.ts';
 import { DEFAULT_LIMITS } from '../../src/ingress/server.ts';
 import { type Relay, sample, startRelay, startTarget, type Target } from '../helpers.ts';
 
@@ -438,7 +438,7 @@ describe('server limits in the config', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).toBe(
-      'c.yaml:3:3: server.headersTimeout: must not be longer than server.requestTimeout (5000 ms)',
+      'c.yaml:3:3: server.headersTimeout: must not be longer than server.requestTimeout (5000 ms) [HOOKRELAY_CONFIG_CONFLICT]',
     );
   });
 });

@@ -111,6 +111,8 @@ routes:
     });
     expect(lines()[3]).toMatchObject({ code: 'HOOKRELAY_ERR_UPSTREAM_UNREACHABLE' });
     expect(lines()[5]).toMatchObject({ code: 'HOOKRELAY_ERR_BODY_TOO_LARGE' });
+    // The 404 for no route is written by the same builder: code and error, like every failure.
+    expect(lines()[7]).toMatchObject({ code: 'HOOKRELAY_ERR_ROUTE_NOT_FOUND', error: expect.any(String) });
   });
 
   it('no configured secret appears in any log line or any answer', () => {

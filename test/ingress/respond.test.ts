@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ErrorBody } from '../../src/ingress/reply.ts';
+import type { ErrorBody } from '../../src/pipeline/reply.ts';
 import { type Relay, startRelay, startTarget, type Target, type TargetHandler } from '../helpers.ts';
 
 const soapAck = readFileSync(new URL('../fixtures/soap-ack.xml', import.meta.url), 'utf8');

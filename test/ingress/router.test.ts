@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseRoutePath } from '../../src/config/route-path.ts';
-import { createRouter } from '../../src/ingress/router.ts';
+import { parseRoutePath } from '../../src/core/route-path.ts';
+import { createRouter } from '../../src/pipeline/router.ts';
 
 const route = (id: string, path: string, methods: string[] = ['POST']) => ({
   id,

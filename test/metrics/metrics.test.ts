@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METRIC_DEFINITIONS, NO_ROUTE } from '../../src/metrics/index.ts';
-import { VERSION } from '../../src/version.ts';
+import { VERSION } from '../../src/core/version.ts';
+import { METRIC_DEFINITIONS, NO_ROUTE } from '../../src/telemetry/metrics.ts';
 import { type Relay, refusedPort, sample, startRelay, startTarget, type Target } from '../helpers.ts';
 
 /** Exact metric values after a known sequence of requests, and labels that never carry caller input. */

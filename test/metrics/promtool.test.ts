@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, createApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import { createLogger } from '../../src/log.ts';
-import { createMetrics, REDUNDANT_DEFAULT_METRICS } from '../../src/metrics/index.ts';
+import { createLogger } from '../../src/telemetry/log.ts';
+import { createMetrics, REDUNDANT_DEFAULT_METRICS } from '../../src/telemetry/metrics.ts';
 import { refusedPort, startTarget, type Target } from '../helpers.ts';
 import { requireTool } from '../support/system-tools.ts';
 

@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { CompiledForward } from '../../src/config/compile.ts';
-import { parseUrlTemplate } from '../../src/config/template.ts';
-import {
-  appendForwardedFor,
-  forwardableHeaders,
-  relayableResponseHeaders,
-} from '../../src/pipeline/headers.ts';
-import type { InboundMessage } from '../../src/pipeline/message.ts';
+import { appendForwardedFor, forwardableHeaders, relayableResponseHeaders } from '../../src/core/headers.ts';
+import type { InboundMessage } from '../../src/core/message.ts';
 import { buildOutbound } from '../../src/pipeline/outbound.ts';
+import { parseUrlTemplate } from '../../src/pipeline/url-template.ts';
 
 /** Table tests for the header rules and the outbound builder, without any server. */
 describe('forwardableHeaders', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseUrlTemplate, renderUrlTemplate } from '../../src/config/template.ts';
+import { parseUrlTemplate, renderUrlTemplate } from '../../src/pipeline/url-template.ts';
 
-/** URL templates (src/config/template.ts): parsed at load, rendered per request by the pipeline. */
+/** URL templates (src/config/url-template.ts): parsed at load, rendered per request by the pipeline. */
 describe('parseUrlTemplate', () => {
   it.each([
     ['https://api.example.com/orders', [], 'https://api.example.com', true],

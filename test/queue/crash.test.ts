@@ -89,8 +89,8 @@ routes:
     path: /in/orders
     delivery: async
     forward: { url: "http://127.0.0.1:${targetPort}/hook" }
-    timeouts: { attempt: 1s }
-    queue: { concurrency: ${CONCURRENCY}, maxAttempts: 1000, lease: 2s, minDelay: 20ms, maxDelay: 200ms }
+    timeouts: { attempt: 3s }
+    queue: { concurrency: ${CONCURRENCY}, maxAttempts: 1000, lease: 6s, minDelay: 20ms, maxDelay: 200ms }
 `,
     );
 
@@ -146,8 +146,13 @@ routes:
     await until('all 500 webhooks at the target', () => seen.size === TOTAL, 60_000);
     await until('in-flight requests to settle', () => inFlight === 0, 10_000);
     const duplicates = [...seen.values()].reduce((sum, count) => sum + count - 1, 0);
-    // At-least-once: only what was in flight at the kill may arrive twice.
-    expect(duplicates).toBeLessThanOrEqual(CONCURRENCY);
+    // At-least-once: only what was in flight at the kill may arrive twice. The attempt timeout and
+    // the lease leave room for a loaded machine (a whole test suite on two cores): an attempt that
+    // outlives either is retried by design, and would count here as a duplicate.
+    expect(
+      duplicates,
+      `duplicates; relay output:\n${second.output.slice(-20).join('\n')}`,
+    ).toBeLessThanOrEqual(CONCURRENCY);
     second.child.kill('SIGTERM');
     await new Promise((resolve) => second.child.once('exit', resolve));
   });

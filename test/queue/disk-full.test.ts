@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { ErrorBody } from '../../src/ingress/reply.ts';
+import type { ErrorBody } from '../../src/pipeline/reply.ts';
 import { SQLITE_MAX_PAGES, SqliteDriver } from '../../src/queue/sqlite.ts';
 import { type Relay, refusedPort, sample, startRelay } from '../helpers.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.ts';
 import { FailureLog } from '../../src/queue/failure-log.ts';
+import { createLogger } from '../../src/telemetry/log.ts';
 
 describe('FailureLog', () => {
   function setup() {

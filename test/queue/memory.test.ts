@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.ts';
 import { createDriver } from '../../src/queue/index.ts';
 import { MemoryDriver } from '../../src/queue/memory.ts';
+import { createLogger } from '../../src/telemetry/log.ts';
 import { driverContract } from './contract.ts';
 
 driverContract('memory', (options) => new MemoryDriver(options));

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.ts';
-import { createMetrics } from '../../src/metrics/index.ts';
 import { MemoryDriver } from '../../src/queue/memory.ts';
 import { Queue } from '../../src/queue/queue.ts';
+import { createLogger } from '../../src/telemetry/log.ts';
+import { createMetrics } from '../../src/telemetry/metrics.ts';
 
 const DAY = 86_400_000;
 

@@ -6,16 +6,21 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bearerAuth } from '../../src/auth/bearer.ts';
 import type { OutboundAuth } from '../../src/auth/types.ts';
-import { statusMatcher } from '../../src/config/compile.ts';
+import { compileRoutes } from '../../src/config/compile.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import type { TargetResponse } from '../../src/delivery/attempt.ts';
 import { Clients } from '../../src/delivery/client.ts';
-import { createLogger } from '../../src/log.ts';
-import { createMetrics } from '../../src/metrics/index.ts';
+import { firstQueuedAttemptAt, statusMatcher } from '../../src/delivery/policy.ts';
+import { workerRoute } from '../../src/modes/async/worker-route.ts';
+import type { HybridRoute } from '../../src/modes/hybrid/index.ts';
 import { newDeliveryId } from '../../src/queue/ids.ts';
 import { MemoryDriver } from '../../src/queue/memory.ts';
 import { decide } from '../../src/queue/outcome.ts';
 import { SqliteDriver } from '../../src/queue/sqlite.ts';
 import type { DeliveryRecord, QueueDriver } from '../../src/queue/types.ts';
 import { DeliveryWorkers, type WorkerOptions, type WorkerRoute } from '../../src/queue/worker.ts';
+import { createLogger } from '../../src/telemetry/log.ts';
+import { createMetrics } from '../../src/telemetry/metrics.ts';
 import { refusedPort, sample, startTarget, type Target, type TargetHandler } from '../helpers.ts';
 
 type RouteOverrides = Partial<Omit<WorkerRoute, 'queue' | 'retry'>> & {
@@ -574,5 +579,46 @@ describe('decide', () => {
     });
     expect(decide(record(0, 0), truncated(503), route(), 0)).toMatchObject({ kind: 'retry' });
     expect(decide(record(0, 0), truncated(404), route(), 0)).toMatchObject({ kind: 'dead' });
+  });
+
+  it('a hybrid hand-off schedules its first queued attempt as a worker would after the same attempts', () => {
+    const config = parseConfig(
+      `queue: { driver: memory }
+routes:
+  - id: h
+    path: /h
+    delivery: hybrid
+    forward: { url: "http://127.0.0.1:1/h" }
+    retry: { attempts: 3, minDelay: 10ms, maxDelay: 50ms, maxRetryAfter: 1s, jitter: false }
+    queue: { minDelay: 2s, maxDelay: 30s, maxRetryAfter: 2h, maxAge: 1d }
+`,
+      'hookrelay.yaml',
+      { env: {} },
+    );
+    const [hybrid] = compileRoutes(config) as HybridRoute[];
+    const worker = workerRoute(hybrid!);
+    const now = 5_000_000;
+    const cases: (TargetResponse | undefined)[] = [
+      response(503),
+      { status: 429, headers: { 'retry-after': '3600' }, body: Buffer.from('') },
+      undefined,
+    ];
+    for (const last of cases) {
+      for (const attempts of [1, 3, 10]) {
+        const error = last ? undefined : new Error('connect ECONNREFUSED 127.0.0.1:1');
+        const handOff = firstQueuedAttemptAt(hybrid!, { attempts, response: last, error }, { now });
+        // The worker's view: the record holds the attempts before the last, made at `now`.
+        const decision = decide(record(attempts - 1, now), last ?? error!, worker, now);
+        expect(decision).toMatchObject({ kind: 'retry' });
+        expect(handOff).toBe((decision as { nextAttemptAt: number }).nextAttemptAt);
+      }
+    }
+    // The queue's settings, not the synchronous ones: 2 s after one attempt, a Retry-After of an hour.
+    expect(
+      firstQueuedAttemptAt(hybrid!, { attempts: 1, response: response(503), error: undefined }, { now }),
+    ).toBe(now + 2_000);
+    expect(
+      firstQueuedAttemptAt(hybrid!, { attempts: 3, response: cases[1], error: undefined }, { now }),
+    ).toBe(now + 3_600_000);
   });
 });

@@ -1,7 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import type { OutboundRequest } from '../../src/auth/types.ts';
-import { createRegistry } from '../../src/registry.ts';
+import type { OutboundRequest } from '../../src/core/message.ts';
+import { createRegistry } from '../../src/core/registry.ts';
 import { hmacSigner } from '../../src/signers/hmac.ts';
 import { signerRegistry, signerSchema } from '../../src/signers/index.ts';
 import { standardWebhooksSigner } from '../../src/signers/standard-webhooks.ts';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { compileRoutes } from '../../src/config/compile.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError } from '../../src/core/errors.ts';
+import type { StreamRoute } from '../../src/modes/stream/index.ts';
 
 /** What a stream route accepts and refuses at load, each refusal naming the key. */
 
@@ -32,7 +33,7 @@ function issues(route: string, top = ''): string[] {
 
 describe('stream route configuration', () => {
   it('defaults: no body limit of its own, 60 s idle, no retry; connect timeout from defaults', () => {
-    const [route] = compileRoutes(load(''));
+    const [route] = compileRoutes(load('')) as StreamRoute[];
     expect(route!.delivery).toBe('stream');
     expect(route!.limits.body).toBe(Number.POSITIVE_INFINITY);
     expect(route!.stream).toEqual({ idleTimeout: 60_000, retryRefused: false });
@@ -45,7 +46,7 @@ describe('stream route configuration', () => {
       load(
         '    limits: { body: 2gb }\n    timeouts: { connect: 2s }\n    stream: { idleTimeout: 5m, retryRefused: true }',
       ),
-    );
+    ) as StreamRoute[];
     expect(route!.limits.body).toBe(2 * 1024 ** 3);
     expect(route!.timeouts.connect).toBe(2_000);
     expect(route!.stream).toEqual({ idleTimeout: 300_000, retryRefused: true });

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseRoutePath } from '../../src/config/route-path.ts';
-import { parseUrlTemplate, renderUrlTemplate, restPathProblem } from '../../src/config/template.ts';
-import type { HookrelayError } from '../../src/errors.ts';
-import { createRouter } from '../../src/ingress/router.ts';
+import type { HookrelayError } from '../../src/core/errors.ts';
+import { parseRoutePath } from '../../src/core/route-path.ts';
+import { createRouter } from '../../src/pipeline/router.ts';
+import { parseUrlTemplate, renderUrlTemplate, restPathProblem } from '../../src/pipeline/url-template.ts';
 import { type Relay, startRelay, startTarget, type Target } from '../helpers.ts';
 import { rawRequest } from './support.ts';
 

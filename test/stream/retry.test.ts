@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shouldRetry } from '../../src/stream/retry.ts';
+import { shouldRetry } from '../../src/modes/stream/retry.ts';
 
 /**
  * The retry decision of a stream route, as a table. End to end, test/stream/proxy.test.ts shows

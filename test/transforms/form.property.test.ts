@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HookrelayError } from '../../src/errors.ts';
-import type { InboundMessage } from '../../src/pipeline/message.ts';
+import { HookrelayError } from '../../src/core/errors.ts';
+import type { InboundMessage } from '../../src/core/message.ts';
 import { transformRegistry, transformSchema } from '../../src/transforms/index.ts';
 import { runTransforms, StepError } from '../../src/transforms/run.ts';
 import { inbound } from './support.ts';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
-import { HookrelayError } from '../../src/errors.ts';
-import type { InboundMessage } from '../../src/pipeline/message.ts';
+import { HookrelayError } from '../../src/core/errors.ts';
+import type { InboundMessage } from '../../src/core/message.ts';
 import { transformSchema } from '../../src/transforms/index.ts';
 import {
   type CompiledStep,

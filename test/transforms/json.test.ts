@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decimalKey, integerText, jsonNumberText, parseDecimal } from '../../src/transforms/decimal.ts';
+import { decimalKey, integerText, jsonNumberText, parseDecimal } from '../../src/core/decimal.ts';
 import {
   cloneJson,
   exactNumber,
@@ -11,7 +11,7 @@ import {
   numberText,
   parseJsonText,
   toDouble,
-} from '../../src/transforms/json.ts';
+} from '../../src/core/json.ts';
 import { document, numberText as numberTexts, text } from './json-documents.ts';
 
 /** json.ts, the one JSON parser of hookrelay, and decimal.ts, its exact decimal helpers. */

@@ -1,11 +1,12 @@
 import fc from 'fast-check';
 import { dump } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { type CompiledRoute, compileRoutes } from '../../src/config/compile.ts';
+import { compileRoutes } from '../../src/config/compile.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import { HookrelayError } from '../../src/errors.ts';
-import type { InboundMessage } from '../../src/pipeline/message.ts';
-import { isNumber, numberText, parseJsonText, toDouble } from '../../src/transforms/json.ts';
+import { HookrelayError } from '../../src/core/errors.ts';
+import { isNumber, numberText, parseJsonText, toDouble } from '../../src/core/json.ts';
+import type { InboundMessage } from '../../src/core/message.ts';
+import type { SyncRoute } from '../../src/modes/sync/index.ts';
 import { parseOutputPath, parseSourcePath } from '../../src/transforms/map-fields.ts';
 import { runTransforms, StepError } from '../../src/transforms/run.ts';
 import type { Payload } from '../../src/transforms/types.ts';
@@ -16,7 +17,7 @@ import type { Payload } from '../../src/transforms/types.ts';
  * unexpected exception, never a 5xx.
  */
 
-function compile(step: Record<string, unknown>): CompiledRoute {
+function compile(step: Record<string, unknown>): SyncRoute {
   const yaml = dump({
     routes: [
       {
@@ -27,7 +28,7 @@ function compile(step: Record<string, unknown>): CompiledRoute {
       },
     ],
   });
-  return compileRoutes(parseConfig(yaml, 'test.yaml', { env: {} }))[0]!;
+  return compileRoutes(parseConfig(yaml, 'test.yaml', { env: {} }))[0] as SyncRoute;
 }
 
 function message(query: string): InboundMessage {
@@ -48,7 +49,7 @@ function message(query: string): InboundMessage {
 
 type Outcome = { ok: true; value: unknown; body: string } | { ok: false; status: number };
 
-async function outcome(route: CompiledRoute, payload: Payload, query = ''): Promise<Outcome> {
+async function outcome(route: SyncRoute, payload: Payload, query = ''): Promise<Outcome> {
   try {
     const result = await runTransforms(route.transform, message(query), payload);
     return { ok: true, value: result.value, body: result.body.toString('utf8') };

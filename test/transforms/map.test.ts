@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dump, load } from 'js-yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CompiledRoute, compileRoutes } from '../../src/config/compile.ts';
+import { compileRoutes } from '../../src/config/compile.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import { ConfigError, formatConfigIssue, type HookrelayError } from '../../src/errors.ts';
-import type { InboundMessage } from '../../src/pipeline/message.ts';
+import { ConfigError, formatConfigIssue, type HookrelayError } from '../../src/core/errors.ts';
+import type { InboundMessage } from '../../src/core/message.ts';
+import type { SyncRoute } from '../../src/modes/sync/index.ts';
 import { outputConflicts, parseOutputPath, parseSourcePath } from '../../src/transforms/map-fields.ts';
 import { runTransforms, StepError } from '../../src/transforms/run.ts';
 import type { Payload } from '../../src/transforms/types.ts';
@@ -51,7 +52,7 @@ function message(request: CaseRequest = {}, body: Buffer = Buffer.alloc(0)): Inb
 }
 
 /** Compiles a map step the way the relay does: YAML → parseConfig → compileRoutes. */
-function compileMap(step: Record<string, unknown>): CompiledRoute {
+function compileMap(step: Record<string, unknown>): SyncRoute {
   const yaml = dump({
     routes: [
       {
@@ -62,10 +63,10 @@ function compileMap(step: Record<string, unknown>): CompiledRoute {
       },
     ],
   });
-  return compileRoutes(parseConfig(yaml, 'test.yaml', { env: {} }))[0]!;
+  return compileRoutes(parseConfig(yaml, 'test.yaml', { env: {} }))[0] as SyncRoute;
 }
 
-async function run(route: CompiledRoute, payload: Payload, request?: CaseRequest): Promise<unknown> {
+async function run(route: SyncRoute, payload: Payload, request?: CaseRequest): Promise<unknown> {
   const msg = message(request, payload.kind === 'bytes' ? payload.bytes : Buffer.alloc(0));
   const result = await runTransforms(route.transform, msg, payload);
   expect(result.contentType).toBe('application/json');
@@ -195,7 +196,7 @@ describe('map step: behaviour', () => {
       - type: map
         jsonata: '{ "ref": "ORD-" & order.id, "big": order.total > 100 }'
 `;
-    const route = compileRoutes(parseConfig(yaml, 'test.yaml', { env: {} }))[0]!;
+    const route = compileRoutes(parseConfig(yaml, 'test.yaml', { env: {} }))[0] as SyncRoute;
     expect(await run(route, { kind: 'value', value: { id: 7, total: '250' } })).toEqual({
       ref: 'ORD-7',
       big: true,
@@ -330,10 +331,10 @@ ${step}
 
   it('a jsonata syntax error names the route, step and position, at the file line', () => {
     expect(mapIssues('        jsonata: "Order.Id +"')).toEqual([
-      'hookrelay.yaml:8:9: routes[0].transform[1].jsonata: jsonata syntax error at position 10: Unexpected end of expression [S0207]',
+      'hookrelay.yaml:8:9: routes[0].transform[1].jsonata: jsonata syntax error at position 10: Unexpected end of expression [S0207] [HOOKRELAY_CONFIG_INVALID_EXPRESSION]',
     ]);
     expect(mapIssues('        jsonata: \'{ "a": $number(b }\'')).toEqual([
-      'hookrelay.yaml:8:9: routes[0].transform[1].jsonata: jsonata syntax error at position 18, near \'}\': Expected ")", got "}" [S0202]',
+      'hookrelay.yaml:8:9: routes[0].transform[1].jsonata: jsonata syntax error at position 18, near \'}\': Expected ")", got "}" [S0202] [HOOKRELAY_CONFIG_INVALID_EXPRESSION]',
     ]);
   });
 
@@ -345,16 +346,16 @@ ${step}
             "total": $number(Order.Total
           }`),
     ).toEqual([
-      'hookrelay.yaml:8:9: routes[0].transform[1].jsonata: jsonata syntax error at position 52 (line 4, column 1), near \'}\': Expected ")", got "}" [S0202]',
+      'hookrelay.yaml:8:9: routes[0].transform[1].jsonata: jsonata syntax error at position 52 (line 4, column 1), near \'}\': Expected ")", got "}" [S0202] [HOOKRELAY_CONFIG_INVALID_EXPRESSION]',
     ]);
   });
 
   it('both fields and jsonata, or neither, is an error', () => {
     expect(mapIssues('        fields: { a: b }\n        jsonata: a')).toEqual([
-      'hookrelay.yaml:7:9: routes[0].transform[1]: a map step needs exactly one of `fields` or `jsonata`',
+      'hookrelay.yaml:7:9: routes[0].transform[1]: a map step needs exactly one of `fields` or `jsonata` [HOOKRELAY_CONFIG_CONFLICT]',
     ]);
     expect(mapIssues('        keep: true')).toEqual([
-      'hookrelay.yaml:7:9: routes[0].transform[1]: a map step needs exactly one of `fields` or `jsonata`',
+      'hookrelay.yaml:7:9: routes[0].transform[1]: a map step needs exactly one of `fields` or `jsonata` [HOOKRELAY_CONFIG_CONFLICT]',
     ]);
   });
 
@@ -372,28 +373,28 @@ ${step}
           j: x
           j.k: y`),
     ).toEqual([
-      "hookrelay.yaml:10:11: routes[0].transform[1].fields.c: invalid source path '$foo.x': unknown root '$foo', expected $ (the body) or one of $query, $params, $headers, $method, $path, $requestId; write $[\"$foo\"] for a body key that starts with $",
-      'hookrelay.yaml:11:11: routes[0].transform[1].fields.d: type: Invalid option: expected one of "string"|"number"|"integer"|"boolean"',
-      "hookrelay.yaml:12:16: routes[0].transform[1].fields.e.frm: unknown key 'frm'",
-      'hookrelay.yaml:12:11: routes[0].transform[1].fields.e: a field needs one of `from`, `const` or `template`',
-      'hookrelay.yaml:13:11: routes[0].transform[1].fields.f: a field takes only one of `const`, `from`',
-      'hookrelay.yaml:14:26: routes[0].transform[1].fields.g.default: `default` only applies with `from`',
-      "hookrelay.yaml:15:16: routes[0].transform[1].fields.h.template: invalid template expression '{{ nope }}': expected a path starting with one of body, query, params, headers, method, path, requestId",
-      'hookrelay.yaml:16:11: routes[0].transform[1].fields.i: expected a source path (string) or an object with `from`, `const` or `template`',
-      'hookrelay.yaml:9:11: routes[0].transform[1].fields["a..b"]: invalid path \'a..b\': expected a key name at character 3',
-      "hookrelay.yaml:18:11: routes[0].transform[1].fields[\"j.k\"]: 'j.k' is inside 'j', which is also set",
+      "hookrelay.yaml:10:11: routes[0].transform[1].fields.c: invalid source path '$foo.x': unknown root '$foo', expected $ (the body) or one of $query, $params, $headers, $method, $path, $requestId; write $[\"$foo\"] for a body key that starts with $ [HOOKRELAY_CONFIG_INVALID_EXPRESSION]",
+      'hookrelay.yaml:11:11: routes[0].transform[1].fields.d: type: Invalid option: expected one of "string"|"number"|"integer"|"boolean" [HOOKRELAY_CONFIG_INVALID_VALUE]',
+      "hookrelay.yaml:12:16: routes[0].transform[1].fields.e.frm: unknown key 'frm' [HOOKRELAY_CONFIG_UNKNOWN_KEY]",
+      'hookrelay.yaml:12:11: routes[0].transform[1].fields.e: a field needs one of `from`, `const` or `template` [HOOKRELAY_CONFIG_CONFLICT]',
+      'hookrelay.yaml:13:11: routes[0].transform[1].fields.f: a field takes only one of `const`, `from` [HOOKRELAY_CONFIG_CONFLICT]',
+      'hookrelay.yaml:14:26: routes[0].transform[1].fields.g.default: `default` only applies with `from` [HOOKRELAY_CONFIG_CONFLICT]',
+      "hookrelay.yaml:15:16: routes[0].transform[1].fields.h.template: invalid template expression '{{ nope }}': expected a path starting with one of body, query, params, headers, method, path, requestId [HOOKRELAY_CONFIG_INVALID_EXPRESSION]",
+      'hookrelay.yaml:16:11: routes[0].transform[1].fields.i: expected a source path (string) or an object with `from`, `const` or `template` [HOOKRELAY_CONFIG_INVALID_VALUE]',
+      'hookrelay.yaml:9:11: routes[0].transform[1].fields["a..b"]: invalid path \'a..b\': expected a key name at character 3 [HOOKRELAY_CONFIG_INVALID_EXPRESSION]',
+      "hookrelay.yaml:18:11: routes[0].transform[1].fields[\"j.k\"]: 'j.k' is inside 'j', which is also set [HOOKRELAY_CONFIG_CONFLICT]",
     ]);
   });
 
   it('an empty fields map, a bad timeout', () => {
     expect(mapIssues('        fields: {}')).toEqual([
-      'hookrelay.yaml:8:9: routes[0].transform[1].fields: no fields to map',
+      'hookrelay.yaml:8:9: routes[0].transform[1].fields: no fields to map [HOOKRELAY_CONFIG_INVALID_VALUE]',
     ]);
     expect(mapIssues('        jsonata: a\n        timeout: 0')).toEqual([
-      'hookrelay.yaml:9:9: routes[0].transform[1].timeout: must be more than 0 and at most 60s',
+      'hookrelay.yaml:9:9: routes[0].transform[1].timeout: must be more than 0 and at most 60s [HOOKRELAY_CONFIG_OUT_OF_RANGE]',
     ]);
     expect(mapIssues('        jsonata: a\n        timeout: 2m')).toEqual([
-      'hookrelay.yaml:9:9: routes[0].transform[1].timeout: must be more than 0 and at most 60s',
+      'hookrelay.yaml:9:9: routes[0].transform[1].timeout: must be more than 0 and at most 60s [HOOKRELAY_CONFIG_OUT_OF_RANGE]',
     ]);
   });
 

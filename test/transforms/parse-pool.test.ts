@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HookrelayError } from '../../src/errors.ts';
+import { HookrelayError } from '../../src/core/errors.ts';
+import { type ParseJob, ParsePool, type ParsePoolOptions } from '../../src/parsing/pool.ts';
 import { transformRegistry, transformSchema } from '../../src/transforms/index.ts';
-import { type ParseJob, ParsePool, type ParsePoolOptions } from '../../src/transforms/parse-pool.ts';
 import type { TransformContext, TransformStep } from '../../src/transforms/types.ts';
 import type { XmlConfig } from '../../src/transforms/xml.ts';
 import { type Relay, sample, startRelay, startTarget, type Target } from '../helpers.ts';

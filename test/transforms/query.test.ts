@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { HookrelayError } from '../../src/errors.ts';
-import type { InboundMessage } from '../../src/pipeline/message.ts';
+import { HookrelayError } from '../../src/core/errors.ts';
+import type { InboundMessage } from '../../src/core/message.ts';
 import { transformSchema } from '../../src/transforms/index.ts';
 import {
   type CompiledStep,

@@ -1,4 +1,4 @@
-import type { InboundMessage } from '../../src/pipeline/message.ts';
+import type { InboundMessage } from '../../src/core/message.ts';
 import { transformRegistry, transformSchema } from '../../src/transforms/index.ts';
 import type { CompiledStep } from '../../src/transforms/run.ts';
 

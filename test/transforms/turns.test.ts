@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { ParsePool } from '../../src/parsing/pool.ts';
 import { transformRegistry, transformSchema } from '../../src/transforms/index.ts';
-import { ParsePool } from '../../src/transforms/parse-pool.ts';
 import { type CompiledStep, runTransforms } from '../../src/transforms/run.ts';
 import { nextTurn } from '../../src/transforms/turns.ts';
 import { inbound } from './support.ts';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
-import { ConfigError, formatConfigIssue, HookrelayError } from '../../src/errors.ts';
+import { ConfigError, formatConfigIssue, HookrelayError } from '../../src/core/errors.ts';
 import { transformRegistry, transformSchema } from '../../src/transforms/index.ts';
 import type { TransformContext } from '../../src/transforms/types.ts';
 import { type Relay, sample, startRelay, startTarget, type Target } from '../helpers.ts';
@@ -197,7 +197,7 @@ describe('xml: DOCTYPE', () => {
       issues = error.issues.map(formatConfigIssue);
     }
     expect(issues).toEqual([
-      'hookrelay.yaml:8:9: routes[0].transform[0].allowDoctype: must not be true with `soap: true`: a SOAP message must not contain a DOCTYPE (SOAP 1.1 §3, SOAP 1.2 part 1 §5)',
+      'hookrelay.yaml:8:9: routes[0].transform[0].allowDoctype: must not be true with `soap: true`: a SOAP message must not contain a DOCTYPE (SOAP 1.1 §3, SOAP 1.2 part 1 §5) [HOOKRELAY_CONFIG_CONFLICT]',
     ]);
   });
 });

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HookrelayError } from '../../src/errors.ts';
-import type { InboundMessage } from '../../src/pipeline/message.ts';
+import { HookrelayError } from '../../src/core/errors.ts';
+import type { InboundMessage } from '../../src/core/message.ts';
 import { transformSchema } from '../../src/transforms/index.ts';
 import { type CompiledStep, runTransforms } from '../../src/transforms/run.ts';
 import type { Payload, TransformContext } from '../../src/transforms/types.ts';

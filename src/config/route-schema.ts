@@ -1,0 +1,250 @@
+/**
+ * One route of the configuration: the keys every route shares, the delivery modes' own keys
+ * (modes/*: `queue`, `dedup`, `hybrid`, `stream`) and the rules that span them.
+ */
+import { z } from 'zod';
+import { authSchema } from '../auth/index.ts';
+import { configCode } from '../core/config-codes.ts';
+import { headerMap, headerName, METHODS, method } from '../core/fields.ts';
+import { parseRoutePath } from '../core/route-path.ts';
+import { compileTemplate } from '../core/text-template.ts';
+import { tlsSchema } from '../delivery/tls.ts';
+import { DELIVERY_TYPES, MODE_KEYS, modeOf } from '../modes/index.ts';
+import { parseUrlTemplate } from '../pipeline/url-template.ts';
+import { signerSchema } from '../signers/index.ts';
+import { transformSchema } from '../transforms/index.ts';
+import { verifierSchema } from '../verifiers/index.ts';
+import { limits, retry, timeouts } from './defaults-schema.ts';
+
+const respond = z
+  .strictObject({
+    status: z.number().int().min(200).max(599).default(200).meta({ description: 'Status code.' }),
+    headers: headerMap.optional(),
+    contentType: z
+      .string()
+      .optional()
+      .meta({ description: 'Content-Type of `body`.', example: 'text/xml; charset=utf-8' }),
+    body: z.string().optional().meta({
+      description:
+        'Body. `{{ path }}` inserts a value of the inbound request (`body.…`, `query.…`, `params.…`, `headers.…`, `method`, `path`, `requestId`), e.g. to echo a verification challenge; `{requestId}` is kept for compatibility.',
+      example: '<ack id="{{ requestId }}">OK</ack>',
+    }),
+  })
+  .meta({
+    description:
+      'Answer the caller with this instead of the target response once the target has accepted the request (failures still answer with an error, so the sender retries).',
+  });
+
+const routeTest = z
+  .strictObject({
+    name: z.string().min(1).meta({ description: 'What the case checks; printed by `hookrelay test`.' }),
+    request: z
+      .strictObject({
+        method: method.optional().meta({ description: "Inbound method (default: the route's first)." }),
+        path: z
+          .string()
+          .startsWith('/')
+          .optional()
+          .meta({ description: 'Inbound path (default: the route path, parameters as written).' }),
+        query: z
+          .string()
+          .optional()
+          .meta({ description: 'Inbound query string, without `?`.', example: 'id=42&status=paid' }),
+        headers: z.record(z.string(), z.string()).optional().meta({ description: 'Inbound headers.' }),
+        contentType: z.string().optional().meta({ description: 'Inbound Content-Type.' }),
+        body: z.string().optional().meta({ description: 'Inbound body.' }),
+        bodyFile: z
+          .string()
+          .optional()
+          .meta({ description: 'Inbound body read from a file, relative to the config file.' }),
+      })
+      .prefault({})
+      .meta({ description: 'The call the sender makes.' }),
+    expect: z
+      .strictObject({
+        method: method.optional().meta({ description: 'Forwarded method.' }),
+        url: z.string().optional().meta({ description: 'Forwarded URL, exactly.' }),
+        headers: z.record(z.string(), z.string()).optional().meta({
+          description: 'Forwarded headers that must be present with these values (others may be too).',
+        }),
+        body: z.string().optional().meta({ description: 'Forwarded body, exactly.' }),
+        json: z
+          .unknown()
+          .optional()
+          .meta({ description: 'Forwarded body parsed as JSON, deep-equal to this.' }),
+        error: z.string().optional().meta({
+          description:
+            'Expected error code instead of a forwarded request, e.g. HOOKRELAY_ERR_TRANSFORM_FAILED.',
+        }),
+      })
+      .meta({ description: 'What must be forwarded, or the error expected.' }),
+  })
+  .meta({
+    description: 'A test case for `hookrelay test`: an inbound call and what the route must forward.',
+  });
+
+const forward = z
+  .strictObject({
+    url: z.string().meta({
+      description:
+        'Target URL. `{param}` inserts a path parameter, `{query.name}` a query value (both percent-encoded). The host is fixed. For a prefix route (`path: /base/*`) it is the base URL: the rest of the request path is appended to its path.',
+      example: 'https://api.example.com/{tenant}/orders',
+    }),
+    method: method.optional().meta({ description: 'Method sent to the target (default: the inbound one).' }),
+    headers: headerMap.optional().meta({ description: 'Static headers added to every forwarded request.' }),
+    passHeaders: z
+      .array(headerName)
+      .optional()
+      .meta({
+        description:
+          'When set, only these caller headers are forwarded (they may include Authorization or Cookie), plus Content-Type and Content-Encoding, which describe the body. When unset, all end-to-end headers except Host, Authorization and Cookie are.',
+        example: ['x-erp-event', 'authorization'],
+      }),
+    passQuery: z
+      .boolean()
+      .default(true)
+      .meta({ description: 'Append the inbound query string to the target URL.' }),
+    auth: authSchema.optional(),
+    sign: z.array(signerSchema).min(1).optional().meta({
+      description:
+        'Signatures added to every forwarded request, after `auth`, over the final body (after transforms) and URL; recomputed on every attempt with a fresh timestamp.',
+    }),
+    tls: tlsSchema.optional(),
+    followRedirects: z.number().int().min(0).max(10).default(0).meta({
+      description:
+        'Redirects followed per attempt, only to the same origin (scheme, host, port); 301, 302, 307 and 308 re-send the same method and body with credentials and signatures re-applied. 0: a 3xx is the answer, like any other non-2xx.',
+      example: 2,
+    }),
+  })
+  .superRefine((forward, ctx) => {
+    if (forward.tls && typeof forward.url === 'string' && !/^https:/i.test(forward.url)) {
+      ctx.addIssue({
+        code: 'custom',
+        params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
+        path: ['tls'],
+        message: 'only applies to an https:// target URL',
+      });
+    }
+  })
+  .meta({ description: 'Where and how the request is forwarded.' });
+
+/**
+ * By default zod skips refinements once any field of the object failed a type check or a
+ * transform (a bad duration, an unknown method), which would hide the checks below until that is
+ * fixed. They run anyway, on the fields that are usable, so every problem is reported at once.
+ */
+export const evenAfterErrors = {
+  when: (payload: z.core.ParsePayload) => typeof payload.value === 'object' && payload.value !== null,
+};
+
+export const routeSchema = z
+  .strictObject({
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, {
+        message: 'must be 1-64 letters, digits, ".", "_" or "-" (it is a metrics label)',
+      })
+      .meta({
+        description: 'Stable identifier, used in metrics, logs and error bodies.',
+        example: 'erp-orders',
+      }),
+    path: z.string().meta({
+      description:
+        'Inbound path, exact or with `:name` parameters; `*` as the last segment makes a prefix route (`/legacy/api/*`), which matches the base path and everything below it and appends the rest of the path to `forward.url`. Exact paths win over parameters, parameters over prefixes, and the longest prefix wins.',
+      example: '/in/:tenant/orders',
+    }),
+    methods: z
+      .array(method)
+      .min(1)
+      .default(['POST'])
+      .meta({ description: `Accepted methods: ${METHODS.join(', ')}.`, example: ['POST', 'PUT'] }),
+    verify: z.array(verifierSchema).min(1).optional().meta({
+      description:
+        'Checks of the caller, all of which must pass, on the raw request before anything else reads it. A failure answers 401 (403 for an address outside `ipAllow`) and nothing is forwarded. Without `verify` any caller is accepted.',
+    }),
+    forward: forward.optional(),
+    echo: z
+      .boolean()
+      .optional()
+      .meta({ description: modeOf('echo').description }),
+    transform: z.array(transformSchema).optional().meta({
+      description:
+        'Steps applied in order to the request before it is forwarded (XML/form to JSON, mapping, headers, JSON to XML). The content type forwarded follows the last step.',
+    }),
+    response: z
+      .strictObject({
+        transform: z.array(transformSchema).min(1).meta({
+          description:
+            'Steps applied to a 2xx target answer before the caller gets it (e.g. JSON to an XML acknowledgement).',
+        }),
+      })
+      .optional()
+      .meta({ description: 'Reshape the target answer for the caller (synchronous routes).' }),
+    delivery: z
+      .enum(DELIVERY_TYPES as [string, ...string[]])
+      .default('sync')
+      .meta({ description: DELIVERY_TYPES.map((type) => modeOf(type).description).join(' ') }),
+    ...MODE_KEYS,
+    respond: respond.optional(),
+    tests: z.array(routeTest).optional().meta({ description: 'Test cases run by `hookrelay test -c FILE`.' }),
+    timeouts: timeouts.optional(),
+    retry: retry.optional(),
+    limits: limits.optional(),
+  })
+  .superRefine((route, ctx) => {
+    // Runs even when other fields failed (see `evenAfterErrors`): read only fields of the right type.
+    let params: string[] = [];
+    let prefix = false;
+    if (typeof route.path === 'string') {
+      try {
+        ({ params, prefix } = parseRoutePath(route.path));
+      } catch (error) {
+        ctx.addIssue({
+          code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_INVALID_EXPRESSION'),
+          path: ['path'],
+          message: (error as Error).message,
+        });
+      }
+    }
+    if (!route.forward === !route.echo) {
+      ctx.addIssue({
+        code: 'custom',
+        params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
+        path: [],
+        message: 'a route needs exactly one of `forward` or `echo: true`',
+      });
+    }
+    // The mode's own rules: which keys do not apply to it, which go together (modes/*/index.ts).
+    if (route.echo === true) modeOf('echo').check(route, ctx);
+    else if (typeof route.delivery === 'string' && DELIVERY_TYPES.includes(route.delivery)) {
+      modeOf(route.delivery).check(route, ctx);
+    }
+    if (typeof route.respond?.body === 'string') {
+      try {
+        compileTemplate(route.respond.body);
+      } catch (error) {
+        ctx.addIssue({
+          code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_INVALID_EXPRESSION'),
+          path: ['respond', 'body'],
+          message: (error as Error).message,
+        });
+      }
+    }
+    if (typeof route.forward?.url === 'string') {
+      try {
+        parseUrlTemplate(route.forward.url, params, prefix);
+      } catch (error) {
+        ctx.addIssue({
+          code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_INVALID_FORMAT'),
+          path: ['forward', 'url'],
+          message: (error as Error).message,
+        });
+      }
+    }
+  }, evenAfterErrors)
+  .meta({ description: 'One inbound endpoint and what to do with its calls.' });
+
+export type RouteConfig = z.output<typeof routeSchema>;

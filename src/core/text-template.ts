@@ -1,0 +1,155 @@
+/**
+ * Text templates over the request: `order {{ body.order.id }} from {{ headers.x-erp-system }}`.
+ * Compiled once at config load into literal and path parts; rendering walks the paths. Roots:
+ * body, query, params, headers, method, path, requestId.
+ */
+import { isRawNumber, numberText } from './json.ts';
+import type { InboundMessage } from './message.ts';
+
+export const TEMPLATE_ROOTS = ['body', 'query', 'params', 'headers', 'method', 'path', 'requestId'] as const;
+export type TemplateRoot = (typeof TEMPLATE_ROOTS)[number];
+
+type Part = { literal: string } | { root: TemplateRoot; keys: (string | number)[] };
+
+export interface Template {
+  parts: Part[];
+  /** Whether rendering needs the parsed body (so callers only parse when they must). */
+  usesBody: boolean;
+  isStatic: boolean;
+}
+
+export interface TemplateScope {
+  body: () => unknown;
+  query: URLSearchParams;
+  params: Readonly<Record<string, string>>;
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  method: string;
+  path: string;
+  requestId: string;
+}
+
+/** The parts of a request a template can read besides its body. */
+export type ScopeRequest = Pick<
+  InboundMessage,
+  'query' | 'params' | 'headers' | 'method' | 'path' | 'requestId'
+>;
+
+/**
+ * The scope of a request, its body worked out by `body` on first use only (a parse a template
+ * never reads costs nothing) and kept for later reads.
+ */
+export function requestScope(message: ScopeRequest, body: () => unknown): TemplateScope {
+  let parsed = false;
+  let value: unknown;
+  return {
+    body: () => {
+      if (!parsed) {
+        value = body();
+        parsed = true;
+      }
+      return value;
+    },
+    query: message.query,
+    params: message.params,
+    headers: message.headers,
+    method: message.method,
+    path: message.path,
+    requestId: message.requestId,
+  };
+}
+
+const EXPRESSION = /\{\{\s*([^{}]*?)\s*\}\}/g;
+const KEY = /^(?:[A-Za-z_$][\w$-]*|\d+)$/;
+
+/** Throws with a readable message on a bad path; the schema turns that into a config error. */
+export function compileTemplate(text: string): Template {
+  const parts: Part[] = [];
+  let last = 0;
+  for (const match of text.matchAll(EXPRESSION)) {
+    if (match.index > last) parts.push({ literal: text.slice(last, match.index) });
+    parts.push(parsePath(match[1]!));
+    last = match.index + match[0].length;
+  }
+  if (last < text.length) parts.push({ literal: text.slice(last) });
+  for (const part of parts) {
+    if ('literal' in part && (part.literal.includes('{{') || part.literal.includes('}}'))) {
+      throw new Error(`unbalanced '{{' or '}}' in template '${text}': write expressions as {{ body.field }}`);
+    }
+  }
+  return {
+    parts,
+    usesBody: parts.some((p) => 'root' in p && p.root === 'body'),
+    isStatic: parts.every((p) => 'literal' in p),
+  };
+}
+
+function parsePath(expression: string): Part {
+  // `a.b[0]["x.y"]` → ['a', 'b', 0, 'x.y']
+  const keys: (string | number)[] = [];
+  const re = /\[(\d+)\]|\["([^"]*)"\]|\.?([^.[\]]+)/g;
+  let consumed = 0;
+  for (const m of expression.matchAll(re)) {
+    if (m.index !== consumed) break;
+    consumed += m[0].length;
+    if (m[1] !== undefined) keys.push(Number(m[1]));
+    else if (m[2] !== undefined) keys.push(m[2]);
+    else if (KEY.test(m[3]!)) keys.push(m[3]!);
+    else break;
+  }
+  const root = keys.shift();
+  if (
+    consumed !== expression.length ||
+    typeof root !== 'string' ||
+    !TEMPLATE_ROOTS.includes(root as TemplateRoot)
+  ) {
+    throw new Error(
+      `invalid template expression '{{ ${expression} }}': expected a path starting with one of ${TEMPLATE_ROOTS.join(', ')}`,
+    );
+  }
+  return { root: root as TemplateRoot, keys };
+}
+
+function lookup(scope: TemplateScope, root: TemplateRoot, keys: (string | number)[]): unknown {
+  let value: unknown;
+  switch (root) {
+    case 'body':
+      value = scope.body();
+      break;
+    case 'query': {
+      if (keys.length === 0) return scope.query.toString();
+      const all = scope.query.getAll(String(keys[0]));
+      return all.length === 0 ? undefined : all.length === 1 ? all[0] : all;
+    }
+    case 'headers': {
+      if (keys.length === 0) return undefined;
+      const v = scope.headers[String(keys[0]).toLowerCase()];
+      return Array.isArray(v) ? v.join(', ') : v;
+    }
+    default:
+      value = scope[root];
+  }
+  for (const key of keys) {
+    // A raw number (json.ts) is an object to `typeof`, but a number here: it has no keys.
+    if (value === null || typeof value !== 'object' || isRawNumber(value)) return undefined;
+    value = (value as Record<string | number, unknown>)[key];
+  }
+  return value;
+}
+
+/** A value as template text: numbers as the caller wrote them, objects and lists as JSON. */
+export function stringify(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
+  if (isRawNumber(value)) return numberText(value);
+  return JSON.stringify(value);
+}
+
+export function renderTemplate(template: Template, scope: TemplateScope): string {
+  let out = '';
+  for (const part of template.parts) {
+    out += 'literal' in part ? part.literal : stringify(lookup(scope, part.root, part.keys));
+  }
+  return out;
+}

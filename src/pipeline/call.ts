@@ -1,0 +1,89 @@
+/**
+ * One inbound call on a route, as the stages and the mode see it: the request and its answer, the
+ * route, what was read off the request line, and the two ways a call ends (`done`, `fail`).
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HookrelayError } from '../core/errors.ts';
+import type { InboundMessage } from '../core/message.ts';
+import { REQUEST_ID } from '../core/patterns.ts';
+import type { RelayContext } from './context.ts';
+import { finish, finishError } from './finish.ts';
+import type { RouteBase } from './route.ts';
+
+export interface Call<R extends RouteBase = RouteBase> {
+  ctx: RelayContext;
+  req: IncomingMessage;
+  res: ServerResponse;
+  route: R;
+  method: string;
+  /** Path as received, without the query. */
+  path: string;
+  params: Record<string, string>;
+  /** Raw query string without `?` ('' when none). */
+  rawQuery: string;
+  requestId: string;
+  /** `performance.now()` when the call was matched. */
+  started: number;
+  clientIp: string;
+}
+
+/** The caller's request id when it is a plain token of sane length; otherwise a new one. */
+export function requestIdOf(req: IncomingMessage, header: string): string {
+  const given = req.headers[header];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+export function clientIpOf(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? '';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+/** Shared by every request without a query string; nothing mutates a message's query. */
+const NO_QUERY = new URLSearchParams();
+
+export function queryOf(call: Call): URLSearchParams {
+  return call.rawQuery ? new URLSearchParams(call.rawQuery) : NO_QUERY;
+}
+
+/** The request as the transform steps, templates and the queue hold it (core/message.ts). */
+export function inboundMessage(call: Call, body: Buffer): InboundMessage {
+  return {
+    requestId: call.requestId,
+    routeId: call.route.id,
+    method: call.method,
+    path: call.path,
+    params: call.params,
+    query: queryOf(call),
+    rawQuery: call.rawQuery,
+    headers: call.req.headers,
+    body,
+    clientIp: call.clientIp,
+    receivedAt: Date.now(),
+  };
+}
+
+/** The call answered with `status` by the mode: metrics and the `request` log line. */
+export function done(call: Call, status: number, fields: Record<string, unknown>): void {
+  finish(call.ctx, call.route.id, call.method, status, call.requestId, call.started, fields);
+}
+
+/** The call refused or failed with `error`: the JSON error, metrics and the log line. */
+export function fail(
+  call: Call,
+  error: HookrelayError,
+  headers: Record<string, string> = {},
+  fields: Record<string, unknown> = {},
+): void {
+  finishError(
+    call.ctx,
+    call.res,
+    error,
+    call.route.id,
+    call.method,
+    call.requestId,
+    call.started,
+    headers,
+    fields,
+  );
+}

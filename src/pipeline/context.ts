@@ -1,0 +1,28 @@
+/**
+ * What the lifecycle and its stages share for every call: routing, the started modes, metrics,
+ * logs and the listener's state.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { SecretValues } from '../core/secret-values.ts';
+import type { Logger } from '../telemetry/log.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
+import type { BodyRateWatch } from './body-rate.ts';
+import type { DeliveryMode } from './mode.ts';
+import type { RouteBase } from './route.ts';
+import type { Match } from './router.ts';
+
+/** What the lifecycle and its stages share: routing, the modes, metrics, logs, the listener's state. */
+export interface RelayContext {
+  match: (method: string, path: string) => Match<RouteBase>;
+  /** The started delivery modes by type (modes/index.ts): the last stage is `modes.get(route.delivery)`. */
+  modes: ReadonlyMap<string, DeliveryMode>;
+  metrics: Metrics;
+  logger: Logger;
+  requestIdHeader: string;
+  /** Values of the configuration never shown (the echo route redacts them); none when absent. */
+  secrets?: SecretValues | undefined;
+  /** `server.minBodyRate` for the bodies being read (none: no minimum). */
+  bodyRate?: BodyRateWatch | undefined;
+  /** begin/end around every request to a route (the concurrency caps count on them). */
+  lifecycle: { shuttingDown: boolean; begin(req: IncomingMessage): void; end(req: IncomingMessage): void };
+}

@@ -1,0 +1,102 @@
+/**
+ * The request lifecycle, as docs/lifecycle.md draws it: a call is matched to a route, admitted,
+ * its body read (or, on a streamed route, only its declared length checked), the caller verified,
+ * the body transformed into the request for the target, and then the route's delivery mode
+ * (modes/) takes it: deliver and answer (sync), store and acknowledge (async), both (hybrid), proxy
+ * (stream) or describe it (echo). A stage that refuses the call ends it here, with its JSON error.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HookrelayError } from '../core/errors.ts';
+import { type Call, clientIpOf, fail, inboundMessage, requestIdOf } from './call.ts';
+import type { RelayContext } from './context.ts';
+import { finishError } from './finish.ts';
+import type { DeliveryMode } from './mode.ts';
+import { asHookrelayError } from './reply.ts';
+import type { BufferedRoute } from './route.ts';
+import { admit, body, declaredLength, prepare, type StageResult, verifies, verify } from './stages.ts';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** The stages of one call, in order; each returns what the next needs, or the call ends. */
+async function stages(call: Call, mode: DeliveryMode): Promise<void> {
+  const admitted = admit(call);
+  if (admitted.kind !== 'continue') return end(call, admitted);
+  if (mode.takes === 'stream') {
+    const declared = declaredLength(call);
+    if (declared.kind !== 'continue') return end(call, declared);
+    if (verifies(call)) {
+      const verified = await verify(call, declared.value);
+      if (verified.kind !== 'continue') return end(call, verified);
+    }
+    return mode.handle(call);
+  }
+  const read = await body(call);
+  if (read.kind !== 'continue') return end(call, read);
+  if (verifies(call)) {
+    const verified = await verify(call, read.value);
+    if (verified.kind !== 'continue') return end(call, verified);
+  }
+  const message = inboundMessage(call, read.value);
+  if (mode.takes === 'message') return mode.handle(call, message);
+  const buffered = call as Call<BufferedRoute>;
+  const prepared = await prepare(buffered, message);
+  if (prepared.kind !== 'continue') return end(call, prepared);
+  return mode.handle(buffered, message, prepared.value);
+}
+
+/** A stage ended the call: its error answered (an answer given before the body was read closes the connection). */
+function end(call: Call, result: Exclude<StageResult<unknown>, { kind: 'continue' }>): void {
+  fail(call, result.error, {}, result.fields);
+}
+
+/**
+ * The handler of routed requests: match (unmatched paths go to `fallback`: health, metrics, the
+ * JSON 404), then the stages. Every call counts as in flight until its mode is done with it.
+ */
+export function createLifecycle(ctx: RelayContext, fallback: Handler): Handler {
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const method = req.method ?? 'GET';
+    const match = ctx.match(method, path);
+    if (match.kind === 'not-found') {
+      fallback(req, res);
+      return;
+    }
+    const started = performance.now();
+    const requestId = requestIdOf(req, ctx.requestIdHeader);
+    if (match.kind === 'method-not-allowed') {
+      const allow = match.allow.join(', ');
+      const error = new HookrelayError('HOOKRELAY_ERR_METHOD_NOT_ALLOWED', { allow, method });
+      finishError(ctx, res, error, match.route.id, method, requestId, started, { allow });
+      return;
+    }
+    const { route, params } = match;
+    const mode = ctx.modes.get(route.delivery);
+    const call: Call = {
+      ctx,
+      req,
+      res,
+      route,
+      method,
+      path,
+      params,
+      rawQuery: q === -1 ? '' : url.slice(q + 1),
+      requestId,
+      started,
+      clientIp: clientIpOf(req),
+    };
+    ctx.lifecycle.begin(req);
+    ctx.metrics.inFlight.inc({ route: route.id });
+    const handled = mode
+      ? stages(call, mode)
+      : Promise.reject(new Error(`no delivery mode '${route.delivery}' is running for route '${route.id}'`));
+    handled
+      .catch((error) => fail(call, asHookrelayError(error)))
+      .finally(() => {
+        ctx.metrics.inFlight.dec({ route: route.id });
+        ctx.lifecycle.end(req);
+      });
+  };
+}

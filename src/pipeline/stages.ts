@@ -1,0 +1,100 @@
+/**
+ * The shared stages of the lifecycle (lifecycle.ts, docs/lifecycle.md), each a step that either
+ * lets the call go on, with what it produced, or ends it with an answer. A stage never answers by
+ * itself: the lifecycle ends the call with the result, so every early end has the same metrics and
+ * the same one log line.
+ */
+import { HookrelayError } from '../core/errors.ts';
+import type { InboundMessage } from '../core/message.ts';
+import { StepError, stepLabel } from '../transforms/run.ts';
+import { readBody } from './body.ts';
+import { type Call, queryOf } from './call.ts';
+import { type Prepared, prepareOutbound } from './prepare.ts';
+import { asHookrelayError } from './reply.ts';
+import type { BufferedRoute } from './route.ts';
+import { releaseUnlessAccepted, verifyCaller } from './verify.ts';
+
+/** What a stage decides: go on with its value, or end the call (`fail` answers the JSON error). */
+export type StageResult<T = undefined> =
+  | { kind: 'continue'; value: T }
+  | { kind: 'fail'; error: HookrelayError; fields?: Record<string, unknown> };
+
+const go = <T>(value: T): StageResult<T> => ({ kind: 'continue', value });
+const stop = (error: HookrelayError, fields?: Record<string, unknown>): StageResult<never> => ({
+  kind: 'fail',
+  error,
+  ...(fields ? { fields } : {}),
+});
+
+const EMPTY = Buffer.alloc(0);
+const PASSED: StageResult = go(undefined);
+
+/** Whether the route has checks to run: a route without `verify` skips the stage (and its promise). */
+export const verifies = (call: Call): boolean => call.route.verify.length > 0;
+
+/**
+ * Admit: once a graceful shutdown began, new calls are refused (503, `Connection: close`); the
+ * listener's concurrency and per-client caps were applied before the call was matched.
+ */
+export function admit(call: Call): StageResult {
+  return call.ctx.lifecycle.shuttingDown
+    ? stop(new HookrelayError('HOOKRELAY_ERR_SHUTTING_DOWN'))
+    : go(undefined);
+}
+
+/** Read body: the raw bytes, within `limits.body` and `server.minBodyRate`. */
+export function body(call: Call): Promise<StageResult<Buffer>> {
+  // `then` rather than an async function: one promise fewer on every request.
+  return readBody(call.req, call.route.limits.body, call.ctx.bodyRate).then(
+    (bytes) => {
+      call.ctx.metrics.bodyBytes.inc({ route: call.route.id }, bytes.length);
+      return go(bytes);
+    },
+    // Too large, too slow, gone or broken: nothing more of it is read.
+    (error: unknown) => stop(asHookrelayError(error)),
+  );
+}
+
+/** For a mode that streams the body: only its declared length is checked, nothing is read. */
+export function declaredLength(call: Call): StageResult<Buffer> {
+  const declared = call.req.headers['content-length'];
+  const limit = call.route.limits.body;
+  if (declared !== undefined && Number(declared) > limit) {
+    return stop(new HookrelayError('HOOKRELAY_ERR_BODY_TOO_LARGE', { limit }));
+  }
+  return go(EMPTY);
+}
+
+/**
+ * Verify: the route's checks on the raw request (the bytes as received; empty for a streamed
+ * body). Replay claims are released unless the caller gets a 2xx.
+ */
+export async function verify(call: Call, bytes: Buffer): Promise<StageResult> {
+  const { route } = call;
+  if (route.verify.length === 0) return PASSED;
+  const verified = await verifyCaller(route, {
+    method: call.method,
+    url: call.req.url ?? '/',
+    query: queryOf(call),
+    headers: call.req.headers,
+    body: bytes,
+    remoteAddress: call.clientIp,
+  });
+  if ('refused' in verified) {
+    const { refused } = verified;
+    call.ctx.metrics.verifyFailures.inc({ route: route.id, verifier: refused.type, reason: refused.reason });
+    // The reason is a bounded word; the detail names what was missing or wrong, never the secret.
+    return stop(refused.error, { detail: refused.detail });
+  }
+  if (verified.releases.length > 0) releaseUnlessAccepted(call.res, verified.releases);
+  return PASSED;
+}
+
+/** Transform and prepare outbound: the route's steps, then the request for the target. */
+export function prepare(call: Call<BufferedRoute>, message: InboundMessage): Promise<StageResult<Prepared>> {
+  return prepareOutbound(call.route, message, call.ctx.requestIdHeader).then(go, (error: unknown) => {
+    if (!(error instanceof StepError)) throw error;
+    call.ctx.metrics.transformErrors.inc({ route: call.route.id, step: stepLabel(error.step) });
+    return stop(error.error, { step: error.step.name });
+  });
+}

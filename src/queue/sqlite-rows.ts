@@ -1,0 +1,117 @@
+/**
+ * Rows of the queue file ↔ the driver contract's records. SQLite has NULL where the contract has
+ * `undefined`, snake_case columns, JSON text for headers and the stored target, and a Uint8Array
+ * for a BLOB; this is the one place that knows both shapes (the columns are sqlite-migrations.ts').
+ */
+import type { SQLInputValue } from 'node:sqlite';
+import type { AttemptLog, DeliveryRecord, DeliveryStatus, NewDelivery, StoredTarget } from './types.ts';
+
+/** A row of `deliveries`, as `SELECT *` returns it. */
+export interface DeliveryRow {
+  id: string;
+  route: string;
+  request_id: string;
+  method: string;
+  url: string;
+  headers: string;
+  body: Uint8Array | null;
+  body_bytes: number;
+  status: DeliveryStatus;
+  created_at: number;
+  updated_at: number;
+  next_attempt_at: number;
+  lease_until: number | null;
+  attempts: number;
+  replays: number;
+  replayed_at: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  last_response: string | null;
+  delivered_at: number | null;
+  dedup_key: string | null;
+  dedup_window: number | null;
+  history_bytes: number;
+  attempts_dropped: number;
+  config_headers: string | null;
+  target: string | null;
+}
+
+/** A row of `attempts`, as the history query selects it. */
+export interface AttemptRow {
+  at: number;
+  duration_ms: number;
+  status: number | null;
+  error: string | null;
+}
+
+/** NULL from a column → the contract's `undefined`. */
+export const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
+/** The contract's `undefined` → NULL for a statement parameter. */
+export const nul = <T>(value: T | undefined): T | null => (value === undefined ? null : value);
+
+export function toRecord(row: DeliveryRow): DeliveryRecord {
+  return {
+    id: row.id,
+    routeId: row.route,
+    requestId: row.request_id,
+    request: {
+      method: row.method,
+      url: row.url,
+      headers: JSON.parse(row.headers) as Record<string, string>,
+      body:
+        row.body === null
+          ? undefined
+          : Buffer.from(row.body.buffer, row.body.byteOffset, row.body.byteLength),
+      ...(row.config_headers === null ? {} : { configHeaders: JSON.parse(row.config_headers) as string[] }),
+      ...(row.target === null ? {} : { target: JSON.parse(row.target) as StoredTarget }),
+    },
+    createdAt: row.created_at,
+    nextAttemptAt: row.next_attempt_at,
+    attempts: row.attempts,
+    dedup: row.dedup_key === null ? undefined : { key: row.dedup_key, windowMs: row.dedup_window ?? 0 },
+    status: row.status,
+    leaseUntil: opt(row.lease_until),
+    updatedAt: row.updated_at,
+    lastStatus: opt(row.last_status),
+    lastError: opt(row.last_error),
+    lastResponse: opt(row.last_response),
+    deliveredAt: opt(row.delivered_at),
+    replays: row.replays,
+    replayedAt: opt(row.replayed_at),
+    bodyBytes: row.body_bytes,
+    historyBytes: row.history_bytes,
+    attemptsDropped: row.attempts_dropped,
+  };
+}
+
+export function toAttempt(row: AttemptRow): AttemptLog {
+  return {
+    at: row.at,
+    durationMs: row.duration_ms,
+    status: opt(row.status),
+    error: opt(row.error),
+  };
+}
+
+/** The parameters of the `insert` statement (sqlite-statements.ts), in its column order. */
+export function insertParams(delivery: NewDelivery): SQLInputValue[] {
+  const { request } = delivery;
+  return [
+    delivery.id,
+    delivery.routeId,
+    delivery.requestId,
+    request.method,
+    request.url,
+    JSON.stringify(request.headers),
+    nul(request.body),
+    request.body?.length ?? 0,
+    delivery.createdAt,
+    delivery.createdAt,
+    delivery.nextAttemptAt,
+    delivery.attempts,
+    nul(delivery.dedup?.key),
+    nul(delivery.dedup?.windowMs),
+    request.configHeaders === undefined ? null : JSON.stringify(request.configHeaders),
+    request.target === undefined ? null : JSON.stringify(request.target),
+  ];
+}
