@@ -28,7 +28,7 @@ async function stages(call: Call, mode: DeliveryMode): Promise<void> {
       const verified = await verify(call, declared.value);
       if (verified.kind !== 'continue') return end(call, verified);
     }
-    return mode.handle(call);
+    return await mode.handle(call);
   }
   const read = await body(call);
   if (read.kind !== 'continue') return end(call, read);
@@ -37,11 +37,11 @@ async function stages(call: Call, mode: DeliveryMode): Promise<void> {
     if (verified.kind !== 'continue') return end(call, verified);
   }
   const message = inboundMessage(call, read.value);
-  if (mode.takes === 'message') return mode.handle(call, message);
+  if (mode.takes === 'message') return await mode.handle(call, message);
   const buffered = call as Call<BufferedRoute>;
   const prepared = await prepare(buffered, message);
   if (prepared.kind !== 'continue') return end(call, prepared);
-  return mode.handle(buffered, message, prepared.value);
+  return await mode.handle(buffered, message, prepared.value);
 }
 
 /** A stage ended the call: its error answered (an answer given before the body was read closes the connection). */
@@ -92,11 +92,17 @@ export function createLifecycle(ctx: RelayContext, fallback: Handler): Handler {
     const handled = mode
       ? stages(call, mode)
       : Promise.reject(new Error(`no delivery mode '${route.delivery}' is running for route '${route.id}'`));
-    handled
-      .catch((error) => fail(call, asHookrelayError(error)))
-      .finally(() => {
-        ctx.metrics.inFlight.dec({ route: route.id });
-        ctx.lifecycle.end(req);
-      });
+    const settled = () => {
+      ctx.metrics.inFlight.dec({ route: route.id });
+      ctx.lifecycle.end(req);
+    };
+    // One `then` for both ends rather than catch + finally: a promise fewer per request.
+    handled.then(settled, (error: unknown) => {
+      try {
+        fail(call, asHookrelayError(error));
+      } finally {
+        settled();
+      }
+    });
   };
 }

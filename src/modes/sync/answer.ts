@@ -12,12 +12,13 @@ import { renderRespond } from '../../pipeline/respond.ts';
 import { runTransforms, StepError, stepLabel } from '../../transforms/run.ts';
 import type { AnsweringRoute } from './route.ts';
 
-export async function answer(
+/** A promise only when response steps run; otherwise the answer is written before it returns. */
+export function answer(
   call: Call<AnsweringRoute>,
   message: InboundMessage,
   outcome: DeliveryOutcome,
   value: unknown,
-): Promise<void> {
+): Promise<void> | undefined {
   const { route, res, ctx } = call;
   const fields = { attempts: outcome.attempts, result: outcome.result };
   if (outcome.result === 'delivered' && route.respond) {
@@ -42,8 +43,7 @@ export async function answer(
     return;
   }
   if (outcome.result === 'delivered' && response && route.responseTransform.length > 0) {
-    await answerTransformed(call, message, outcome, response);
-    return;
+    return answerTransformed(call, message, outcome, response);
   }
   if ((outcome.result === 'delivered' || outcome.result === 'rejected') && response) {
     const relayed = relayableResponseHeaders(response.headers);

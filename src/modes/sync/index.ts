@@ -49,7 +49,7 @@ export const syncMode = {
           id: call.requestId,
           timeouts: sync.route.timeouts,
         });
-        await answer(sync, message, outcome, prepared.value);
+        return answer(sync, message, outcome, prepared.value);
       },
     };
   },
