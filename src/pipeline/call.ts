@@ -26,6 +26,8 @@ export interface Call<R extends RouteBase = RouteBase> {
   /** `performance.now()` when the call was matched. */
   started: number;
   clientIp: string;
+  /** The query parsed, once, by the first stage that needs it (verify, or the inbound message). */
+  query?: URLSearchParams | undefined;
 }
 
 /** The caller's request id when it is a plain token of sane length; otherwise a new one. */
@@ -43,7 +45,8 @@ export function clientIpOf(req: IncomingMessage): string {
 const NO_QUERY = new URLSearchParams();
 
 export function queryOf(call: Call): URLSearchParams {
-  return call.rawQuery ? new URLSearchParams(call.rawQuery) : NO_QUERY;
+  call.query ??= call.rawQuery ? new URLSearchParams(call.rawQuery) : NO_QUERY;
+  return call.query;
 }
 
 /** The request as the transform steps, templates and the queue hold it (core/message.ts). */

@@ -86,6 +86,7 @@ export function createLifecycle(ctx: RelayContext, fallback: Handler): Handler {
       requestId,
       started,
       clientIp: clientIpOf(req),
+      query: undefined,
     };
     ctx.lifecycle.begin(req);
     ctx.metrics.inFlight.inc({ route: route.id });
