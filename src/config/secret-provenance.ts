@@ -46,7 +46,8 @@ export function secretFieldValues(config: unknown): string[] {
 /**
  * Which substitutions are secret: everything inside a route except its structural fields, and only
  * what follows the `?` of `forward.url` (the scheme, host and path say where a request goes, which
- * `try` must show). Settings outside routes (ports, paths, log level) are not secrets.
+ * `try` must show), and what is substituted into `queue.redis` (a `${REDIS_URL}` carries its
+ * password). Other settings outside routes (ports, paths, log level) are not secrets.
  */
 export function secretSubstitutions(
   substitutions: readonly Substitution[],
@@ -54,6 +55,11 @@ export function secretSubstitutions(
 ): string[] {
   const out: string[] = [];
   for (const { path, value, offset } of substitutions) {
+    // Redis's URL (credentials in it), user, password and keys; not the prefix, which names keys.
+    if (path[0] === 'queue' && path[1] === 'redis' && path[2] !== 'prefix') {
+      out.push(value);
+      continue;
+    }
     if (path[0] !== 'routes' || path.length < 3) continue;
     if (path.length === 3 && STRUCTURAL.has(String(path[2]))) continue;
     if (path[2] === 'methods') continue;

@@ -160,6 +160,130 @@ export const metricsSection = z
   .prefault({})
   .meta({ description: 'Prometheus metrics.' });
 
+const redisSection = z
+  .strictObject({
+    url: z
+      .string()
+      .regex(/^(rediss?:\/\/|unix:\/\/\/)/, {
+        message: 'must start with redis://, rediss:// (TLS) or unix:/// (a socket path)',
+      })
+      .default('redis://127.0.0.1:6379')
+      .meta({
+        description:
+          'Where Redis is: `redis://[user:password@]host:port[/db]`, `rediss://…` for TLS, or `unix:///path/to/redis.sock`. Put credentials in `username`/`password` (or the whole URL in `${REDIS_URL}`): a substituted URL is treated as a secret.',
+        example: '${REDIS_URL}',
+      }),
+    username: z.string().min(1).optional().meta({ description: 'ACL user (Redis 6+).', secret: true }),
+    password: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Password (`AUTH`).', example: '${REDIS_PASSWORD}', secret: true }),
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, {
+        message: 'must be 1-64 letters, digits, `_`, `.` or `-`',
+      })
+      .default('hookrelay')
+      .meta({
+        description:
+          'Prefix of every key the relay writes, so several deployments share one Redis without seeing each other’s deliveries. Instances that share work must use the same prefix.',
+        example: 'hookrelay-prod',
+      }),
+    tls: z
+      .strictObject({
+        ca: z.string().optional().meta({
+          description: 'PEM of the CA that signed the server certificate (system CAs otherwise).',
+          example: '${file:/etc/hookrelay/redis-ca.pem}',
+        }),
+        cert: z.string().optional().meta({
+          description: 'PEM client certificate, when Redis asks for one (`tls-auth-clients`).',
+          example: '${file:/etc/hookrelay/redis-client.pem}',
+        }),
+        key: z.string().optional().meta({
+          description: 'PEM private key of `cert`.',
+          example: '${file:/etc/hookrelay/redis-client.key}',
+          secret: true,
+        }),
+        servername: z
+          .string()
+          .optional()
+          .meta({ description: 'SNI and certificate name to check, when not the URL host.' }),
+        rejectUnauthorized: z.boolean().default(true).meta({
+          description:
+            'Check the server certificate. Turn off only against a test server: anyone on the path could read every webhook.',
+        }),
+      })
+      .optional()
+      .meta({ description: 'TLS settings for `rediss://` (and for Sentinel-discovered masters).' }),
+    sentinels: z
+      .array(
+        z.strictObject({
+          host: z.string().min(1).meta({ description: 'Sentinel host.' }),
+          port: z.coerce
+            .number()
+            .int()
+            .min(1)
+            .max(65535)
+            .default(26379)
+            .meta({ description: 'Sentinel port.' }),
+        }),
+      )
+      .min(1)
+      .optional()
+      .meta({
+        description:
+          'Redis Sentinel: the sentinels asked for the current master of `masterName` (the URL host is then not used; its credentials, db and TLS are). On failover the relay reconnects to the new master.',
+        example: [{ host: 'sentinel-0', port: 26379 }],
+      }),
+    masterName: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'The Sentinel master name (required with `sentinels`).', example: 'mymaster' }),
+    sentinelPassword: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Password of the sentinels themselves.', secret: true }),
+    commandTimeout: duration(
+      'Longest wait for Redis to confirm a write: beyond it the caller gets 503 `HOOKRELAY_ERR_QUEUE_UNAVAILABLE` with `Retry-After` (never a 2xx for a webhook that may not be stored).',
+      '2s',
+    ).default(2_000),
+    connectTimeout: duration('Longest wait for a connection to Redis.', '5s').default(5_000),
+    waitReplicas: z.number().int().min(0).max(16).default(0).meta({
+      description:
+        'Before acknowledging, wait (`WAIT`) until this many replicas have the write; 503 when fewer confirm within `waitTimeout`. Without it, a failover to a replica that had not received the write loses webhooks already acknowledged (Redis replication is asynchronous).',
+      example: 1,
+    }),
+    waitTimeout: duration('Longest `WAIT` for `waitReplicas`.', '1s').default(1_000),
+    durability: z.enum(['warn', 'refuse']).default('warn').meta({
+      description:
+        'At start the relay reads `appendonly`, `appendfsync` and `maxmemory-policy`. When an acknowledged webhook could be lost on a Redis crash (`appendonly` not `yes`, `appendfsync` not `always`) or evicted (`maxmemory-policy` not `noeviction`): `warn` logs a warning naming the setting; `refuse` does not start.',
+    }),
+  })
+  .superRefine((redis, ctx) => {
+    if (redis.sentinels !== undefined && redis.masterName === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['masterName'],
+        message: '`sentinels` needs `masterName`, the master the sentinels are asked for',
+        params: configCode('HOOKRELAY_CONFIG_MISSING_KEY'),
+      });
+    if (redis.masterName !== undefined && redis.sentinels === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sentinels'],
+        message: '`masterName` is only used with `sentinels`',
+        params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
+      });
+  })
+  .prefault({})
+  .meta({
+    description:
+      'The redis driver: where Redis is and how durable an acknowledgement must be (see docs/scale-out.md).',
+  });
+
 export const queueSection = z
   .strictObject({
     driver: z
@@ -174,6 +298,7 @@ export const queueSection = z
       .string()
       .default('./data/hookrelay.db')
       .meta({ description: 'SQLite file (created with its folder).' }),
+    redis: redisSection,
     retention: z
       .strictObject({
         delivered: duration('How long delivered records are kept before they are purged.', '7d').default(
