@@ -186,7 +186,7 @@ export const ERRORS = {
     message: 'the webhook could not be stored durably: {reason}',
     retryable: true,
     description:
-      'Writing to the queue failed (e.g. disk full). The webhook was NOT acknowledged; the sender should retry. The condition is logged once when writes start failing (`queue writes failing`, with the reason) and once when they succeed again (`queue writes recovered`, with the count of refused webhooks), not for every caller.',
+      'Writing to the queue failed (a full disk; the redis driver: Redis unreachable, slower than `queue.redis.commandTimeout`, out of memory, or fewer replicas than `waitReplicas` confirmed). The webhook was NOT acknowledged; the answer carries `Retry-After` and the sender should retry. The condition is logged once when writes start failing (`queue writes failing`, with the reason) and once when they succeed again (`queue writes recovered`, with the count of refused webhooks), not for every caller.',
   },
   HOOKRELAY_ERR_OVERLOADED: {
     status: 503,

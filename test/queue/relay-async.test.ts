@@ -141,6 +141,7 @@ ${route.includes('delivery: async') ? '' : '    retry: { minDelay: 10ms, maxDela
     await relay.app.queue!.driver.close();
     const res = await post();
     expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('5');
     expect(((await res.json()) as Record<string, unknown>).error).toBe('HOOKRELAY_ERR_QUEUE_UNAVAILABLE');
   });
 

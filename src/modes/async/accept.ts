@@ -19,6 +19,8 @@ import type { QueuedRoute } from './route.ts';
 
 /** Seconds a caller is told to wait when the queue is full. */
 export const FULL_RETRY_AFTER = 10;
+/** Retry-After (s) when the store refused a write (a full disk, Redis down or slow): short, as it may be back soon. */
+export const UNAVAILABLE_RETRY_AFTER = 5;
 
 export interface AcceptOptions {
   /** The id the synchronous attempts of a hybrid route already carried. */
@@ -97,7 +99,7 @@ async function store(
     metrics.queueEnqueued.inc({ route: route.id, result: 'failed' });
     throw new HookrelayError(
       'HOOKRELAY_ERR_QUEUE_UNAVAILABLE',
-      { reason: (error as Error).message },
+      { reason: (error as Error).message, retryAfter: UNAVAILABLE_RETRY_AFTER },
       { cause: error },
     );
   }
