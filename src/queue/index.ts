@@ -45,7 +45,8 @@ const sqlite: DriverFactory = {
 
 const redis: DriverFactory = {
   type: 'redis',
-  description: 'durable, shared by every instance (BullMQ on Redis: AOF with appendfsync always, noeviction).',
+  description:
+    'durable, shared by every instance (BullMQ on Redis: AOF with appendfsync always, noeviction).',
   open(settings, logger) {
     if (settings.redis === undefined)
       throw new Error("queue driver 'redis' needs the queue.redis settings (url, prefix, …)");

@@ -48,7 +48,8 @@ export async function redisDurability(client: Redis): Promise<DurabilityFinding[
     }
     const pairs = reply as string[];
     const value = pairs[1] ?? '';
-    if (value !== want) findings.push({ setting, value, risk: `${setting} is '${value}', not '${want}': ${risk}` });
+    if (value !== want)
+      findings.push({ setting, value, risk: `${setting} is '${value}', not '${want}': ${risk}` });
   }
   return findings;
 }

@@ -94,7 +94,8 @@ export class RouteJobs {
       route[status].bytes += job.data.bodyBytes + job.data.historyBytes;
       if (status === 'pending' || status === 'inflight') {
         const oldest = stats.oldestPending[routeId];
-        if (oldest === undefined || job.data.createdAt < oldest) stats.oldestPending[routeId] = job.data.createdAt;
+        if (oldest === undefined || job.data.createdAt < oldest)
+          stats.oldestPending[routeId] = job.data.createdAt;
       }
     }
     return stats;

@@ -25,9 +25,9 @@
 import { randomUUID } from 'node:crypto';
 import { type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { RouteJobs } from './redis-jobs.ts';
 import { attemptsOf, type JobData, newJobData, strip, toRecord, withAttempt } from './redis-record.ts';
 import { producerOptions, type RedisSettings, workerOptions } from './redis-settings.ts';
-import { RouteJobs } from './redis-jobs.ts';
 import {
   type AttemptLog,
   type DeliveryRecord,
@@ -283,7 +283,7 @@ export class RedisDriver implements QueueDriver {
     } else {
       // Not leased here: a pending record may still be given up (an operator, maxAge).
       const found = await this.#jobs.find(id);
-      if (!found || found.status !== 'pending') return;
+      if (found?.status !== 'pending') return;
       const queue = this.#jobs.queue(found.job.data.routeId);
       const { wait, delayed, prioritized, active } = queue.keys;
       const taken = await this.#producer.eval(TAKE_PENDING, 4, wait!, delayed!, prioritized!, active!, id);
@@ -347,7 +347,11 @@ export class RedisDriver implements QueueDriver {
     return count;
   }
 
-  async purge(filter: { status: DeliveryStatus; routeId?: string | undefined; olderThan: number }): Promise<number> {
+  async purge(filter: {
+    status: DeliveryStatus;
+    routeId?: string | undefined;
+    olderThan: number;
+  }): Promise<number> {
     await this.#check();
     const doomed = (await this.#jobs.all(filter.routeId, [filter.status])).filter(
       (f) => f.job.data.updatedAt < filter.olderThan,
@@ -423,7 +427,8 @@ async function ignoreStale(move: Promise<unknown>): Promise<void> {
   try {
     await move;
   } catch (error) {
-    if (!/lock|not in the active state|does not exist|Missing key/i.test((error as Error).message)) throw error;
+    if (!/lock|not in the active state|does not exist|Missing key/i.test((error as Error).message))
+      throw error;
   }
 }
 
