@@ -152,17 +152,23 @@ describe.skipIf(REDIS_SERVER === undefined)('redis driver on a real redis-server
     const start = Date.now();
     let leased: string[] = [];
     await until(async () => {
-      leased = (await b.lease('r1', 10, 5_000, Date.now())).map((r) => r.id);
+      leased = (await b.lease('r1', 10, 300, Date.now())).map((r) => r.id);
       return leased.length > 0;
     }, 1_800);
     expect(leased).toEqual([d.id]);
     expect(Date.now() - start).toBeLessThan(1_800);
+    // Stalled again and again, it still comes back (never to the dead letters: maxStalledCount).
+    for (let i = 0; i < 2; i++) {
+      await until(async () => (await a.lease('r1', 10, 300, Date.now())).length > 0, 1_500);
+    }
+    await until(async () => (await b.lease('r1', 10, 5_000, Date.now())).length > 0, 1_500);
+    expect((await b.list({ status: 'dead' })).length).toBe(0);
     // A's late result is dropped; B's counts
     await a.ack(d.id, { status: 200, response: 'late', attempt });
     expect((await b.get(d.id))!.record.status).toBe('inflight');
     await b.ack(d.id, { status: 201, response: 'ok', attempt });
     expect((await a.get(d.id))!.record).toMatchObject({ status: 'delivered', lastStatus: 201, attempts: 1 });
-  });
+  }, 10_000);
 
   it('enqueue rejects fast while redis-server is down, and works again after it is back', async () => {
     const own = await startRedis();
@@ -181,6 +187,21 @@ describe.skipIf(REDIS_SERVER === undefined)('redis driver on a real redis-server
     await q.enqueue(back);
     expect((await q.get(back.id))!.record.status).toBe('pending');
   }, 15_000);
+
+  it('enqueue rejects within the command timeout while redis-server hangs (SIGSTOP)', async () => {
+    const own = await startRedis();
+    extra.push(own);
+    const q = driver(settingsFor(own, { commandTimeout: 300 }));
+    await q.enqueue(newDelivery());
+    own.pause();
+    try {
+      const started = Date.now();
+      await expect(q.enqueue(newDelivery())).rejects.toThrow(/timed out/i);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      own.resume();
+    }
+  }, 10_000);
 
   it('every acknowledged enqueue survives a SIGKILL of redis-server (AOF always)', async () => {
     const own = await startRedis();
@@ -232,6 +253,17 @@ describe.skipIf(REDIS_SERVER === undefined)('redis driver on a real redis-server
     await a.ack(x.id, { status: 200, response: undefined, attempt });
     expect((await b.lease('r1', 10, 30_000, Date.now())).map((r) => r.id)).toEqual([y.id]);
     await a.configureRoute('r1', {});
+  });
+
+  it('a global rate limit holds across two instances', async () => {
+    const settings = settingsFor(server);
+    const a = driver(settings);
+    const b = driver({ ...settings });
+    await a.configureRoute('r1', { rateLimit: 1 });
+    for (let i = 0; i < 3; i++) await a.enqueue(newDelivery());
+    expect(await a.lease('r1', 10, 30_000, Date.now())).toHaveLength(1);
+    expect(await b.lease('r1', 10, 30_000, Date.now())).toEqual([]);
+    expect(await a.lease('r1', 10, 30_000, Date.now())).toEqual([]);
   });
 
   it('rejects an enqueue that fewer replicas than waitReplicas acknowledged', async () => {
