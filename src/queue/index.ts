@@ -1,10 +1,11 @@
 /**
- * The queue drivers, one registry line each (a `redis` driver arrives next). A driver implements
+ * The queue drivers, one registry line each. A driver implements
  * the contract in types.ts and passes the shared contract suite (test/queue/contract.ts).
  */
 import { createLookup } from '../core/registry.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { MemoryDriver } from './memory.ts';
+import { RedisDriver } from './redis.ts';
 import { SqliteDriver } from './sqlite.ts';
 import type { QueueDriver, QueueSettings } from './types.ts';
 
@@ -42,7 +43,20 @@ const sqlite: DriverFactory = {
   },
 };
 
-export const DRIVERS = createLookup<DriverFactory>('queue driver', [sqlite, memory]);
+const redis: DriverFactory = {
+  type: 'redis',
+  description:
+    'durable, shared by every instance (BullMQ on Redis: AOF with appendfsync always, noeviction).',
+  open(settings, logger) {
+    if (settings.redis === undefined)
+      throw new Error("queue driver 'redis' needs the queue.redis settings (url, prefix, …)");
+    const driver = new RedisDriver(settings.redis, { keepAttempts: settings.keepAttempts });
+    logger.info({ queue: 'redis', prefix: settings.redis.prefix }, 'queue opened');
+    return driver;
+  },
+};
+
+export const DRIVERS = createLookup<DriverFactory>('queue driver', [sqlite, memory, redis]);
 
 export function createDriver(settings: QueueSettings, logger: Logger): QueueDriver {
   return DRIVERS.get(settings.driver).open(settings, logger);

@@ -3,6 +3,7 @@
  * shared contract test suite (test/queue/contract.ts) runs against each. Delivery is
  * at-least-once: a leased record whose lease expires (a crash, a kill -9) is leased again.
  */
+import type { RedisSettings } from './redis-settings.ts';
 
 export type DeliveryStatus = 'pending' | 'inflight' | 'delivered' | 'dead';
 
@@ -156,6 +157,18 @@ export interface QueueDriver {
    * expires, if any (lets workers sleep exactly, and pick up a crashed worker's records on time). */
   nextDue(routeId: string): Promise<number | undefined>;
   close(): Promise<void>;
+  /** Limits that hold across every instance sharing the store (redis): at most `concurrency`
+   * records of the route inflight at once, at most `rateLimit` leased per second. An undefined
+   * limit removes it. Drivers of one process' store do not need it (the route loop limits). */
+  configureRoute?(routeId: string, limits: RouteLimits): Promise<void>;
+  /** Whether the store is reachable now (a networked store's connection), for the readiness probe. */
+  readiness?(): { ready: boolean; reason?: string };
+}
+
+export interface RouteLimits {
+  concurrency?: number | undefined;
+  /** Per second. */
+  rateLimit?: number | undefined;
 }
 
 export class DuplicateDelivery extends Error {
@@ -169,6 +182,8 @@ export class DuplicateDelivery extends Error {
 
 /** The `queue` section as the queue reads it (config/ validates and fills it). */
 export interface QueueSettings {
+  /** The redis driver's connection (`queue.redis`). */
+  redis?: RedisSettings | undefined;
   /** A registered driver's type (queue/index.ts). */
   driver: string;
   /** The sqlite driver's file. */

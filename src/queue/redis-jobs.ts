@@ -1,0 +1,133 @@
+/**
+ * The redis driver's reads across jobs: one BullMQ Queue per route (created on first use), finding
+ * a delivery by id (`<prefix>:route-of` names its route), every job of some routes and statuses
+ * with the status each was read in, the stats, and promoting delayed jobs due at an injected `now`.
+ */
+import { type Job, type JobType, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { emptyRouteStats } from './memory.ts';
+import type { JobData } from './redis-record.ts';
+import type { DeliveryStatus, QueueStats } from './types.ts';
+
+export interface FoundJob {
+  job: Job<JobData>;
+  status: DeliveryStatus;
+}
+
+/** The BullMQ states each status is made of. */
+const STATES: Record<DeliveryStatus, JobType[]> = {
+  pending: ['wait', 'delayed', 'prioritized'],
+  inflight: ['active'],
+  delivered: ['completed'],
+  dead: ['failed'],
+};
+
+const ALL: DeliveryStatus[] = ['pending', 'inflight', 'delivered', 'dead'];
+
+export class RouteJobs {
+  readonly #client: Redis;
+  readonly #prefix: string;
+  readonly #queues = new Map<string, Queue<JobData>>();
+
+  constructor(client: Redis, prefix: string) {
+    this.#client = client;
+    this.#prefix = prefix;
+  }
+
+  queue(routeId: string): Queue<JobData> {
+    let queue = this.#queues.get(routeId);
+    if (!queue) {
+      queue = new Queue<JobData>(routeId, {
+        connection: this.#client,
+        prefix: this.#prefix,
+        // Finished jobs are the delivered records and the dead letters: retention purges them.
+        defaultJobOptions: { removeOnComplete: false, removeOnFail: false, attempts: 1 },
+      });
+      queue.on('error', () => {});
+      this.#queues.set(routeId, queue);
+    }
+    return queue;
+  }
+
+  async routes(): Promise<string[]> {
+    return (await this.#client.smembers(`${this.#prefix}:routes`)).sort();
+  }
+
+  async find(id: string): Promise<FoundJob | undefined> {
+    const routeId = await this.#client.hget(`${this.#prefix}:route-of`, id);
+    if (routeId === null) return undefined;
+    const job = (await this.queue(routeId).getJob(id)) as Job<JobData> | undefined;
+    if (!job) return undefined;
+    const state = await job.getState();
+    const status = statusOfState(state);
+    return status === undefined ? undefined : { job, status };
+  }
+
+  /** Every job of the route (or of every route) in the statuses (all when undefined), once each. */
+  async all(routeId: string | undefined, statuses: DeliveryStatus[] = ALL): Promise<FoundJob[]> {
+    const routes = routeId === undefined ? await this.routes() : [routeId];
+    const found = new Map<string, FoundJob>();
+    for (const route of routes) {
+      const queue = this.queue(route);
+      for (const status of statuses) {
+        for (const type of STATES[status]) {
+          for (const job of (await queue.getJobs([type], 0, -1, true)) as (Job<JobData> | undefined)[]) {
+            if (job?.id !== undefined && job.data && !found.has(job.id)) found.set(job.id, { job, status });
+          }
+        }
+      }
+    }
+    return [...found.values()];
+  }
+
+  async stats(): Promise<QueueStats> {
+    const stats: QueueStats = { byRoute: {}, oldestPending: {} };
+    for (const { job, status } of await this.all(undefined)) {
+      const { routeId } = job.data;
+      let route = stats.byRoute[routeId];
+      if (!route) {
+        route = emptyRouteStats();
+        stats.byRoute[routeId] = route;
+        stats.oldestPending[routeId] = undefined;
+      }
+      route[status].count += 1;
+      route[status].bytes += job.data.bodyBytes + job.data.historyBytes;
+      if (status === 'pending' || status === 'inflight') {
+        const oldest = stats.oldestPending[routeId];
+        if (oldest === undefined || job.data.createdAt < oldest)
+          stats.oldestPending[routeId] = job.data.createdAt;
+      }
+    }
+    return stats;
+  }
+
+  /** Promotes the first delayed jobs of the route that are due at `now` (ahead of this clock). */
+  async promoteDue(routeId: string, now: number, limit: number): Promise<void> {
+    const delayed = (await this.queue(routeId).getDelayed(0, limit - 1)) as (Job<JobData> | undefined)[];
+    for (const job of delayed) {
+      if (job?.data && job.data.nextAttemptAt <= now) await job.promote().catch(() => {});
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#queues.values()].map((q) => q.close()));
+  }
+}
+
+function statusOfState(state: string): DeliveryStatus | undefined {
+  switch (state) {
+    case 'waiting':
+    case 'delayed':
+    case 'prioritized':
+    case 'waiting-children':
+      return 'pending';
+    case 'active':
+      return 'inflight';
+    case 'completed':
+      return 'delivered';
+    case 'failed':
+      return 'dead';
+    default:
+      return undefined;
+  }
+}

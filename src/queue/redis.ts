@@ -1,0 +1,446 @@
+/**
+ * The redis queue driver, on BullMQ: one BullMQ queue per route (named by the route id), so
+ * limits and fairness hold per target; a delivery is one job (jobId = delivery id, the record in
+ * its data, see redis-record.ts) and its status is the job's state: waiting/delayed = pending,
+ * active = inflight (a lease is BullMQ's job lock, `lockDuration` = the lease), completed =
+ * delivered, failed = dead letters. Every instance pointing at one Redis shares the queue.
+ *
+ * What BullMQ does for us: taking due jobs (a manual Worker per route, `getNextJob` without
+ * blocking), delayed retries (`moveToDelayed`), and recovering the jobs of a dead instance: a
+ * job whose lock expired is moved back to wait by the stalled checker of any live instance, and
+ * never to the failed set (a huge `maxStalledCount`), because an acknowledged webhook is never lost.
+ * Global limits (configureRoute) are BullMQ's too: `setGlobalConcurrency` caps the jobs active at
+ * once across ALL instances, `setGlobalRateLimit` the jobs started per second across all
+ * instances; nothing else here is global (per-instance limits stay in the route loop).
+ *
+ * Our own keys, under the same prefix: `<prefix>:routes` (a set of the route ids seen, so get,
+ * list and stats find every queue, also from the CLI), `<prefix>:route-of` (delivery id → route)
+ * and `<prefix>:dedup:<route>:<key>` (SET NX PX).
+ *
+ * The injected clock: `lease(…, now)` with a `now` ahead of this host's clock (another instance's
+ * clock, or a test) promotes the delayed jobs due by then; lock expiry follows Redis' real clock.
+ * get, list, stats, purge and nextDue read every job of the routes concerned (O(n), fine for
+ * the operator's views; stats is read on a timer, not per request).
+ */
+import { randomUUID } from 'node:crypto';
+import { type Job, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { RouteJobs } from './redis-jobs.ts';
+import { attemptsOf, type JobData, newJobData, strip, toRecord, withAttempt } from './redis-record.ts';
+import { producerOptions, type RedisSettings, workerOptions } from './redis-settings.ts';
+import {
+  type AttemptLog,
+  type DeliveryRecord,
+  type DeliveryStatus,
+  type DriverOptions,
+  DuplicateDelivery,
+  keepAttemptsOf,
+  type ListFilter,
+  type NewDelivery,
+  type QueueDriver,
+  type QueueStats,
+  type RouteLimits,
+} from './types.ts';
+
+export interface RedisDriverOptions extends DriverOptions {
+  /** ms between BullMQ's checks for jobs whose lock (lease) expired; recovery takes up to two. */
+  stalledIntervalMs?: number | undefined;
+}
+
+/** A job leased by this instance: the lock token proves it is still ours. */
+interface Held {
+  job: Job<JobData>;
+  token: string;
+  data: JobData;
+}
+
+const CLOSE_TIMEOUT_MS = 3_000;
+
+/** Moves a waiting or delayed job to active (unlocked), so moveToFailed may take it: dead without a lease. */
+const TAKE_PENDING = `
+local n = redis.call('LREM', KEYS[1], 0, ARGV[1]) + redis.call('ZREM', KEYS[2], ARGV[1]) + redis.call('ZREM', KEYS[3], ARGV[1])
+if n > 0 then redis.call('LPUSH', KEYS[4], ARGV[1]) end
+return n`;
+
+export class RedisDriver implements QueueDriver {
+  readonly kind = 'redis';
+  readonly #settings: RedisSettings;
+  readonly #keep: number;
+  readonly #stalledInterval: number;
+  /** Enqueue, reads, admin: fails fast while Redis is down. */
+  readonly #producer: Redis;
+  /** Shared by the workers (BullMQ duplicates it for their blocking connection). */
+  readonly #workerClient: Redis;
+  readonly #jobs: RouteJobs;
+  readonly #workers = new Map<string, Promise<Worker<JobData>>>();
+  readonly #held = new Map<string, Held>();
+  readonly #firstReady: Promise<void>;
+  #closed = false;
+
+  constructor(settings: RedisSettings, options: RedisDriverOptions = {}) {
+    this.#settings = settings;
+    this.#keep = keepAttemptsOf(options);
+    this.#stalledInterval = options.stalledIntervalMs ?? 5_000;
+    this.#producer = new Redis(producerOptions(settings));
+    this.#workerClient = new Redis(workerOptions(settings));
+    // ioredis reports every failed reconnect as an 'error' event; the calls that fail say it.
+    this.#producer.on('error', () => {});
+    this.#workerClient.on('error', () => {});
+    // Without the offline queue a command sent before the first connect fails: wait for it once.
+    this.#firstReady = new Promise<void>((resolve) => {
+      if (this.#producer.status === 'ready') resolve();
+      else this.#producer.once('ready', () => resolve());
+    });
+    this.#jobs = new RouteJobs(this.#producer, settings.prefix);
+  }
+
+  /** The connection of the producer (for redisDurability at start). */
+  get client(): Redis {
+    return this.#producer;
+  }
+
+  async #check(): Promise<void> {
+    if (this.#closed) throw new Error('queue is closed');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#firstReady,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.#settings.connectTimeout);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  readiness(): { ready: boolean; reason?: string } {
+    const status = this.#producer.status;
+    return status === 'ready' ? { ready: true } : { ready: false, reason: `redis connection ${status}` };
+  }
+
+  #key(name: string): string {
+    return `${this.#settings.prefix}:${name}`;
+  }
+
+  async enqueue(delivery: NewDelivery): Promise<void> {
+    await this.#check();
+    const { id, routeId } = delivery;
+    const [[, fresh]] = (await this.#producer
+      .multi()
+      .hsetnx(this.#key('route-of'), id, routeId)
+      .sadd(this.#key('routes'), routeId)
+      .exec()) as [[Error | null, number]];
+    if (fresh !== 1) throw new Error(`delivery ${id} already exists`);
+    let dedupKey: string | undefined;
+    try {
+      if (delivery.dedup) dedupKey = await this.#claimDedup(delivery);
+      await this.#jobs.queue(routeId).add('delivery', newJobData(delivery), {
+        jobId: id,
+        // Through the delayed set, scored by nextAttemptAt, so jobs start in due order.
+        timestamp: delivery.createdAt,
+        delay: Math.max(1, delivery.nextAttemptAt - delivery.createdAt),
+      });
+    } catch (error) {
+      // Not stored: forget the id and the dedup key, so the sender's retry gets through.
+      const undo = this.#producer.multi().hdel(this.#key('route-of'), id);
+      if (dedupKey !== undefined) undo.del(dedupKey);
+      await undo.exec().catch(() => {});
+      throw error;
+    }
+    const replicas = this.#settings.waitReplicas;
+    if (replicas > 0) {
+      // Stored on the primary either way: a reject means "not yet safe", the sender retries.
+      const acked = Number(await this.#producer.call('WAIT', replicas, this.#settings.waitTimeout));
+      if (acked < replicas)
+        throw new Error(`only ${acked} of ${replicas} redis replicas acknowledged delivery ${id}`);
+    }
+  }
+
+  /** SET NX PX; the key's value names the first delivery and when its window ends by its clock. */
+  async #claimDedup(delivery: NewDelivery): Promise<string> {
+    const { key, windowMs } = delivery.dedup!;
+    const redisKey = this.#key(`dedup:${delivery.routeId}:${key}`);
+    const expiresAt = delivery.createdAt + windowMs;
+    const ttl = Math.max(1, expiresAt - Date.now());
+    const value = `${delivery.id} ${expiresAt}`;
+    if ((await this.#producer.set(redisKey, value, 'PX', ttl, 'NX')) === 'OK') return redisKey;
+    const existing = await this.#producer.get(redisKey);
+    if (existing !== null) {
+      const [firstId, until] = existing.split(' ');
+      if (Number(until) > delivery.createdAt) throw new DuplicateDelivery(firstId!);
+    }
+    // The window ended by the caller's clock (clocks of instances differ by a little): take it.
+    await this.#producer.set(redisKey, value, 'PX', ttl);
+    return redisKey;
+  }
+
+  #worker(routeId: string): Promise<Worker<JobData>> {
+    let worker = this.#workers.get(routeId);
+    if (!worker) {
+      worker = (async () => {
+        const w = new Worker<JobData>(routeId, null, {
+          connection: this.#workerClient,
+          prefix: this.#settings.prefix,
+          autorun: false,
+          // A stalled job must come back to wait, never fail: an accepted webhook is never lost.
+          maxStalledCount: Number.MAX_SAFE_INTEGER,
+          stalledInterval: this.#stalledInterval,
+          // A lease is not renewed: it ends when the attempt should have (the route loop's rule).
+          skipLockRenewal: true,
+        });
+        w.on('error', () => {});
+        await w.startStalledCheckTimer();
+        return w;
+      })();
+      this.#workers.set(routeId, worker);
+    }
+    return worker;
+  }
+
+  async lease(routeId: string, limit: number, leaseMs: number, now: number): Promise<DeliveryRecord[]> {
+    await this.#check();
+    limit = Math.floor(limit);
+    if (!(limit > 0)) return [];
+    const worker = await this.#worker(routeId);
+    // The lock BullMQ takes is the lease: its length is read from the options at each take.
+    worker.opts.lockDuration = leaseMs;
+    if (now > Date.now()) await this.#jobs.promoteDue(routeId, now, limit);
+    const leased: DeliveryRecord[] = [];
+    while (leased.length < limit) {
+      const token = randomUUID();
+      const job = (await worker.getNextJob(token, { block: false })) as Job<JobData> | undefined;
+      if (!job?.id) break;
+      const data: JobData = { ...job.data, leaseUntil: now + leaseMs, updatedAt: now };
+      await job.updateData(data);
+      this.#held.set(job.id, { job, token, data });
+      leased.push(toRecord(job.id, data, 'inflight'));
+    }
+    return leased;
+  }
+
+  /** The lease of `id` when still ours: a worker whose lease expired must not change the record. */
+  async #ours(id: string): Promise<Held | undefined> {
+    const held = this.#held.get(id);
+    if (!held) return undefined;
+    this.#held.delete(id);
+    const lock = await this.#producer.get(`${this.#jobs.queue(held.data.routeId).toKey(id)}:lock`);
+    return lock === held.token ? held : undefined;
+  }
+
+  async ack(
+    id: string,
+    result: { status: number; response: string | undefined; attempt: AttemptLog },
+  ): Promise<void> {
+    await this.#check();
+    const held = await this.#ours(id);
+    if (!held) return;
+    const now = Date.now();
+    const data = strip({
+      ...withAttempt(held.data, result.attempt, this.#keep),
+      leaseUntil: undefined,
+      updatedAt: now,
+      deliveredAt: now,
+      lastStatus: result.status,
+      lastError: undefined,
+      lastResponse: result.response,
+    });
+    await held.job.updateData(data);
+    await ignoreStale(held.job.moveToCompleted({ status: result.status }, held.token, false));
+  }
+
+  async nack(
+    id: string,
+    result: { nextAttemptAt: number; attempt: AttemptLog; response?: string | undefined },
+  ): Promise<void> {
+    await this.#check();
+    const held = await this.#ours(id);
+    if (!held) return;
+    const data = strip({
+      ...withAttempt(held.data, result.attempt, this.#keep),
+      leaseUntil: undefined,
+      nextAttemptAt: result.nextAttemptAt,
+      updatedAt: Date.now(),
+      lastStatus: result.attempt.status,
+      lastError: result.attempt.error,
+      lastResponse: result.response,
+    });
+    await held.job.updateData(data);
+    await ignoreStale(held.job.moveToDelayed(result.nextAttemptAt, held.token));
+  }
+
+  async dead(
+    id: string,
+    result: { reason: string; attempt?: AttemptLog | undefined; response?: string | undefined },
+  ): Promise<void> {
+    await this.#check();
+    let job: Job<JobData>;
+    let token: string;
+    let data: JobData;
+    const leasedHere = this.#held.has(id);
+    const held = await this.#ours(id);
+    if (held) {
+      ({ job, token, data } = held);
+    } else if (leasedHere) {
+      return; // our lease expired: whoever holds it now decides
+    } else {
+      // Not leased here: a pending record may still be given up (an operator, maxAge).
+      const found = await this.#jobs.find(id);
+      if (found?.status !== 'pending') return;
+      const queue = this.#jobs.queue(found.job.data.routeId);
+      const { wait, delayed, prioritized, active } = queue.keys;
+      const taken = await this.#producer.eval(TAKE_PENDING, 4, wait!, delayed!, prioritized!, active!, id);
+      if (Number(taken) === 0) return;
+      job = found.job;
+      token = '0';
+      data = found.job.data;
+    }
+    let next = data;
+    if (result.attempt) {
+      next = { ...withAttempt(data, result.attempt, this.#keep), lastStatus: result.attempt.status };
+      next.lastResponse = result.response;
+    } else if (result.response !== undefined) {
+      next = { ...next, lastResponse: result.response };
+    }
+    next = strip({ ...next, leaseUntil: undefined, updatedAt: Date.now(), lastError: result.reason });
+    await job.updateData(next);
+    await ignoreStale(job.moveToFailed(new Error(result.reason), token, false));
+  }
+
+  async release(ids: string[]): Promise<void> {
+    await this.#check();
+    // BullMQ puts a released job at the head of wait: in reverse, they keep their order.
+    for (const id of [...ids].reverse()) {
+      const held = await this.#ours(id);
+      if (!held) continue;
+      await held.job.updateData(strip({ ...held.data, leaseUntil: undefined, updatedAt: Date.now() }));
+      await ignoreStale(held.job.moveToWait(held.token));
+    }
+  }
+
+  async replay(
+    selector: { ids: string[] } | { routeId?: string | undefined; status: 'dead' | 'delivered' },
+    now: number,
+  ): Promise<number> {
+    await this.#check();
+    const targets =
+      'ids' in selector
+        ? (await Promise.all([...new Set(selector.ids)].map((id) => this.#jobs.find(id)))).filter(
+            (f) => f !== undefined && (f.status === 'dead' || f.status === 'delivered'),
+          )
+        : await this.#jobs.all(selector.routeId, [selector.status]);
+    let count = 0;
+    for (const found of targets) {
+      const { job, status } = found!;
+      await job.updateData(
+        strip({
+          ...job.data,
+          attempts: 0,
+          replays: job.data.replays + 1,
+          replayedAt: now,
+          nextAttemptAt: now,
+          leaseUntil: undefined,
+          deliveredAt: undefined,
+          updatedAt: now,
+        }),
+      );
+      await job.retry(status === 'dead' ? 'failed' : 'completed', { resetAttemptsMade: true });
+      count += 1;
+    }
+    return count;
+  }
+
+  async purge(filter: {
+    status: DeliveryStatus;
+    routeId?: string | undefined;
+    olderThan: number;
+  }): Promise<number> {
+    await this.#check();
+    const doomed = (await this.#jobs.all(filter.routeId, [filter.status])).filter(
+      (f) => f.job.data.updatedAt < filter.olderThan,
+    );
+    for (let i = 0; i < doomed.length; i += 200) {
+      const chunk = doomed.slice(i, i + 200);
+      await Promise.all(chunk.map((f) => f.job.remove()));
+      await this.#producer.hdel(this.#key('route-of'), ...chunk.map((f) => f.job.id!));
+    }
+    return doomed.length;
+  }
+
+  async get(id: string): Promise<{ record: DeliveryRecord; attempts: AttemptLog[] } | undefined> {
+    await this.#check();
+    const found = await this.#jobs.find(id);
+    if (!found) return undefined;
+    return { record: toRecord(id, found.job.data, found.status), attempts: attemptsOf(found.job.data) };
+  }
+
+  async list(filter: ListFilter): Promise<DeliveryRecord[]> {
+    await this.#check();
+    const limit = Math.max(0, Math.floor(filter.limit ?? 100));
+    const records = (await this.#jobs.all(filter.routeId, filter.status ? [filter.status] : undefined))
+      .map((f) => toRecord(f.job.id!, f.job.data, f.status))
+      .filter(
+        (r) =>
+          (filter.olderThan === undefined || r.updatedAt < filter.olderThan) &&
+          (filter.after === undefined || r.id > filter.after),
+      );
+    records.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return records.slice(0, limit);
+  }
+
+  async stats(): Promise<QueueStats> {
+    await this.#check();
+    return this.#jobs.stats();
+  }
+
+  async nextDue(routeId: string): Promise<number | undefined> {
+    await this.#check();
+    let next: number | undefined;
+    for (const { job, status } of await this.#jobs.all(routeId, ['pending', 'inflight'])) {
+      const due = status === 'pending' ? job.data.nextAttemptAt : (job.data.leaseUntil ?? 0);
+      if (next === undefined || due < next) next = due;
+    }
+    return next;
+  }
+
+  /** Global limits across every instance on this Redis (see the overview). */
+  async configureRoute(routeId: string, limits: RouteLimits): Promise<void> {
+    await this.#check();
+    const queue = this.#jobs.queue(routeId);
+    await this.#producer.sadd(this.#key('routes'), routeId);
+    if (limits.concurrency !== undefined) await queue.setGlobalConcurrency(limits.concurrency);
+    else await queue.removeGlobalConcurrency();
+    if (limits.rateLimit !== undefined) await queue.setGlobalRateLimit(limits.rateLimit, 1_000);
+    else await queue.removeGlobalRateLimit();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const workers = await Promise.all(this.#workers.values());
+    await bounded(Promise.all([...workers.map((w) => w.close(true)), this.#jobs.close()]));
+    await bounded(Promise.all([this.#producer.quit(), this.#workerClient.quit()]).catch(() => {}));
+    this.#producer.disconnect();
+    this.#workerClient.disconnect();
+  }
+}
+
+/** A move refused because the lock is gone or the job moved on: a late result, dropped. */
+async function ignoreStale(move: Promise<unknown>): Promise<void> {
+  try {
+    await move;
+  } catch (error) {
+    if (!/lock|not in the active state|does not exist|Missing key/i.test((error as Error).message))
+      throw error;
+  }
+}
+
+async function bounded(work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work.catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+export { redisDurability } from './redis-durability.ts';
