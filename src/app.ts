@@ -17,6 +17,7 @@ import { isQueued, type QueueAccess, queuedRoutes, startModes } from './modes/in
 import { ParsePool } from './parsing/pool.ts';
 import { createRouter } from './pipeline/router.ts';
 import { createDriver } from './queue/index.ts';
+import { preflight } from './queue/preflight.ts';
 import { Queue } from './queue/queue.ts';
 import { DeliveryWorkers } from './queue/worker.ts';
 import { createLogger, type Logger } from './telemetry/log.ts';
@@ -125,7 +126,9 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     { match: createRouter(routes), modes, metrics, logger, requestIdHeader, secrets, lifecycle },
     {
       metricsPath: config.metrics.enabled ? config.metrics.path : undefined,
-      isReady: () => !lifecycle.shuttingDown,
+      // A store that cannot take writes (Redis down) makes the instance unready: a load balancer
+      // sends callers to one that can.
+      isReady: () => !lifecycle.shuttingDown && (queue?.driver.readiness?.().ready ?? true),
       limits: config.server,
     },
   );
@@ -138,6 +141,15 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     logger,
     async listen(port = config.server.port, host = config.server.host) {
       if (queue && workers) {
+        await preflight(
+          queue.driver,
+          config.queue,
+          queued.map((r) => ({
+            id: r.id,
+            limits: { concurrency: r.queue.concurrency, rateLimit: r.queue.rateLimit },
+          })),
+          logger,
+        );
         // Recover first: deliveries a previous run acknowledged are due before new traffic.
         await queue.start();
         workers.start();

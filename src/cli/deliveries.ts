@@ -1,6 +1,6 @@
 /**
- * `hookrelay deliveries`: list, show, replay and purge the queued deliveries of a config's SQLite
- * queue from the command line, as text or JSON, with every secret value of the configuration
+ * `hookrelay deliveries`: list, show, replay and purge the queued deliveries of a config's queue
+ * (SQLite file or Redis) from the command line, as text or JSON, with every secret value of the configuration
  * redacted.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,8 +21,9 @@ import { configFile } from './load.ts';
 
 export const DELIVERIES_HELP = `Usage: hookrelay deliveries <command> [-c FILE] [options]
 
-Inspects and acts on the queued deliveries of async and hybrid routes, directly in the SQLite file
-of the config (\`queue.path\`), whether the relay is running or stopped.
+Inspects and acts on the queued deliveries of async and hybrid routes, directly in the config's
+store (the SQLite file \`queue.path\`, or Redis with \`queue.driver: redis\`), whether the relays
+are running or stopped.
 
 Commands:
   list [--route R] [--status S] [--limit N] [--json]
@@ -153,7 +154,7 @@ function check(name: string, values: Values, ids: string[]): void {
   }
 }
 
-/** Opens the config's SQLite queue file; an exit code when there is nothing to open. */
+/** Opens the config's queue (its SQLite file, or Redis); an exit code when there is nothing to open. */
 async function open(file: string): Promise<{ driver: QueueDriver; secrets: SecretValues } | number> {
   let queue: Config['queue'];
   let secrets: SecretValues;
@@ -172,7 +173,7 @@ async function open(file: string): Promise<{ driver: QueueDriver; secrets: Secre
     return 1;
   }
   // Opening would create an empty queue: say where we looked instead.
-  if (!existsSync(queue.path)) {
+  if (queue.driver === 'sqlite' && !existsSync(queue.path)) {
     fail(`no queue file at ${queue.path} (queue.path of ${file}); the relay creates it when it starts`);
     return 1;
   }
