@@ -11,6 +11,7 @@ import { loadConfigWithWarnings } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { ConfigError, type ConfigIssue, formatConfigIssue } from './core/errors.ts';
 import { VERSION } from './core/version.ts';
+import { QueuePreflightError } from './queue/preflight.ts';
 import { QueueOpenError } from './queue/queue-file.ts';
 import { createLogger } from './telemetry/log.ts';
 
@@ -192,6 +193,12 @@ async function start(config: Config, file: string, warnings: ConfigIssue[]): Pro
       'hookrelay listening',
     );
   } catch (error) {
+    if (error instanceof QueuePreflightError) {
+      // The store is unusable or unsafe as configured: said on stderr too, like a config error.
+      logger.fatal({ err: error }, 'queue refused at start');
+      process.stderr.write(`hookrelay: ${error.message}\n`);
+      return 1;
+    }
     logger.fatal({ err: error }, 'cannot listen');
     return 1;
   }

@@ -23,8 +23,13 @@ export async function preflight(
   logger: Logger,
 ): Promise<void> {
   if (driver instanceof RedisDriver && settings.redis) {
+    const client = driver.client;
     const findings = await withTimeout(
-      redisDurability(driver.client),
+      (async () => {
+        // The connection fails fast (no offline queue): wait for it once before reading CONFIG.
+        if (client.status !== 'ready') await new Promise<void>((resolve) => client.once('ready', resolve));
+        return redisDurability(client);
+      })(),
       settings.redis.connectTimeout + settings.redis.commandTimeout,
       'Redis did not answer at start (queue.redis.url unreachable or too slow)',
     );
@@ -38,7 +43,9 @@ export async function preflight(
       throw new QueuePreflightError(
         `queue.redis.durability is 'refuse' and Redis could lose acknowledged webhooks: ${findings
           .map((f) => `${f.setting}=${f.value}`)
-          .join(', ')} (set appendonly yes, appendfsync always, maxmemory-policy noeviction; see docs/scale-out.md)`,
+          .join(
+            ', ',
+          )} (set appendonly yes, appendfsync always, maxmemory-policy noeviction; see docs/scale-out.md)`,
       );
     }
   }
