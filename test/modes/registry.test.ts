@@ -120,10 +120,10 @@ describe('queue drivers', () => {
 
   it('an unregistered driver is refused by the loader and the lookup', () => {
     const errors = configErrors(
-      yaml('queue:', '  driver: redis', 'routes:', '  - { id: e, path: /e, echo: true }'),
+      yaml('queue:', '  driver: kafka', 'routes:', '  - { id: e, path: /e, echo: true }'),
     );
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/^queue\.driver: /);
-    expect(() => DRIVERS.get('redis')).toThrow(/unknown queue driver type 'redis', expected one of: /);
+    expect(() => DRIVERS.get('kafka')).toThrow(/unknown queue driver type 'kafka', expected one of: /);
   });
 });

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { refusedPort } from '../helpers.ts';
 import { type Child, childProcesses } from '../support/child.ts';
 import { REDIS_SERVER, type RedisServer, startRedis } from '../support/redis-server.ts';
 
@@ -13,14 +13,6 @@ import { REDIS_SERVER, type RedisServer, startRedis } from '../support/redis-ser
  */
 
 const CONCURRENCY = 8;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -112,7 +104,7 @@ routes:
     timeout: 120_000,
   }, async () => {
     redis = await startRedis();
-    const targetPort = await freePort();
+    const targetPort = await refusedPort();
     const file = config(redis.url, targetPort);
     const a = await children.start(['start', '-c', file]);
     const b = await children.start(['start', '-c', file]);
@@ -145,7 +137,7 @@ routes:
     timeout: 120_000,
   }, async () => {
     redis = await startRedis();
-    const targetPort = await freePort();
+    const targetPort = await refusedPort();
     const relay = await children.start(['start', '-c', config(redis.url, targetPort)]);
     const ids = new Map<number, string>();
     for (let n = 0; n < 200; n++) {
@@ -165,7 +157,7 @@ routes:
     timeout: 120_000,
   }, async () => {
     redis = await startRedis();
-    const targetPort = await freePort();
+    const targetPort = await refusedPort();
     const relay = await children.start(['start', '-c', config(redis.url, targetPort)]);
     const ids = new Map<number, string>();
     const refused: number[] = [];
@@ -217,7 +209,7 @@ routes:
     timeout: 120_000,
   }, async () => {
     redis = await startRedis();
-    const targetPort = await freePort();
+    const targetPort = await refusedPort();
     const relay = await children.start(['start', '-c', config(redis.url, targetPort)]);
     const ids = new Map<number, string>();
     const answers: number[] = [];
@@ -253,7 +245,7 @@ routes:
     timeout: 120_000,
   }, async () => {
     redis = await startRedis();
-    const targetPort = await freePort();
+    const targetPort = await refusedPort();
     const file = config(redis.url, targetPort, '2s');
     const a = await children.start(['start', '-c', file]);
     const b = await children.start(['start', '-c', file]);
@@ -276,7 +268,7 @@ routes:
 
   it('Redis at maxmemory (noeviction): 503, never a 202', { timeout: 60_000 }, async () => {
     redis = await startRedis({ settings: { maxmemory: '3mb' } });
-    const targetPort = await freePort();
+    const targetPort = await refusedPort();
     const relay = await children.start(['start', '-c', config(redis.url, targetPort)]);
     let last = { status: 202 } as { status: number; error?: string };
     for (let n = 0; n < 2_000 && last.status === 202; n++) {
