@@ -16,7 +16,7 @@ import { workerRoute } from './modes/async/worker-route.ts';
 import { isQueued, type QueueAccess, queuedRoutes, startModes } from './modes/index.ts';
 import { ParsePool } from './parsing/pool.ts';
 import { createRouter } from './pipeline/router.ts';
-import { createDriver } from './queue/index.ts';
+import { createDriver, createReplayStore } from './queue/index.ts';
 import { preflight } from './queue/preflight.ts';
 import { Queue } from './queue/queue.ts';
 import { DeliveryWorkers } from './queue/worker.ts';
@@ -102,6 +102,9 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       protectAdminListener(admin, config.server, { metrics, logger });
     }
   }
+  // Replay windows shared by every instance when the store is (redis); else each process its own.
+  const remembers = routes.some((route) => route.verify.some((check) => check.verifier.replay));
+  const replay = remembers ? createReplayStore(config.queue) : undefined;
   const modes = startModes(routes, {
     clients,
     metrics,
@@ -123,12 +126,13 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     },
   };
   const server = createHttpServer(
-    { match: createRouter(routes), modes, metrics, logger, requestIdHeader, secrets, lifecycle },
+    { match: createRouter(routes), modes, metrics, logger, requestIdHeader, secrets, lifecycle, replay },
     {
       metricsPath: config.metrics.enabled ? config.metrics.path : undefined,
-      // A store that cannot take writes (Redis down) makes the instance unready: a load balancer
-      // sends callers to one that can.
-      isReady: () => !lifecycle.shuttingDown && (queue?.driver.readiness?.().ready ?? true),
+      // A store that cannot take writes or replay claims (Redis down) makes the instance
+      // unready: a load balancer sends callers to one that can.
+      isReady: () =>
+        !lifecycle.shuttingDown && (queue?.driver.readiness?.().ready ?? true) && (replay?.ready() ?? true),
       limits: config.server,
     },
   );
@@ -205,6 +209,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
         routes.map((route) => ('forward' in route ? route.forward.auth?.close?.() : undefined)),
       );
       await clients.close();
+      await replay?.close();
       await Promise.all([...modes.values()].map((mode) => mode.close?.()));
       await pool.close();
       return { drained };

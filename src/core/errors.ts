@@ -37,6 +37,13 @@ export const ERRORS = {
     description:
       'A `verify` check failed: credentials or signature missing, malformed, wrong, expired or replayed. Nothing is forwarded; the secret and the signature are never echoed.',
   },
+  HOOKRELAY_ERR_REPLAY_UNAVAILABLE: {
+    status: 503,
+    message: 'the replay window could not be checked ({verifier})',
+    retryable: true,
+    description:
+      'With `queue.driver: redis` the verifiers\' `replayWindow` is kept in Redis, shared by every instance; Redis was unreachable or slower than `queue.redis.commandTimeout`. The call passed its checks but is refused rather than risk accepting a replay: nothing is forwarded, the answer carries `Retry-After`, and the sender\'s retry gets through once Redis is back. Counted in `hookrelay_verify_failures_total` with `reason="unavailable"`.',
+  },
   HOOKRELAY_ERR_FORBIDDEN: {
     status: 403,
     message: 'the caller is not allowed ({verifier}: {reason})',

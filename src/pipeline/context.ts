@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { SecretValues } from '../core/secret-values.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
+import type { SharedReplayStore } from '../verifiers/replay.ts';
 import type { BodyRateWatch } from './body-rate.ts';
 import type { DeliveryMode } from './mode.ts';
 import type { RouteBase } from './route.ts';
@@ -21,6 +22,8 @@ export interface RelayContext {
   requestIdHeader: string;
   /** Values of the configuration never shown (the echo route redacts them); none when absent. */
   secrets?: SecretValues | undefined;
+  /** The verifiers' replay window shared by every instance (`queue.driver: redis`); none: per process. */
+  replay?: SharedReplayStore | undefined;
   /** `server.minBodyRate` for the bodies being read (none: no minimum). */
   bodyRate?: BodyRateWatch | undefined;
   /** begin/end around every request to a route (the concurrency caps count on them). */

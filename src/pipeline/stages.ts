@@ -72,14 +72,18 @@ export function declaredLength(call: Call): StageResult<Buffer> {
 export async function verify(call: Call, bytes: Buffer): Promise<StageResult> {
   const { route } = call;
   if (route.verify.length === 0) return PASSED;
-  const verified = await verifyCaller(route, {
-    method: call.method,
-    url: call.req.url ?? '/',
-    query: queryOf(call),
-    headers: call.req.headers,
-    body: bytes,
-    remoteAddress: call.clientIp,
-  });
+  const verified = await verifyCaller(
+    route,
+    {
+      method: call.method,
+      url: call.req.url ?? '/',
+      query: queryOf(call),
+      headers: call.req.headers,
+      body: bytes,
+      remoteAddress: call.clientIp,
+    },
+    call.ctx.replay,
+  );
   if ('refused' in verified) {
     const { refused } = verified;
     call.ctx.metrics.verifyFailures.inc({ route: route.id, verifier: refused.type, reason: refused.reason });

@@ -4,8 +4,10 @@
  */
 import { createLookup } from '../core/registry.ts';
 import type { Logger } from '../telemetry/log.ts';
+import type { SharedReplayStore } from '../verifiers/replay.ts';
 import { MemoryDriver } from './memory.ts';
 import { RedisDriver } from './redis.ts';
+import { RedisReplayStore } from './redis-replay.ts';
 import { SqliteDriver } from './sqlite.ts';
 import type { QueueDriver, QueueSettings } from './types.ts';
 
@@ -18,6 +20,11 @@ export interface DriverFactory {
   description: string;
   /** Opens the store the settings name. */
   open(settings: QueueSettings, logger: Logger): QueueDriver;
+  /**
+   * A driver whose store every instance shares also keeps the verifiers' replay windows there,
+   * so a replay sent to another instance is refused too; without it each process keeps its own.
+   */
+  replayStore?(settings: QueueSettings): SharedReplayStore;
 }
 
 const memory: DriverFactory = {
@@ -54,9 +61,19 @@ const redis: DriverFactory = {
     logger.info({ queue: 'redis', prefix: settings.redis.prefix }, 'queue opened');
     return driver;
   },
+  replayStore(settings) {
+    if (settings.redis === undefined)
+      throw new Error("queue driver 'redis' needs the queue.redis settings (url, prefix, …)");
+    return new RedisReplayStore(settings.redis);
+  },
 };
 
 export const DRIVERS = createLookup<DriverFactory>('queue driver', [sqlite, memory, redis]);
+
+/** The replay store the configured driver shares between instances, if it has one. */
+export function createReplayStore(settings: QueueSettings): SharedReplayStore | undefined {
+  return DRIVERS.get(settings.driver).replayStore?.(settings);
+}
 
 export function createDriver(settings: QueueSettings, logger: Logger): QueueDriver {
   return DRIVERS.get(settings.driver).open(settings, logger);

@@ -79,7 +79,7 @@ export const METRIC_DEFINITIONS = {
   verifyFailures: {
     type: 'counter',
     name: 'hookrelay_verify_failures_total',
-    help: 'Requests refused by a `verify` check, by route, verifier type and reason (missing, malformed, mismatch, expired, replayed, forbidden).',
+    help: 'Requests refused by a `verify` check, by route, verifier type and reason (missing, malformed, mismatch, expired, replayed, forbidden; unavailable: the shared replay window could not be asked).',
     labelNames: ['route', 'verifier', 'reason'],
   },
   transformErrors: {

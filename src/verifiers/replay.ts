@@ -9,9 +9,10 @@
  * A message is claimed only once every check of the route passed, and the claim is released when
  * the relay's answer is not 2xx: the sender will retry with the same id and must get through.
  * While the first request is still in flight its claim stands, so a concurrent duplicate is
- * refused. The store is in memory and per process: several instances each keep their own window,
- * and a restart forgets it; the signed timestamp tolerance (where the scheme has one) still
- * bounds how old a replay can be.
+ * refused. This store is in memory and per process: a restart forgets it; the signed timestamp
+ * tolerance (where the scheme has one) still bounds how old a replay can be. With
+ * `queue.driver: redis` the relay claims in a `SharedReplayStore` instead (queue/redis-replay.ts),
+ * so a replay sent to another instance is refused too.
  */
 
 /** Memory bound per verifier; beyond it the oldest messages are forgotten first. */
@@ -23,9 +24,31 @@ export interface ReplayKeys {
 }
 
 export interface ReplayWindow {
+  /** How long a message is remembered (ms). */
+  readonly windowMs: number;
   /** Remembers the message; returns its release, or undefined when it was seen within the window. */
   claim(keys: ReplayKeys, now: number): (() => void) | undefined;
   readonly size: number;
+}
+
+/**
+ * A window shared by several instances (Redis): all of `names` are claimed at once, or none when
+ * one was claimed within `windowMs`. `scope` keeps the windows of two verifiers apart. A store it
+ * cannot ask rejects, and the relay then refuses the call (fail closed) rather than risk a replay.
+ */
+export interface SharedReplayStore {
+  claim(scope: string, names: readonly string[], windowMs: number): Promise<(() => void) | undefined>;
+  /** Whether claims can be made now (the instance is unready while they cannot). */
+  ready(): boolean;
+  close(): Promise<void>;
+}
+
+/** The names a message is remembered by: its id and its signature, when the scheme gives them. */
+export function replayNames(keys: ReplayKeys): string[] {
+  const names: string[] = [];
+  if (keys.messageId !== undefined) names.push(`id:${keys.messageId}`);
+  if (keys.signature !== undefined) names.push(`sig:${keys.signature}`);
+  return names;
 }
 
 interface Entry {
@@ -43,11 +66,10 @@ export function createReplayWindow(windowMs: number, maxEntries = REPLAY_MAX_ENT
     }
   };
   return {
+    windowMs,
     claim(keys, now) {
       expire(now);
-      const names: string[] = [];
-      if (keys.messageId !== undefined) names.push(`id:${keys.messageId}`);
-      if (keys.signature !== undefined) names.push(`sig:${keys.signature}`);
+      const names = replayNames(keys);
       if (names.length === 0) return () => {};
       for (const name of names) {
         const entry = seen.get(name);

@@ -36,7 +36,7 @@ export const toleranceField = () =>
 
 export const replayWindowField = (remembers: string) =>
   duration(
-    `Remember each verified message for this long and refuse it again (401, reason \`replayed\`). Remembers ${remembers}. A message whose answer was not 2xx is forgotten again, so the sender's retry gets through. Per process, at most 100000 messages per check (oldest forgotten first).`,
+    `Remember each verified message for this long and refuse it again (401, reason \`replayed\`). Remembers ${remembers}. A message whose answer was not 2xx is forgotten again, so the sender's retry gets through. Per process (at most 100000 messages per check, oldest forgotten first), or shared by every instance in Redis with \`queue.driver: redis\` (docs/scale-out.md).`,
     '10m',
   ).optional();
 

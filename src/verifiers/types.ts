@@ -18,7 +18,15 @@ export interface VerifyRequest {
 }
 
 /** Bounded reasons, used as a metric label. */
-export type FailureReason = 'missing' | 'malformed' | 'mismatch' | 'expired' | 'replayed' | 'forbidden';
+export type FailureReason =
+  | 'missing'
+  | 'malformed'
+  | 'mismatch'
+  | 'expired'
+  | 'replayed'
+  | 'forbidden'
+  /** The shared replay window (Redis) could not be asked: refused with 503, the sender retries. */
+  | 'unavailable';
 
 /** A pass may name the message (id, matched signature) for the verifier's replay window. */
 export type VerifyResult = ({ ok: true } & ReplayKeys) | { ok: false; reason: FailureReason; detail: string };
