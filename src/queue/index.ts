@@ -57,7 +57,11 @@ const redis: DriverFactory = {
   open(settings, logger) {
     if (settings.redis === undefined)
       throw new Error("queue driver 'redis' needs the queue.redis settings (url, prefix, …)");
-    const driver = new RedisDriver(settings.redis, { keepAttempts: settings.keepAttempts });
+    const driver = new RedisDriver(settings.redis, {
+      keepAttempts: settings.keepAttempts,
+      onRebuild: (what, reason) =>
+        logger.warn({ queue: 'redis', what, reason }, 'queue watchdog rebuilt a redis connection or check'),
+    });
     logger.info({ queue: 'redis', prefix: settings.redis.prefix }, 'queue opened');
     return driver;
   },

@@ -101,6 +101,17 @@ export class Queue {
     this.#timers = [];
   }
 
+  /** Rebuilds the driver's watchdog counted since the last refresh. */
+  #rebuilds = 0;
+
+  #health(): void {
+    const readiness = this.driver.readiness?.() ?? { ready: true };
+    this.#metrics.queueStoreReady.set(readiness.ready ? 1 : 0);
+    const rebuilds = readiness.rebuilds ?? 0;
+    if (rebuilds > this.#rebuilds) this.#metrics.queueWatchdogRebuilds.inc(rebuilds - this.#rebuilds);
+    this.#rebuilds = rebuilds;
+  }
+
   #warn(what: string, error: unknown): void {
     this.#logger.warn({ err: error }, `queue ${what} failed`);
   }
@@ -185,6 +196,7 @@ export class Queue {
     // may or may not be, so it stays counted locally until the next read (never undercounted).
     for (const [route, tally] of this.#local) add(this.#reading, route, tally.count, tally.bytes);
     this.#local = new Map();
+    this.#health();
     let stats: QueueStats;
     try {
       stats = await this.driver.stats();

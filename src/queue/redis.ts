@@ -23,11 +23,12 @@
  * the operator's views; stats is read on a timer, not per request).
  */
 import { randomUUID } from 'node:crypto';
-import { type Job, Worker } from 'bullmq';
+import { Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { RouteJobs } from './redis-jobs.ts';
 import { attemptsOf, type JobData, newJobData, strip, toRecord, withAttempt } from './redis-record.ts';
 import { producerOptions, type RedisSettings, workerOptions } from './redis-settings.ts';
+import { Watchdog } from './redis-watchdog.ts';
 import {
   type AttemptLog,
   type DeliveryRecord,
@@ -45,6 +46,12 @@ import {
 export interface RedisDriverOptions extends DriverOptions {
   /** ms between BullMQ's checks for jobs whose lock (lease) expired; recovery takes up to two. */
   stalledIntervalMs?: number | undefined;
+  /** ms between the watchdog's checks (redis-watchdog.ts); default the stalled interval. */
+  watchdogIntervalMs?: number | undefined;
+  /** ms a job may stay active without a lock before the watchdog restarts the stalled checks (3 intervals). */
+  stalledAfterMs?: number | undefined;
+  /** Told of every connection or stalled check the watchdog rebuilt, and why. */
+  onRebuild?: ((what: string, reason: string) => void) | undefined;
 }
 
 /** A job leased by this instance: the lock token proves it is still ours. */
@@ -75,6 +82,7 @@ export class RedisDriver implements QueueDriver {
   readonly #workers = new Map<string, Promise<Worker<JobData>>>();
   readonly #held = new Map<string, Held>();
   readonly #firstReady: Promise<void>;
+  readonly #watchdog: Watchdog;
   #closed = false;
 
   constructor(settings: RedisSettings, options: RedisDriverOptions = {}) {
@@ -92,6 +100,44 @@ export class RedisDriver implements QueueDriver {
       else this.#producer.once('ready', () => resolve());
     });
     this.#jobs = new RouteJobs(this.#producer, settings.prefix);
+    this.#watchdog = new Watchdog({
+      intervalMs: options.watchdogIntervalMs ?? this.#stalledInterval,
+      probeTimeoutMs: Math.max(1_000, 2 * settings.commandTimeout),
+      // Two stalled checks move an unlocked job back; a third interval of slack.
+      stalledAfterMs: options.stalledAfterMs ?? 3 * this.#stalledInterval,
+      connections: () => [
+        { name: 'producer connection', client: this.#producer },
+        { name: 'worker connection', client: this.#workerClient },
+      ],
+      unlocked: () => this.#unlockedActive(),
+      restartStalledChecks: async () => {
+        for (const worker of await Promise.all(this.#workers.values())) await worker.startStalledCheckTimer();
+      },
+      onRebuild: options.onRebuild ?? (() => {}),
+    });
+    this.#watchdog.start();
+  }
+
+  /** Jobs of this instance's routes active without a lock: leases that ended, waiting for recovery. */
+  async #unlockedActive(): Promise<string[]> {
+    const unlocked: string[] = [];
+    for (const routeId of this.#workers.keys()) {
+      const queue = this.#jobs.queue(routeId);
+      const active = await this.#producer.lrange(queue.keys.active!, 0, 199);
+      if (active.length === 0) continue;
+      const pipeline = this.#producer.pipeline();
+      for (const id of active) pipeline.exists(`${queue.toKey(id)}:lock`);
+      const results = (await pipeline.exec()) ?? [];
+      active.forEach((id, i) => {
+        if (results[i]?.[1] === 0) unlocked.push(id);
+      });
+    }
+    return unlocked;
+  }
+
+  /** One round of the watchdog's checks now (it runs them on its own timer too). */
+  watchdogCheck(): Promise<void> {
+    return this.#watchdog.check();
   }
 
   /** The connection of the producer (for redisDurability at start). */
@@ -111,9 +157,14 @@ export class RedisDriver implements QueueDriver {
     clearTimeout(timer);
   }
 
-  readiness(): { ready: boolean; reason?: string } {
+  readiness(): { ready: boolean; reason?: string; rebuilds: number } {
     const status = this.#producer.status;
-    return status === 'ready' ? { ready: true } : { ready: false, reason: `redis connection ${status}` };
+    const watch = this.#watchdog.state;
+    if (status !== 'ready')
+      return { ready: false, reason: `redis connection ${status}`, rebuilds: watch.rebuilds };
+    return watch.ready
+      ? { ready: true, rebuilds: watch.rebuilds }
+      : { ready: false, reason: watch.reason ?? 'watchdog', rebuilds: watch.rebuilds };
   }
 
   #key(name: string): string {
@@ -208,9 +259,13 @@ export class RedisDriver implements QueueDriver {
       const token = randomUUID();
       const job = (await worker.getNextJob(token, { block: false })) as Job<JobData> | undefined;
       if (!job?.id) break;
+      // Settled through the producer's queue: an ack or a retry goes over the fail-fast
+      // connection, and never waits on the worker's blocking connection (which a Redis restart
+      // can leave stuck); the lock token is what proves the lease, whichever connection sends it.
+      const bound = Job.fromJSON<JobData>(this.#jobs.queue(routeId), job.asJSON(), job.id) as Job<JobData>;
       const data: JobData = { ...job.data, leaseUntil: now + leaseMs, updatedAt: now };
-      await job.updateData(data);
-      this.#held.set(job.id, { job, token, data });
+      await bound.updateData(data);
+      this.#held.set(job.id, { job: bound, token, data });
       leased.push(toRecord(job.id, data, 'inflight'));
     }
     return leased;
@@ -414,6 +469,7 @@ export class RedisDriver implements QueueDriver {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#watchdog.stop();
     const workers = await Promise.all(this.#workers.values());
     await bounded(Promise.all([...workers.map((w) => w.close(true)), this.#jobs.close()]));
     await bounded(Promise.all([this.#producer.quit(), this.#workerClient.quit()]).catch(() => {}));

@@ -161,8 +161,11 @@ export interface QueueDriver {
    * records of the route inflight at once, at most `rateLimit` leased per second. An undefined
    * limit removes it. Drivers of one process' store do not need it (the route loop limits). */
   configureRoute?(routeId: string, limits: RouteLimits): Promise<void>;
-  /** Whether the store is reachable now (a networked store's connection), for the readiness probe. */
-  readiness?(): { ready: boolean; reason?: string };
+  /**
+   * Whether the store is reachable now (a networked store's connection), for the readiness probe;
+   * `rebuilds` counts the connections and checks its watchdog rebuilt since start.
+   */
+  readiness?(): { ready: boolean; reason?: string; rebuilds?: number };
 }
 
 export interface RouteLimits {

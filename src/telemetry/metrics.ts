@@ -148,6 +148,18 @@ export const METRIC_DEFINITIONS = {
     help: 'Age of the oldest pending or in-flight delivery (0 when none).',
     labelNames: ['route'],
   },
+  queueStoreReady: {
+    type: 'gauge',
+    name: 'hookrelay_queue_store_ready',
+    help: "1 while this instance can use the queue's store (the redis driver: Redis answers on every connection), 0 while it cannot; sqlite is always 1. Per instance.",
+    labelNames: [],
+  },
+  queueWatchdogRebuilds: {
+    type: 'counter',
+    name: 'hookrelay_queue_watchdog_rebuilds_total',
+    help: 'Redis connections and stalled-job checks the watchdog found stuck while Redis answered, and rebuilt. Per instance.',
+    labelNames: [],
+  },
   circuit: {
     type: 'gauge',
     name: 'hookrelay_circuit_state',
@@ -278,6 +290,8 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
     queueDepth: gauge(d.queueDepth),
     queuePendingBytes: gauge(d.queuePendingBytes),
     queueOldest: gauge(d.queueOldest),
+    queueStoreReady: gauge(d.queueStoreReady),
+    queueWatchdogRebuilds: counter(d.queueWatchdogRebuilds),
     circuit: gauge(d.circuit),
     clientErrors: counter(d.clientErrors),
     connectionsDropped: counter(d.connectionsDropped),

@@ -122,7 +122,7 @@ describe.skipIf(REDIS_SERVER === undefined)('redis driver on a real redis-server
     const d = newDelivery();
     await q.enqueue(d);
     expect((await q.get(d.id))!.record.status).toBe('pending');
-    expect(q.readiness()).toEqual({ ready: true });
+    expect(q.readiness()).toEqual({ ready: true, rebuilds: 0 });
   });
 
   it('a key prefix isolates two deployments on one Redis', async () => {
