@@ -2,6 +2,11 @@
  * The redis driver's reads across jobs: one BullMQ Queue per route (created on first use), finding
  * a delivery by id (`<prefix>:route-of` names its route), every job of some routes and statuses
  * with the status each was read in, the stats, and promoting delayed jobs due at an injected `now`.
+ *
+ * The stats are read every 2 s by every instance (metrics, admission), so they must not cost
+ * what the retained records cost: the counts of delivered and dead jobs are BullMQ's set sizes
+ * (O(1)), only the open jobs (pending, in flight: what `maxPending` bounds) are read one by one,
+ * and the bytes of the delivered and dead ones are summed by a full read at most once a minute.
  */
 import { type Job, type JobType, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -24,10 +29,15 @@ const STATES: Record<DeliveryStatus, JobType[]> = {
 
 const ALL: DeliveryStatus[] = ['pending', 'inflight', 'delivered', 'dead'];
 
+/** How old the bytes of delivered and dead jobs in the stats may be (ms). */
+export const CLOSED_BYTES_MAX_AGE_MS = 60_000;
+
 export class RouteJobs {
   readonly #client: Redis;
   readonly #prefix: string;
   readonly #queues = new Map<string, Queue<JobData>>();
+  /** Bytes of the delivered and dead jobs per route, and when they were summed. */
+  readonly #closedBytes = new Map<string, { at: number; delivered: number; dead: number }>();
 
   constructor(client: Redis, prefix: string) {
     this.#client = client;
@@ -82,23 +92,47 @@ export class RouteJobs {
 
   async stats(): Promise<QueueStats> {
     const stats: QueueStats = { byRoute: {}, oldestPending: {} };
-    for (const { job, status } of await this.all(undefined)) {
-      const { routeId } = job.data;
+    const routeStats = (routeId: string) => {
       let route = stats.byRoute[routeId];
       if (!route) {
         route = emptyRouteStats();
         stats.byRoute[routeId] = route;
         stats.oldestPending[routeId] = undefined;
       }
+      return route;
+    };
+    for (const routeId of await this.routes()) {
+      const counts = await this.queue(routeId).getJobCounts('completed', 'failed');
+      const delivered = counts.completed ?? 0;
+      const dead = counts.failed ?? 0;
+      if (delivered + dead === 0) continue;
+      const bytes = await this.#closedBytesOf(routeId);
+      const route = routeStats(routeId);
+      route.delivered = { count: delivered, bytes: bytes.delivered };
+      route.dead = { count: dead, bytes: bytes.dead };
+    }
+    for (const { job, status } of await this.all(undefined, ['pending', 'inflight'])) {
+      const { routeId } = job.data;
+      const route = routeStats(routeId);
       route[status].count += 1;
       route[status].bytes += job.data.bodyBytes + job.data.historyBytes;
-      if (status === 'pending' || status === 'inflight') {
-        const oldest = stats.oldestPending[routeId];
-        if (oldest === undefined || job.data.createdAt < oldest)
-          stats.oldestPending[routeId] = job.data.createdAt;
-      }
+      const oldest = stats.oldestPending[routeId];
+      if (oldest === undefined || job.data.createdAt < oldest)
+        stats.oldestPending[routeId] = job.data.createdAt;
     }
     return stats;
+  }
+
+  async #closedBytesOf(routeId: string): Promise<{ delivered: number; dead: number }> {
+    const cached = this.#closedBytes.get(routeId);
+    if (cached && Date.now() - cached.at < CLOSED_BYTES_MAX_AGE_MS) return cached;
+    const summed = { at: Date.now(), delivered: 0, dead: 0 };
+    for (const { job, status } of await this.all(routeId, ['delivered', 'dead'])) {
+      if (status === 'delivered' || status === 'dead')
+        summed[status] += job.data.bodyBytes + job.data.historyBytes;
+    }
+    this.#closedBytes.set(routeId, summed);
+    return summed;
   }
 
   /** Promotes the first delayed jobs of the route that are due at `now` (ahead of this clock). */

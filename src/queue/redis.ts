@@ -174,12 +174,19 @@ export class RedisDriver implements QueueDriver {
   async enqueue(delivery: NewDelivery): Promise<void> {
     await this.#check();
     const { id, routeId } = delivery;
-    const [[, fresh]] = (await this.#producer
-      .multi()
-      .hsetnx(this.#key('route-of'), id, routeId)
-      .sadd(this.#key('routes'), routeId)
-      .exec()) as [[Error | null, number]];
-    if (fresh !== 1) throw new Error(`delivery ${id} already exists`);
+    // Two commands written together, no MULTI: ioredis builds a pipeline object per MULTI by
+    // copying every script BullMQ defined on the connection (about 90 µs a call, measured by the
+    // redis bench), and SADD is idempotent, so nothing needs the two to be atomic.
+    const [claimed, listed] = await Promise.allSettled([
+      this.#producer.hsetnx(this.#key('route-of'), id, routeId),
+      this.#producer.sadd(this.#key('routes'), routeId),
+    ]);
+    if (claimed.status === 'rejected') throw claimed.reason;
+    if (claimed.value !== 1) throw new Error(`delivery ${id} already exists`);
+    if (listed.status === 'rejected') {
+      await this.#producer.hdel(this.#key('route-of'), id).catch(() => {});
+      throw listed.reason;
+    }
     let dedupKey: string | undefined;
     try {
       if (delivery.dedup) dedupKey = await this.#claimDedup(delivery);
@@ -191,9 +198,10 @@ export class RedisDriver implements QueueDriver {
       });
     } catch (error) {
       // Not stored: forget the id and the dedup key, so the sender's retry gets through.
-      const undo = this.#producer.multi().hdel(this.#key('route-of'), id);
-      if (dedupKey !== undefined) undo.del(dedupKey);
-      await undo.exec().catch(() => {});
+      await Promise.allSettled([
+        this.#producer.hdel(this.#key('route-of'), id),
+        ...(dedupKey === undefined ? [] : [this.#producer.del(dedupKey)]),
+      ]);
       throw error;
     }
     const replicas = this.#settings.waitReplicas;
