@@ -6,6 +6,7 @@
  *   npm run bench -- --smoke      2 s, 1 round: checks every scenario answers 2xx (used by CI)
  *   npm run bench -- --soak       1 M requests through hookrelay; RSS and heap at 100 k vs 1 M
  *   npm run bench -- --xml-flood  only the xml-flood scenario (bench/xml-flood.ts)
+ *   npm run bench -- --redis      only the async scenario on the redis driver (bench/redis.ts)
  *
  * The last scenario is an attack (bench/attack.ts): slow senders and idle sockets against a relay
  * under `ulimit -n`, and how much of a legitimate caller's traffic is still served.
@@ -31,6 +32,7 @@ import {
 } from './lib.ts';
 import { fixedRate, soak, sqliteBaseline } from './modes.ts';
 import { startNginx } from './nginx.ts';
+import { printRedis, redisBench, redisFailures } from './redis.ts';
 import { runWrk, type WrkResult } from './wrk.ts';
 import { type FloodResult, xmlFlood } from './xml-flood.ts';
 
@@ -38,6 +40,7 @@ const args = new Set(process.argv.slice(2));
 const SMOKE = args.has('--smoke');
 const SOAK = args.has('--soak');
 const FLOOD_ONLY = args.has('--xml-flood');
+const REDIS_ONLY = args.has('--redis');
 const env = process.env;
 const DURATION = Number(env.BENCH_DURATION ?? (SMOKE ? 2 : 10));
 const WARMUP = Number(env.BENCH_WARMUP ?? (SMOKE ? 1 : 3));
@@ -191,6 +194,22 @@ async function drain(relayUrl: string, timeoutMs = 120_000): Promise<void> {
   process.stderr.write('bench: the queue did not drain in time; later figures are disturbed\n');
 }
 
+function redisOptions(targetPort: number) {
+  return {
+    targetPort,
+    token: TOKEN,
+    bodyFile: here('fixtures/order.json'),
+    work,
+    children,
+    seconds: DURATION,
+    warmup: SMOKE ? 0 : WARMUP,
+    rounds: ROUNDS,
+    connections: CONNECTIONS,
+    smoke: SMOKE,
+    drain,
+  };
+}
+
 function mean(values: number[]): number {
   return values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
 }
@@ -210,6 +229,12 @@ async function main(): Promise<number> {
     const result = await flood();
     write('xml-flood', result);
     return floodFailures(result.results).length > 0 ? 1 : 0;
+  }
+  if (REDIS_ONLY) {
+    const result = await redisBench(redisOptions(target.port));
+    printRedis(result);
+    write('redis', { ...result });
+    return redisFailures(result).length > 0 ? 1 : 0;
   }
   const failing = await service('failing-target', 'target.ts', {
     EXPECT_AUTH: AUTH,
@@ -322,6 +347,8 @@ async function main(): Promise<number> {
     warmup: SMOKE ? 0 : WARMUP,
     rounds: ROUNDS,
   });
+  const onRedis = await redisBench(redisOptions(target.port));
+  printRedis(onRedis);
   const floods = await flood();
   const attack = await attackScenario({ smoke: SMOKE, work, children });
   printAttack(attack);
@@ -342,6 +369,7 @@ async function main(): Promise<number> {
     large,
     xmlFlood: floods,
     attack,
+    redis: onRedis,
   });
   const bad = [
     ...summary
@@ -351,6 +379,7 @@ async function main(): Promise<number> {
       .filter((s) => s.failures > 0 || s.transfers === 0)
       .map((b) => `large-${b.mode}/${b.system}`),
     ...floodFailures(floods.results),
+    ...redisFailures(onRedis),
     // Under attack the legitimate caller must still be served: webhooks and health checks.
     ...(attack.servedShare < 0.9 || attack.attack.health.ok === 0 ? ['attack/legitimate caller'] : []),
   ];

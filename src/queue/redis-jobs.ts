@@ -4,9 +4,11 @@
  * with the status each was read in, the stats, and promoting delayed jobs due at an injected `now`.
  *
  * The stats are read every 2 s by every instance (metrics, admission), so they must not cost
- * what the retained records cost: the counts of delivered and dead jobs are BullMQ's set sizes
- * (O(1)), only the open jobs (pending, in flight: what `maxPending` bounds) are read one by one,
- * and the bytes of the delivered and dead ones are summed by a full read at most once a minute.
+ * what the stored jobs cost: the count of every status is BullMQ's list and set sizes (O(1)); the
+ * open jobs (pending, in flight: what `maxPending` bounds) are read one by one while a route has
+ * at most OPEN_SCAN_EVERY_CALL of them, and above that at most every 30 s, their bytes estimated
+ * from the bytes per job of the last read in between; the bytes of the delivered and dead ones
+ * are summed by a full read at most once a minute.
  */
 import { type Job, type JobType, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -31,6 +33,21 @@ const ALL: DeliveryStatus[] = ['pending', 'inflight', 'delivered', 'dead'];
 
 /** How old the bytes of delivered and dead jobs in the stats may be (ms). */
 export const CLOSED_BYTES_MAX_AGE_MS = 60_000;
+/** Up to this many open jobs, a route's open jobs are read on every stats call. */
+export const OPEN_SCAN_EVERY_CALL = 1_000;
+/** Above it, they are read at most this often (ms) and estimated in between. */
+export const OPEN_SCAN_MAX_AGE_MS = 30_000;
+
+/** The BullMQ states counted by the stats. */
+const COUNTED: JobType[] = ['wait', 'delayed', 'prioritized', 'active', 'completed', 'failed'];
+
+/** What one read of a route's open jobs found, and when. */
+interface OpenScan {
+  at: number;
+  pending: { count: number; bytes: number };
+  inflight: { count: number; bytes: number };
+  oldest: number | undefined;
+}
 
 export class RouteJobs {
   readonly #client: Redis;
@@ -38,6 +55,8 @@ export class RouteJobs {
   readonly #queues = new Map<string, Queue<JobData>>();
   /** Bytes of the delivered and dead jobs per route, and when they were summed. */
   readonly #closedBytes = new Map<string, { at: number; delivered: number; dead: number }>();
+  /** The last read of each route's open jobs. */
+  readonly #openScans = new Map<string, OpenScan>();
 
   constructor(client: Redis, prefix: string) {
     this.#client = client;
@@ -92,35 +111,72 @@ export class RouteJobs {
 
   async stats(): Promise<QueueStats> {
     const stats: QueueStats = { byRoute: {}, oldestPending: {} };
-    const routeStats = (routeId: string) => {
-      let route = stats.byRoute[routeId];
-      if (!route) {
-        route = emptyRouteStats();
-        stats.byRoute[routeId] = route;
-        stats.oldestPending[routeId] = undefined;
-      }
-      return route;
-    };
     for (const routeId of await this.routes()) {
-      const counts = await this.queue(routeId).getJobCounts('completed', 'failed');
+      const counts = await this.queue(routeId).getJobCounts(...COUNTED);
+      const pending = (counts.wait ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0);
+      const inflight = counts.active ?? 0;
       const delivered = counts.completed ?? 0;
       const dead = counts.failed ?? 0;
-      if (delivered + dead === 0) continue;
-      const bytes = await this.#closedBytesOf(routeId);
-      const route = routeStats(routeId);
-      route.delivered = { count: delivered, bytes: bytes.delivered };
-      route.dead = { count: dead, bytes: bytes.dead };
-    }
-    for (const { job, status } of await this.all(undefined, ['pending', 'inflight'])) {
-      const { routeId } = job.data;
-      const route = routeStats(routeId);
-      route[status].count += 1;
-      route[status].bytes += job.data.bodyBytes + job.data.historyBytes;
-      const oldest = stats.oldestPending[routeId];
-      if (oldest === undefined || job.data.createdAt < oldest)
-        stats.oldestPending[routeId] = job.data.createdAt;
+      if (pending + inflight + delivered + dead === 0) {
+        this.#openScans.delete(routeId);
+        continue;
+      }
+      const route = emptyRouteStats();
+      stats.byRoute[routeId] = route;
+      stats.oldestPending[routeId] = undefined;
+      if (delivered + dead > 0) {
+        const bytes = await this.#closedBytesOf(routeId);
+        route.delivered = { count: delivered, bytes: bytes.delivered };
+        route.dead = { count: dead, bytes: bytes.dead };
+      }
+      if (pending + inflight === 0) {
+        this.#openScans.delete(routeId);
+        continue;
+      }
+      const open = await this.#openOf(routeId, pending, inflight);
+      route.pending = open.pending;
+      route.inflight = open.inflight;
+      stats.oldestPending[routeId] = open.oldest;
     }
     return stats;
+  }
+
+  /**
+   * The open jobs of a route: read one by one while there are few of them or the last read is
+   * older than OPEN_SCAN_MAX_AGE_MS; otherwise BullMQ's counts, with the bytes estimated from the
+   * bytes per job of the last read and the oldest as that read found it.
+   */
+  async #openOf(routeId: string, pending: number, inflight: number): Promise<OpenScan> {
+    const last = this.#openScans.get(routeId);
+    const now = Date.now();
+    if (pending + inflight > OPEN_SCAN_EVERY_CALL && last && now - last.at < OPEN_SCAN_MAX_AGE_MS) {
+      const lastCount = last.pending.count + last.inflight.count;
+      const perJob = lastCount === 0 ? 0 : (last.pending.bytes + last.inflight.bytes) / lastCount;
+      const estimate = (count: number, was: { count: number; bytes: number }) => ({
+        count,
+        bytes: Math.round(count * (was.count > 0 ? was.bytes / was.count : perJob)),
+      });
+      return {
+        at: last.at,
+        pending: estimate(pending, last.pending),
+        inflight: estimate(inflight, last.inflight),
+        oldest: last.oldest,
+      };
+    }
+    const scan: OpenScan = {
+      at: now,
+      pending: { count: 0, bytes: 0 },
+      inflight: { count: 0, bytes: 0 },
+      oldest: undefined,
+    };
+    for (const { job, status } of await this.all(routeId, ['pending', 'inflight'])) {
+      if (status !== 'pending' && status !== 'inflight') continue;
+      scan[status].count += 1;
+      scan[status].bytes += job.data.bodyBytes + job.data.historyBytes;
+      if (scan.oldest === undefined || job.data.createdAt < scan.oldest) scan.oldest = job.data.createdAt;
+    }
+    this.#openScans.set(routeId, scan);
+    return scan;
   }
 
   async #closedBytesOf(routeId: string): Promise<{ delivered: number; dead: number }> {

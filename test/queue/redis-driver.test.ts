@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisDriver, redisDurability } from '../../src/queue/redis.ts';
+import { OPEN_SCAN_EVERY_CALL } from '../../src/queue/redis-jobs.ts';
 import { connectionOptions, producerOptions, type RedisSettings } from '../../src/queue/redis-settings.ts';
 import { DuplicateDelivery, type QueueDriver } from '../../src/queue/types.ts';
 import { REDIS_SERVER, type RedisServer, startRedis } from '../support/redis-server.ts';
@@ -138,6 +139,32 @@ describe.skipIf(REDIS_SERVER === undefined)('redis driver on a real redis-server
     await b.enqueue({ ...d, routeId: 'r1' });
     expect((await a.lease('r1', 10, 30_000, Date.now())).map((r) => r.id)).toEqual([d.id]);
     expect((await b.lease('r1', 10, 30_000, Date.now())).map((r) => r.id)).toEqual([d.id]);
+  });
+
+  it('stats of a large backlog: read job by job once, then counted by BullMQ with estimated bytes', async () => {
+    const q = driver(settingsFor(server));
+    const body = (n: number) => Buffer.alloc(n, 'x');
+    const first = Array.from({ length: OPEN_SCAN_EVERY_CALL + 1 }, () =>
+      newDelivery({ request: { method: 'POST', url: 'http://127.0.0.1:9/', headers: {}, body: body(100) } }),
+    );
+    for (let i = 0; i < first.length; i += 100)
+      await Promise.all(first.slice(i, i + 100).map((d) => q.enqueue(d)));
+    const exact = await q.stats();
+    expect(exact.byRoute.r1!.pending).toEqual({ count: first.length, bytes: first.length * 100 });
+    expect(exact.oldestPending.r1).toBe(Math.min(...first.map((d) => d.createdAt)));
+    // ten more of twice the size: counted at once, their bytes estimated from the last read
+    const more = Array.from({ length: 10 }, () =>
+      newDelivery({ request: { method: 'POST', url: 'http://127.0.0.1:9/', headers: {}, body: body(200) } }),
+    );
+    await Promise.all(more.map((d) => q.enqueue(d)));
+    const [leased] = await q.lease('r1', 1, 30_000, Date.now());
+    const estimated = await q.stats();
+    expect(estimated.byRoute.r1!.pending.count).toBe(first.length + more.length - 1);
+    expect(estimated.byRoute.r1!.inflight.count).toBe(1);
+    expect(estimated.byRoute.r1!.pending.bytes).toBe((first.length + more.length - 1) * 100);
+    expect(estimated.byRoute.r1!.inflight.bytes).toBe(100);
+    expect(estimated.oldestPending.r1).toBe(exact.oldestPending.r1);
+    expect(leased).toBeDefined();
   });
 
   it('a lease that expires on instance A is leased by instance B (the stalled check), same delivery', async () => {
