@@ -15,7 +15,8 @@
  *
  * Our own keys, under the same prefix: `<prefix>:routes` (a set of the route ids seen, so get,
  * list and stats find every queue, also from the CLI), `<prefix>:route-of` (delivery id → route)
- * and `<prefix>:dedup:<route>:<key>` (SET NX PX).
+ * and `<prefix>:dedup:<route>:<key>` (SET NX PX). `restore` (a record moved from SQLite) is
+ * redis-restore.ts'.
  *
  * The injected clock: `lease(…, now)` with a `now` ahead of this host's clock (another instance's
  * clock, or a test) promotes the delayed jobs due by then; lock expiry follows Redis' real clock.
