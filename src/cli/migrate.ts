@@ -287,7 +287,11 @@ async function durability(
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(
           () =>
-            reject(new Error(`Redis did not answer within ${ms} ms${lastError ? ` (${lastError})` : ''}`)),
+            reject(
+              new Error(
+                `Redis at ${shownUrl(settings.url)} did not answer within ${ms} ms${lastError ? ` (${lastError})` : ''}`,
+              ),
+            ),
           ms,
         );
         client.once('ready', () => {

@@ -26,7 +26,7 @@ describe.skipIf(REDIS_SERVER === undefined)('hookrelay deliveries migrate --to r
   const children = childProcesses();
   let redis: RedisServer;
   let target: Server | undefined;
-  /** Everything the CLI printed, checked for the password at the end. */
+  /** What the relay printed, checked for the password at the end (each CLI run is checked as it ends). */
   const printed: string[] = [];
   let n = 0;
 
@@ -49,6 +49,7 @@ describe.skipIf(REDIS_SERVER === undefined)('hookrelay deliveries migrate --to r
 
   async function cli(...args: string[]): Promise<CliResult> {
     const result = await runCli(args, ENV);
+    expect(`${result.stdout}${result.stderr}`).not.toContain(PASSWORD);
     printed.push(result.stdout, result.stderr);
     return result;
   }
