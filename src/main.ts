@@ -28,7 +28,9 @@ Usage:
                                  run the routes' \`tests:\` cases; exit 1 on any failure
   hookrelay deliveries list|show|replay|purge [-c FILE] [options]
                                  inspect queued deliveries of async routes, replay dead
-                                 letters, purge old ones (in the SQLite file of the config)
+                                 letters, purge old ones (in the queue of the config)
+  hookrelay deliveries migrate --to redis [-c FILE] [--from SQLITE_FILE] [--dry-run]
+                                 move a SQLite file's deliveries into the config's Redis
   hookrelay try --help | test --help | deliveries --help
                                  every option of try, test or deliveries
   hookrelay --help | --version

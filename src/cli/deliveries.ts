@@ -3,21 +3,16 @@
  * (SQLite file or Redis) from the command line, as text or JSON, with every secret value of the configuration
  * redacted.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { load as parseYaml } from 'js-yaml';
-import { interpolate } from '../config/interpolate.ts';
-import { loadConfigFile } from '../config/load.ts';
-import { type Config, configSchema } from '../config/schema.ts';
-import { secretValuesOf } from '../config/secret-provenance.ts';
-import type { ConfigCode } from '../core/config-codes.ts';
 import { ConfigError } from '../core/errors.ts';
-import { SecretValues } from '../core/secret-values.ts';
+import type { SecretValues } from '../core/secret-values.ts';
 import { describe, table } from '../present/text.ts';
 import { attemptView, detail, isStatus, parseAge, STATUSES, summary } from '../present/view.ts';
 import type { QueueDriver } from '../queue/types.ts';
 import { createLogger } from '../telemetry/log.ts';
 import { configFile } from './load.ts';
+import { type QueueSection, queueConfig } from './queue-config.ts';
 
 export const DELIVERIES_HELP = `Usage: hookrelay deliveries <command> [-c FILE] [options]
 
@@ -34,6 +29,9 @@ Commands:
                         replay every dead delivery (of one route)
   purge --status delivered|dead --older-than AGE [--route R]
                         delete finished deliveries last changed more than AGE ago (e.g. 7d, 12h)
+  migrate --to redis [--from FILE] [--dry-run] [--include-delivered] [--force] [--json]
+                        move the deliveries of a SQLite file into the Redis of a config that
+                        now has queue.driver: redis (see: deliveries migrate --help)
 
 Options:
   -c, --config FILE     config file (default: $HOOKRELAY_CONFIG, else config/hookrelay.yaml)
@@ -76,6 +74,12 @@ const ACCEPTS: Record<string, (keyof Values)[]> = {
 };
 
 export async function runDeliveries(argv: string[]): Promise<number> {
+  const at = commandAt(argv);
+  if (at !== undefined && argv[at] === 'migrate') {
+    // Loaded here: it opens two stores, which no other command needs.
+    const { runMigrate } = await import('./migrate.ts');
+    return runMigrate(argv.toSpliced(at, 1));
+  }
   let values: Values;
   let positionals: string[];
   try {
@@ -88,9 +92,10 @@ export async function runDeliveries(argv: string[]): Promise<number> {
     process.stdout.write(`${DELIVERIES_HELP}\n`);
     return 0;
   }
-  if (name === undefined) return usage('a command is required: list, show, replay or purge');
+  if (name === undefined) return usage('a command is required: list, show, replay, purge or migrate');
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (!command) return usage(`unknown command '${name}', expected one of: list, show, replay, purge`);
+  if (!command)
+    return usage(`unknown command '${name}', expected one of: list, show, replay, purge, migrate`);
   try {
     check(name, values, ids);
   } catch (error) {
@@ -108,6 +113,16 @@ export async function runDeliveries(argv: string[]): Promise<number> {
   } finally {
     await driver.close();
   }
+}
+
+/** Where the command's name is: the first argument that is neither an option nor -c's value. */
+function commandAt(argv: string[]): number | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '-c' || arg === '--config') i += 1;
+    else if (!arg.startsWith('-')) return i;
+  }
+  return undefined;
 }
 
 function usage(message: string): number {
@@ -156,7 +171,7 @@ function check(name: string, values: Values, ids: string[]): void {
 
 /** Opens the config's queue (its SQLite file, or Redis); an exit code when there is nothing to open. */
 async function open(file: string): Promise<{ driver: QueueDriver; secrets: SecretValues } | number> {
-  let queue: Config['queue'];
+  let queue: QueueSection;
   let secrets: SecretValues;
   try {
     ({ queue, secrets } = queueConfig(file));
@@ -188,36 +203,6 @@ async function open(file: string): Promise<{ driver: QueueDriver; secrets: Secre
     if (!(error instanceof QueueOpenError)) throw error;
     fail(error.message);
     return 1;
-  }
-}
-
-/** The issues of a `${VAR}` or `${file:…}` the operator's shell cannot resolve. */
-const MISSING_SECRET: ReadonlySet<ConfigCode> = new Set([
-  'HOOKRELAY_CONFIG_ENV_NOT_SET',
-  'HOOKRELAY_CONFIG_SECRET_FILE_UNREADABLE',
-]);
-
-/**
- * The `queue` section of the config, and the secret values to redact from what is printed. The
- * whole file is validated as for `start`, but secrets the relay's environment provides (a target's
- * API key, the admin token) need not be set in the operator's shell: when only those are missing,
- * and none of them is under `queue`, the `queue` section alone is read. Then there is nothing to
- * redact by value: credentials are never stored with a delivery, and names that say credential
- * are still hidden.
- */
-function queueConfig(file: string): { queue: Config['queue']; secrets: SecretValues } {
-  try {
-    const config = loadConfigFile(file);
-    return { queue: config.queue, secrets: secretValuesOf(config) };
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    const onlySecrets = error.issues.every((i) => MISSING_SECRET.has(i.code) && !/^queue\b/.test(i.path));
-    if (!onlySecrets) throw error;
-    const document = parseYaml(readFileSync(file, 'utf8')) as { queue?: unknown } | null;
-    const { value } = interpolate(document?.queue ?? {}, { env: process.env });
-    const parsed = configSchema.shape.queue.safeParse(value);
-    if (!parsed.success) throw error;
-    return { queue: parsed.data, secrets: SecretValues.none };
   }
 }
 

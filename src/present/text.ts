@@ -1,14 +1,18 @@
-/** Deliveries as text for `hookrelay deliveries`: the list table and the detail of one. */
+/** Deliveries as text for `hookrelay deliveries`: the list table, the detail of one, aligned columns. */
 import { parseJsonText } from '../core/json.ts';
 import type { DeliveryRecord } from '../queue/types.ts';
 import { isJson, isXml } from '../transforms/payload.ts';
 import type { AttemptView, DeliveryDetail } from './view.ts';
 
 export function table(records: DeliveryRecord[], now: number): string {
-  const rows = [
+  return grid([
     ['ID', 'ROUTE', 'STATUS', 'ATTEMPTS', 'LAST', 'AGE'],
     ...records.map((r) => [r.id, r.routeId, r.status, String(r.attempts), last(r), age(now - r.createdAt)]),
-  ];
+  ]);
+}
+
+/** Rows of cells as aligned columns, two spaces apart, one line each (the first row is the header). */
+export function grid(rows: string[][]): string {
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
   return rows
     .map(

@@ -14,6 +14,7 @@ import {
   type NewDelivery,
   type QueueDriver,
   type QueueStats,
+  restoredRecord,
   type StoredRequest,
 } from './types.ts';
 
@@ -202,6 +203,17 @@ export class MemoryDriver implements QueueDriver {
     record.leaseUntil = undefined;
     record.updatedAt = Date.now();
     record.lastError = result.reason;
+  }
+
+  async restore(record: DeliveryRecord, attempts: AttemptLog[]): Promise<'restored' | 'exists'> {
+    this.#check();
+    if (this.#records.has(record.id)) return 'exists';
+    this.#records.set(record.id, copyRecord(restoredRecord(record, attempts)));
+    this.#attempts.set(
+      record.id,
+      attempts.map((a) => ({ ...a })),
+    );
+    return 'restored';
   }
 
   async release(ids: string[]): Promise<void> {

@@ -49,6 +49,12 @@ interface OpenScan {
   oldest: number | undefined;
 }
 
+/** Moves a waiting or delayed job to active (unlocked), so moveToFailed may take it: dead without a lease. */
+const TAKE_PENDING = `
+local n = redis.call('LREM', KEYS[1], 0, ARGV[1]) + redis.call('ZREM', KEYS[2], ARGV[1]) + redis.call('ZREM', KEYS[3], ARGV[1])
+if n > 0 then redis.call('LPUSH', KEYS[4], ARGV[1]) end
+return n`;
+
 export class RouteJobs {
   readonly #client: Redis;
   readonly #prefix: string;
@@ -189,6 +195,16 @@ export class RouteJobs {
     }
     this.#closedBytes.set(routeId, summed);
     return summed;
+  }
+
+  /**
+   * Moves a pending job of the route to active without a lock (token '0' then finishes it):
+   * false when it was not pending.
+   */
+  async takePending(routeId: string, id: string): Promise<boolean> {
+    const { wait, delayed, prioritized, active } = this.queue(routeId).keys;
+    const taken = await this.#client.eval(TAKE_PENDING, 4, wait!, delayed!, prioritized!, active!, id);
+    return Number(taken) > 0;
   }
 
   /** Promotes the first delayed jobs of the route that are due at `now` (ahead of this clock). */

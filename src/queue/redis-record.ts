@@ -66,6 +66,35 @@ export function newJobData(delivery: NewDelivery): JobData {
   });
 }
 
+/** The data of a record read from another store, as `restoredRecord` shaped it (redis-restore.ts). */
+export function restoredJobData(record: DeliveryRecord, attempts: readonly AttemptLog[]): JobData {
+  const { request } = record;
+  return strip({
+    routeId: record.routeId,
+    requestId: record.requestId,
+    method: request.method,
+    url: request.url,
+    headers: { ...request.headers },
+    body: request.body === undefined ? undefined : request.body.toString('base64'),
+    configHeaders: request.configHeaders === undefined ? undefined : [...request.configHeaders],
+    target: request.target,
+    createdAt: record.createdAt,
+    nextAttemptAt: record.nextAttemptAt,
+    attempts: record.attempts,
+    updatedAt: record.updatedAt,
+    lastStatus: record.lastStatus,
+    lastError: record.lastError,
+    lastResponse: record.lastResponse,
+    deliveredAt: record.deliveredAt,
+    replays: record.replays,
+    replayedAt: record.replayedAt,
+    bodyBytes: record.bodyBytes,
+    historyBytes: record.historyBytes,
+    attemptsDropped: record.attemptsDropped,
+    history: attempts.map((a) => strip({ ...a })),
+  });
+}
+
 /** Drops undefined fields, so a record survives JSON unchanged. */
 export function strip<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;

@@ -15,7 +15,8 @@
  *
  * Our own keys, under the same prefix: `<prefix>:routes` (a set of the route ids seen, so get,
  * list and stats find every queue, also from the CLI), `<prefix>:route-of` (delivery id → route)
- * and `<prefix>:dedup:<route>:<key>` (SET NX PX).
+ * and `<prefix>:dedup:<route>:<key>` (SET NX PX). `restore` (a record moved from SQLite) is
+ * redis-restore.ts'.
  *
  * The injected clock: `lease(…, now)` with a `now` ahead of this host's clock (another instance's
  * clock, or a test) promotes the delayed jobs due by then; lock expiry follows Redis' real clock.
@@ -27,6 +28,7 @@ import { Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { RouteJobs } from './redis-jobs.ts';
 import { attemptsOf, type JobData, newJobData, strip, toRecord, withAttempt } from './redis-record.ts';
+import { replicated, restoreJob } from './redis-restore.ts';
 import { producerOptions, type RedisSettings, workerOptions } from './redis-settings.ts';
 import { Watchdog } from './redis-watchdog.ts';
 import {
@@ -62,12 +64,6 @@ interface Held {
 }
 
 const CLOSE_TIMEOUT_MS = 3_000;
-
-/** Moves a waiting or delayed job to active (unlocked), so moveToFailed may take it: dead without a lease. */
-const TAKE_PENDING = `
-local n = redis.call('LREM', KEYS[1], 0, ARGV[1]) + redis.call('ZREM', KEYS[2], ARGV[1]) + redis.call('ZREM', KEYS[3], ARGV[1])
-if n > 0 then redis.call('LPUSH', KEYS[4], ARGV[1]) end
-return n`;
 
 export class RedisDriver implements QueueDriver {
   readonly kind = 'redis';
@@ -204,13 +200,17 @@ export class RedisDriver implements QueueDriver {
       ]);
       throw error;
     }
-    const replicas = this.#settings.waitReplicas;
-    if (replicas > 0) {
-      // Stored on the primary either way: a reject means "not yet safe", the sender retries.
-      const acked = Number(await this.#producer.call('WAIT', replicas, this.#settings.waitTimeout));
-      if (acked < replicas)
-        throw new Error(`only ${acked} of ${replicas} redis replicas acknowledged delivery ${id}`);
-    }
+    // Stored on the primary either way: a reject means "not yet safe", the sender retries.
+    await replicated(this.#producer, this.#settings, id);
+  }
+
+  async restore(record: DeliveryRecord, attempts: AttemptLog[]): Promise<'restored' | 'exists'> {
+    await this.#check();
+    return restoreJob(
+      { client: this.#producer, jobs: this.#jobs, settings: this.#settings },
+      record,
+      attempts,
+    );
   }
 
   /** SET NX PX; the key's value names the first delivery and when its window ends by its clock. */
@@ -347,10 +347,7 @@ export class RedisDriver implements QueueDriver {
       // Not leased here: a pending record may still be given up (an operator, maxAge).
       const found = await this.#jobs.find(id);
       if (found?.status !== 'pending') return;
-      const queue = this.#jobs.queue(found.job.data.routeId);
-      const { wait, delayed, prioritized, active } = queue.keys;
-      const taken = await this.#producer.eval(TAKE_PENDING, 4, wait!, delayed!, prioritized!, active!, id);
-      if (Number(taken) === 0) return;
+      if (!(await this.#jobs.takePending(found.job.data.routeId, id))) return;
       job = found.job;
       token = '0';
       data = found.job.data;

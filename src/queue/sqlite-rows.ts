@@ -115,3 +115,36 @@ export function insertParams(delivery: NewDelivery): SQLInputValue[] {
     request.target === undefined ? null : JSON.stringify(request.target),
   ];
 }
+
+/**
+ * The parameters of the `restore` statement (sqlite-statements.ts), in its column order, from a
+ * record as `restoredRecord` shaped it (no lease, no dedup key).
+ */
+export function restoreParams(record: DeliveryRecord): SQLInputValue[] {
+  const { request } = record;
+  return [
+    record.id,
+    record.routeId,
+    record.requestId,
+    request.method,
+    request.url,
+    JSON.stringify(request.headers),
+    nul(request.body),
+    record.bodyBytes,
+    record.status,
+    record.createdAt,
+    record.updatedAt,
+    record.nextAttemptAt,
+    record.attempts,
+    record.replays,
+    nul(record.replayedAt),
+    nul(record.lastStatus),
+    nul(record.lastError),
+    nul(record.lastResponse),
+    nul(record.deliveredAt),
+    record.historyBytes,
+    record.attemptsDropped,
+    request.configHeaders === undefined ? null : JSON.stringify(request.configHeaders),
+    request.target === undefined ? null : JSON.stringify(request.target),
+  ];
+}

@@ -26,6 +26,15 @@ export function prepareStatements(db: DatabaseSync) {
          created_at, updated_at, next_attempt_at, attempts, dedup_key, dedup_window, config_headers, target)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
+    // A record read from another store (restore), every column given (restoreParams' order).
+    restore: db.prepare(
+      `INSERT INTO deliveries (id, route, request_id, method, url, headers, body, body_bytes, status,
+         created_at, updated_at, next_attempt_at, lease_until, attempts, replays, replayed_at,
+         last_status, last_error, last_response, delivered_at, dedup_key, dedup_window,
+         history_bytes, attempts_dropped, config_headers, target)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?)`,
+    ),
+    exists: db.prepare('SELECT 1 AS found FROM deliveries WHERE id = ?'),
     // Due pending records and expired leases, each side bounded by the limit through its index.
     leaseCandidates: db.prepare(
       `SELECT id FROM (

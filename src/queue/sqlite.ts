@@ -23,6 +23,7 @@ import {
   insertParams,
   nul,
   opt,
+  restoreParams,
   toAttempt,
   toRecord,
 } from './sqlite-rows.ts';
@@ -39,6 +40,7 @@ import {
   type NewDelivery,
   type QueueDriver,
   type QueueStats,
+  restoredRecord,
 } from './types.ts';
 
 export { MAX_BATCH } from './sqlite-commit.ts';
@@ -219,6 +221,17 @@ export class SqliteDriver implements QueueDriver {
       dropped += row.bytes;
     }
     s.attemptsDropped.run(excess, dropped, id);
+  }
+
+  restore(record: DeliveryRecord, attempts: AttemptLog[]): Promise<'restored' | 'exists'> {
+    return this.#write(() => {
+      const s = this.#s;
+      if (s.exists.get(record.id)) return 'exists' as const;
+      s.restore.run(...restoreParams(restoredRecord(record, attempts)));
+      for (const a of attempts)
+        s.attemptInsert.run(record.id, a.at, a.durationMs, nul(a.status), nul(a.error), attemptBytes(a));
+      return 'restored' as const;
+    });
   }
 
   release(ids: string[]): Promise<void> {

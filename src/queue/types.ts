@@ -86,6 +86,21 @@ export function attemptBytes(attempt: AttemptLog): number {
   return ATTEMPT_ROW_BYTES + (attempt.error === undefined ? 0 : Buffer.byteLength(attempt.error));
 }
 
+/**
+ * A record read from another store as `restore` writes it: an inflight one pending (no lease), no
+ * dedup key, its bytes counted from its body and the history given.
+ */
+export function restoredRecord(record: DeliveryRecord, attempts: readonly AttemptLog[]): DeliveryRecord {
+  return {
+    ...record,
+    status: record.status === 'inflight' ? 'pending' : record.status,
+    leaseUntil: undefined,
+    dedup: undefined,
+    bodyBytes: record.request.body?.length ?? 0,
+    historyBytes: attempts.reduce((sum, attempt) => sum + attemptBytes(attempt), 0),
+  };
+}
+
 /** The number of attempts kept after the first, from the options; at least 1. */
 export function keepAttemptsOf(options: DriverOptions): number {
   const keep = options.keepAttempts ?? DEFAULT_KEEP_ATTEMPTS;
@@ -141,6 +156,15 @@ export interface QueueDriver {
     id: string,
     result: { reason: string; attempt?: AttemptLog | undefined; response?: string | undefined },
   ): Promise<void>;
+  /**
+   * Writes a record exactly as read from another store (`hookrelay deliveries migrate`): the same
+   * id, route, request (body bytes included), times, attempt count and history, last result,
+   * replays and status, durable when it resolves. An `inflight` record is restored `pending`, due
+   * at its nextAttemptAt (its lease belonged to a process that stopped). Its dedup key is not
+   * carried over (the restored record has none). Returns 'exists', changing nothing, when a
+   * delivery with that id is already stored, so a rerun never duplicates.
+   */
+  restore(record: DeliveryRecord, attempts: AttemptLog[]): Promise<'restored' | 'exists'>;
   /** Returns inflight records to pending without counting an attempt (graceful shutdown). */
   release(ids: string[]): Promise<void>;
   /** Makes dead (or delivered) records pending again, due now, attempts reset; returns how many. */

@@ -9,6 +9,7 @@ import {
   type NewDelivery,
   type QueueDriver,
 } from '../../src/queue/types.ts';
+import { restoreContract } from './contract-restore.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -38,6 +39,36 @@ export function newDelivery(overrides: Partial<NewDelivery> = {}): NewDelivery {
     createdAt,
     nextAttemptAt: createdAt,
     attempts: 0,
+    ...overrides,
+  };
+}
+
+/** A record as another store would return it from get() (what `restore` is given). */
+export function storedRecord(overrides: Partial<DeliveryRecord> = {}): DeliveryRecord {
+  const { id, routeId, requestId, request, createdAt } = newDelivery(
+    overrides.createdAt === undefined ? {} : { createdAt: overrides.createdAt },
+  );
+  return {
+    id,
+    routeId,
+    requestId,
+    request,
+    createdAt,
+    nextAttemptAt: createdAt,
+    attempts: 0,
+    dedup: undefined,
+    status: 'pending',
+    leaseUntil: undefined,
+    updatedAt: createdAt,
+    lastStatus: undefined,
+    lastError: undefined,
+    lastResponse: undefined,
+    deliveredAt: undefined,
+    replays: 0,
+    replayedAt: undefined,
+    bodyBytes: request.body?.length ?? 0,
+    historyBytes: 0,
+    attemptsDropped: 0,
     ...overrides,
   };
 }
@@ -688,6 +719,8 @@ export function driverContract(
       expect(leased).toHaveLength(100);
       expect(new Set(leased).size).toBe(100);
     });
+
+    restoreContract(() => driver(), storedRecord);
 
     it('rejects calls after close', async () => {
       const q = await makeDriver();
