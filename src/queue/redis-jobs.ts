@@ -1,7 +1,8 @@
 /**
  * The redis driver's reads across jobs: one BullMQ Queue per route (created on first use), finding
  * a delivery by id (`<prefix>:route-of` names its route), every job of some routes and statuses
- * with the status each was read in, the stats, and promoting delayed jobs due at an injected `now`.
+ * with the status each was read in, the stats, the active jobs without a lock (for the watchdog),
+ * and promoting delayed jobs due at an injected `now`.
  *
  * The stats are read every 2 s by every instance (metrics, admission), so they must not cost
  * what the stored jobs cost: the count of every status is BullMQ's list and set sizes (O(1)); the
@@ -205,6 +206,23 @@ export class RouteJobs {
     const { wait, delayed, prioritized, active } = this.queue(routeId).keys;
     const taken = await this.#client.eval(TAKE_PENDING, 4, wait!, delayed!, prioritized!, active!, id);
     return Number(taken) > 0;
+  }
+
+  /** Jobs of these routes active without a lock: leases that ended, waiting for recovery (the watchdog's check). */
+  async unlockedActive(routeIds: string[]): Promise<string[]> {
+    const unlocked: string[] = [];
+    for (const routeId of routeIds) {
+      const queue = this.queue(routeId);
+      const active = await this.#client.lrange(queue.keys.active!, 0, 199);
+      if (active.length === 0) continue;
+      const pipeline = this.#client.pipeline();
+      for (const id of active) pipeline.exists(`${queue.toKey(id)}:lock`);
+      const results = (await pipeline.exec()) ?? [];
+      active.forEach((id, i) => {
+        if (results[i]?.[1] === 0) unlocked.push(id);
+      });
+    }
+    return unlocked;
   }
 
   /** Promotes the first delayed jobs of the route that are due at `now` (ahead of this clock). */

@@ -15,18 +15,18 @@
  *
  * Our own keys, under the same prefix: `<prefix>:routes` (a set of the route ids seen, so get,
  * list and stats find every queue, also from the CLI), `<prefix>:route-of` (delivery id → route)
- * and `<prefix>:dedup:<route>:<key>` (SET NX PX). `restore` (a record moved from SQLite) is
- * redis-restore.ts'.
+ * and `<prefix>:dedup:<route>:<key>` (SET NX PX); the replay window's keys are redis-replay.ts'.
  *
  * The injected clock: `lease(…, now)` with a `now` ahead of this host's clock (another instance's
  * clock, or a test) promotes the delayed jobs due by then; lock expiry follows Redis' real clock.
- * get, list, stats, purge and nextDue read every job of the routes concerned (O(n), fine for
- * the operator's views; stats is read on a timer, not per request).
+ * Reads across jobs and the stats are in redis-jobs.ts, the operator's list/replay/purge in
+ * redis-operator.ts, restoring a record moved from another store (migrate) in redis-restore.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { RouteJobs } from './redis-jobs.ts';
+import { listJobs, nextDueOf, purgeJobs, replayJobs } from './redis-operator.ts';
 import { attemptsOf, type JobData, newJobData, strip, toRecord, withAttempt } from './redis-record.ts';
 import { replicated, restoreJob } from './redis-restore.ts';
 import { producerOptions, type RedisSettings, workerOptions } from './redis-settings.ts';
@@ -105,30 +105,13 @@ export class RedisDriver implements QueueDriver {
         { name: 'producer connection', client: this.#producer },
         { name: 'worker connection', client: this.#workerClient },
       ],
-      unlocked: () => this.#unlockedActive(),
+      unlocked: () => this.#jobs.unlockedActive([...this.#workers.keys()]),
       restartStalledChecks: async () => {
         for (const worker of await Promise.all(this.#workers.values())) await worker.startStalledCheckTimer();
       },
       onRebuild: options.onRebuild ?? (() => {}),
     });
     this.#watchdog.start();
-  }
-
-  /** Jobs of this instance's routes active without a lock: leases that ended, waiting for recovery. */
-  async #unlockedActive(): Promise<string[]> {
-    const unlocked: string[] = [];
-    for (const routeId of this.#workers.keys()) {
-      const queue = this.#jobs.queue(routeId);
-      const active = await this.#producer.lrange(queue.keys.active!, 0, 199);
-      if (active.length === 0) continue;
-      const pipeline = this.#producer.pipeline();
-      for (const id of active) pipeline.exists(`${queue.toKey(id)}:lock`);
-      const results = (await pipeline.exec()) ?? [];
-      active.forEach((id, i) => {
-        if (results[i]?.[1] === 0) unlocked.push(id);
-      });
-    }
-    return unlocked;
   }
 
   /** One round of the watchdog's checks now (it runs them on its own timer too). */
@@ -380,31 +363,7 @@ export class RedisDriver implements QueueDriver {
     now: number,
   ): Promise<number> {
     await this.#check();
-    const targets =
-      'ids' in selector
-        ? (await Promise.all([...new Set(selector.ids)].map((id) => this.#jobs.find(id)))).filter(
-            (f) => f !== undefined && (f.status === 'dead' || f.status === 'delivered'),
-          )
-        : await this.#jobs.all(selector.routeId, [selector.status]);
-    let count = 0;
-    for (const found of targets) {
-      const { job, status } = found!;
-      await job.updateData(
-        strip({
-          ...job.data,
-          attempts: 0,
-          replays: job.data.replays + 1,
-          replayedAt: now,
-          nextAttemptAt: now,
-          leaseUntil: undefined,
-          deliveredAt: undefined,
-          updatedAt: now,
-        }),
-      );
-      await job.retry(status === 'dead' ? 'failed' : 'completed', { resetAttemptsMade: true });
-      count += 1;
-    }
-    return count;
+    return replayJobs(this.#jobs, selector, now);
   }
 
   async purge(filter: {
@@ -413,15 +372,7 @@ export class RedisDriver implements QueueDriver {
     olderThan: number;
   }): Promise<number> {
     await this.#check();
-    const doomed = (await this.#jobs.all(filter.routeId, [filter.status])).filter(
-      (f) => f.job.data.updatedAt < filter.olderThan,
-    );
-    for (let i = 0; i < doomed.length; i += 200) {
-      const chunk = doomed.slice(i, i + 200);
-      await Promise.all(chunk.map((f) => f.job.remove()));
-      await this.#producer.hdel(this.#key('route-of'), ...chunk.map((f) => f.job.id!));
-    }
-    return doomed.length;
+    return purgeJobs(this.#jobs, this.#producer, this.#key('route-of'), filter);
   }
 
   async get(id: string): Promise<{ record: DeliveryRecord; attempts: AttemptLog[] } | undefined> {
@@ -433,16 +384,7 @@ export class RedisDriver implements QueueDriver {
 
   async list(filter: ListFilter): Promise<DeliveryRecord[]> {
     await this.#check();
-    const limit = Math.max(0, Math.floor(filter.limit ?? 100));
-    const records = (await this.#jobs.all(filter.routeId, filter.status ? [filter.status] : undefined))
-      .map((f) => toRecord(f.job.id!, f.job.data, f.status))
-      .filter(
-        (r) =>
-          (filter.olderThan === undefined || r.updatedAt < filter.olderThan) &&
-          (filter.after === undefined || r.id > filter.after),
-      );
-    records.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return records.slice(0, limit);
+    return listJobs(this.#jobs, filter);
   }
 
   async stats(): Promise<QueueStats> {
@@ -452,12 +394,7 @@ export class RedisDriver implements QueueDriver {
 
   async nextDue(routeId: string): Promise<number | undefined> {
     await this.#check();
-    let next: number | undefined;
-    for (const { job, status } of await this.#jobs.all(routeId, ['pending', 'inflight'])) {
-      const due = status === 'pending' ? job.data.nextAttemptAt : (job.data.leaseUntil ?? 0);
-      if (next === undefined || due < next) next = due;
-    }
-    return next;
+    return nextDueOf(this.#jobs, routeId);
   }
 
   /** Global limits across every instance on this Redis (see the overview). */
