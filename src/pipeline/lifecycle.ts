@@ -7,11 +7,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HookrelayError } from '../core/errors.ts';
-import { type Call, clientIpOf, fail, inboundMessage, requestIdOf } from './call.ts';
+import { type Call, clientIpOf, done, fail, inboundMessage, requestIdOf } from './call.ts';
 import type { RelayContext } from './context.ts';
 import { finishError } from './finish.ts';
 import type { DeliveryMode } from './mode.ts';
-import { asHookrelayError } from './reply.ts';
+import { asHookrelayError, send } from './reply.ts';
 import type { BufferedRoute } from './route.ts';
 import { admit, body, declaredLength, prepare, type StageResult, verifies, verify } from './stages.ts';
 
@@ -44,9 +44,23 @@ async function stages(call: Call, mode: DeliveryMode): Promise<void> {
   return await mode.handle(buffered, message, prepared.value);
 }
 
-/** A stage ended the call: its error answered (an answer given before the body was read closes the connection). */
+/**
+ * A stage ended the call: its own answer, or its error (an answer given before the body was read
+ * closes the connection). Either way the call has one `request` log line and its metrics.
+ */
 function end(call: Call, result: Exclude<StageResult<unknown>, { kind: 'continue' }>): void {
-  fail(call, result.error, {}, result.fields);
+  if (result.kind === 'fail') {
+    fail(call, result.error, {}, result.fields);
+    return;
+  }
+  const { answer } = result;
+  send(
+    call.res,
+    answer.status,
+    { ...answer.headers, [call.ctx.requestIdHeader]: call.requestId },
+    answer.body,
+  );
+  done(call, answer.status, answer.fields ?? {});
 }
 
 /**

@@ -14,10 +14,23 @@ import { asHookrelayError } from './reply.ts';
 import type { BufferedRoute } from './route.ts';
 import { releaseUnlessAccepted, verifyCaller } from './verify.ts';
 
-/** What a stage decides: go on with its value, or end the call (`fail` answers the JSON error). */
+/** An answer a stage gives by itself, without forwarding (a handshake, a rule's `answer`, a `drop`). */
+export interface StageAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string | Buffer;
+  /** Added to the call's `request` log line (e.g. `rule`, `handshake`, `result`). */
+  fields?: Record<string, unknown>;
+}
+
+/**
+ * What a stage decides: go on with its value, end the call with the JSON error (`fail`), or end
+ * it with an answer of its own (`answer`: nothing is forwarded).
+ */
 export type StageResult<T = undefined> =
   | { kind: 'continue'; value: T }
-  | { kind: 'fail'; error: HookrelayError; fields?: Record<string, unknown> };
+  | { kind: 'fail'; error: HookrelayError; fields?: Record<string, unknown> }
+  | { kind: 'answer'; answer: StageAnswer };
 
 const go = <T>(value: T): StageResult<T> => ({ kind: 'continue', value });
 const stop = (error: HookrelayError, fields?: Record<string, unknown>): StageResult<never> => ({
@@ -25,6 +38,8 @@ const stop = (error: HookrelayError, fields?: Record<string, unknown>): StageRes
   error,
   ...(fields ? { fields } : {}),
 });
+
+export const answered = (answer: StageAnswer): StageResult<never> => ({ kind: 'answer', answer });
 
 const EMPTY = Buffer.alloc(0);
 const PASSED: StageResult = go(undefined);
