@@ -18,7 +18,15 @@ import { modeOf } from '../modes/index.ts';
 import type { StreamRoute } from '../modes/stream/index.ts';
 import type { SyncRoute } from '../modes/sync/index.ts';
 import type { RouteInput } from '../modes/types.ts';
-import type { CompiledForward, CompiledRespond, CompiledVerifier, RouteParts } from '../pipeline/route.ts';
+import { compileCondition } from '../pipeline/conditions.ts';
+import type {
+  CompiledForward,
+  CompiledRespond,
+  CompiledRule,
+  CompiledVerifier,
+  RouteParts,
+  RuleAction,
+} from '../pipeline/route.ts';
 import { parseUrlTemplate } from '../pipeline/url-template.ts';
 import { signerRegistry } from '../signers/index.ts';
 import { type HeadersConfig, staticHeaderEdits } from '../transforms/headers.ts';
@@ -27,6 +35,7 @@ import type { CompiledStep } from '../transforms/run.ts';
 import type { StepInfo, TransformRuntime } from '../transforms/types.ts';
 import { type VerifierConfig, verifierRegistry } from '../verifiers/index.ts';
 import type { VerifierInfo } from '../verifiers/types.ts';
+import type { RuleConfig } from './rules-schema.ts';
 import type { Config, RouteConfig } from './schema.ts';
 
 export type { CompiledForward, CompiledRespond, CompiledVerifier } from '../pipeline/route.ts';
@@ -83,17 +92,7 @@ function compileParts(
       ),
     };
   }
-  let respond: CompiledRespond | undefined;
-  if (route.respond) {
-    const headers = lower(route.respond.headers);
-    if (route.respond.contentType) headers['content-type'] = route.respond.contentType;
-    const body = route.respond.body?.replaceAll('{requestId}', '{{ requestId }}');
-    respond = {
-      status: route.respond.status,
-      headers,
-      body: body === undefined ? undefined : compileTemplate(body),
-    };
-  }
+  const respond = route.respond ? compileRespond(route.respond) : undefined;
   return {
     id: route.id,
     path,
@@ -101,6 +100,7 @@ function compileParts(
     forward,
     verify: compileVerifiers(route.id, route.verify ?? []),
     respond,
+    rules: (route.rules ?? []).map(compileRule),
     configHeaders: configHeaders(route),
     transform: compileSteps(route.id, route.transform ?? [], 'transform', runtime),
     responseTransform: compileSteps(route.id, route.response?.transform ?? [], 'response.transform', runtime),
@@ -108,6 +108,31 @@ function compileParts(
     retry: { ...retry, retryOn: statusMatcher(retry.retryOn) },
     limits: { ...defaults.limits, ...route.limits },
   };
+}
+
+interface RespondConfig {
+  status: number;
+  headers?: Record<string, string> | undefined;
+  contentType?: string | undefined;
+  body?: string | undefined;
+}
+
+function compileRespond(config: RespondConfig): CompiledRespond {
+  const headers = lower(config.headers);
+  if (config.contentType) headers['content-type'] = config.contentType;
+  const body = config.body?.replaceAll('{requestId}', '{{ requestId }}');
+  return { status: config.status, headers, body: body === undefined ? undefined : compileTemplate(body) };
+}
+
+function compileRule(rule: RuleConfig): CompiledRule {
+  const when = rule.when ? compileCondition(rule.when) : undefined;
+  let action: RuleAction;
+  if (rule.answer) action = { kind: 'answer', respond: compileRespond(rule.answer) };
+  else if (rule.refuse) action = { kind: 'refuse', status: rule.refuse.status, message: rule.refuse.message };
+  else if (rule.drop) action = { kind: 'drop', status: rule.drop === true ? 200 : rule.drop.status };
+  // The schema admits exactly one action per rule.
+  else action = { kind: 'target', target: rule.target! };
+  return { name: rule.name, when, action };
 }
 
 function configHeaders(route: RouteConfig): Record<string, string> {

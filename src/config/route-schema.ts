@@ -15,6 +15,7 @@ import { signerSchema } from '../signers/index.ts';
 import { transformSchema } from '../transforms/index.ts';
 import { verifierSchema } from '../verifiers/index.ts';
 import { limits, retry, timeouts } from './defaults-schema.ts';
+import { rulesSchema } from './rules-schema.ts';
 
 const respond = z
   .strictObject({
@@ -185,6 +186,7 @@ export const routeSchema = z
       .default('sync')
       .meta({ description: DELIVERY_TYPES.map((type) => modeOf(type).description).join(' ') }),
     ...MODE_KEYS,
+    rules: rulesSchema.optional(),
     respond: respond.optional(),
     tests: z.array(routeTest).optional().meta({ description: 'Test cases run by `hookrelay test -c FILE`.' }),
     timeouts: timeouts.optional(),
@@ -220,6 +222,7 @@ export const routeSchema = z
     else if (typeof route.delivery === 'string' && DELIVERY_TYPES.includes(route.delivery)) {
       modeOf(route.delivery).check(route, ctx);
     }
+    checkRules(route, ctx);
     if (typeof route.respond?.body === 'string') {
       try {
         compileTemplate(route.respond.body);
@@ -248,3 +251,44 @@ export const routeSchema = z
   .meta({ description: 'One inbound endpoint and what to do with its calls.' });
 
 export type RouteConfig = z.output<typeof routeSchema>;
+
+/** Rules across the list: names unique, and only where the body is read (not stream, not echo). */
+function checkRules(
+  route: { rules?: unknown; delivery?: unknown; echo?: unknown },
+  ctx: z.core.$RefinementCtx,
+): void {
+  if (!Array.isArray(route.rules)) return;
+  if (route.echo === true || route.delivery === 'stream') {
+    ctx.addIssue({
+      code: 'custom',
+      params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
+      path: ['rules'],
+      message:
+        route.echo === true
+          ? 'does not apply to an `echo` route (it answers every call by itself)'
+          : 'does not apply to `delivery: stream` (the body is never read, so no rule could look at it)',
+    });
+  }
+  const seen = new Set<string>();
+  for (const [index, rule] of (route.rules as { name?: unknown; target?: unknown }[]).entries()) {
+    if (typeof rule?.name === 'string') {
+      if (seen.has(rule.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_DUPLICATE'),
+          path: ['rules', index, 'name'],
+          message: `rule '${rule.name}' is already defined on this route`,
+        });
+      }
+      seen.add(rule.name);
+    }
+    if (typeof rule?.target === 'string') {
+      ctx.addIssue({
+        code: 'custom',
+        params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
+        path: ['rules', index, 'target'],
+        message: "needs the route's `targets` (a list of named targets) to choose from",
+      });
+    }
+  }
+}

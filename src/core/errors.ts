@@ -91,6 +91,20 @@ export const ERRORS = {
     description:
       'A well-formed body could not be transformed (e.g. a required field is missing, a value has the wrong type). Nothing is forwarded.',
   },
+  HOOKRELAY_ERR_RULE_REFUSED: {
+    status: 403,
+    message: "refused by rule '{rule}'{detail}",
+    retryable: false,
+    description:
+      "A route rule with `refuse` matched the call (e.g. a sender's organisation that is not ours). The status is the rule's (`refuse.status`: 400, 401, 403, 404, 409, 410 or 422; 403 when unset). Nothing is forwarded.",
+  },
+  HOOKRELAY_ERR_RULE_FAILED: {
+    status: 422,
+    message: "rule '{rule}': {reason}",
+    retryable: false,
+    description:
+      "A rule's `jsonata` condition failed while it was evaluated (an error raised by the expression, or stopped after 1 s). Nothing is forwarded.",
+  },
   HOOKRELAY_ERR_INVALID_PARAMETER: {
     status: 400,
     message: 'refused as part of the target path: {reason}',
@@ -358,12 +372,13 @@ export class HookrelayError extends Error {
   readonly retryable: boolean;
   readonly params: ErrorParams;
 
-  constructor(code: ErrorCode, params: ErrorParams = {}, options?: ErrorOptions) {
+  /** `options.status`: a status the configuration chose for this answer (a rule's `refuse.status`). */
+  constructor(code: ErrorCode, params: ErrorParams = {}, options?: ErrorOptions & { status?: number }) {
     const spec: ErrorSpec = ERRORS[code];
     super(fill(spec.message, params), options);
     this.name = 'HookrelayError';
     this.code = code;
-    this.status = spec.status;
+    this.status = options?.status ?? spec.status;
     this.retryable = spec.retryable;
     this.params = params;
   }

@@ -9,7 +9,13 @@ import type { InboundMessage } from './message.ts';
 export const TEMPLATE_ROOTS = ['body', 'query', 'params', 'headers', 'method', 'path', 'requestId'] as const;
 export type TemplateRoot = (typeof TEMPLATE_ROOTS)[number];
 
-type Part = { literal: string } | { root: TemplateRoot; keys: (string | number)[] };
+/** A path into the request: `body.order.items[0].id`, `headers.x-event`, `query.id`, `method`. */
+export interface FieldPath {
+  root: TemplateRoot;
+  keys: (string | number)[];
+}
+
+type Part = { literal: string } | FieldPath;
 
 export interface Template {
   parts: Part[];
@@ -83,7 +89,15 @@ export function compileTemplate(text: string): Template {
   };
 }
 
-function parsePath(expression: string): Part {
+/**
+ * A path as a template writes it between `{{ }}` (a rule's `field`, for one), checked once.
+ * Throws with a readable message on a bad path.
+ */
+export function compilePath(expression: string): FieldPath {
+  return parsePath(expression.trim());
+}
+
+function parsePath(expression: string): FieldPath {
   // `a.b[0]["x.y"]` → ['a', 'b', 0, 'x.y']
   const keys: (string | number)[] = [];
   const re = /\[(\d+)\]|\["([^"]*)"\]|\.?([^.[\]]+)/g;
@@ -107,6 +121,11 @@ function parsePath(expression: string): Part {
     );
   }
   return { root: root as TemplateRoot, keys };
+}
+
+/** The value at `path` in the request's scope; undefined when any part of it is missing. */
+export function readPath(scope: TemplateScope, path: FieldPath): unknown {
+  return lookup(scope, path.root, path.keys);
 }
 
 function lookup(scope: TemplateScope, root: TemplateRoot, keys: (string | number)[]): unknown {

@@ -18,6 +18,7 @@ export function bufferedRoute<D extends string>(
     transform: parts.transform,
     configHeaders: parts.configHeaders,
     respond: parts.respond,
+    rules: parts.rules,
     retry: parts.retry,
     timeouts: { connect: parts.timeouts.connect, attempt: parts.timeouts.attempt },
     limits: parts.limits,

@@ -28,6 +28,8 @@ export interface Call<R extends RouteBase = RouteBase> {
   clientIp: string;
   /** The query parsed, once, by the first stage that needs it (verify, or the inbound message). */
   query?: URLSearchParams | undefined;
+  /** The route rule that matched the call, for its `request` log line. */
+  rule?: string | undefined;
 }
 
 /** The caller's request id when it is a plain token of sane length; otherwise a new one. */
@@ -68,6 +70,7 @@ export function inboundMessage(call: Call, body: Buffer): InboundMessage {
 
 /** The call answered with `status` by the mode: metrics and the `request` log line. */
 export function done(call: Call, status: number, fields: Record<string, unknown>): void {
+  if (call.rule !== undefined) fields = { rule: call.rule, ...fields };
   finish(call.ctx, call.route.id, call.method, status, call.requestId, call.started, fields);
 }
 
@@ -78,6 +81,7 @@ export function fail(
   headers: Record<string, string> = {},
   fields: Record<string, unknown> = {},
 ): void {
+  if (call.rule !== undefined) fields = { rule: call.rule, ...fields };
   finishError(
     call.ctx,
     call.res,

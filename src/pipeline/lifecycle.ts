@@ -13,7 +13,17 @@ import { finishError } from './finish.ts';
 import type { DeliveryMode } from './mode.ts';
 import { asHookrelayError, send } from './reply.ts';
 import type { BufferedRoute } from './route.ts';
-import { admit, body, declaredLength, prepare, type StageResult, verifies, verify } from './stages.ts';
+import {
+  admit,
+  body,
+  declaredLength,
+  hasRules,
+  prepare,
+  rules,
+  type StageResult,
+  verifies,
+  verify,
+} from './stages.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -41,7 +51,10 @@ async function stages(call: Call, mode: DeliveryMode): Promise<void> {
   const buffered = call as Call<BufferedRoute>;
   const prepared = await prepare(buffered, message);
   if (prepared.kind !== 'continue') return end(call, prepared);
-  return await mode.handle(buffered, message, prepared.value);
+  if (!hasRules(buffered)) return await mode.handle(buffered, message, prepared.value);
+  const ruled = await rules(buffered, message, prepared.value);
+  if (ruled.kind !== 'continue') return end(call, ruled);
+  return await mode.handle(buffered, message, ruled.value);
 }
 
 /**

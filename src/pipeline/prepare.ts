@@ -16,6 +16,8 @@ export interface Prepared {
   outbound: OutboundRequest;
   /** The structured body the transform steps produced, for `respond` templates. */
   value: unknown;
+  /** The one target a rule chose (`target`); undefined: the route's targets as configured. */
+  target?: string | undefined;
 }
 
 /**

@@ -13,6 +13,7 @@ import type { TlsIdentity } from '../delivery/tls.ts';
 import type { Signer } from '../signers/types.ts';
 import type { CompiledStep } from '../transforms/run.ts';
 import type { Verifier, VerifierInfo } from '../verifiers/types.ts';
+import type { Condition } from './conditions.ts';
 import type { UrlTemplate } from './url-template.ts';
 
 export interface CompiledVerifier {
@@ -46,6 +47,20 @@ export interface CompiledRespond {
   body: Template | undefined;
 }
 
+/** What a rule does when its condition holds (docs/routing.md#rules). */
+export type RuleAction =
+  | { kind: 'answer'; respond: CompiledRespond }
+  | { kind: 'refuse'; status: number; message: string | undefined }
+  | { kind: 'drop'; status: number }
+  | { kind: 'target'; target: string };
+
+export interface CompiledRule {
+  name: string;
+  /** Undefined: the rule always acts (a catch-all). */
+  when: Condition | undefined;
+  action: RuleAction;
+}
+
 /** Every route, whatever its delivery mode. */
 export interface RouteBase {
   id: string;
@@ -69,6 +84,8 @@ export interface BufferedRoute extends RouteBase {
    */
   configHeaders: Readonly<Record<string, string>>;
   respond: CompiledRespond | undefined;
+  /** Checked in order after the transform steps; the first that matches acts. Empty when none. */
+  rules: readonly CompiledRule[];
   retry: RetryPolicy;
   timeouts: { connect: number; attempt: number };
   limits: { body: number; response: number; jsonDepth: number };

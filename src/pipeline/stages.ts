@@ -12,6 +12,7 @@ import { type Call, queryOf } from './call.ts';
 import { type Prepared, prepareOutbound } from './prepare.ts';
 import { asHookrelayError } from './reply.ts';
 import type { BufferedRoute } from './route.ts';
+import { evaluateRules } from './rules.ts';
 import { releaseUnlessAccepted, verifyCaller } from './verify.ts';
 
 /** An answer a stage gives by itself, without forwarding (a handshake, a rule's `answer`, a `drop`). */
@@ -116,4 +117,34 @@ export function prepare(call: Call<BufferedRoute>, message: InboundMessage): Pro
     call.ctx.metrics.transformErrors.inc({ route: call.route.id, step: stepLabel(error.step) });
     return stop(error.error, { step: error.step.name });
   });
+}
+
+/** Whether the route has rules to check: a route without them skips the stage (and its promise). */
+export const hasRules = (call: Call<BufferedRoute>): boolean => call.route.rules.length > 0;
+
+/**
+ * Rules: the first of the route's rules that matches acts. `answer` and `drop` answer here,
+ * `refuse` ends the call with its error, `target` goes on with the target chosen; the rule's name
+ * is on the call's `request` line whatever it did.
+ */
+export async function rules(
+  call: Call<BufferedRoute>,
+  message: InboundMessage,
+  prepared: Prepared,
+): Promise<StageResult<Prepared>> {
+  const outcome = await evaluateRules(call.route, message, prepared.value);
+  if (outcome.kind === 'none') return go(prepared);
+  call.rule = outcome.rule;
+  if (outcome.kind === 'failed') return stop(outcome.error);
+  call.ctx.metrics.ruleMatches.inc({ route: call.route.id, rule: outcome.rule, action: outcome.kind });
+  switch (outcome.kind) {
+    case 'answer':
+      return answered({ ...outcome, fields: { result: 'answered' } });
+    case 'drop':
+      return answered({ ...outcome, fields: { result: 'dropped' } });
+    case 'refuse':
+      return stop(outcome.error);
+    case 'target':
+      return go({ ...prepared, target: outcome.target });
+  }
 }

@@ -82,6 +82,12 @@ export const METRIC_DEFINITIONS = {
     help: 'Requests refused by a `verify` check, by route, verifier type and reason (missing, malformed, mismatch, expired, replayed, forbidden; unavailable: the shared replay window could not be asked).',
     labelNames: ['route', 'verifier', 'reason'],
   },
+  ruleMatches: {
+    type: 'counter',
+    name: 'hookrelay_rule_matches_total',
+    help: 'Calls a route rule matched, by route, rule name and action (answer, refuse, drop, target). `action="drop"` counts the events acknowledged and forwarded nowhere.',
+    labelNames: ['route', 'rule', 'action'],
+  },
   transformErrors: {
     type: 'counter',
     name: 'hookrelay_transform_errors_total',
@@ -279,6 +285,7 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
     responseBytes: counter(d.responseBytes),
     errors: counter(d.errors),
     verifyFailures: counter(d.verifyFailures),
+    ruleMatches: counter(d.ruleMatches),
     transformErrors: counter(d.transformErrors),
     xmlLimitRefusals: counter(d.xmlLimitRefusals),
     parseJobs: counter(d.parseJobs),

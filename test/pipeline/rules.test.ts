@@ -1,0 +1,140 @@
+/**
+ * Route rules (src/pipeline/rules.ts, docs/routing.md#rules) on a real relay and target: the first
+ * rule that matches acts (answer, refuse, drop), nothing it stops is forwarded, a call no rule
+ * matches is delivered, and each match is counted by route, rule and action and named on the
+ * request line.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Relay, sample, startRelay, startTarget, type Target } from '../helpers.ts';
+
+let relay: Relay | undefined;
+let target: Target | undefined;
+afterEach(async () => {
+  await relay?.close();
+  await target?.close();
+  relay = target = undefined;
+});
+
+const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+
+async function start(rules: string, extra = ''): Promise<void> {
+  target = await startTarget();
+  relay = await startRelay(`
+routes:
+  - id: events
+    path: /events
+    forward: { url: ${target.url}/in }
+${extra}
+    rules:
+${rules}
+`);
+}
+
+describe('rules: actions', () => {
+  it('answers without forwarding, with a templated body', async () => {
+    await start(`
+      - name: challenge
+        when: { field: body.type, equals: url_verification }
+        answer: { contentType: application/json, body: '{"challenge":"{{ body.challenge }}"}' }
+`);
+    const res = await post(`${relay!.url}/events`, { type: 'url_verification', challenge: 'abc' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ challenge: 'abc' });
+    expect(target!.received).toHaveLength(0);
+    const line = relay!.logs.find((l) => l.msg === 'request');
+    expect(line).toMatchObject({ rule: 'challenge', status: 200, result: 'answered' });
+  });
+
+  it('refuses with the rule status and a stable code', async () => {
+    await start(`
+      - name: other-org
+        when: { not: { field: body.org, equals: "00D42" } }
+        refuse: { status: 403, message: unknown organisation }
+`);
+    const res = await post(`${relay!.url}/events`, { org: '00D99' });
+    expect(res.status).toBe(403);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ error: 'HOOKRELAY_ERR_RULE_REFUSED', route: 'events' });
+    expect(body.message).toBe("refused by rule 'other-org': unknown organisation");
+    const ok = await post(`${relay!.url}/events`, { org: '00D42' });
+    expect(ok.status).toBe(200);
+    expect(target!.received).toHaveLength(1);
+  });
+
+  it('drops, counted by route and rule; the first match wins', async () => {
+    await start(`
+      - name: bots
+        when: { any: [ { field: body.subtype, equals: bot_message }, { field: headers.x-bot, exists: true } ] }
+        drop: true
+      - name: big
+        when: { field: body.amount, gt: 100 }
+        refuse: { status: 422 }
+`);
+    const res = await post(`${relay!.url}/events`, { subtype: 'bot_message', amount: 500 });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'dropped', rule: 'bots', route: 'events' });
+    expect((await post(`${relay!.url}/events`, { amount: 5 }, { 'x-bot': '1' })).status).toBe(200);
+    expect((await post(`${relay!.url}/events`, { amount: 500 })).status).toBe(422);
+    expect((await post(`${relay!.url}/events`, { amount: 50 })).status).toBe(200);
+    expect(target!.received).toHaveLength(1);
+    const metrics = await relay!.app.metrics.registry.metrics();
+    expect(
+      sample(metrics, 'hookrelay_rule_matches_total', { route: 'events', rule: 'bots', action: 'drop' }),
+    ).toBe(2);
+    expect(sample(metrics, 'hookrelay_rule_matches_total', { rule: 'big', action: 'refuse' })).toBe(1);
+  });
+
+  it('a missing field is false, not an error; a body of the wrong type matches nothing', async () => {
+    await start(`
+      - name: typed
+        when: { field: body.event.type, in: [a, b] }
+        drop: { status: 204 }
+`);
+    expect((await post(`${relay!.url}/events`, { other: 1 })).status).toBe(200);
+    expect((await post(`${relay!.url}/events`, 'not json', { 'content-type': 'text/plain' })).status).toBe(
+      200,
+    );
+    const dropped = await post(`${relay!.url}/events`, { event: { type: 'b' } });
+    expect(dropped.status).toBe(204);
+    expect(target!.received).toHaveLength(2);
+  });
+
+  it('jsonata conditions, and a failing one answers 422', async () => {
+    await start(`
+      - name: expensive
+        when: { jsonata: 'amount * qty > 1000 and $headers."x-env" = "prod"' }
+        refuse: { status: 409 }
+      - name: broken
+        when: { jsonata: '$error("nope")' }
+        drop: true
+`);
+    const refused = await post(`${relay!.url}/events`, { amount: 100, qty: 20 }, { 'x-env': 'prod' });
+    expect(refused.status).toBe(409);
+    const failed = await post(`${relay!.url}/events`, { amount: 1, qty: 1 });
+    expect(failed.status).toBe(422);
+    expect(await failed.json()).toMatchObject({ error: 'HOOKRELAY_ERR_RULE_FAILED' });
+    expect(target!.received).toHaveLength(0);
+  });
+
+  it('reads the body after the transform steps', async () => {
+    await start(
+      `
+      - name: paid
+        when: { field: body.state, equals: paid }
+        drop: true
+`,
+      `    transform:
+      - type: map
+        fields: { state: order.status }`,
+    );
+    expect((await post(`${relay!.url}/events`, { order: { status: 'paid' } })).status).toBe(200);
+    expect((await post(`${relay!.url}/events`, { order: { status: 'open' } })).status).toBe(200);
+    expect(target!.received).toHaveLength(1);
+    expect(JSON.parse(target!.received[0]!.body.toString())).toEqual({ state: 'open' });
+  });
+});
