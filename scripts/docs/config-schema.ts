@@ -102,6 +102,8 @@ export interface Section {
 /** Every object of the schema as a section, depth first from the root (path `''`). */
 export function walk(root: JsonSchema, outputRoot: JsonSchema): Section[] {
   const sections: Section[] = [];
+  // A recursive definition (a condition's `all`, `any`, `not`) links back to its section.
+  const open = new Map<JsonSchema, Section>();
 
   const section = (
     path: string,
@@ -120,6 +122,7 @@ export function walk(root: JsonSchema, outputRoot: JsonSchema): Section[] {
       variants: [],
     };
     sections.push(result);
+    open.set(schema, result);
     const union = schema.oneOf ?? (schema.anyOf?.every(isObject) ? schema.anyOf : undefined);
     if (union) {
       const outputUnion = output?.oneOf ?? output?.anyOf;
@@ -138,21 +141,31 @@ export function walk(root: JsonSchema, outputRoot: JsonSchema): Section[] {
       const childPath = path === '' ? key : `${path}.${key}`;
       const items = child.type === 'array' ? resolve(child.items, root) : undefined;
       let nested: Section | undefined;
-      if (isObject(child) || child.oneOf) nested = section(childPath, child, childOutput);
+      const ancestor = open.get(child) ?? (items ? open.get(items) : undefined);
+      if (ancestor) nested = ancestor;
+      else if (isObject(child) || child.oneOf) nested = section(childPath, child, childOutput);
       else if (items && (isObject(items) || items.oneOf)) {
         nested = section(`${childPath}[]`, items, resolve(childOutput?.items, outputRoot));
       }
       const heading = variant ? `\`${childPath}\` (${variant})` : `\`${childPath}\``;
+      const recursive = ancestor
+        ? {
+            ...child,
+            description:
+              `${child.description ?? ''} ${child.type === 'array' ? 'Each is a condition' : 'A condition'} as in [\`${ancestor.path}\`](#${ancestor.anchor}).`.trim(),
+          }
+        : undefined;
       result.fields.push({
         key,
         path: childPath,
-        anchor: nested ? nested.anchor : slug(heading),
-        schema: child,
+        anchor: nested && !ancestor ? nested.anchor : slug(heading),
+        schema: recursive ?? child,
         output: childOutput,
         required: required.has(key),
-        section: nested,
+        section: ancestor ? undefined : nested,
       });
     }
+    open.delete(schema);
     return result;
   };
 

@@ -10,6 +10,7 @@ import { buildOutbound } from '../pipeline/outbound.ts';
 import { type Prepared, prepareOutbound } from '../pipeline/prepare.ts';
 import { renderRespond } from '../pipeline/respond.ts';
 import { isBuffered } from '../pipeline/route.ts';
+import { evaluateRules } from '../pipeline/rules.ts';
 import { type Authorised, authorise } from '../present/redact.ts';
 import type { Answer } from '../present/render.ts';
 import { StepError } from '../transforms/run.ts';
@@ -24,8 +25,18 @@ export type DryRun =
       authorised: Authorised;
       /** What a `respond` block answers the caller once the target accepted the request. */
       answer: Answer | undefined;
+      /** The rule that matched (it chose the target), if one did. */
+      rule: string | undefined;
     }
-  | { ok: false; error: HookrelayError; step: StepInfo | undefined };
+  | {
+      /** The call is answered without forwarding: by a rule's `answer` or `drop`. */
+      ok: 'answered';
+      answer: Answer;
+      rule: string | undefined;
+      /** What answered it: `answer` or `drop`. */
+      by: string;
+    }
+  | { ok: false; error: HookrelayError; step: StepInfo | undefined; rule?: string | undefined };
 
 export async function dryRun(
   route: CompiledRoute,
@@ -47,6 +58,24 @@ export async function dryRun(
     if (error instanceof HookrelayError) return { ok: false, error, step: undefined };
     throw error;
   }
+  let rule: string | undefined;
+  if (isBuffered(route) && route.rules.length > 0) {
+    const outcome = await evaluateRules(route, message, prepared.value);
+    if (outcome.kind !== 'none') rule = outcome.rule;
+    switch (outcome.kind) {
+      case 'answer':
+      case 'drop': {
+        const headers = { ...outcome.headers, [requestIdHeader]: message.requestId };
+        const answer = { status: outcome.status, headers, body: outcome.body };
+        return { ok: 'answered', answer, rule, by: outcome.kind };
+      }
+      case 'refuse':
+      case 'failed':
+        return { ok: false, error: outcome.error, step: undefined, rule };
+      case 'target':
+        prepared = { ...prepared, target: outcome.target };
+    }
+  }
   const authorised = await authorise(prepared.outbound, route.forward.auth, {
     sign: route.forward.sign,
     // What a sync route signs as the message id; a queued delivery signs its delivery id instead.
@@ -58,7 +87,7 @@ export async function dryRun(
           [requestIdHeader]: message.requestId,
         })
       : undefined;
-  return { ok: true, message, prepared, authorised, answer };
+  return { ok: true, message, prepared, authorised, answer, rule };
 }
 
 /**

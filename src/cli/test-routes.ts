@@ -142,24 +142,58 @@ export async function runCase(route: CompiledRoute, test: TestCase, ctx: CaseCon
     ctx.requestIdHeader,
     ctx.requestId,
   );
+  const problems: string[] = [];
+  if (expect.rule !== undefined && (result.rule ?? 'none') !== expect.rule) {
+    problems.push(
+      `rule: expected ${expect.rule === 'none' ? 'no rule to match' : expect.rule}, got ${result.rule ?? 'no rule matched'}`,
+    );
+  }
+  if (result.ok === 'answered') {
+    const { answer } = result;
+    const by = `answered ${answer.status} by rule ${result.rule} (${result.by}) without forwarding`;
+    if (expect.error !== undefined) problems.push(`error: expected ${expect.error}, but the call is ${by}`);
+    const forwarded = (['method', 'url', 'headers'] as const).filter((k) => expect[k] !== undefined);
+    if (forwarded.length > 0) {
+      problems.push(`${forwarded.join(', ')}: expected a forwarded request, but the call is ${by}`);
+    }
+    if (expect.status !== undefined && expect.status !== answer.status) {
+      problems.push(`status: expected ${expect.status}, got ${answer.status}`);
+    }
+    compareBody(expect, answer.body, problems);
+    return problems;
+  }
   if (expect.error !== undefined) {
     if (result.ok) {
       const view = shown(result.authorised);
       return [
+        ...problems,
         `error: expected ${expect.error}, but the request would be forwarded: ${view.method} ${view.url}`,
       ];
     }
-    if (result.error.code === expect.error) return [];
-    return [
-      `error: expected ${expect.error}, got ${result.error.code}: ${describeFailure(route.id, result.error, result.step)}`,
-    ];
+    if (result.error.code !== expect.error) {
+      problems.push(
+        `error: expected ${expect.error}, got ${result.error.code}: ${describeFailure(route.id, result.error, result.step)}`,
+      );
+    } else if (expect.status !== undefined && expect.status !== result.error.status) {
+      problems.push(`status: expected ${expect.status}, got ${result.error.status}`);
+    }
+    return problems;
   }
   if (!result.ok) {
-    return [`error: ${describeFailure(route.id, result.error, result.step)} (${result.error.code})`];
+    return [
+      ...problems,
+      `error: ${describeFailure(route.id, result.error, result.step)} (${result.error.code})`,
+    ];
+  }
+  if (expect.status !== undefined && expect.status !== result.answer?.status) {
+    problems.push(
+      result.answer
+        ? `status: expected ${expect.status}, got ${result.answer.status} (respond)`
+        : `status: expected ${expect.status}, but the request would be forwarded and the target's answer relayed`,
+    );
   }
   const { request: sent, secretHeaders, secretParams } = result.authorised;
   const view = shown(result.authorised);
-  const problems: string[] = [];
   if (expect.method !== undefined && expect.method !== sent.method) {
     problems.push(`method: expected ${expect.method}, got ${sent.method}`);
   }
@@ -181,20 +215,23 @@ export async function runCase(route: CompiledRoute, test: TestCase, ctx: CaseCon
       );
     }
   }
-  const text = sent.body === undefined ? '' : bodyText(sent.body).text;
-  if (expect.body !== undefined && expect.body !== text) problems.push(textDiff(expect.body, text));
-  if (expect.json !== undefined) {
-    let actual: unknown;
-    try {
-      // Every number as forwarded; the expectation's are as written in the file (expect-json.ts).
-      actual = parseJsonText(text, Number.POSITIVE_INFINITY);
-    } catch {
-      problems.push(`json: the forwarded body is not JSON: ${snippet(text)}`);
-      return problems;
-    }
-    problems.push(...jsonDiff(expect.json, actual));
-  }
+  compareBody(expect, sent.body === undefined ? '' : bodyText(sent.body).text, problems);
   return problems;
+}
+
+/** `expect.body` (exactly) and `expect.json` (deep-equal, numbers as written) against a body's text. */
+function compareBody(expect: TestCase['expect'], text: string, problems: string[]): void {
+  if (expect.body !== undefined && expect.body !== text) problems.push(textDiff(expect.body, text));
+  if (expect.json === undefined) return;
+  let actual: unknown;
+  try {
+    // Every number as sent; the expectation's are as written in the file (expect-json.ts).
+    actual = parseJsonText(text, Number.POSITIVE_INFINITY);
+  } catch {
+    problems.push(`json: the body is not JSON: ${snippet(text)}`);
+    return;
+  }
+  problems.push(...jsonDiff(expect.json, actual));
 }
 
 /** An expected URL may hold a credential too (`?api_key=${KEY}`): shown like the actual one. */

@@ -119,6 +119,20 @@ export async function runTry(argv: string[]): Promise<number> {
     );
     return 1;
   }
+  if (result.ok === 'answered') {
+    const { answer } = result;
+    const lines = [
+      `# rule ${result.rule} (${result.by}): the caller is answered, nothing is forwarded`,
+      `${answer.status}`,
+    ];
+    for (const name of Object.keys(answer.headers).sort()) lines.push(`${name}: ${answer.headers[name]}`);
+    const out = values.json
+      ? `${JSON.stringify({ forwarded: false, rule: result.rule, action: result.by, answer })}\n`
+      : `${lines.join('\n')}\n${answer.body ? `\n${answer.body}${answer.body.endsWith('\n') ? '' : '\n'}` : ''}`;
+    process.stdout.write(secrets.redact(out));
+    return 0;
+  }
+  if (result.rule !== undefined && !values.json) process.stdout.write(`# rule ${result.rule} matched\n`);
   const request = shown(result.authorised, secrets);
   const sent = result.authorised.request.body;
   const out = values.json ? renderJson(request, sent) : renderText(request, sent, result.answer);

@@ -19,6 +19,7 @@ import type { StreamRoute } from '../modes/stream/index.ts';
 import type { SyncRoute } from '../modes/sync/index.ts';
 import type { RouteInput } from '../modes/types.ts';
 import { compileCondition } from '../pipeline/conditions.ts';
+import type { CompiledFailureAnswer } from '../pipeline/failure-answer.ts';
 import type {
   CompiledForward,
   CompiledRespond,
@@ -35,6 +36,7 @@ import type { CompiledStep } from '../transforms/run.ts';
 import type { StepInfo, TransformRuntime } from '../transforms/types.ts';
 import { type VerifierConfig, verifierRegistry } from '../verifiers/index.ts';
 import type { VerifierInfo } from '../verifiers/types.ts';
+import type { FailureAnswerConfig } from './on-error-schema.ts';
 import type { RuleConfig } from './rules-schema.ts';
 import type { Config, RouteConfig } from './schema.ts';
 
@@ -101,6 +103,7 @@ function compileParts(
     verify: compileVerifiers(route.id, route.verify ?? []),
     respond,
     rules: (route.rules ?? []).map(compileRule),
+    onError: (route.onError ?? []).map(compileFailureAnswer),
     configHeaders: configHeaders(route),
     transform: compileSteps(route.id, route.transform ?? [], 'transform', runtime),
     responseTransform: compileSteps(route.id, route.response?.transform ?? [], 'response.transform', runtime),
@@ -122,6 +125,18 @@ function compileRespond(config: RespondConfig): CompiledRespond {
   if (config.contentType) headers['content-type'] = config.contentType;
   const body = config.body?.replaceAll('{requestId}', '{{ requestId }}');
   return { status: config.status, headers, body: body === undefined ? undefined : compileTemplate(body) };
+}
+
+function compileFailureAnswer(config: FailureAnswerConfig): CompiledFailureAnswer {
+  const headers = lower(config.headers);
+  if (config.contentType) headers['content-type'] = config.contentType;
+  return {
+    codes: config.codes ? new Set(config.codes) : undefined,
+    statuses: config.statuses ? statusMatcher(config.statuses) : undefined,
+    status: config.status,
+    headers,
+    body: config.body === undefined ? undefined : compileTemplate(config.body, { failure: true }),
+  };
 }
 
 function compileRule(rule: RuleConfig): CompiledRule {

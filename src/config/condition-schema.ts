@@ -141,10 +141,12 @@ function nestedQuantifier(source: string): boolean {
     const ch = source[i]!;
     if (ch === '\\') {
       i++;
+      if (isQuantifier(source, i + 1)) inner = true;
       continue;
     }
     if (ch === '[') {
       while (i < source.length && source[i] !== ']') i += source[i] === '\\' ? 2 : 1;
+      if (isQuantifier(source, i + 1)) inner = true;
       continue;
     }
     if (ch === '(') {

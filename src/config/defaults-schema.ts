@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { duration, size } from '../core/fields.ts';
 
-const statusOrClass = z
+export const statusOrClass = z
   .union([z.number().int().min(100).max(599), z.string().regex(/^[1-5]xx$/, { message: 'must be like 5xx' })])
   .meta({ description: 'A status code (`503`) or a class (`5xx`).' });
 

@@ -15,6 +15,7 @@ import { signerSchema } from '../signers/index.ts';
 import { transformSchema } from '../transforms/index.ts';
 import { verifierSchema } from '../verifiers/index.ts';
 import { limits, retry, timeouts } from './defaults-schema.ts';
+import { onErrorSchema } from './on-error-schema.ts';
 import { rulesSchema } from './rules-schema.ts';
 
 const respond = z
@@ -76,6 +77,15 @@ const routeTest = z
         error: z.string().optional().meta({
           description:
             'Expected error code instead of a forwarded request, e.g. HOOKRELAY_ERR_TRANSFORM_FAILED.',
+        }),
+        rule: z.string().optional().meta({
+          description:
+            'The name of the rule that must match the call (whatever it does); `none`: no rule may match.',
+          example: 'url-verification',
+        }),
+        status: z.number().int().min(100).max(599).optional().meta({
+          description:
+            "Status the caller gets when the call is not forwarded (a rule's `answer`, `drop` or `refuse`, or an error); with `body` or `json`, those are compared with that answer's body.",
         }),
       })
       .meta({ description: 'What must be forwarded, or the error expected.' }),
@@ -188,6 +198,7 @@ export const routeSchema = z
     ...MODE_KEYS,
     rules: rulesSchema.optional(),
     respond: respond.optional(),
+    onError: onErrorSchema.optional(),
     tests: z.array(routeTest).optional().meta({ description: 'Test cases run by `hookrelay test -c FILE`.' }),
     timeouts: timeouts.optional(),
     retry: retry.optional(),

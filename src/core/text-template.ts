@@ -7,7 +7,9 @@ import { isRawNumber, numberText } from './json.ts';
 import type { InboundMessage } from './message.ts';
 
 export const TEMPLATE_ROOTS = ['body', 'query', 'params', 'headers', 'method', 'path', 'requestId'] as const;
-export type TemplateRoot = (typeof TEMPLATE_ROOTS)[number];
+/** Roots only an `onError` answer reads: the error answered, and the target's refusal. */
+export const FAILURE_ROOTS = ['error', 'response'] as const;
+export type TemplateRoot = (typeof TEMPLATE_ROOTS)[number] | (typeof FAILURE_ROOTS)[number];
 
 /** A path into the request: `body.order.items[0].id`, `headers.x-event`, `query.id`, `method`. */
 export interface FieldPath {
@@ -32,6 +34,10 @@ export interface TemplateScope {
   method: string;
   path: string;
   requestId: string;
+  /** In an `onError` answer: `{ code, message, status }` of the error answered. */
+  error?: Readonly<Record<string, unknown>> | undefined;
+  /** In an `onError` answer to a target's refusal: `{ status, headers, body }`, its body parsed on first use. */
+  response?: (() => unknown) | undefined;
 }
 
 /** The parts of a request a template can read besides its body. */
@@ -67,13 +73,16 @@ export function requestScope(message: ScopeRequest, body: () => unknown): Templa
 const EXPRESSION = /\{\{\s*([^{}]*?)\s*\}\}/g;
 const KEY = /^(?:[A-Za-z_$][\w$-]*|\d+)$/;
 
-/** Throws with a readable message on a bad path; the schema turns that into a config error. */
-export function compileTemplate(text: string): Template {
+/**
+ * Throws with a readable message on a bad path; the schema turns that into a config error.
+ * `failure`: the template answers an error (`onError`), so `error.…` and `response.…` may be read.
+ */
+export function compileTemplate(text: string, options: { failure?: boolean } = {}): Template {
   const parts: Part[] = [];
   let last = 0;
   for (const match of text.matchAll(EXPRESSION)) {
     if (match.index > last) parts.push({ literal: text.slice(last, match.index) });
-    parts.push(parsePath(match[1]!));
+    parts.push(parsePath(match[1]!, options.failure === true));
     last = match.index + match[0].length;
   }
   if (last < text.length) parts.push({ literal: text.slice(last) });
@@ -97,7 +106,7 @@ export function compilePath(expression: string): FieldPath {
   return parsePath(expression.trim());
 }
 
-function parsePath(expression: string): FieldPath {
+function parsePath(expression: string, failure = false): FieldPath {
   // `a.b[0]["x.y"]` → ['a', 'b', 0, 'x.y']
   const keys: (string | number)[] = [];
   const re = /\[(\d+)\]|\["([^"]*)"\]|\.?([^.[\]]+)/g;
@@ -111,13 +120,14 @@ function parsePath(expression: string): FieldPath {
     else break;
   }
   const root = keys.shift();
-  if (
-    consumed !== expression.length ||
-    typeof root !== 'string' ||
-    !TEMPLATE_ROOTS.includes(root as TemplateRoot)
-  ) {
+  const roots: readonly string[] = failure ? [...TEMPLATE_ROOTS, ...FAILURE_ROOTS] : TEMPLATE_ROOTS;
+  if (consumed !== expression.length || typeof root !== 'string' || !roots.includes(root)) {
+    const only =
+      typeof root === 'string' && (FAILURE_ROOTS as readonly string[]).includes(root)
+        ? ` (\`${root}\` is only known in an \`onError\` answer)`
+        : '';
     throw new Error(
-      `invalid template expression '{{ ${expression} }}': expected a path starting with one of ${TEMPLATE_ROOTS.join(', ')}`,
+      `invalid template expression '{{ ${expression} }}': expected a path starting with one of ${roots.join(', ')}${only}`,
     );
   }
   return { root: root as TemplateRoot, keys };
@@ -144,6 +154,9 @@ function lookup(scope: TemplateScope, root: TemplateRoot, keys: (string | number
       const v = scope.headers[String(keys[0]).toLowerCase()];
       return Array.isArray(v) ? v.join(', ') : v;
     }
+    case 'response':
+      value = scope.response?.();
+      break;
     default:
       value = scope[root];
   }

@@ -5,9 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HookrelayError } from '../core/errors.ts';
+import { DEFAULT_JSON_DEPTH } from '../core/json-depth.ts';
 import type { InboundMessage } from '../core/message.ts';
 import { REQUEST_ID } from '../core/patterns.ts';
 import type { RelayContext } from './context.ts';
+import { type CompiledFailureAnswer, failureAnswer } from './failure-answer.ts';
 import { finish, finishError } from './finish.ts';
 import type { RouteBase } from './route.ts';
 
@@ -30,6 +32,9 @@ export interface Call<R extends RouteBase = RouteBase> {
   query?: URLSearchParams | undefined;
   /** The route rule that matched the call, for its `request` log line. */
   rule?: string | undefined;
+  /** Once read: the inbound message and the transformed body, for an `onError` answer's templates. */
+  message?: InboundMessage | undefined;
+  value?: unknown;
 }
 
 /** The caller's request id when it is a plain token of sane length; otherwise a new one. */
@@ -82,6 +87,16 @@ export function fail(
   fields: Record<string, unknown> = {},
 ): void {
   if (call.rule !== undefined) fields = { rule: call.rule, ...fields };
+  const { onError } = call.route as { onError?: readonly CompiledFailureAnswer[] };
+  const shaped =
+    onError && onError.length > 0
+      ? failureAnswer(
+          onError,
+          { code: error.code, message: error.message, status: error.status },
+          call,
+          jsonDepthOf(call.route),
+        )
+      : undefined;
   finishError(
     call.ctx,
     call.res,
@@ -92,5 +107,10 @@ export function fail(
     call.started,
     headers,
     fields,
+    shaped,
   );
+}
+
+function jsonDepthOf(route: RouteBase): number {
+  return (route.limits as { jsonDepth?: number }).jsonDepth ?? DEFAULT_JSON_DEPTH;
 }

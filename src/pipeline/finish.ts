@@ -8,7 +8,7 @@ import type { HookrelayError } from '../core/errors.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { methodLabel, NO_ROUTE } from '../telemetry/metrics.ts';
 import type { RelayContext } from './context.ts';
-import { sendError } from './reply.ts';
+import { send, sendError } from './reply.ts';
 
 /** The end of every request: the answer's metrics and its one log line (and, for errors, the JSON error). */
 export function finishError(
@@ -21,15 +21,24 @@ export function finishError(
   started: number,
   headers: Record<string, string> = {},
   extra: Record<string, unknown> = {},
+  shaped?: { status: number; headers: Record<string, string>; body: string },
 ): void {
-  sendError(res, error, route, requestId, ctx.requestIdHeader, headers);
+  if (shaped) {
+    // The route's `onError` answer replaces the JSON error body; Retry-After and the id stay.
+    const out = { ...shaped.headers, ...headers, [ctx.requestIdHeader]: requestId };
+    const retryAfter = error.params.retryAfter;
+    if (typeof retryAfter === 'number' && Number.isFinite(retryAfter)) {
+      out['retry-after'] = String(Math.max(0, Math.ceil(retryAfter)));
+    }
+    send(res, shaped.status, out, shaped.body);
+  } else sendError(res, error, route, requestId, ctx.requestIdHeader, headers);
   const routeLabel = route ?? NO_ROUTE;
   ctx.metrics.errors.inc({ route: routeLabel, code: error.code });
   const fields = { ...extra, code: error.code, error: error.message };
   if (error.code === 'HOOKRELAY_ERR_INTERNAL') {
     ctx.logger.error({ err: error.cause }, 'internal error');
   }
-  finish(ctx, routeLabel, method, error.status, requestId, started, fields);
+  finish(ctx, routeLabel, method, shaped?.status ?? error.status, requestId, started, fields);
 }
 
 export function finish(

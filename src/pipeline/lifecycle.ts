@@ -47,10 +47,12 @@ async function stages(call: Call, mode: DeliveryMode): Promise<void> {
     if (verified.kind !== 'continue') return end(call, verified);
   }
   const message = inboundMessage(call, read.value);
+  call.message = message;
   if (mode.takes === 'message') return await mode.handle(call, message);
   const buffered = call as Call<BufferedRoute>;
   const prepared = await prepare(buffered, message);
   if (prepared.kind !== 'continue') return end(call, prepared);
+  call.value = prepared.value.value;
   if (!hasRules(buffered)) return await mode.handle(buffered, message, prepared.value);
   const ruled = await rules(buffered, message, prepared.value);
   if (ruled.kind !== 'continue') return end(call, ruled);
@@ -114,6 +116,9 @@ export function createLifecycle(ctx: RelayContext, fallback: Handler): Handler {
       started,
       clientIp: clientIpOf(req),
       query: undefined,
+      rule: undefined,
+      message: undefined,
+      value: undefined,
     };
     ctx.lifecycle.begin(req);
     ctx.metrics.inFlight.inc({ route: route.id });

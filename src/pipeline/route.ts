@@ -14,6 +14,7 @@ import type { Signer } from '../signers/types.ts';
 import type { CompiledStep } from '../transforms/run.ts';
 import type { Verifier, VerifierInfo } from '../verifiers/types.ts';
 import type { Condition } from './conditions.ts';
+import type { CompiledFailureAnswer } from './failure-answer.ts';
 import type { UrlTemplate } from './url-template.ts';
 
 export interface CompiledVerifier {
@@ -86,6 +87,8 @@ export interface BufferedRoute extends RouteBase {
   respond: CompiledRespond | undefined;
   /** Checked in order after the transform steps; the first that matches acts. Empty when none. */
   rules: readonly CompiledRule[];
+  /** What the caller gets instead of the JSON error (or a target's refusal); empty when none. */
+  onError: readonly CompiledFailureAnswer[];
   retry: RetryPolicy;
   timeouts: { connect: number; attempt: number };
   limits: { body: number; response: number; jsonDepth: number };

@@ -138,3 +138,84 @@ describe('rules: actions', () => {
     expect(JSON.parse(target!.received[0]!.body.toString())).toEqual({ state: 'open' });
   });
 });
+
+describe('onError: answers on failure shaped by the configuration', () => {
+  it('a refusal answered as a SOAP fault, still counted under its code', async () => {
+    await start(
+      `
+      - name: other-org
+        when: { not: { field: body.org, equals: "00D42" } }
+        refuse: { status: 403, message: unknown organisation }
+`,
+      `    onError:
+      - codes: [HOOKRELAY_ERR_RULE_REFUSED]
+        status: 500
+        contentType: text/xml; charset=utf-8
+        body: '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault><faultcode>soap:Client</faultcode><faultstring>{{ error.code }} {{ requestId }}</faultstring></soap:Fault></soap:Body></soap:Envelope>'`,
+    );
+    const res = await post(`${relay!.url}/events`, { org: 'x' }, { 'x-request-id': 'req-1' });
+    expect(res.status).toBe(500);
+    expect(res.headers.get('content-type')).toBe('text/xml; charset=utf-8');
+    expect(res.headers.get('x-request-id')).toBe('req-1');
+    expect(await res.text()).toContain('<faultstring>HOOKRELAY_ERR_RULE_REFUSED req-1</faultstring>');
+    const metrics = await relay!.app.metrics.registry.metrics();
+    expect(
+      sample(metrics, 'hookrelay_errors_total', { route: 'events', code: 'HOOKRELAY_ERR_RULE_REFUSED' }),
+    ).toBe(1);
+    expect(relay!.logs.find((l) => l.msg === 'request')).toMatchObject({
+      status: 500,
+      code: 'HOOKRELAY_ERR_RULE_REFUSED',
+      rule: 'other-org',
+    });
+  });
+
+  it("a target's refusal shaped with its message; other failures keep the JSON error", async () => {
+    target = await startTarget((req, res) => {
+      const body = JSON.parse(req.body.toString()) as { email?: string };
+      res.statusCode = body.email ? 200 : 400;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(body.email ? { ok: true } : { message: 'email is required' }));
+    });
+    relay = await startRelay(`
+routes:
+  - id: users
+    path: /users
+    forward: { url: ${target.url}/crm }
+    onError:
+      - statuses: [4xx]
+        body: '{"error":"{{ response.body.message }}","status":{{ response.status }}}'
+        contentType: application/json
+`);
+    const refused = await post(`${relay.url}/users`, { id: 1 });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual({ error: 'email is required', status: 400 });
+    const ok = await post(`${relay.url}/users`, { email: 'a@example.com' });
+    expect(ok.status).toBe(200);
+    const tooBig = await fetch(`${relay.url}/users`, { method: 'GET' });
+    expect(tooBig.status).toBe(405);
+    expect(await tooBig.json()).toMatchObject({ error: 'HOOKRELAY_ERR_METHOD_NOT_ALLOWED' });
+  });
+
+  it('a delivery failure answered with the configured status and body', async () => {
+    target = await startTarget((_req, res) => {
+      res.statusCode = 503;
+      res.end();
+    });
+    relay = await startRelay(`
+routes:
+  - id: down
+    path: /down
+    forward: { url: ${target.url}/x }
+    retry: { attempts: 1 }
+    onError:
+      - codes: [HOOKRELAY_ERR_UNAUTHORIZED]
+        body: never
+      - statuses: [5xx]
+        status: 502
+        body: 'could not deliver: {{ error.message }}'
+`);
+    const res = await post(`${relay.url}/down`, { a: 1 });
+    expect(res.status).toBe(502);
+    expect(await res.text()).toMatch(/^could not deliver: /);
+  });
+});

@@ -7,6 +7,7 @@ import { relayableResponseHeaders } from '../../core/headers.ts';
 import type { InboundMessage } from '../../core/message.ts';
 import type { DeliveryOutcome } from '../../delivery/deliver.ts';
 import { type Call, done, fail } from '../../pipeline/call.ts';
+import { failureAnswer } from '../../pipeline/failure-answer.ts';
 import { send } from '../../pipeline/reply.ts';
 import { renderRespond } from '../../pipeline/respond.ts';
 import { runTransforms, StepError, stepLabel } from '../../transforms/run.ts';
@@ -44,6 +45,21 @@ export function answer(
   }
   if (outcome.result === 'delivered' && response && route.responseTransform.length > 0) {
     return answerTransformed(call, message, outcome, response);
+  }
+  if (outcome.result === 'rejected' && response && route.onError.length > 0) {
+    // The route shapes what the caller reads of a refusal (its `onError`), e.g. the target's message.
+    const failure = {
+      code: undefined,
+      message: `the target answered ${response.status}`,
+      status: response.status,
+      response,
+    };
+    const shaped = failureAnswer(route.onError, failure, call, route.limits.jsonDepth);
+    if (shaped) {
+      send(res, shaped.status, { ...shaped.headers, [ctx.requestIdHeader]: call.requestId }, shaped.body);
+      done(call, shaped.status, fields);
+      return;
+    }
   }
   if ((outcome.result === 'delivered' || outcome.result === 'rejected') && response) {
     const relayed = relayableResponseHeaders(response.headers);
