@@ -30,8 +30,11 @@ Options:
   -p, --param name=value     path parameter (repeatable); one not given stays ':name'
       --json                 print one JSON object: { method, url, headers, body, bodyEncoding }
 
-Exit status: 0 when the request would be forwarded, 1 when a step (or the config) fails, 2 on a
-usage error. See docs/transforms.md.`;
+A route rule that matches is named; one that answers or drops the call prints the caller's answer
+instead of a forwarded request (docs/routing.md).
+
+Exit status: 0 when the request would be forwarded or answered by a rule, 1 when a step, a rule's
+refusal (or the config) fails it, 2 on a usage error. See docs/transforms.md.`;
 
 function parse(argv: string[]) {
   return parseArgs({
