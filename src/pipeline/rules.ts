@@ -7,8 +7,10 @@
  */
 import { HookrelayError } from '../core/errors.ts';
 import type { InboundMessage } from '../core/message.ts';
+import { requestScope } from '../core/text-template.ts';
+import { unsupported } from '../transforms/errors.ts';
+import { isForm, isJson, parseJson } from '../transforms/payload.ts';
 import { ConditionError } from './conditions.ts';
-import { templateScope } from './prepare.ts';
 import { renderRespond } from './respond.ts';
 import type { BufferedRoute, CompiledRule } from './route.ts';
 
@@ -29,12 +31,18 @@ export async function evaluateRules(
   message: InboundMessage,
   value: unknown,
 ): Promise<RuleOutcome> {
-  const scope = templateScope(message, value, route.limits.jsonDepth);
-  for (const rule of route.rules) {
+  let reading = '';
+  const scope = requestScope(message, () =>
+    value !== undefined ? value : ruleBody(message, reading, route.limits.jsonDepth),
+  );
+  for (const [index, rule] of route.rules.entries()) {
     let matched: boolean;
+    reading = `rules[${index}] (${rule.name})`;
     try {
       matched = rule.when === undefined || (await rule.when.test(scope));
     } catch (error) {
+      // A body the rule cannot read fails as a transform step would (400, 413, 415).
+      if (error instanceof HookrelayError) return { kind: 'failed', rule: rule.name, error };
       if (!(error instanceof ConditionError)) throw error;
       return {
         kind: 'failed',
@@ -45,6 +53,24 @@ export async function evaluateRules(
     if (matched) return act(route, rule, message, value);
   }
   return NONE;
+}
+
+/**
+ * The inbound body as a rule reads it when no transform step made it a value: empty is nothing
+ * (every field missing), JSON and forms are parsed; anything else cannot be read by a condition on
+ * `body` and is refused with the transform steps' codes (malformed JSON 400, other types 415).
+ */
+function ruleBody(message: InboundMessage, rule: string, jsonDepth: number): unknown {
+  if (message.body.length === 0) return undefined;
+  const type = message.headers['content-type'];
+  const contentType = Array.isArray(type) ? type[0] : type;
+  if (isForm(contentType)) return Object.fromEntries(new URLSearchParams(message.body.toString('utf8')));
+  if (isJson(contentType) || !contentType) return parseJson(message.body, rule, jsonDepth);
+  throw unsupported(
+    rule,
+    contentType,
+    'a JSON or form body, or an `xml` step in `transform` for the rules to read',
+  );
 }
 
 function act(route: BufferedRoute, rule: CompiledRule, message: InboundMessage, value: unknown): RuleOutcome {

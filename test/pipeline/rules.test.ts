@@ -89,19 +89,44 @@ describe('rules: actions', () => {
     expect(sample(metrics, 'hookrelay_rule_matches_total', { rule: 'big', action: 'refuse' })).toBe(1);
   });
 
-  it('a missing field is false, not an error; a body of the wrong type matches nothing', async () => {
+  it('a missing field is false, not an error; a body the rules cannot read fails with the transform codes', async () => {
     await start(`
       - name: typed
         when: { field: body.event.type, in: [a, b] }
         drop: { status: 204 }
 `);
     expect((await post(`${relay!.url}/events`, { other: 1 })).status).toBe(200);
-    expect((await post(`${relay!.url}/events`, 'not json', { 'content-type': 'text/plain' })).status).toBe(
-      200,
-    );
+    expect((await post(`${relay!.url}/events`, '', { 'content-type': 'application/json' })).status).toBe(200);
+    const form = await post(`${relay!.url}/events`, 'event=1', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    expect(form.status).toBe(200);
+    const text = await post(`${relay!.url}/events`, 'not json', { 'content-type': 'text/plain' });
+    expect(text.status).toBe(415);
+    expect(await text.json()).toMatchObject({
+      error: 'HOOKRELAY_ERR_UNSUPPORTED_MEDIA_TYPE',
+      message: expect.stringMatching(/^rules\[0\] \(typed\)/),
+    });
+    const broken = await post(`${relay!.url}/events`, '{"event":', { 'content-type': 'application/json' });
+    expect(broken.status).toBe(400);
+    expect(await broken.json()).toMatchObject({ error: 'HOOKRELAY_ERR_MALFORMED_BODY' });
     const dropped = await post(`${relay!.url}/events`, { event: { type: 'b' } });
     expect(dropped.status).toBe(204);
-    expect(target!.received).toHaveLength(2);
+    expect(target!.received).toHaveLength(3);
+  });
+
+  it('a rule that reads no body never parses it', async () => {
+    await start(`
+      - name: by-header
+        when: { field: headers.x-kind, equals: ping }
+        drop: true
+`);
+    const res = await post(`${relay!.url}/events`, '\u0000binary', {
+      'content-type': 'application/octet-stream',
+      'x-kind': 'ping',
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'dropped' });
   });
 
   it('jsonata conditions, and a failing one answers 422', async () => {
