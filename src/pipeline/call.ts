@@ -28,6 +28,8 @@ export interface Call<R extends RouteBase = RouteBase> {
   clientIp: string;
   /** The query parsed, once, by the first stage that needs it (verify, or the inbound message). */
   query?: URLSearchParams | undefined;
+  /** The method is accepted only for the route's handshake (router.ts): anything else is a 405. */
+  handshakeOnly?: boolean | undefined;
 }
 
 /** The caller's request id when it is a plain token of sane length; otherwise a new one. */

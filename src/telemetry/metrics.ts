@@ -82,6 +82,18 @@ export const METRIC_DEFINITIONS = {
     help: 'Requests refused by a `verify` check, by route, verifier type and reason (missing, malformed, mismatch, expired, replayed, forbidden; unavailable: the shared replay window could not be asked).',
     labelNames: ['route', 'verifier', 'reason'],
   },
+  handshakes: {
+    type: 'counter',
+    name: 'hookrelay_handshakes_answered_total',
+    help: "Provider handshakes (the route's `handshake`) answered by the relay itself, never forwarded, by route and handshake type.",
+    labelNames: ['route', 'type'],
+  },
+  handshakeRefusals: {
+    type: 'counter',
+    name: 'hookrelay_handshakes_refused_total',
+    help: 'Provider handshakes refused, by route, handshake type and reason: forbidden (the token did not match, 403), malformed (challenge missing or unusable, 400).',
+    labelNames: ['route', 'type', 'reason'],
+  },
   transformErrors: {
     type: 'counter',
     name: 'hookrelay_transform_errors_total',
@@ -279,6 +291,8 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
     responseBytes: counter(d.responseBytes),
     errors: counter(d.errors),
     verifyFailures: counter(d.verifyFailures),
+    handshakes: counter(d.handshakes),
+    handshakeRefusals: counter(d.handshakeRefusals),
     transformErrors: counter(d.transformErrors),
     xmlLimitRefusals: counter(d.xmlLimitRefusals),
     parseJobs: counter(d.parseJobs),
