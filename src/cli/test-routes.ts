@@ -14,12 +14,14 @@ import { REDACTED, redactHeader, redactUrl, shown } from '../present/redact.ts';
 import { bodyText } from '../present/render.ts';
 import { describeFailure, dryRun } from './dry-run.ts';
 import { exactExpectations, jsonDiff, withExactNumbers } from './expect-json.ts';
+import { answerProblems, unexpectedAnswer } from './handshake-answer.ts';
 import { configFile, loadForCommand } from './load.ts';
 
 export const TEST_HELP = `Usage: hookrelay test [-c FILE] [--route ID]
 
 Runs the \`tests:\` cases declared on the routes: each case's inbound call goes through the route's
-transform steps (nothing is sent) and what would be forwarded is compared with \`expect\`. Prints
+transform steps (nothing is sent) and what would be forwarded is compared with \`expect\`; a call
+the route's \`handshake\` answers is compared with \`expect.answer\`. Prints
 PASS or FAIL per case, what differed, and a summary.
 
 Options:
@@ -142,6 +144,15 @@ export async function runCase(route: CompiledRoute, test: TestCase, ctx: CaseCon
     ctx.requestIdHeader,
     ctx.requestId,
   );
+  if (result.ok === 'answered') {
+    return expect.answer === undefined ? [unexpectedAnswer(result)] : answerProblems(expect.answer, result);
+  }
+  if (expect.answer !== undefined) {
+    const instead = result.ok
+      ? `the request would be forwarded: ${shown(result.authorised).method} ${shown(result.authorised).url}`
+      : `got ${result.error.code}: ${describeFailure(route.id, result.error, result.step)}`;
+    return [`answer: expected the relay to answer by itself, but ${instead}`];
+  }
   if (expect.error !== undefined) {
     if (result.ok) {
       const view = shown(result.authorised);

@@ -11,13 +11,15 @@ import { readLimited } from '../core/read-limited.ts';
 import { shown } from '../present/redact.ts';
 import { renderJson, renderText } from '../present/render.ts';
 import { describeFailure, dryRun } from './dry-run.ts';
+import { showHandshake } from './handshake-answer.ts';
 import { parseHeaders, parseParams } from './inbound.ts';
 import { configFile, loadForCommand } from './load.ts';
 
 export const TRY_HELP = `Usage: hookrelay try [-c FILE] --route ID [--file BODY | < BODY] [options]
 
 Runs a route's transform steps on an inbound call and prints the request that would be forwarded:
-method, URL, headers (credentials redacted) and body. Nothing is sent anywhere.
+method, URL, headers (credentials redacted) and body. Nothing is sent anywhere. A call the route's
+\`handshake\` answers by itself prints that answer instead: nothing would be forwarded.
 
 Options:
   -c, --config FILE          config file (default: $HOOKRELAY_CONFIG, else config/hookrelay.yaml)
@@ -30,7 +32,7 @@ Options:
   -p, --param name=value     path parameter (repeatable); one not given stays ':name'
       --json                 print one JSON object: { method, url, headers, body, bodyEncoding }
 
-Exit status: 0 when the request would be forwarded, 1 when a step (or the config) fails, 2 on a
+Exit status: 0 when the request would be forwarded (or the handshake answers it), 1 when a step (or the config) fails, 2 on a
 usage error. See docs/transforms.md.`;
 
 function parse(argv: string[]) {
@@ -118,6 +120,10 @@ export async function runTry(argv: string[]): Promise<number> {
       ),
     );
     return 1;
+  }
+  if (result.ok === 'answered') {
+    process.stdout.write(secrets.redact(showHandshake(result, values.json)));
+    return 0;
   }
   const request = shown(result.authorised, secrets);
   const sent = result.authorised.request.body;

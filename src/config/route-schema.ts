@@ -36,6 +36,21 @@ const respond = z
       'Answer the caller with this instead of the target response once the target has accepted the request (failures still answer with an error, so the sender retries).',
   });
 
+/** What `hookrelay test` expects the relay to answer by itself, nothing forwarded (a handshake). */
+const expectAnswer = z
+  .strictObject({
+    status: z.number().int().min(100).max(599).optional().meta({ description: 'Status code.' }),
+    headers: z.record(z.string(), z.string()).optional().meta({
+      description: 'Headers that must be present with these values (others may be too).',
+    }),
+    body: z.string().optional().meta({ description: 'Body, exactly.' }),
+    json: z.unknown().optional().meta({ description: 'Body parsed as JSON, deep-equal to this.' }),
+  })
+  .meta({
+    description:
+      "The answer the relay gives by itself instead of forwarding (the route's `handshake`), e.g. `{ status: 200, body: <challenge> }`.",
+  });
+
 const routeTest = z
   .strictObject({
     name: z.string().min(1).meta({ description: 'What the case checks; printed by `hookrelay test`.' }),
@@ -77,6 +92,7 @@ const routeTest = z
           description:
             'Expected error code instead of a forwarded request, e.g. HOOKRELAY_ERR_TRANSFORM_FAILED.',
         }),
+        answer: expectAnswer.optional(),
       })
       .meta({ description: 'What must be forwarded, or the error expected.' }),
   })

@@ -7,9 +7,11 @@
  * the handshake, it is answered 405 like any other method the route does not accept.
  */
 import { HookrelayError } from '../core/errors.ts';
-import { handshakeRequest } from '../handshakes/types.ts';
+import { type HandshakeReply, handshakeRequest } from '../handshakes/types.ts';
 import { type Call, queryOf } from './call.ts';
 import { answered, type StageResult } from './stages.ts';
+
+type HandshakeRefusal = Extract<HandshakeReply, { kind: 'refuse' }>;
 
 const PASSED: StageResult = { kind: 'continue', value: undefined };
 
@@ -31,14 +33,19 @@ export function handshake(call: Call, bytes: Buffer, verified: boolean): StageRe
   const { metrics } = call.ctx;
   if (reply.kind === 'refuse') {
     metrics.handshakeRefusals.inc({ route: call.route.id, type, reason: reply.reason });
-    const code =
-      reply.reason === 'forbidden' ? 'HOOKRELAY_ERR_HANDSHAKE_REFUSED' : 'HOOKRELAY_ERR_HANDSHAKE_MALFORMED';
-    const error = new HookrelayError(code, { handshake: type, reason: reply.reason, detail: reply.detail });
+    const error = handshakeError(type, reply);
     return { kind: 'fail', error, fields: { handshake: type, detail: reply.detail } };
   }
   metrics.handshakes.inc({ route: call.route.id, type });
   const { status, headers, body } = reply;
   return answered({ status, headers, body, fields: { handshake: type, result: 'handshake' } });
+}
+
+/** A refused handshake's error: 403 for a token that does not match, 400 for a malformed challenge. */
+export function handshakeError(type: string, refusal: HandshakeRefusal): HookrelayError {
+  const code =
+    refusal.reason === 'forbidden' ? 'HOOKRELAY_ERR_HANDSHAKE_REFUSED' : 'HOOKRELAY_ERR_HANDSHAKE_MALFORMED';
+  return new HookrelayError(code, { handshake: type, reason: refusal.reason, detail: refusal.detail });
 }
 
 function notAllowed(call: Call): StageResult {
