@@ -1,11 +1,15 @@
 /**
  * One simulated call through a route, as the relay would handle it up to the network: the inbound
- * checks, the transform steps (prepareOutbound, shared with the relay) and the credentials. Nothing
- * is sent.
+ * checks, the route's handshake (answered by the relay itself, nothing forwarded), the transform
+ * steps (prepareOutbound, shared with the relay) and the credentials. Nothing is sent. The
+ * caller's `verify` is not run: a handshake the provider signs is shown as the answer it gets once
+ * the caller passed.
  */
 import type { CompiledRoute } from '../config/compile.ts';
 import { ERRORS, HookrelayError } from '../core/errors.ts';
 import type { InboundMessage } from '../core/message.ts';
+import { handshakeRequest } from '../handshakes/types.ts';
+import { handshakeError } from '../pipeline/handshake.ts';
 import { buildOutbound } from '../pipeline/outbound.ts';
 import { type Prepared, prepareOutbound } from '../pipeline/prepare.ts';
 import { renderRespond } from '../pipeline/respond.ts';
@@ -29,12 +33,16 @@ export type DryRun =
       rule: string | undefined;
     }
   | {
-      /** The call is answered without forwarding: by a rule's `answer` or `drop`. */
+      /** The relay answers the call by itself: the route's handshake, or a rule's `answer` or `drop`. */
       ok: 'answered';
       answer: Answer;
-      rule: string | undefined;
-      /** What answered it: `answer` or `drop`. */
-      by: string;
+      /** The handshake type that answered it, when one did. */
+      handshake?: string | undefined;
+      /** Whether the provider signs that handshake (answered only once `verify` passed). */
+      signed?: boolean | undefined;
+      /** The rule that answered it (`by`: `answer` or `drop`), when one did. */
+      rule?: string | undefined;
+      by?: string | undefined;
     }
   | { ok: false; error: HookrelayError; step: StepInfo | undefined; rule?: string | undefined };
 
@@ -49,6 +57,8 @@ export async function dryRun(
   let prepared: Prepared;
   try {
     message = inboundMessage(route, call, requestIdHeader, requestId);
+    const handshake = handshakeOf(route, message, requestIdHeader);
+    if (handshake) return handshake;
     // A stream route has no transform steps: its request is the caller's, with the route's target.
     prepared = isBuffered(route)
       ? await prepareOutbound(route, message, requestIdHeader)
@@ -88,6 +98,36 @@ export async function dryRun(
         })
       : undefined;
   return { ok: true, message, prepared, authorised, answer, rule };
+}
+
+/**
+ * What the route's handshake does with the call, as the relay's handshake stage does: its answer,
+ * its refusal, a 405 for a method the route takes only for the handshake; undefined: the call goes on.
+ */
+function handshakeOf(
+  route: CompiledRoute,
+  message: InboundMessage,
+  requestIdHeader: string,
+): DryRun | undefined {
+  const compiled = route.handshake;
+  if (!compiled) return undefined;
+  const { type, handshake } = compiled;
+  const { method, query, headers, body } = message;
+  const request = handshakeRequest(method, query, headers, body, compiled.jsonDepth);
+  const reply = handshake.candidate(request) ? handshake.answer(request) : undefined;
+  if (reply === undefined) {
+    if (route.methods.includes(method)) return undefined;
+    const allow = route.methods.join(', ');
+    const error = new HookrelayError('HOOKRELAY_ERR_METHOD_NOT_ALLOWED', { allow, method });
+    return { ok: false, error, step: undefined };
+  }
+  if (reply.kind === 'refuse') return { ok: false, error: handshakeError(type, reply), step: undefined };
+  const answer = {
+    status: reply.status,
+    headers: { ...reply.headers, [requestIdHeader]: message.requestId },
+    body: reply.body,
+  };
+  return { ok: 'answered', handshake: type, signed: handshake.signed, answer };
 }
 
 /**

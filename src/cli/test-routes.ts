@@ -12,6 +12,7 @@ import { parseJsonText } from '../core/json.ts';
 import { lineColumn } from '../core/line-column.ts';
 import { REDACTED, redactHeader, redactUrl, shown } from '../present/redact.ts';
 import { bodyText } from '../present/render.ts';
+import { answerProblems, unexpectedAnswer } from './answered.ts';
 import { describeFailure, dryRun } from './dry-run.ts';
 import { exactExpectations, jsonDiff, withExactNumbers } from './expect-json.ts';
 import { configFile, loadForCommand } from './load.ts';
@@ -19,7 +20,8 @@ import { configFile, loadForCommand } from './load.ts';
 export const TEST_HELP = `Usage: hookrelay test [-c FILE] [--route ID]
 
 Runs the \`tests:\` cases declared on the routes: each case's inbound call goes through the route's
-transform steps (nothing is sent) and what would be forwarded is compared with \`expect\`. Prints
+transform steps (nothing is sent) and what would be forwarded is compared with \`expect\`; a call
+the route's \`handshake\` answers is compared with \`expect.answer\`. Prints
 PASS or FAIL per case, what differed, and a summary.
 
 Options:
@@ -149,18 +151,16 @@ export async function runCase(route: CompiledRoute, test: TestCase, ctx: CaseCon
     );
   }
   if (result.ok === 'answered') {
-    const { answer } = result;
-    const by = `answered ${answer.status} by rule ${result.rule} (${result.by}) without forwarding`;
-    if (expect.error !== undefined) problems.push(`error: expected ${expect.error}, but the call is ${by}`);
-    const forwarded = (['method', 'url', 'headers'] as const).filter((k) => expect[k] !== undefined);
-    if (forwarded.length > 0) {
-      problems.push(`${forwarded.join(', ')}: expected a forwarded request, but the call is ${by}`);
-    }
-    if (expect.status !== undefined && expect.status !== answer.status) {
-      problems.push(`status: expected ${expect.status}, got ${answer.status}`);
-    }
-    compareBody(expect, answer.body, problems);
+    problems.push(
+      ...(expect.answer === undefined ? [unexpectedAnswer(result)] : answerProblems(expect.answer, result)),
+    );
     return problems;
+  }
+  if (expect.answer !== undefined) {
+    const instead = result.ok
+      ? `the request would be forwarded: ${shown(result.authorised).method} ${shown(result.authorised).url}`
+      : `got ${result.error.code}: ${describeFailure(route.id, result.error, result.step)}`;
+    return [...problems, `answer: expected the relay to answer by itself, but ${instead}`];
   }
   if (expect.error !== undefined) {
     if (result.ok) {

@@ -10,6 +10,7 @@ import { secretValuesOf } from '../config/secret-provenance.ts';
 import { readLimited } from '../core/read-limited.ts';
 import { shown } from '../present/redact.ts';
 import { renderJson, renderText } from '../present/render.ts';
+import { showAnswered } from './answered.ts';
 import { describeFailure, dryRun } from './dry-run.ts';
 import { parseHeaders, parseParams } from './inbound.ts';
 import { configFile, loadForCommand } from './load.ts';
@@ -17,7 +18,8 @@ import { configFile, loadForCommand } from './load.ts';
 export const TRY_HELP = `Usage: hookrelay try [-c FILE] --route ID [--file BODY | < BODY] [options]
 
 Runs a route's transform steps on an inbound call and prints the request that would be forwarded:
-method, URL, headers (credentials redacted) and body. Nothing is sent anywhere.
+method, URL, headers (credentials redacted) and body. Nothing is sent anywhere. A call the route's
+\`handshake\` answers by itself prints that answer instead: nothing would be forwarded.
 
 Options:
   -c, --config FILE          config file (default: $HOOKRELAY_CONFIG, else config/hookrelay.yaml)
@@ -30,11 +32,11 @@ Options:
   -p, --param name=value     path parameter (repeatable); one not given stays ':name'
       --json                 print one JSON object: { method, url, headers, body, bodyEncoding }
 
-A route rule that matches is named; one that answers or drops the call prints the caller's answer
-instead of a forwarded request (docs/routing.md).
+A route's handshake, or a rule that answers or drops the call, prints the caller's answer instead
+of a forwarded request; a rule that matches is named (docs/routing.md).
 
-Exit status: 0 when the request would be forwarded or answered by a rule, 1 when a step, a rule's
-refusal (or the config) fails it, 2 on a usage error. See docs/transforms.md.`;
+Exit status: 0 when the request would be forwarded or answered (a handshake, a rule), 1 when a step,
+a rule's refusal (or the config) fails it, 2 on a usage error. See docs/transforms.md.`;
 
 function parse(argv: string[]) {
   return parseArgs({
@@ -123,16 +125,7 @@ export async function runTry(argv: string[]): Promise<number> {
     return 1;
   }
   if (result.ok === 'answered') {
-    const { answer } = result;
-    const lines = [
-      `# rule ${result.rule} (${result.by}): the caller is answered, nothing is forwarded`,
-      `${answer.status}`,
-    ];
-    for (const name of Object.keys(answer.headers).sort()) lines.push(`${name}: ${answer.headers[name]}`);
-    const out = values.json
-      ? `${JSON.stringify({ forwarded: false, rule: result.rule, action: result.by, answer })}\n`
-      : `${lines.join('\n')}\n${answer.body ? `\n${answer.body}${answer.body.endsWith('\n') ? '' : '\n'}` : ''}`;
-    process.stdout.write(secrets.redact(out));
+    process.stdout.write(secrets.redact(showAnswered(result, values.json)));
     return 0;
   }
   if (result.rule !== undefined && !values.json) process.stdout.write(`# rule ${result.rule} matched\n`);

@@ -11,6 +11,7 @@ import { parseRoutePath } from '../core/route-path.ts';
 import { compileTemplate } from '../core/text-template.ts';
 import { statusMatcher } from '../delivery/policy.ts';
 import { compileTls } from '../delivery/tls.ts';
+import { handshakeRegistry } from '../handshakes/index.ts';
 import type { AsyncRoute } from '../modes/async/index.ts';
 import type { EchoRoute } from '../modes/echo/index.ts';
 import type { HybridRoute } from '../modes/hybrid/index.ts';
@@ -101,6 +102,11 @@ function compileParts(
     methods: route.methods,
     forward,
     verify: compileVerifiers(route.id, route.verify ?? []),
+    handshake: route.handshake && {
+      type: route.handshake.type,
+      handshake: handshakeRegistry.create(route.handshake),
+      jsonDepth: { ...defaults.limits, ...route.limits }.jsonDepth,
+    },
     respond,
     rules: (route.rules ?? []).map(compileRule),
     onError: (route.onError ?? []).map(compileFailureAnswer),

@@ -9,6 +9,7 @@ import { headerMap, headerName, METHODS, method } from '../core/fields.ts';
 import { parseRoutePath } from '../core/route-path.ts';
 import { compileTemplate } from '../core/text-template.ts';
 import { tlsSchema } from '../delivery/tls.ts';
+import { handshakeRegistry, handshakeSchema } from '../handshakes/index.ts';
 import { DELIVERY_TYPES, MODE_KEYS, modeOf } from '../modes/index.ts';
 import { parseUrlTemplate } from '../pipeline/url-template.ts';
 import { signerSchema } from '../signers/index.ts';
@@ -35,6 +36,21 @@ const respond = z
   .meta({
     description:
       'Answer the caller with this instead of the target response once the target has accepted the request (failures still answer with an error, so the sender retries).',
+  });
+
+/** What `hookrelay test` expects the relay to answer by itself, nothing forwarded (a handshake). */
+const expectAnswer = z
+  .strictObject({
+    status: z.number().int().min(100).max(599).optional().meta({ description: 'Status code.' }),
+    headers: z.record(z.string(), z.string()).optional().meta({
+      description: 'Headers that must be present with these values (others may be too).',
+    }),
+    body: z.string().optional().meta({ description: 'Body, exactly.' }),
+    json: z.unknown().optional().meta({ description: 'Body parsed as JSON, deep-equal to this.' }),
+  })
+  .meta({
+    description:
+      "The answer the relay gives by itself instead of forwarding (the route's `handshake`), e.g. `{ status: 200, body: <challenge> }`.",
   });
 
 const routeTest = z
@@ -85,8 +101,9 @@ const routeTest = z
         }),
         status: z.number().int().min(100).max(599).optional().meta({
           description:
-            "Status the caller gets when the call is not forwarded (a rule's `answer`, `drop` or `refuse`, or an error); with `body` or `json`, those are compared with that answer's body.",
+            "With `error`: the status the caller gets (e.g. a rule's `refuse.status`); without it, the status of `respond`.",
         }),
+        answer: expectAnswer.optional(),
       })
       .meta({ description: 'What must be forwarded, or the error expected.' }),
   })
@@ -173,6 +190,10 @@ export const routeSchema = z
       description:
         'Checks of the caller, all of which must pass, on the raw request before anything else reads it. A failure answers 401 (403 for an address outside `ipAllow`) and nothing is forwarded. Without `verify` any caller is accepted.',
     }),
+    handshake: handshakeSchema.optional().meta({
+      description:
+        "The sender's endpoint handshake (Slack `url_verification`, Meta `hub.challenge`, X CRC, …), answered by the relay and never forwarded; every other call goes on as configured. A GET handshake is accepted on a route whose `methods` lack GET, for the handshake only. See docs/routing.md#provider-handshakes.",
+    }),
     forward: forward.optional(),
     echo: z
       .boolean()
@@ -228,6 +249,7 @@ export const routeSchema = z
         message: 'a route needs exactly one of `forward` or `echo: true`',
       });
     }
+    checkHandshake(route, ctx);
     // The mode's own rules: which keys do not apply to it, which go together (modes/*/index.ts).
     if (route.echo === true) modeOf('echo').check(route, ctx);
     else if (typeof route.delivery === 'string' && DELIVERY_TYPES.includes(route.delivery)) {
@@ -301,5 +323,22 @@ function checkRules(
         message: "needs the route's `targets` (a list of named targets) to choose from",
       });
     }
+  }
+}
+
+/**
+ * A handshake the provider signs is answered only to a caller that passed `verify`: without
+ * `verify` anyone could have the relay answer it, so the route must say how the caller is checked.
+ */
+function checkHandshake(route: { handshake?: unknown; verify?: unknown }, ctx: z.RefinementCtx): void {
+  const parsed = handshakeSchema.safeParse(route.handshake);
+  if (route.handshake === undefined || !parsed.success) return;
+  if (handshakeRegistry.create(parsed.data).signed && route.verify === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      params: configCode('HOOKRELAY_CONFIG_INSECURE'),
+      path: ['handshake', 'type'],
+      message: `'${parsed.data.type}' handshakes are signed by the provider and answered only once the caller passed \`verify\`: add the provider's check to \`verify\` (docs/routing.md#provider-handshakes)`,
+    });
   }
 }

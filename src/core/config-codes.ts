@@ -97,7 +97,7 @@ export const CONFIG_CODES = {
   HOOKRELAY_CONFIG_INSECURE: {
     severity: 'error',
     description:
-      'A setting that would leave the relay open: an admin API off loopback without `admin.token`, an HMAC check whose signed text leaves out the timestamp it reads.',
+      'A setting that would leave the relay open: an admin API off loopback without `admin.token`, an HMAC check whose signed text leaves out the timestamp it reads, a handshake the provider signs on a route without `verify`.',
   },
   HOOKRELAY_CONFIG_LITERAL_SECRET: {
     severity: 'warning',

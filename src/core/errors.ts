@@ -50,6 +50,20 @@ export const ERRORS = {
     retryable: false,
     description: "The caller address is outside the route's `ipAllow` lists. Nothing is forwarded.",
   },
+  HOOKRELAY_ERR_HANDSHAKE_REFUSED: {
+    status: 403,
+    message: 'the {handshake} handshake was refused ({reason})',
+    retryable: false,
+    description:
+      "The call is the provider's handshake of the route's `handshake`, but its token does not match the configured one (Meta's `hub.verify_token` against `verifyToken`, compared in constant time). Not answered and not forwarded; counted in `hookrelay_handshakes_refused_total`.",
+  },
+  HOOKRELAY_ERR_HANDSHAKE_MALFORMED: {
+    status: 400,
+    message: 'the {handshake} handshake is malformed ({detail})',
+    retryable: false,
+    description:
+      "The call is the provider's handshake of the route's `handshake` (e.g. Slack's `type: url_verification`, `?crc_token=`), but its challenge is missing, repeated, longer than 2048 bytes or holds control characters. Nothing is echoed and nothing forwarded; counted in `hookrelay_handshakes_refused_total`.",
+  },
   HOOKRELAY_ERR_BODY_TOO_LARGE: {
     status: 413,
     message: 'request body exceeds the route limit of {limit} bytes',

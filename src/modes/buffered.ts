@@ -14,6 +14,7 @@ export function bufferedRoute<D extends string>(
     methods: parts.methods,
     delivery,
     verify: parts.verify,
+    handshake: parts.handshake,
     forward,
     transform: parts.transform,
     configHeaders: parts.configHeaders,

@@ -35,6 +35,8 @@ export interface Call<R extends RouteBase = RouteBase> {
   /** Once read: the inbound message and the transformed body, for an `onError` answer's templates. */
   message?: InboundMessage | undefined;
   value?: unknown;
+  /** The method is accepted only for the route's handshake (router.ts): anything else is a 405. */
+  handshakeOnly?: boolean | undefined;
 }
 
 /** The caller's request id when it is a plain token of sane length; otherwise a new one. */

@@ -10,6 +10,7 @@ import { HookrelayError } from '../core/errors.ts';
 import { type Call, clientIpOf, done, fail, inboundMessage, requestIdOf } from './call.ts';
 import type { RelayContext } from './context.ts';
 import { finishError } from './finish.ts';
+import { handshake } from './handshake.ts';
 import type { DeliveryMode } from './mode.ts';
 import { asHookrelayError, send } from './reply.ts';
 import type { BufferedRoute } from './route.ts';
@@ -42,9 +43,18 @@ async function stages(call: Call, mode: DeliveryMode): Promise<void> {
   }
   const read = await body(call);
   if (read.kind !== 'continue') return end(call, read);
+  const shake = call.route.handshake;
+  if (shake) {
+    const early = handshake(call, read.value, false);
+    if (early.kind !== 'continue') return end(call, early);
+  }
   if (verifies(call)) {
     const verified = await verify(call, read.value);
     if (verified.kind !== 'continue') return end(call, verified);
+  }
+  if (shake?.handshake.signed) {
+    const late = handshake(call, read.value, true);
+    if (late.kind !== 'continue') return end(call, late);
   }
   const message = inboundMessage(call, read.value);
   call.message = message;
@@ -65,7 +75,7 @@ async function stages(call: Call, mode: DeliveryMode): Promise<void> {
  */
 function end(call: Call, result: Exclude<StageResult<unknown>, { kind: 'continue' }>): void {
   if (result.kind === 'fail') {
-    fail(call, result.error, {}, result.fields);
+    fail(call, result.error, result.headers, result.fields);
     return;
   }
   const { answer } = result;
@@ -101,7 +111,7 @@ export function createLifecycle(ctx: RelayContext, fallback: Handler): Handler {
       finishError(ctx, res, error, match.route.id, method, requestId, started, { allow });
       return;
     }
-    const { route, params } = match;
+    const { route, params, handshakeOnly } = match;
     const mode = ctx.modes.get(route.delivery);
     const call: Call = {
       ctx,
@@ -119,6 +129,7 @@ export function createLifecycle(ctx: RelayContext, fallback: Handler): Handler {
       rule: undefined,
       message: undefined,
       value: undefined,
+      handshakeOnly,
     };
     ctx.lifecycle.begin(req);
     ctx.metrics.inFlight.inc({ route: route.id });

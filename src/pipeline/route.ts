@@ -10,6 +10,7 @@ import type { RoutePath } from '../core/route-path.ts';
 import type { Template } from '../core/text-template.ts';
 import type { RetryPolicy } from '../delivery/policy.ts';
 import type { TlsIdentity } from '../delivery/tls.ts';
+import type { Handshake } from '../handshakes/types.ts';
 import type { Signer } from '../signers/types.ts';
 import type { CompiledStep } from '../transforms/run.ts';
 import type { Verifier, VerifierInfo } from '../verifiers/types.ts';
@@ -21,6 +22,14 @@ export interface CompiledVerifier {
   info: VerifierInfo;
   type: string;
   verifier: Verifier;
+}
+
+/** The route's provider handshake (`handshake`): answered by the relay, never forwarded. */
+export interface CompiledHandshake {
+  type: string;
+  handshake: Handshake;
+  /** The route's `limits.jsonDepth`, for a handshake that reads a JSON body. */
+  jsonDepth: number;
 }
 
 export interface CompiledForward {
@@ -70,6 +79,8 @@ export interface RouteBase {
   /** The delivery mode (modes/): which module takes the request after the shared stages. */
   delivery: string;
   verify: readonly CompiledVerifier[];
+  /** Answered by the relay itself (pipeline/handshake.ts); undefined when the route has none. */
+  handshake: CompiledHandshake | undefined;
   limits: { body: number };
 }
 

@@ -3,17 +3,20 @@
  * paths are compared segment by segment. A parameter never matches `.` or `..` (also when
  * percent-encoded), so it cannot walk up the target's path. Precedence: exact paths, then
  * parameterised ones, then prefix routes (`/base/*`), the longest prefix first; among the routes
- * whose path matches, the first that accepts the method wins.
+ * whose path matches, the first that accepts the method wins. A route whose `handshake` comes with
+ * another method (Meta's GET on a POST route) takes that method too, after every route that
+ * accepts it outright, marked `handshakeOnly`: the handshake stage answers it or refuses it 405.
  */
 import { REST, type RoutePath } from '../core/route-path.ts';
 
 export interface Routable {
   path: RoutePath;
   methods: readonly string[];
+  handshake?: { handshake: { methods: readonly string[] } } | undefined;
 }
 
 export type Match<R> =
-  | { kind: 'found'; route: R; params: Record<string, string> }
+  | { kind: 'found'; route: R; params: Record<string, string>; handshakeOnly?: true }
   | { kind: 'method-not-allowed'; allow: string[]; route: R }
   | { kind: 'not-found' };
 
@@ -42,6 +45,11 @@ export function createRouter<R extends Routable>(routes: readonly R[]) {
     if (candidates.length === 0) return NOT_FOUND;
     for (const c of candidates) {
       if (c.route.methods.includes(method)) return { kind: 'found', route: c.route, params: c.params };
+    }
+    for (const c of candidates) {
+      if (c.route.handshake?.handshake.methods.includes(method)) {
+        return { kind: 'found', route: c.route, params: c.params, handshakeOnly: true };
+      }
     }
     const allow = new Set<string>();
     for (const c of candidates) for (const m of c.route.methods) allow.add(m);

@@ -30,7 +30,13 @@ export interface StageAnswer {
  */
 export type StageResult<T = undefined> =
   | { kind: 'continue'; value: T }
-  | { kind: 'fail'; error: HookrelayError; fields?: Record<string, unknown> }
+  | {
+      kind: 'fail';
+      error: HookrelayError;
+      fields?: Record<string, unknown>;
+      /** Headers of the error answer (e.g. `Allow` with a 405). */
+      headers?: Record<string, string>;
+    }
   | { kind: 'answer'; answer: StageAnswer };
 
 const go = <T>(value: T): StageResult<T> => ({ kind: 'continue', value });

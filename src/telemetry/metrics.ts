@@ -88,6 +88,18 @@ export const METRIC_DEFINITIONS = {
     help: 'Calls a route rule matched, by route, rule name and action (answer, refuse, drop, target). `action="drop"` counts the events acknowledged and forwarded nowhere.',
     labelNames: ['route', 'rule', 'action'],
   },
+  handshakes: {
+    type: 'counter',
+    name: 'hookrelay_handshakes_answered_total',
+    help: "Provider handshakes (the route's `handshake`) answered by the relay itself, never forwarded, by route and handshake type.",
+    labelNames: ['route', 'type'],
+  },
+  handshakeRefusals: {
+    type: 'counter',
+    name: 'hookrelay_handshakes_refused_total',
+    help: 'Provider handshakes refused, by route, handshake type and reason: forbidden (the token did not match, 403), malformed (challenge missing or unusable, 400).',
+    labelNames: ['route', 'type', 'reason'],
+  },
   transformErrors: {
     type: 'counter',
     name: 'hookrelay_transform_errors_total',
@@ -286,6 +298,8 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
     errors: counter(d.errors),
     verifyFailures: counter(d.verifyFailures),
     ruleMatches: counter(d.ruleMatches),
+    handshakes: counter(d.handshakes),
+    handshakeRefusals: counter(d.handshakeRefusals),
     transformErrors: counter(d.transformErrors),
     xmlLimitRefusals: counter(d.xmlLimitRefusals),
     parseJobs: counter(d.parseJobs),

@@ -7,7 +7,7 @@
  */
 export const LAYERS: readonly (readonly string[])[] = [
   ['core'], // errors, message types, header helpers, field kit, units, registry, templates, JSON
-  ['auth', 'verifiers', 'signers', 'transforms'], // plugins, one registry each
+  ['auth', 'verifiers', 'handshakes', 'signers', 'transforms'], // plugins, one registry each
   ['telemetry'], // metrics definitions, the log
   ['delivery', 'parsing'], // one attempt, pools, the retry verdict; parsing worker threads
   ['pipeline'], // the request lifecycle and its shared stages

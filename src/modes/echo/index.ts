@@ -51,6 +51,7 @@ export const echoMode = {
       methods: parts.methods,
       delivery: 'echo',
       verify: parts.verify,
+      handshake: parts.handshake,
       limits: { body: parts.limits.body },
     };
   },

@@ -42,6 +42,7 @@ interface StreamInput {
   limits?: { response?: unknown; jsonDepth?: unknown };
   forward?: { sign?: unknown; followRedirects?: unknown };
   verify?: unknown;
+  handshake?: unknown;
 }
 
 export const streamMode = {
@@ -62,6 +63,8 @@ export const streamMode = {
       methods: parts.methods,
       delivery: 'stream',
       verify: parts.verify,
+      // The schema refuses `handshake` on a stream route: its body is not held to answer from.
+      handshake: undefined,
       forward,
       // The webhook-sized default does not cap a stream route: only its own limit does.
       limits: { body: limits?.body ?? Number.POSITIVE_INFINITY },
@@ -100,6 +103,7 @@ function checkStreamRoute(input: RouteInput, ctx: z.core.$RefinementCtx): void {
   if (route.response) refuse(['response'], 'the answer is streamed back as it arrives');
   if (route.respond) refuse(['respond'], 'the caller gets the answer of the target');
   if (route.dedup) refuse(['dedup'], 'nothing is queued');
+  if (route.handshake) refuse(['handshake'], `${why} to answer from; use a sync route`);
   if (route.hybrid) refuse(['hybrid'], 'nothing is queued');
   if (route.retry) {
     refuse(['retry'], `${why}, so it cannot be sent again; see \`stream.retryRefused\``);
