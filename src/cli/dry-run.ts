@@ -11,10 +11,9 @@ import type { InboundMessage } from '../core/message.ts';
 import { handshakeRequest } from '../handshakes/types.ts';
 import { handshakeError } from '../pipeline/handshake.ts';
 import { buildOutbound } from '../pipeline/outbound.ts';
-import { type Prepared, prepareOutbound } from '../pipeline/prepare.ts';
+import { type Prepared, prepareOutbound, RulesHalt } from '../pipeline/prepare.ts';
 import { renderRespond } from '../pipeline/respond.ts';
 import { isBuffered } from '../pipeline/route.ts';
-import { evaluateRules } from '../pipeline/rules.ts';
 import { type Authorised, authorise } from '../present/redact.ts';
 import type { Answer } from '../present/render.ts';
 import { StepError } from '../transforms/run.ts';
@@ -64,28 +63,21 @@ export async function dryRun(
       ? await prepareOutbound(route, message, requestIdHeader)
       : { outbound: buildOutbound(route.forward, message, requestIdHeader), value: undefined };
   } catch (error) {
+    if (error instanceof RulesHalt) {
+      const { outcome } = error;
+      const rule = outcome.rule;
+      if (outcome.kind === 'refuse' || outcome.kind === 'failed') {
+        return { ok: false, error: outcome.error, step: undefined, rule };
+      }
+      const headers = { ...outcome.headers, [requestIdHeader]: message!.requestId };
+      const answer = { status: outcome.status, headers, body: outcome.body };
+      return { ok: 'answered', answer, rule, by: outcome.kind };
+    }
     if (error instanceof StepError) return { ok: false, error: error.error, step: error.step };
     if (error instanceof HookrelayError) return { ok: false, error, step: undefined };
     throw error;
   }
-  let rule: string | undefined;
-  if (isBuffered(route) && route.rules.length > 0) {
-    const outcome = await evaluateRules(route, message, prepared.value);
-    if (outcome.kind !== 'none') rule = outcome.rule;
-    switch (outcome.kind) {
-      case 'answer':
-      case 'drop': {
-        const headers = { ...outcome.headers, [requestIdHeader]: message.requestId };
-        const answer = { status: outcome.status, headers, body: outcome.body };
-        return { ok: 'answered', answer, rule, by: outcome.kind };
-      }
-      case 'refuse':
-      case 'failed':
-        return { ok: false, error: outcome.error, step: undefined, rule };
-      case 'target':
-        prepared = { ...prepared, target: outcome.target };
-    }
-  }
+  const rule = prepared.rule;
   const authorised = await authorise(prepared.outbound, route.forward.auth, {
     sign: route.forward.sign,
     // What a sync route signs as the message id; a queued delivery signs its delivery id instead.

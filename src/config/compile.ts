@@ -109,6 +109,7 @@ function compileParts(
     },
     respond,
     rules: (route.rules ?? []).map(compileRule),
+    rulesAt: rulesAt(route.transform ?? []),
     onError: (route.onError ?? []).map(compileFailureAnswer),
     configHeaders: configHeaders(route),
     transform: compileSteps(route.id, route.transform ?? [], 'transform', runtime),
@@ -143,6 +144,14 @@ function compileFailureAnswer(config: FailureAnswerConfig): CompiledFailureAnswe
     headers,
     body: config.body === undefined ? undefined : compileTemplate(config.body, { failure: true }),
   };
+}
+
+/** The steps that parse the body (`xml`, `form`) run before the rules, which read their value. */
+export const PARSING_STEPS: readonly string[] = ['xml', 'form'];
+
+function rulesAt(steps: readonly TransformConfig[]): number {
+  const first = steps.findIndex((step) => !PARSING_STEPS.includes(step.type));
+  return first === -1 ? steps.length : first;
 }
 
 function compileRule(rule: RuleConfig): CompiledRule {

@@ -117,5 +117,5 @@ export type RuleConfig = z.output<typeof ruleSchema>;
 
 export const rulesSchema = z.array(ruleSchema).min(1).meta({
   description:
-    "Rules checked in order on the verified call, after the route's `transform` steps (a condition on `body.…` reads their result); the first that matches acts. A call no rule matches is delivered as usual.",
+    "Rules checked in order on the verified call, before the route's `transform` steps except the leading parsing ones (`xml`, `form`), whose value a condition on `body.…` reads; the first that matches acts. A call no rule matches is delivered as usual.",
 });

@@ -20,6 +20,7 @@ export function bufferedRoute<D extends string>(
     configHeaders: parts.configHeaders,
     respond: parts.respond,
     rules: parts.rules,
+    rulesAt: parts.rulesAt,
     onError: parts.onError,
     retry: parts.retry,
     timeouts: { connect: parts.timeouts.connect, attempt: parts.timeouts.attempt },

@@ -14,17 +14,7 @@ import { handshake } from './handshake.ts';
 import type { DeliveryMode } from './mode.ts';
 import { asHookrelayError, send } from './reply.ts';
 import type { BufferedRoute } from './route.ts';
-import {
-  admit,
-  body,
-  declaredLength,
-  hasRules,
-  prepare,
-  rules,
-  type StageResult,
-  verifies,
-  verify,
-} from './stages.ts';
+import { admit, body, declaredLength, prepare, type StageResult, verifies, verify } from './stages.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -63,10 +53,7 @@ async function stages(call: Call, mode: DeliveryMode): Promise<void> {
   const prepared = await prepare(buffered, message);
   if (prepared.kind !== 'continue') return end(call, prepared);
   call.value = prepared.value.value;
-  if (!hasRules(buffered)) return await mode.handle(buffered, message, prepared.value);
-  const ruled = await rules(buffered, message, prepared.value);
-  if (ruled.kind !== 'continue') return end(call, ruled);
-  return await mode.handle(buffered, message, ruled.value);
+  return await mode.handle(buffered, message, prepared.value);
 }
 
 /**

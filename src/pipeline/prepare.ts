@@ -9,15 +9,31 @@ import type { InboundMessage, OutboundRequest } from '../core/message.ts';
 import { requestScope, type TemplateScope } from '../core/text-template.ts';
 import { isForm, isJson } from '../transforms/payload.ts';
 import { runTransforms } from '../transforms/run.ts';
+import type { TransformContext } from '../transforms/types.ts';
 import { buildOutbound } from './outbound.ts';
 import type { BufferedRoute } from './route.ts';
+import { evaluateRules, type RuleOutcome } from './rules.ts';
 
 export interface Prepared {
   outbound: OutboundRequest;
   /** The structured body the transform steps produced, for `respond` templates. */
   value: unknown;
+  /** The rule that matched and let the call go on (its action: `target`). */
+  rule?: string | undefined;
   /** The one target a rule chose (`target`); undefined: the route's targets as configured. */
   target?: string | undefined;
+}
+
+/**
+ * A rule answered, refused or dropped the call (or failed): the transform stopped where the rules
+ * are checked and nothing is forwarded. Thrown by prepareOutbound; the prepare stage answers it.
+ */
+export class RulesHalt extends Error {
+  readonly outcome: Exclude<RuleOutcome, { kind: 'none' } | { kind: 'target' }>;
+  constructor(outcome: Exclude<RuleOutcome, { kind: 'none' } | { kind: 'target' }>) {
+    super(`rule '${outcome.rule}': ${outcome.kind}`);
+    this.outcome = outcome;
+  }
 }
 
 /**
@@ -31,17 +47,41 @@ export async function prepareOutbound(
   requestIdHeader: string,
 ): Promise<Prepared> {
   const forward = route.forward;
+  let chosen: Extract<RuleOutcome, { kind: 'target' }> | undefined;
+  // The rules are checked where the route's parsing steps end (route.rulesAt), on their value.
+  const checkRules = async (value: unknown) => {
+    const outcome = await evaluateRules(route, message, value);
+    if (outcome.kind === 'target') chosen = outcome;
+    else if (outcome.kind !== 'none') throw new RulesHalt(outcome);
+  };
   if (route.transform.length === 0) {
-    return { outbound: buildOutbound(forward, message, requestIdHeader), value: undefined };
+    if (route.rules.length > 0) await checkRules(undefined);
+    return ruled({ outbound: buildOutbound(forward, message, requestIdHeader), value: undefined }, chosen);
   }
   const payload = {
     kind: 'bytes' as const,
     bytes: message.body,
     contentType: header(message, 'content-type'),
   };
-  const result = await runTransforms(route.transform, message, payload, route.limits);
+  const checkpoint =
+    route.rules.length > 0
+      ? {
+          at: route.rulesAt,
+          run: (ctx: TransformContext) =>
+            checkRules(ctx.payload.kind === 'value' ? ctx.payload.value : undefined),
+        }
+      : undefined;
+  const result = await runTransforms(route.transform, message, payload, route.limits, checkpoint);
   const outbound = buildOutbound(forward, message, requestIdHeader, result);
-  return { outbound, value: result.value };
+  return ruled({ outbound, value: result.value }, chosen);
+}
+
+function ruled(prepared: Prepared, chosen: Extract<RuleOutcome, { kind: 'target' }> | undefined): Prepared {
+  if (chosen) {
+    prepared.rule = chosen.rule;
+    prepared.target = chosen.target;
+  }
+  return prepared;
 }
 
 function header(message: InboundMessage, name: string): string | undefined {

@@ -96,8 +96,10 @@ export interface BufferedRoute extends RouteBase {
    */
   configHeaders: Readonly<Record<string, string>>;
   respond: CompiledRespond | undefined;
-  /** Checked in order after the transform steps; the first that matches acts. Empty when none. */
+  /** Checked in order once the leading parsing steps ran; the first that matches acts. Empty when none. */
   rules: readonly CompiledRule[];
+  /** How many leading `transform` steps (`xml`, `form`: parsing) run before the rules. */
+  rulesAt: number;
   /** What the caller gets instead of the JSON error (or a target's refusal); empty when none. */
   onError: readonly CompiledFailureAnswer[];
   retry: RetryPolicy;

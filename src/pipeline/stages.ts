@@ -9,10 +9,9 @@ import type { InboundMessage } from '../core/message.ts';
 import { StepError, stepLabel } from '../transforms/run.ts';
 import { readBody } from './body.ts';
 import { type Call, queryOf } from './call.ts';
-import { type Prepared, prepareOutbound } from './prepare.ts';
+import { type Prepared, prepareOutbound, RulesHalt } from './prepare.ts';
 import { asHookrelayError } from './reply.ts';
 import type { BufferedRoute } from './route.ts';
-import { evaluateRules } from './rules.ts';
 import { releaseUnlessAccepted, verifyCaller } from './verify.ts';
 
 /** An answer a stage gives by itself, without forwarding (a handshake, a rule's `answer`, a `drop`). */
@@ -116,30 +115,31 @@ export async function verify(call: Call, bytes: Buffer): Promise<StageResult> {
   return PASSED;
 }
 
-/** Transform and prepare outbound: the route's steps, then the request for the target. */
+/**
+ * Transform and prepare outbound: the route's steps, then the request for the target; the route's
+ * rules are checked where its parsing steps end. A rule that matches is named on the call's
+ * `request` line whatever it did: `answer` and `drop` answer here, `refuse` ends the call with its
+ * error, `target` goes on with the target chosen.
+ */
 export function prepare(call: Call<BufferedRoute>, message: InboundMessage): Promise<StageResult<Prepared>> {
-  return prepareOutbound(call.route, message, call.ctx.requestIdHeader).then(go, (error: unknown) => {
-    if (!(error instanceof StepError)) throw error;
-    call.ctx.metrics.transformErrors.inc({ route: call.route.id, step: stepLabel(error.step) });
-    return stop(error.error, { step: error.step.name });
-  });
+  return prepareOutbound(call.route, message, call.ctx.requestIdHeader).then(
+    (prepared) => {
+      if (prepared.rule !== undefined) {
+        call.rule = prepared.rule;
+        call.ctx.metrics.ruleMatches.inc({ route: call.route.id, rule: prepared.rule, action: 'target' });
+      }
+      return go(prepared);
+    },
+    (error: unknown) => {
+      if (error instanceof RulesHalt) return halted(call, error.outcome);
+      if (!(error instanceof StepError)) throw error;
+      call.ctx.metrics.transformErrors.inc({ route: call.route.id, step: stepLabel(error.step) });
+      return stop(error.error, { step: error.step.name });
+    },
+  );
 }
 
-/** Whether the route has rules to check: a route without them skips the stage (and its promise). */
-export const hasRules = (call: Call<BufferedRoute>): boolean => call.route.rules.length > 0;
-
-/**
- * Rules: the first of the route's rules that matches acts. `answer` and `drop` answer here,
- * `refuse` ends the call with its error, `target` goes on with the target chosen; the rule's name
- * is on the call's `request` line whatever it did.
- */
-export async function rules(
-  call: Call<BufferedRoute>,
-  message: InboundMessage,
-  prepared: Prepared,
-): Promise<StageResult<Prepared>> {
-  const outcome = await evaluateRules(call.route, message, prepared.value);
-  if (outcome.kind === 'none') return go(prepared);
+function halted(call: Call<BufferedRoute>, outcome: RulesHalt['outcome']): StageResult<never> {
   call.rule = outcome.rule;
   if (outcome.kind === 'failed') return stop(outcome.error);
   call.ctx.metrics.ruleMatches.inc({ route: call.route.id, rule: outcome.rule, action: outcome.kind });
@@ -150,7 +150,5 @@ export async function rules(
       return answered({ ...outcome, fields: { result: 'dropped' } });
     case 'refuse':
       return stop(outcome.error);
-    case 'target':
-      return go({ ...prepared, target: outcome.target });
   }
 }

@@ -35,12 +35,23 @@ export class StepError extends Error {
   }
 }
 
+/**
+ * A point between two steps where the caller looks at the payload (the route's rules, before the
+ * step at index `at`; `at` = the number of steps: after the last). What `run` throws ends the run
+ * as it is: it is not a step's failure.
+ */
+export interface Checkpoint {
+  at: number;
+  run(ctx: TransformContext): Promise<void>;
+}
+
 /** Runs the steps in order over a payload; the last step decides the body and content type. */
 export async function runTransforms(
   steps: readonly CompiledStep[],
   message: InboundMessage,
   payload: Payload,
   limits: { jsonDepth?: number } = {},
+  checkpoint?: Checkpoint,
 ): Promise<TransformResult> {
   // A large body is transformed on a turn of the event loop of its own (turns.ts), so other
   // requests and the health endpoints are served between large bodies, not after all of them.
@@ -55,13 +66,16 @@ export async function runTransforms(
     method: undefined,
     jsonDepth: limits.jsonDepth,
   };
-  for (const { info, step } of steps) {
+  for (let index = 0; index < steps.length; index++) {
+    const { info, step } = steps[index]!;
+    if (checkpoint?.at === index) await checkpoint.run(ctx);
     try {
       await step.run(ctx);
     } catch (error) {
       throw new StepError(info, asStepError(error, info));
     }
   }
+  if (checkpoint !== undefined && checkpoint.at >= steps.length) await checkpoint.run(ctx);
   const { bytes, contentType } = serialise(ctx.payload);
   return {
     body: bytes,

@@ -146,21 +146,44 @@ describe('rules: actions', () => {
     expect(target!.received).toHaveLength(0);
   });
 
-  it('reads the body after the transform steps', async () => {
+  it('reads the body as the sender sent it, before the mapping steps (which it spares)', async () => {
     await start(
       `
       - name: paid
-        when: { field: body.state, equals: paid }
+        when: { field: body.order.status, equals: paid }
         drop: true
 `,
       `    transform:
       - type: map
-        fields: { state: order.status }`,
+        fields: { state: order.status, total: { from: order.total, type: number } }`,
     );
-    expect((await post(`${relay!.url}/events`, { order: { status: 'paid' } })).status).toBe(200);
-    expect((await post(`${relay!.url}/events`, { order: { status: 'open' } })).status).toBe(200);
+    // The dropped event has no total the map could convert: the rule acts before the map runs.
+    expect((await post(`${relay!.url}/events`, { order: { status: 'paid', total: 'n/a' } })).status).toBe(
+      200,
+    );
+    expect((await post(`${relay!.url}/events`, { order: { status: 'open', total: '12' } })).status).toBe(200);
     expect(target!.received).toHaveLength(1);
-    expect(JSON.parse(target!.received[0]!.body.toString())).toEqual({ state: 'open' });
+    expect(JSON.parse(target!.received[0]!.body.toString())).toEqual({ state: 'open', total: 12 });
+  });
+
+  it('reads the value of the leading xml step', async () => {
+    await start(
+      `
+      - name: other-org
+        when: { not: { field: body.notifications.OrganizationId, equals: 00D42 } }
+        refuse: {}
+`,
+      `    transform:
+      - type: xml
+      - type: map
+        fields: { org: notifications.OrganizationId }`,
+    );
+    const xml = (org: string) => `<notifications><OrganizationId>${org}</OrganizationId></notifications>`;
+    const refused = await post(`${relay!.url}/events`, xml('00D99'), { 'content-type': 'text/xml' });
+    expect(refused.status).toBe(403);
+    const ok = await post(`${relay!.url}/events`, xml('00D42'), { 'content-type': 'text/xml' });
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(target!.received[0]!.body.toString())).toEqual({ org: '00D42' });
   });
 });
 
