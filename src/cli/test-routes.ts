@@ -141,7 +141,16 @@ export async function runCase(route: CompiledRoute, test: TestCase, ctx: CaseCon
     },
     ctx.requestIdHeader,
     ctx.requestId,
+    // Offline: a `fetch` step's answer comes from the case, never from the API.
+    { kind: 'fixtures', fixtures: test.fetched ?? {} },
   );
+  if (result.ok === 'stopped') {
+    const lookup = shown(result.lookup);
+    return [
+      `fetched: ${result.step.name} would look up ${lookup.method} ${lookup.url}: give its answer as \`fetched.${result.into}\` in the case (hookrelay test contacts nothing)`,
+    ];
+  }
+  if (expect.answer !== undefined) return answerProblems(route.id, expect.answer, result);
   if (expect.error !== undefined) {
     if (result.ok) {
       const view = shown(result.authorised);
@@ -194,6 +203,32 @@ export async function runCase(route: CompiledRoute, test: TestCase, ctx: CaseCon
     }
     problems.push(...jsonDiff(expect.json, actual));
   }
+  return problems;
+}
+
+/** The route's own answer (a `fetch` step's `answers`) against `expect.answer`. */
+function answerProblems(
+  routeId: string,
+  expected: NonNullable<TestCase['expect']['answer']>,
+  result: Exclude<Awaited<ReturnType<typeof dryRun>>, { ok: 'stopped' }>,
+): string[] {
+  if (result.ok) {
+    const view = shown(result.authorised);
+    return [
+      `answer: expected ${expected.status}, but the request would be forwarded: ${view.method} ${view.url}`,
+    ];
+  }
+  const { answer } = result;
+  if (!answer) {
+    return [
+      `answer: expected ${expected.status}, got the error ${result.error.code} (${result.error.status}): ${describeFailure(routeId, result.error, result.step)}`,
+    ];
+  }
+  const problems: string[] = [];
+  if (answer.status !== expected.status)
+    problems.push(`answer: expected status ${expected.status}, got ${answer.status}`);
+  if (expected.body !== undefined && expected.body !== answer.body)
+    problems.push(textDiff(expected.body, answer.body));
   return problems;
 }
 

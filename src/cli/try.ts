@@ -17,7 +17,9 @@ import { configFile, loadForCommand } from './load.ts';
 export const TRY_HELP = `Usage: hookrelay try [-c FILE] --route ID [--file BODY | < BODY] [options]
 
 Runs a route's transform steps on an inbound call and prints the request that would be forwarded:
-method, URL, headers (credentials redacted) and body. Nothing is sent anywhere.
+method, URL, headers (credentials redacted) and body. Nothing is sent anywhere. A \`fetch\` step
+shows the lookup it would make and stops there (the steps after it need its answer), unless
+--fetch is given.
 
 Options:
   -c, --config FILE          config file (default: $HOOKRELAY_CONFIG, else config/hookrelay.yaml)
@@ -28,10 +30,12 @@ Options:
   -q, --query 'a=1&b=2'      inbound query string
   -H, --header 'Name: value' inbound header (repeatable)
   -p, --param name=value     path parameter (repeatable); one not given stays ':name'
+      --fetch                make the lookups of \`fetch\` steps for real (an OAuth2 token too) and go on
       --json                 print one JSON object: { method, url, headers, body, bodyEncoding }
 
-Exit status: 0 when the request would be forwarded, 1 when a step (or the config) fails, 2 on a
-usage error. See docs/transforms.md.`;
+Exit status: 0 when the request would be forwarded (or a lookup is shown), 1 when a step (or the
+config) fails or the route answers by itself, 2 on a usage error. See docs/transforms.md and
+docs/routing.md.`;
 
 function parse(argv: string[]) {
   return parseArgs({
@@ -47,6 +51,7 @@ function parse(argv: string[]) {
       header: { type: 'string', short: 'H', multiple: true, default: [] },
       param: { type: 'string', short: 'p', multiple: true, default: [] },
       json: { type: 'boolean', default: false },
+      fetch: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -106,17 +111,35 @@ export async function runTry(argv: string[]): Promise<number> {
     },
     requestIdHeader,
     `try-${randomBytes(6).toString('hex')}`,
+    values.fetch ? { kind: 'live' } : { kind: 'preview' },
   );
   // Every value the configuration took from ${VAR} or ${file:…} is hidden, wherever it appears.
   const secrets = secretValuesOf(config);
-  if (!result.ok) {
-    const { error, step } = result;
-    process.stderr.write(
-      secrets.redact(
-        `${describeFailure(route.id, error, step)}\n` +
-          `${error.code}: the relay would answer ${error.status} and forward nothing\n`,
-      ),
+  if (result.ok === 'stopped') {
+    const lookup = shown(result.lookup, secrets);
+    if (values.json) {
+      process.stdout.write(secrets.redact(`${JSON.stringify({ stoppedAt: result.step.name, lookup })}\n`));
+      return 0;
+    }
+    const head = `# lookup of ${result.step.name}, not made (\`hookrelay try --fetch\` makes it):\n`;
+    const tail = `\n# the steps after it need its answer (under \`${result.into}\`): stopped here, nothing forwarded\n`;
+    process.stdout.write(
+      secrets.redact(head + renderText(lookup, undefined).replace(/\n\(no body\)\n$/, '\n') + tail),
     );
+    return 0;
+  }
+  if (!result.ok) {
+    const { error, step, answer } = result;
+    const outcome = answer
+      ? `the route answers ${answer.status} (its \`answers\` for it) and forwards nothing`
+      : `the relay would answer ${error.status} and forward nothing`;
+    process.stderr.write(
+      secrets.redact(`${describeFailure(route.id, error, step)}\n${error.code}: ${outcome}\n`),
+    );
+    if (answer) {
+      const headers = Object.entries(answer.headers).map(([name, value]) => `${name}: ${value}\n`);
+      process.stdout.write(secrets.redact(`${answer.status}\n${headers.join('')}\n${answer.body}\n`));
+    }
     return 1;
   }
   const request = shown(result.authorised, secrets);

@@ -9,6 +9,7 @@ import type { InboundMessage, OutboundRequest } from '../core/message.ts';
 import { requestScope, type TemplateScope } from '../core/text-template.ts';
 import { isForm, isJson } from '../transforms/payload.ts';
 import { runTransforms } from '../transforms/run.ts';
+import type { Lookups } from '../transforms/types.ts';
 import { buildOutbound } from './outbound.ts';
 import type { BufferedRoute } from './route.ts';
 
@@ -21,12 +22,14 @@ export interface Prepared {
 /**
  * Runs the route's request transform steps and builds the request for the target. Shared by the
  * relay, `hookrelay try` and `hookrelay test`, so what they show is what would be sent.
- * Throws StepError (from runTransforms) when a step refuses the body.
+ * Throws StepError (from runTransforms) when a step refuses the body. `lookups` says how `fetch`
+ * steps make their call (`try` previews them, `test` answers them from its fixtures).
  */
 export async function prepareOutbound(
   route: BufferedRoute,
   message: InboundMessage,
   requestIdHeader: string,
+  lookups?: Lookups,
 ): Promise<Prepared> {
   const forward = route.forward;
   if (route.transform.length === 0) {
@@ -37,7 +40,7 @@ export async function prepareOutbound(
     bytes: message.body,
     contentType: header(message, 'content-type'),
   };
-  const result = await runTransforms(route.transform, message, payload, route.limits);
+  const result = await runTransforms(route.transform, message, payload, route.limits, lookups);
   const outbound = buildOutbound(forward, message, requestIdHeader, result);
   return { outbound, value: result.value };
 }

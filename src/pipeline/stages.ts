@@ -6,6 +6,7 @@
  */
 import { HookrelayError } from '../core/errors.ts';
 import type { InboundMessage } from '../core/message.ts';
+import { FetchAnswered } from '../enrich/index.ts';
 import { StepError, stepLabel } from '../transforms/run.ts';
 import { readBody } from './body.ts';
 import { type Call, queryOf } from './call.ts';
@@ -109,10 +110,14 @@ export async function verify(call: Call, bytes: Buffer): Promise<StageResult> {
   return PASSED;
 }
 
-/** Transform and prepare outbound: the route's steps, then the request for the target. */
+/**
+ * Transform and prepare outbound: the route's steps, then the request for the target. A `fetch`
+ * step whose lookup answered a status its `answers` cover ends the call with that answer.
+ */
 export function prepare(call: Call<BufferedRoute>, message: InboundMessage): Promise<StageResult<Prepared>> {
   return prepareOutbound(call.route, message, call.ctx.requestIdHeader).then(go, (error: unknown) => {
     if (!(error instanceof StepError)) throw error;
+    if (error.error instanceof FetchAnswered) return answered(error.error.answer);
     call.ctx.metrics.transformErrors.inc({ route: call.route.id, step: stepLabel(error.step) });
     return stop(error.error, { step: error.step.name });
   });

@@ -7,7 +7,7 @@ import type { InboundMessage } from '../core/message.ts';
 import { failed } from './errors.ts';
 import { serialise } from './payload.ts';
 import { nextTurn } from './turns.ts';
-import type { Payload, StepInfo, TransformContext, TransformStep } from './types.ts';
+import type { Lookups, Payload, StepInfo, TransformContext, TransformStep } from './types.ts';
 
 export interface CompiledStep {
   info: StepInfo;
@@ -35,12 +35,19 @@ export class StepError extends Error {
   }
 }
 
+/**
+ * Thrown by a step that ends the run without a failure to report: a `fetch` step previewed by
+ * `hookrelay try` (src/enrich/), whose caller shows what it carries. Passed through as thrown.
+ */
+export class StepStop extends Error {}
+
 /** Runs the steps in order over a payload; the last step decides the body and content type. */
 export async function runTransforms(
   steps: readonly CompiledStep[],
   message: InboundMessage,
   payload: Payload,
   limits: { jsonDepth?: number } = {},
+  lookups?: Lookups,
 ): Promise<TransformResult> {
   // A large body is transformed on a turn of the event loop of its own (turns.ts), so other
   // requests and the health endpoints are served between large bodies, not after all of them.
@@ -54,11 +61,13 @@ export async function runTransforms(
     removeHeaders: new Set(),
     method: undefined,
     jsonDepth: limits.jsonDepth,
+    lookups,
   };
   for (const { info, step } of steps) {
     try {
       await step.run(ctx);
     } catch (error) {
+      if (error instanceof StepStop) throw error;
       throw new StepError(info, asStepError(error, info));
     }
   }
