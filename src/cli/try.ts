@@ -124,7 +124,7 @@ export async function runTry(argv: string[]): Promise<number> {
     const head = `# lookup of ${result.step.name}, not made (\`hookrelay try --fetch\` makes it):\n`;
     const tail = `\n# the steps after it need its answer (under \`${result.into}\`): stopped here, nothing forwarded\n`;
     process.stdout.write(
-      secrets.redact(head + renderText(lookup, undefined).replace(/\n\(no body\)\n$/, '\n') + tail),
+      secrets.redact(head + renderText(lookup, undefined).replace(/\n\(no body\)\n$/, '') + tail),
     );
     return 0;
   }

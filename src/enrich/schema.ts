@@ -93,41 +93,45 @@ export const fetchSchema = z
         example: { '404': { status: 404, body: '{"error":"unknown user {{ body.id }}"}' } },
       }),
   })
-  .superRefine((config, ctx) => {
-    if (typeof config.url === 'string') {
-      try {
-        parseLookupUrl(config.url);
-      } catch (error) {
-        ctx.addIssue({
-          code: 'custom',
-          params: configCode('HOOKRELAY_CONFIG_INVALID_FORMAT'),
-          path: ['url'],
-          message: (error as Error).message,
-        });
+  .superRefine(
+    (config, ctx) => {
+      if (typeof config.url === 'string') {
+        try {
+          parseLookupUrl(config.url);
+        } catch (error) {
+          ctx.addIssue({
+            code: 'custom',
+            params: configCode('HOOKRELAY_CONFIG_INVALID_FORMAT'),
+            path: ['url'],
+            message: (error as Error).message,
+          });
+        }
+        if (config.tls && !/^https:/i.test(config.url)) {
+          ctx.addIssue({
+            code: 'custom',
+            params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
+            path: ['tls'],
+            message: 'only applies to an https:// lookup URL',
+          });
+        }
       }
-      if (config.tls && !/^https:/i.test(config.url)) {
-        ctx.addIssue({
-          code: 'custom',
-          params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
-          path: ['tls'],
-          message: 'only applies to an https:// lookup URL',
-        });
+      for (const [key, spec] of Object.entries(config.answers ?? {})) {
+        if (typeof spec?.body !== 'string') continue;
+        try {
+          compileTemplate(spec.body);
+        } catch (error) {
+          ctx.addIssue({
+            code: 'custom',
+            params: configCode('HOOKRELAY_CONFIG_INVALID_EXPRESSION'),
+            path: ['answers', key, 'body'],
+            message: (error as Error).message,
+          });
+        }
       }
-    }
-    for (const [key, spec] of Object.entries(config.answers ?? {})) {
-      if (typeof spec?.body !== 'string') continue;
-      try {
-        compileTemplate(spec.body);
-      } catch (error) {
-        ctx.addIssue({
-          code: 'custom',
-          params: configCode('HOOKRELAY_CONFIG_INVALID_EXPRESSION'),
-          path: ['answers', key, 'body'],
-          message: (error as Error).message,
-        });
-      }
-    }
-  })
+      // Run even when another key failed, so every problem is reported at once (route-schema.ts).
+    },
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+  )
   .meta({
     title: 'fetch',
     description:
