@@ -49,7 +49,8 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   const metrics = createMetrics({ version: VERSION, defaultMetrics: options.defaultMetrics });
   // No thread starts until a large body arrives (parsing/pool.ts).
   const pool = new ParsePool(config.parsing, { metrics, logger });
-  const routes = compileRoutes(config, { pool, metrics });
+  const clients = new Clients();
+  const routes = compileRoutes(config, { pool, metrics, clients, logger });
   const secrets = secretValuesOf(config);
   metrics.routes.set(routes.length);
   for (const route of routes) {
@@ -69,7 +70,6 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     }
     metrics.inFlight.set({ route: route.id }, 0);
   }
-  const clients = new Clients();
   const requestIdHeader = config.server.requestIdHeader.toLowerCase();
   const queued = queuedRoutes(routes);
   let queue: Queue | undefined;

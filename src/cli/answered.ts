@@ -18,9 +18,9 @@ const signedNote = (result: Answered) =>
 
 /** What answered: `the slack handshake`, `rule 'bots' (drop)`. */
 function answeredBy(result: Answered): string {
-  return result.handshake !== undefined
-    ? `the ${result.handshake} handshake`
-    : `rule '${result.rule}' (${result.by})`;
+  if (result.handshake !== undefined) return `the ${result.handshake} handshake`;
+  if (result.by === 'fetch') return `the \`answers\` of ${result.step?.name ?? 'a fetch step'}`;
+  return `rule '${result.rule}' (${result.by})`;
 }
 
 /** `try`'s output for a call the relay answers: the answer, and that nothing is forwarded. */
@@ -30,7 +30,9 @@ export function showAnswered(result: Answered, json: boolean): string {
     const view =
       result.handshake !== undefined
         ? { handshake: result.handshake, signed: result.signed, forwarded: false, answer }
-        : { rule: result.rule, action: result.by, forwarded: false, answer };
+        : result.by === 'fetch'
+          ? { step: result.step?.name, action: 'fetch', forwarded: false, answer }
+          : { rule: result.rule, action: result.by, forwarded: false, answer };
     return `${JSON.stringify(view)}\n`;
   }
   const by = result.handshake !== undefined ? `${result.handshake} handshake` : answeredBy(result);

@@ -1,13 +1,15 @@
 /**
  * One simulated call through a route, as the relay would handle it up to the network: the inbound
  * checks, the route's handshake (answered by the relay itself, nothing forwarded), the transform
- * steps (prepareOutbound, shared with the relay) and the credentials. Nothing is sent. The
- * caller's `verify` is not run: a handshake the provider signs is shown as the answer it gets once
- * the caller passed.
+ * steps (prepareOutbound, shared with the relay) and the credentials. Nothing is sent to the
+ * target. The caller's `verify` is not run: a handshake the provider signs is shown as the answer
+ * it gets once the caller passed. A `fetch` step's lookup is previewed and the run stops there
+ * (`stopped`), unless the lookups are made (`try --fetch`) or answered by a test case's fixtures.
  */
 import type { CompiledRoute } from '../config/compile.ts';
 import { ERRORS, HookrelayError } from '../core/errors.ts';
 import type { InboundMessage } from '../core/message.ts';
+import { FetchAnswered, FetchPreview } from '../enrich/index.ts';
 import { handshakeRequest } from '../handshakes/types.ts';
 import { handshakeError } from '../pipeline/handshake.ts';
 import { buildOutbound } from '../pipeline/outbound.ts';
@@ -17,7 +19,7 @@ import { isBuffered } from '../pipeline/route.ts';
 import { type Authorised, authorise } from '../present/redact.ts';
 import type { Answer } from '../present/render.ts';
 import { StepError } from '../transforms/run.ts';
-import type { StepInfo } from '../transforms/types.ts';
+import type { Lookups, StepInfo } from '../transforms/types.ts';
 import { type Call, inboundMessage } from './inbound.ts';
 
 export type DryRun =
@@ -32,7 +34,10 @@ export type DryRun =
       rule: string | undefined;
     }
   | {
-      /** The relay answers the call by itself: the route's handshake, or a rule's `answer` or `drop`. */
+      /**
+       * The relay answers the call by itself: the route's handshake, a rule's `answer` or `drop`,
+       * or a `fetch` step's `answers` entry for the lookup's status.
+       */
       ok: 'answered';
       answer: Answer;
       /** The handshake type that answered it, when one did. */
@@ -41,15 +46,29 @@ export type DryRun =
       signed?: boolean | undefined;
       /** The rule that answered it (`by`: `answer` or `drop`), when one did. */
       rule?: string | undefined;
+      /** What answered: `answer` or `drop` (a rule), `fetch` (a step's `answers`). */
       by?: string | undefined;
+      /** The `fetch` step whose `answers` answered, when one did. */
+      step?: StepInfo | undefined;
     }
-  | { ok: false; error: HookrelayError; step: StepInfo | undefined; rule?: string | undefined };
+  | { ok: false; error: HookrelayError; step: StepInfo | undefined; rule?: string | undefined }
+  | {
+      /** A `fetch` step's lookup was not made: the steps after it need its answer. */
+      ok: 'stopped';
+      step: StepInfo;
+      reason: 'preview' | 'fixture';
+      /** The step's `into` key (a test case's `fetched` key). */
+      into: string;
+      /** The lookup as it would be sent, credentials previewed (never fetched). */
+      lookup: Authorised;
+    };
 
 export async function dryRun(
   route: CompiledRoute,
   call: Call,
   requestIdHeader: string,
   requestId: string,
+  lookups: Lookups = { kind: 'preview' },
 ): Promise<DryRun> {
   if (!('forward' in route)) throw new Error(`route '${route.id}' does not forward`);
   let message: InboundMessage;
@@ -60,7 +79,7 @@ export async function dryRun(
     if (handshake) return handshake;
     // A stream route has no transform steps: its request is the caller's, with the route's target.
     prepared = isBuffered(route)
-      ? await prepareOutbound(route, message, requestIdHeader)
+      ? await prepareOutbound(route, message, requestIdHeader, lookups)
       : { outbound: buildOutbound(route.forward, message, requestIdHeader), value: undefined };
   } catch (error) {
     if (error instanceof RulesHalt) {
@@ -72,6 +91,15 @@ export async function dryRun(
       const headers = { ...outcome.headers, [requestIdHeader]: message!.requestId };
       const answer = { status: outcome.status, headers, body: outcome.body };
       return { ok: 'answered', answer, rule, by: outcome.kind };
+    }
+    if (error instanceof FetchPreview) {
+      const lookup = await authorise(error.request, error.auth);
+      return { ok: 'stopped', step: error.step, reason: error.reason, into: error.into, lookup };
+    }
+    if (error instanceof StepError && error.error instanceof FetchAnswered) {
+      const { answer } = error.error;
+      const headers = { ...answer.headers, [requestIdHeader]: message!.requestId };
+      return { ok: 'answered', answer: { ...answer, headers }, by: 'fetch', step: error.step };
     }
     if (error instanceof StepError) return { ok: false, error: error.error, step: error.step };
     if (error instanceof HookrelayError) return { ok: false, error, step: undefined };

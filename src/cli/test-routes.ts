@@ -143,7 +143,15 @@ export async function runCase(route: CompiledRoute, test: TestCase, ctx: CaseCon
     },
     ctx.requestIdHeader,
     ctx.requestId,
+    // Offline: a `fetch` step's answer comes from the case, never from the API.
+    { kind: 'fixtures', fixtures: test.fetched ?? {} },
   );
+  if (result.ok === 'stopped') {
+    const lookup = shown(result.lookup);
+    return [
+      `fetched: ${result.step.name} would look up ${lookup.method} ${lookup.url}: give its answer as \`fetched.${result.into}\` in the case (hookrelay test contacts nothing)`,
+    ];
+  }
   const problems: string[] = [];
   if (expect.rule !== undefined && (result.rule ?? 'none') !== expect.rule) {
     problems.push(

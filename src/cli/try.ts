@@ -18,8 +18,9 @@ import { configFile, loadForCommand } from './load.ts';
 export const TRY_HELP = `Usage: hookrelay try [-c FILE] --route ID [--file BODY | < BODY] [options]
 
 Runs a route's transform steps on an inbound call and prints the request that would be forwarded:
-method, URL, headers (credentials redacted) and body. Nothing is sent anywhere. A call the route's
-\`handshake\` answers by itself prints that answer instead: nothing would be forwarded.
+method, URL, headers (credentials redacted) and body. Nothing is sent anywhere. A \`fetch\` step
+shows the lookup it would make and stops there (the steps after it need its answer), unless
+--fetch is given.
 
 Options:
   -c, --config FILE          config file (default: $HOOKRELAY_CONFIG, else config/hookrelay.yaml)
@@ -30,13 +31,16 @@ Options:
   -q, --query 'a=1&b=2'      inbound query string
   -H, --header 'Name: value' inbound header (repeatable)
   -p, --param name=value     path parameter (repeatable); one not given stays ':name'
+      --fetch                make the lookups of \`fetch\` steps for real (an OAuth2 token too) and go on
       --json                 print one JSON object: { method, url, headers, body, bodyEncoding }
 
-A route's handshake, or a rule that answers or drops the call, prints the caller's answer instead
-of a forwarded request; a rule that matches is named (docs/routing.md).
+A route's handshake, a rule that answers or drops the call, or a \`fetch\` step's \`answers\` entry
+prints the caller's answer instead of a forwarded request; a rule that matches is named
+(docs/routing.md).
 
-Exit status: 0 when the request would be forwarded or answered (a handshake, a rule), 1 when a step,
-a rule's refusal (or the config) fails it, 2 on a usage error. See docs/transforms.md.`;
+Exit status: 0 when the request would be forwarded, a lookup is shown, or the relay answers by
+itself (a handshake, a rule, a lookup's \`answers\`); 1 when a step, a rule's refusal (or the
+config) fails it; 2 on a usage error. See docs/transforms.md and docs/routing.md.`;
 
 function parse(argv: string[]) {
   return parseArgs({
@@ -52,6 +56,7 @@ function parse(argv: string[]) {
       header: { type: 'string', short: 'H', multiple: true, default: [] },
       param: { type: 'string', short: 'p', multiple: true, default: [] },
       json: { type: 'boolean', default: false },
+      fetch: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -111,9 +116,23 @@ export async function runTry(argv: string[]): Promise<number> {
     },
     requestIdHeader,
     `try-${randomBytes(6).toString('hex')}`,
+    values.fetch ? { kind: 'live' } : { kind: 'preview' },
   );
   // Every value the configuration took from ${VAR} or ${file:…} is hidden, wherever it appears.
   const secrets = secretValuesOf(config);
+  if (result.ok === 'stopped') {
+    const lookup = shown(result.lookup, secrets);
+    if (values.json) {
+      process.stdout.write(secrets.redact(`${JSON.stringify({ stoppedAt: result.step.name, lookup })}\n`));
+      return 0;
+    }
+    const head = `# lookup of ${result.step.name}, not made (\`hookrelay try --fetch\` makes it):\n`;
+    const tail = `\n# the steps after it need its answer (under \`${result.into}\`): stopped here, nothing forwarded\n`;
+    process.stdout.write(
+      secrets.redact(head + renderText(lookup, undefined).replace(/\n\(no body\)\n$/, '') + tail),
+    );
+    return 0;
+  }
   if (!result.ok) {
     const { error, step } = result;
     process.stderr.write(

@@ -11,6 +11,7 @@ import { parseRoutePath } from '../core/route-path.ts';
 import { compileTemplate } from '../core/text-template.ts';
 import { statusMatcher } from '../delivery/policy.ts';
 import { compileTls } from '../delivery/tls.ts';
+import { createFetchStep, type EnrichRuntime } from '../enrich/index.ts';
 import { handshakeRegistry } from '../handshakes/index.ts';
 import type { AsyncRoute } from '../modes/async/index.ts';
 import type { EchoRoute } from '../modes/echo/index.ts';
@@ -32,12 +33,13 @@ import type {
 import { parseUrlTemplate } from '../pipeline/url-template.ts';
 import { signerRegistry } from '../signers/index.ts';
 import { type HeadersConfig, staticHeaderEdits } from '../transforms/headers.ts';
-import { type TransformConfig, transformRegistry } from '../transforms/index.ts';
+import { transformRegistry } from '../transforms/index.ts';
 import type { CompiledStep } from '../transforms/run.ts';
 import type { StepInfo, TransformRuntime } from '../transforms/types.ts';
 import { type VerifierConfig, verifierRegistry } from '../verifiers/index.ts';
 import type { VerifierInfo } from '../verifiers/types.ts';
 import type { FailureAnswerConfig } from './on-error-schema.ts';
+import type { StepConfig } from './route-schema.ts';
 import type { RuleConfig } from './rules-schema.ts';
 import type { Config, RouteConfig } from './schema.ts';
 
@@ -46,8 +48,11 @@ export type { CompiledForward, CompiledRespond, CompiledVerifier } from '../pipe
 /** A route at run time: one of the delivery modes' route types. */
 export type CompiledRoute = SyncRoute | AsyncRoute | HybridRoute | StreamRoute | EchoRoute;
 
-/** `runtime`: the running relay's parsing workers and metrics; `try` and `test` run steps inline. */
-export function compileRoutes(config: Config, runtime?: TransformRuntime): CompiledRoute[] {
+/** What the running relay lends the steps: parsing workers, metrics, and for `fetch` its pools and log. */
+export type CompileRuntime = TransformRuntime & EnrichRuntime;
+
+/** `runtime`: the running relay's resources; `try` and `test` run steps inline, lookups on their own. */
+export function compileRoutes(config: Config, runtime?: CompileRuntime): CompiledRoute[] {
   // Routes asking the same token endpoint for the same client, scope and audience share a token.
   const tokens = new TokenSources();
   return config.routes.map((route) => {
@@ -68,7 +73,7 @@ function compileParts(
   route: RouteConfig,
   defaults: Config['defaults'],
   tokens: TokenSources,
-  runtime: TransformRuntime | undefined,
+  runtime: CompileRuntime | undefined,
 ): RouteParts {
   const path = parseRoutePath(route.path);
   const retry = { ...defaults.retry, ...route.retry };
@@ -112,8 +117,14 @@ function compileParts(
     rulesAt: rulesAt(route.transform ?? []),
     onError: (route.onError ?? []).map(compileFailureAnswer),
     configHeaders: configHeaders(route),
-    transform: compileSteps(route.id, route.transform ?? [], 'transform', runtime),
-    responseTransform: compileSteps(route.id, route.response?.transform ?? [], 'response.transform', runtime),
+    transform: compileSteps(route.id, route.transform ?? [], 'transform', runtime, tokens),
+    responseTransform: compileSteps(
+      route.id,
+      route.response?.transform ?? [],
+      'response.transform',
+      runtime,
+      tokens,
+    ),
     timeouts: { ...defaults.timeouts, ...route.timeouts },
     retry: { ...retry, retryOn: statusMatcher(retry.retryOn) },
     limits: { ...defaults.limits, ...route.limits },
@@ -149,7 +160,7 @@ function compileFailureAnswer(config: FailureAnswerConfig): CompiledFailureAnswe
 /** The steps that parse the body (`xml`, `form`) run before the rules, which read their value. */
 export const PARSING_STEPS: readonly string[] = ['xml', 'form'];
 
-function rulesAt(steps: readonly TransformConfig[]): number {
+function rulesAt(steps: readonly StepConfig[]): number {
   const first = steps.findIndex((step) => !PARSING_STEPS.includes(step.type));
   return first === -1 ? steps.length : first;
 }
@@ -179,12 +190,17 @@ function configHeaders(route: RouteConfig): Record<string, string> {
 
 function compileSteps(
   routeId: string,
-  steps: readonly TransformConfig[],
+  steps: readonly StepConfig[],
   list: 'transform' | 'response.transform',
-  runtime: TransformRuntime | undefined,
+  runtime: CompileRuntime | undefined,
+  tokens: TokenSources,
 ): CompiledStep[] {
   // Nothing was sent before a request step: it may be refused when the workers are saturated.
-  const stepRuntime = runtime && { ...runtime, refuseWhenBusy: list === 'transform' };
+  const stepRuntime = runtime && {
+    pool: runtime.pool,
+    metrics: runtime.metrics,
+    refuseWhenBusy: list === 'transform',
+  };
   return steps.map((config, index) => {
     const info: StepInfo = {
       routeId,
@@ -192,7 +208,13 @@ function compileSteps(
       name: `${list}[${index}] (${config.type})`,
       runtime: stepRuntime,
     };
-    return { info, step: transformRegistry.create(config, info) };
+    // `fetch` is no plugin (it needs auth and the HTTP client, src/enrich/); a lookup shares the
+    // routes' OAuth2 tokens (same endpoint, client, scope: one token) and the relay's pools.
+    const step =
+      config.type === 'fetch'
+        ? createFetchStep(config, info, runtime, tokens)
+        : transformRegistry.create(config, info);
+    return { info, step };
   });
 }
 

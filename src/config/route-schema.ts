@@ -9,6 +9,7 @@ import { headerMap, headerName, METHODS, method } from '../core/fields.ts';
 import { parseRoutePath } from '../core/route-path.ts';
 import { compileTemplate } from '../core/text-template.ts';
 import { tlsSchema } from '../delivery/tls.ts';
+import { fetchSchema, lookupFixtureSchema } from '../enrich/index.ts';
 import { handshakeRegistry, handshakeSchema } from '../handshakes/index.ts';
 import { DELIVERY_TYPES, MODE_KEYS, modeOf } from '../modes/index.ts';
 import { parseUrlTemplate } from '../pipeline/url-template.ts';
@@ -18,6 +19,16 @@ import { verifierSchema } from '../verifiers/index.ts';
 import { limits, retry, timeouts } from './defaults-schema.ts';
 import { onErrorSchema } from './on-error-schema.ts';
 import { rulesSchema } from './rules-schema.ts';
+
+/**
+ * One step of a transform list: the transform plugins' kinds and the `fetch` step (src/enrich/),
+ * one discriminated union, so the reference and the errors list every kind.
+ */
+export const stepSchema = z
+  .discriminatedUnion('type', [...transformSchema.options, fetchSchema])
+  .meta({ description: 'One step of a transform list, chosen by `type`.' });
+
+export type StepConfig = z.output<typeof stepSchema>;
 
 const respond = z
   .strictObject({
@@ -78,6 +89,14 @@ const routeTest = z
       })
       .prefault({})
       .meta({ description: 'The call the sender makes.' }),
+    fetched: z
+      .record(z.string(), lookupFixtureSchema)
+      .optional()
+      .meta({
+        description:
+          "Answers of the route's `fetch` steps, by their `into` key, so the case runs offline: nothing is looked up.",
+        example: { user: { status: 200, json: { email: 'ada@example.com' } } },
+      }),
     expect: z
       .strictObject({
         method: method.optional().meta({ description: 'Forwarded method.' }),
@@ -199,12 +218,13 @@ export const routeSchema = z
       .boolean()
       .optional()
       .meta({ description: modeOf('echo').description }),
-    transform: z.array(transformSchema).optional().meta({
+    transform: z.array(stepSchema).optional().meta({
       description:
         'Steps applied in order to the request before it is forwarded (XML/form to JSON, mapping, headers, JSON to XML). The content type forwarded follows the last step.',
     }),
     response: z
       .strictObject({
+        // The plugins' kinds only: a `fetch` here is refused (the target already has the request).
         transform: z.array(transformSchema).min(1).meta({
           description:
             'Steps applied to a 2xx target answer before the caller gets it (e.g. JSON to an XML acknowledgement).',

@@ -172,7 +172,56 @@ export const ERRORS = {
     message: 'could not obtain an OAuth2 access token: {reason}',
     retryable: true,
     description:
-      'The `oauth2` token endpoint of `forward.auth` was unreachable, answered a non-2xx status, or gave no usable `access_token`. Nothing was sent to the target; the reason quotes the status and the RFC 6749 `error` code, never the secret or a token.',
+      "The `oauth2` token endpoint of `forward.auth` (or of a `fetch` step's `auth`) was unreachable, answered a non-2xx status, or gave no usable `access_token`. Nothing was sent to the target; the reason quotes the status and the RFC 6749 `error` code, never the secret or a token.",
+  },
+  HOOKRELAY_ERR_FETCH_MISSING_VALUE: {
+    status: 422,
+    message: '{step}: the lookup URL needs {placeholder}, which has no value in this call',
+    retryable: false,
+    description:
+      'A `fetch` step: a placeholder of its `url` (`{body.id}`, `{params.x}`, `{query.x}`, `{headers.x}`) has no value (missing, null or empty) in the payload so far or the request. Nothing is looked up or forwarded.',
+  },
+  HOOKRELAY_ERR_FETCH_UNREACHABLE: {
+    status: 502,
+    message: '{step}: the lookup could not be reached after {attempts} attempt(s): {reason}',
+    retryable: true,
+    description:
+      "A `fetch` step: every attempt at the lookup failed with a network error (refused, reset, DNS, TLS). Nothing is forwarded. The reason names the error, never the lookup URL's query or a credential.",
+  },
+  HOOKRELAY_ERR_FETCH_TIMEOUT: {
+    status: 504,
+    message: '{step}: the lookup did not answer within its timeout of {timeout} ms ({attempts} attempt(s))',
+    retryable: true,
+    description:
+      "A `fetch` step: the lookup (all its attempts and the waits between them, and its OAuth2 token request) took longer than the step's `timeout`. Nothing is forwarded.",
+  },
+  HOOKRELAY_ERR_FETCH_STATUS: {
+    status: 502,
+    message: '{step}: the lookup answered {status}',
+    retryable: false,
+    description:
+      "A `fetch` step: the lookup answered a non-2xx status that is not retried (e.g. 404, 400, 401) and that no key of the step's `answers` covers. Nothing is forwarded. A status `answers` covers gives the configured answer instead.",
+  },
+  HOOKRELAY_ERR_FETCH_FAILED: {
+    status: 502,
+    message: '{step}: the lookup still answered {status} after {attempts} attempt(s)',
+    retryable: true,
+    description:
+      "A `fetch` step: the lookup kept answering a retried status (429, 502, 503, 504) until the step's `retry.attempts` or its `timeout` ran out, and no key of `answers` covers the last one. Nothing is forwarded.",
+  },
+  HOOKRELAY_ERR_FETCH_TOO_LARGE: {
+    status: 502,
+    message: '{step}: the lookup answered {status} with more than maxResponse ({limit} bytes)',
+    retryable: false,
+    description:
+      "A `fetch` step: the lookup's 2xx answer is larger than the step's `maxResponse`; only its first KiB was read. Nothing is forwarded.",
+  },
+  HOOKRELAY_ERR_FETCH_MALFORMED: {
+    status: 502,
+    message: '{step}: the lookup answered {status} with a body that cannot be read as {format}: {reason}',
+    retryable: false,
+    description:
+      "A `fetch` step: the lookup's 2xx answer is not the JSON or XML its content type (or the step's `parse`) says, is nested deeper than the route's `limits.jsonDepth`, or has a content type `parse: auto` cannot read. Nothing is forwarded.",
   },
   HOOKRELAY_ERR_REDIRECT_REFUSED: {
     status: 502,

@@ -9,7 +9,7 @@ import type { InboundMessage, OutboundRequest } from '../core/message.ts';
 import { requestScope, type TemplateScope } from '../core/text-template.ts';
 import { isForm, isJson } from '../transforms/payload.ts';
 import { runTransforms } from '../transforms/run.ts';
-import type { TransformContext } from '../transforms/types.ts';
+import type { Lookups, TransformContext } from '../transforms/types.ts';
 import { buildOutbound } from './outbound.ts';
 import type { BufferedRoute } from './route.ts';
 import { evaluateRules, type RuleOutcome } from './rules.ts';
@@ -39,12 +39,14 @@ export class RulesHalt extends Error {
 /**
  * Runs the route's request transform steps and builds the request for the target. Shared by the
  * relay, `hookrelay try` and `hookrelay test`, so what they show is what would be sent.
- * Throws StepError (from runTransforms) when a step refuses the body.
+ * Throws StepError (from runTransforms) when a step refuses the body. `lookups` says how `fetch`
+ * steps make their call (`try` previews them, `test` answers them from its fixtures).
  */
 export async function prepareOutbound(
   route: BufferedRoute,
   message: InboundMessage,
   requestIdHeader: string,
+  lookups?: Lookups,
 ): Promise<Prepared> {
   const forward = route.forward;
   let chosen: Extract<RuleOutcome, { kind: 'target' }> | undefined;
@@ -71,7 +73,7 @@ export async function prepareOutbound(
             checkRules(ctx.payload.kind === 'value' ? ctx.payload.value : undefined),
         }
       : undefined;
-  const result = await runTransforms(route.transform, message, payload, route.limits, checkpoint);
+  const result = await runTransforms(route.transform, message, payload, route.limits, lookups, checkpoint);
   const outbound = buildOutbound(forward, message, requestIdHeader, result);
   return ruled({ outbound, value: result.value }, chosen);
 }

@@ -6,6 +6,7 @@
  */
 import { HookrelayError } from '../core/errors.ts';
 import type { InboundMessage } from '../core/message.ts';
+import { FetchAnswered } from '../enrich/index.ts';
 import { StepError, stepLabel } from '../transforms/run.ts';
 import { readBody } from './body.ts';
 import { type Call, queryOf } from './call.ts';
@@ -133,6 +134,7 @@ export function prepare(call: Call<BufferedRoute>, message: InboundMessage): Pro
     (error: unknown) => {
       if (error instanceof RulesHalt) return halted(call, error.outcome);
       if (!(error instanceof StepError)) throw error;
+      if (error.error instanceof FetchAnswered) return answered(error.error.answer);
       call.ctx.metrics.transformErrors.inc({ route: call.route.id, step: stepLabel(error.step) });
       return stop(error.error, { step: error.step.name });
     },

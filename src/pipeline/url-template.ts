@@ -5,6 +5,7 @@
  */
 import { HookrelayError } from '../core/errors.ts';
 import { REST } from '../core/route-path.ts';
+import { isDotSegment, pathValueProblem } from '../core/url-path.ts';
 
 export type TemplatePart = { literal: string } | { param: string } | { query: string };
 
@@ -62,31 +63,6 @@ export function parseUrlTemplate(
     throw new Error('the base URL of a prefix route must not have a fragment');
   }
   return { origin, parts, isStatic: !prefix && parts.every((p) => 'literal' in p), prefix };
-}
-
-const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
-/** A `;` path parameter (RFC 3986 §3.3), raw or encoded: servlet containers cut it off before resolving dots. */
-const PATH_PARAMETER = /;|%3b/i;
-
-/**
- * The rendered segment as a target that strips `;` parameters would see it: `..;jsessionid=1` is
- * `..` to Tomcat and Jetty, which then walk up the path.
- */
-function isDotSegment(segment: string): boolean {
-  return DOT_SEGMENT.test(segment.split(PATH_PARAMETER, 1)[0]!);
-}
-
-/**
- * Why a (decoded) value may not be inserted into the target's path, or undefined. Percent-encoding
- * keeps `/` and `\` from splitting the segment for us, but a target that decodes `%2F` before
- * routing sees more segments than were checked; and a dot segment hidden behind a `;` parameter
- * resolves like a plain one.
- */
-function pathValueProblem(value: string): string | undefined {
-  if (value.includes('/') || value.includes('\\')) return 'a slash or backslash (encoded as %2F or %5C)';
-  if (value.includes('\0')) return 'a NUL byte';
-  if (isDotSegment(value)) return `the dot segment '${value.split(';', 1)[0]}'`;
-  return undefined;
 }
 
 /**

@@ -220,6 +220,18 @@ export const METRIC_DEFINITIONS = {
     help: 'Target 401 answers that made hookrelay drop the cached OAuth2 token and repeat the attempt once with a fresh one.',
     labelNames: ['route'],
   },
+  fetchRequests: {
+    type: 'counter',
+    name: 'hookrelay_fetch_requests_total',
+    help: 'Lookups of `fetch` transform steps, by route, step (`<index>-fetch`) and outcome: ok, answered (a status `answers` covers), status (a non-2xx no answer covers), unreachable, timeout, too_large, malformed, auth (the OAuth2 token could not be had), missing_value (a URL placeholder had no value), invalid_value (its value would change the lookup path: a slash, a dot segment); neither sends anything.',
+    labelNames: ['route', 'step', 'outcome'],
+  },
+  fetchDuration: {
+    type: 'histogram',
+    name: 'hookrelay_fetch_duration_seconds',
+    help: "Duration of a `fetch` step's lookup, its retries and token request included, by route, step and outcome (as hookrelay_fetch_requests_total).",
+    labelNames: ['route', 'step', 'outcome'],
+  },
   dedupDropped: {
     type: 'counter',
     name: 'hookrelay_dedup_dropped_total',
@@ -320,6 +332,8 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
     connectionsLimit: gauge(d.connectionsLimit),
     authTokenRequests: counter(d.authTokenRequests),
     authUnauthorizedRetries: counter(d.authUnauthorizedRetries),
+    fetchRequests: counter(d.fetchRequests),
+    fetchDuration: histogram(d.fetchDuration),
     dedupDropped: counter(d.dedupDropped),
     routes: gauge(d.routes),
     buildInfo: gauge(d.buildInfo),

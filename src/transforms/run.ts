@@ -7,7 +7,7 @@ import type { InboundMessage } from '../core/message.ts';
 import { failed } from './errors.ts';
 import { serialise } from './payload.ts';
 import { nextTurn } from './turns.ts';
-import type { Payload, StepInfo, TransformContext, TransformStep } from './types.ts';
+import type { Lookups, Payload, StepInfo, TransformContext, TransformStep } from './types.ts';
 
 export interface CompiledStep {
   info: StepInfo;
@@ -45,12 +45,19 @@ export interface Checkpoint {
   run(ctx: TransformContext): Promise<void>;
 }
 
+/**
+ * Thrown by a step that ends the run without a failure to report: a `fetch` step previewed by
+ * `hookrelay try` (src/enrich/), whose caller shows what it carries. Passed through as thrown.
+ */
+export class StepStop extends Error {}
+
 /** Runs the steps in order over a payload; the last step decides the body and content type. */
 export async function runTransforms(
   steps: readonly CompiledStep[],
   message: InboundMessage,
   payload: Payload,
   limits: { jsonDepth?: number } = {},
+  lookups?: Lookups,
   checkpoint?: Checkpoint,
 ): Promise<TransformResult> {
   // A large body is transformed on a turn of the event loop of its own (turns.ts), so other
@@ -65,6 +72,7 @@ export async function runTransforms(
     removeHeaders: new Set(),
     method: undefined,
     jsonDepth: limits.jsonDepth,
+    lookups,
   };
   for (let index = 0; index < steps.length; index++) {
     const { info, step } = steps[index]!;
@@ -72,6 +80,7 @@ export async function runTransforms(
     try {
       await step.run(ctx);
     } catch (error) {
+      if (error instanceof StepStop) throw error;
       throw new StepError(info, asStepError(error, info));
     }
   }

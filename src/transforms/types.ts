@@ -21,7 +21,29 @@ export interface TransformContext {
   method: string | undefined;
   /** Deepest JSON nesting a step may parse (the route's `limits.jsonDepth`); see json-depth.ts. */
   jsonDepth?: number;
+  /** How a step that asks an API (`fetch`, src/enrich/) makes its call in this run; absent: for real. */
+  lookups?: Lookups | undefined;
 }
+
+/** An answer a `hookrelay test` case gives in place of a lookup (its `fetched` block). */
+export interface LookupFixture {
+  status: number;
+  headers?: Record<string, string> | undefined;
+  contentType?: string | undefined;
+  /** The answer's body as text, or `json` serialised. */
+  body?: string | undefined;
+  json?: unknown;
+}
+
+/**
+ * `live`: the call is made (the relay, `hookrelay try --fetch`). `preview` (`hookrelay try`): the
+ * step describes the request it would make and the run stops there (StepStop). `fixtures`
+ * (`hookrelay test`): answers by the step's `into` key, nothing is contacted.
+ */
+export type Lookups =
+  | { kind: 'live' }
+  | { kind: 'preview' }
+  | { kind: 'fixtures'; fixtures: Readonly<Record<string, LookupFixture>> };
 
 export interface TransformStep {
   run(ctx: TransformContext): void | Promise<void>;

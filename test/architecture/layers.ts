@@ -10,6 +10,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['auth', 'verifiers', 'handshakes', 'signers', 'transforms'], // plugins, one registry each
   ['telemetry'], // metrics definitions, the log
   ['delivery', 'parsing'], // one attempt, pools, the retry verdict; parsing worker threads
+  ['enrich'], // the `fetch` transform step: a lookup with outbound auth on the delivery client
   ['pipeline'], // the request lifecycle and its shared stages
   ['queue'], // driver contract, drivers, workers
   ['modes'], // sync, async, hybrid, stream, echo
