@@ -151,6 +151,7 @@ function compileFailureAnswer(config: FailureAnswerConfig): CompiledFailureAnswe
   return {
     codes: config.codes ? new Set(config.codes) : undefined,
     statuses: config.statuses ? statusMatcher(config.statuses) : undefined,
+    fromTarget: config.fromTarget,
     status: config.status,
     headers,
     body: config.body === undefined ? undefined : compileTemplate(config.body, { failure: true }),

@@ -46,6 +46,10 @@ const failureAnswer = z
           "Statuses this entry answers: the error's, or the target's when its refusal (a non-2xx after the retries) would be relayed; unset: any.",
         example: ['4xx'],
       }),
+    fromTarget: z.boolean().optional().meta({
+      description:
+        "true: only a target's refusal (its non-2xx answer, which would be relayed); false: only the relay's own errors; unset: both.",
+    }),
     status: z.number().int().min(200).max(599).optional().meta({
       description: "Status of the answer; unset: the error's (or the target's).",
     }),

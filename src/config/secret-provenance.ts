@@ -45,8 +45,8 @@ export function secretFieldValues(config: unknown): string[] {
 
 /**
  * Which substitutions are secret: everything inside a route except its structural fields, and only
- * what follows the `?` of `forward.url` (the scheme, host and path say where a request goes, which
- * `try` must show), and what is substituted into `queue.redis` (a `${REDIS_URL}` carries its
+ * what follows the `?` of a URL the relay calls (`forward.url`, a target's, a `fetch` step's: the
+ * scheme, host and path say where a request goes, which `try` must show), and what is substituted into `queue.redis` (a `${REDIS_URL}` carries its
  * password). Other settings outside routes (ports, paths, log level) are not secrets.
  */
 export function secretSubstitutions(
@@ -63,7 +63,7 @@ export function secretSubstitutions(
     if (path[0] !== 'routes' || path.length < 3) continue;
     if (path.length === 3 && STRUCTURAL.has(String(path[2]))) continue;
     if (path[2] === 'methods') continue;
-    if (path.length === 4 && path[2] === 'forward' && path[3] === 'url') {
+    if (isTargetUrl(path, valueAt)) {
       const url = valueAt(path);
       const query = typeof url === 'string' ? url.indexOf('?') : -1;
       if (query === -1 || offset < query) continue;
@@ -71,4 +71,15 @@ export function secretSubstitutions(
     out.push(value);
   }
   return out;
+}
+
+/** `routes[i].forward.url`, `routes[i].targets[j].forward.url`, or the `url` of a `fetch` step. */
+function isTargetUrl(path: ConfigPath, valueAt: (path: ConfigPath) => unknown): boolean {
+  if (path.length === 4) return path[2] === 'forward' && path[3] === 'url';
+  if (path.length === 6) return path[2] === 'targets' && path[4] === 'forward' && path[5] === 'url';
+  if (path.length === 5 && path[2] === 'transform' && path[4] === 'url') {
+    const step = valueAt(path.slice(0, 4));
+    return typeof step === 'object' && step !== null && (step as { type?: unknown }).type === 'fetch';
+  }
+  return false;
 }

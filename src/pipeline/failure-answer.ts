@@ -16,6 +16,8 @@ export interface CompiledFailureAnswer {
   codes: ReadonlySet<string> | undefined;
   /** Statuses it answers (the error's, or a target's refusal); undefined: any. */
   statuses: ((status: number) => boolean) | undefined;
+  /** true: only a target's refusal; false: only the relay's own errors; undefined: both. */
+  fromTarget: boolean | undefined;
   /** Undefined: the error's own status (or the target's). */
   status: number | undefined;
   headers: Readonly<Record<string, string>>;
@@ -60,6 +62,7 @@ export function failureAnswer(
 ): RenderedFailure | undefined {
   const entry = entries.find(
     (e) =>
+      (e.fromTarget === undefined || e.fromTarget === (failure.response !== undefined)) &&
       (e.codes === undefined || (failure.code !== undefined && e.codes.has(failure.code))) &&
       (e.statuses === undefined || e.statuses(failure.status)),
   );

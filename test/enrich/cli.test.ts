@@ -113,7 +113,9 @@ describe('hookrelay try with a fetch step', () => {
     );
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
-    expect(result.stdout).toMatch(/^# the `answers` of transform\[0\] \(fetch\): answered by the relay; nothing is forwarded\n422\n/);
+    expect(result.stdout).toMatch(
+      /^# the `answers` of transform\[0\] \(fetch\): answered by the relay; nothing is forwarded\n422\n/,
+    );
     expect(result.stdout).toContain('no such user: user NOBODY does not exist');
   });
 });

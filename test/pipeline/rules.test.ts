@@ -229,11 +229,19 @@ routes:
   - id: users
     path: /users
     forward: { url: ${target.url}/crm }
+    rules:
+      - name: blocked
+        when: { field: body.blocked, exists: true }
+        refuse: {}
     onError:
-      - statuses: [4xx]
+      - fromTarget: true
+        statuses: [4xx]
         body: '{"error":"{{ response.body.message }}","status":{{ response.status }}}'
         contentType: application/json
 `);
+    const ours = await post(`${relay.url}/users`, { blocked: true });
+    expect(ours.status).toBe(403);
+    expect(await ours.json()).toMatchObject({ error: 'HOOKRELAY_ERR_RULE_REFUSED' });
     const refused = await post(`${relay.url}/users`, { id: 1 });
     expect(refused.status).toBe(400);
     expect(await refused.json()).toEqual({ error: 'email is required', status: 400 });
