@@ -18,7 +18,7 @@ import { transformSchema } from '../transforms/index.ts';
 import { verifierSchema } from '../verifiers/index.ts';
 import { limits, retry, timeouts } from './defaults-schema.ts';
 import { onErrorSchema } from './on-error-schema.ts';
-import { rulesSchema } from './rules-schema.ts';
+import { answerShape, rulesSchema } from './rules-schema.ts';
 
 /**
  * One step of a transform list: the transform plugins' kinds and the `fetch` step (src/enrich/),
@@ -32,12 +32,7 @@ export type StepConfig = z.output<typeof stepSchema>;
 
 const respond = z
   .strictObject({
-    status: z.number().int().min(200).max(599).default(200).meta({ description: 'Status code.' }),
-    headers: headerMap.optional(),
-    contentType: z
-      .string()
-      .optional()
-      .meta({ description: 'Content-Type of `body`.', example: 'text/xml; charset=utf-8' }),
+    ...answerShape,
     body: z.string().optional().meta({
       description:
         'Body. `{{ path }}` inserts a value of the inbound request (`body.…`, `query.…`, `params.…`, `headers.…`, `method`, `path`, `requestId`), e.g. to echo a verification challenge; `{requestId}` is kept for compatibility.',

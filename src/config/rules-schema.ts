@@ -31,14 +31,19 @@ const templateBody = (description: string, example: string) =>
     })
     .meta({ description, example });
 
+/** The keys of an answer the configuration gives (a rule's `answer`, the route's `respond`) besides its body. */
+export const answerShape = {
+  status: z.number().int().min(200).max(599).default(200).meta({ description: 'Status code.' }),
+  headers: headerMap.optional(),
+  contentType: z
+    .string()
+    .optional()
+    .meta({ description: 'Content-Type of `body`.', example: 'application/json; charset=utf-8' }),
+};
+
 const answer = z
   .strictObject({
-    status: z.number().int().min(200).max(599).default(200).meta({ description: 'Status code.' }),
-    headers: headerMap.optional(),
-    contentType: z
-      .string()
-      .optional()
-      .meta({ description: 'Content-Type of `body`.', example: 'application/json; charset=utf-8' }),
+    ...answerShape,
     body: templateBody(
       'Body; `{{ path }}` inserts a value of the call (`body.…`, `query.…`, `params.…`, `headers.…`, `method`, `path`, `requestId`).',
       '{"challenge":"{{ body.challenge }}"}',

@@ -46,6 +46,14 @@ export type ScopeRequest = Pick<
   'query' | 'params' | 'headers' | 'method' | 'path' | 'requestId'
 >;
 
+/** A scope with no request behind it: every value reads as missing. */
+export function emptyScope(requestId = '', method = '', path = ''): TemplateScope {
+  return requestScope(
+    { query: new URLSearchParams(), params: {}, headers: {}, method, path, requestId },
+    () => undefined,
+  );
+}
+
 /**
  * The scope of a request, its body worked out by `body` on first use only (a parse a template
  * never reads costs nothing) and kept for later reads.

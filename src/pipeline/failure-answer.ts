@@ -7,7 +7,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { parseJsonText } from '../core/json.ts';
 import type { InboundMessage } from '../core/message.ts';
-import { renderTemplate, requestScope, type Template, type TemplateScope } from '../core/text-template.ts';
+import { emptyScope, renderTemplate, type Template, type TemplateScope } from '../core/text-template.ts';
 import { isJson } from '../transforms/payload.ts';
 import { templateScope } from './prepare.ts';
 
@@ -38,15 +38,6 @@ export interface RenderedFailure {
   body: string;
 }
 
-const EMPTY_REQUEST = {
-  query: new URLSearchParams(),
-  params: {},
-  headers: {},
-  method: '',
-  path: '',
-  requestId: '',
-};
-
 /** The first `onError` entry that answers `failure`, rendered; undefined when none does. */
 export function failureAnswer(
   entries: readonly CompiledFailureAnswer[],
@@ -69,10 +60,7 @@ export function failureAnswer(
   if (!entry) return undefined;
   const scope: TemplateScope = call.message
     ? templateScope(call.message, call.value, jsonDepth)
-    : requestScope(
-        { ...EMPTY_REQUEST, requestId: call.requestId, method: call.method, path: call.path },
-        () => undefined,
-      );
+    : emptyScope(call.requestId, call.method, call.path);
   scope.error = { code: failure.code ?? null, message: failure.message, status: failure.status };
   const { response } = failure;
   if (response) {

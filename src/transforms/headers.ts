@@ -11,6 +11,7 @@ import { HOP_BY_HOP } from '../core/headers.ts';
 import type { Plugin } from '../core/registry.ts';
 import {
   compileTemplate,
+  emptyScope,
   renderTemplate,
   requestScope,
   type Template,
@@ -229,15 +230,7 @@ export const headersTransform: Plugin<typeof schema, TransformStep> = {
 /** Optional whitespace around a field value is not part of it (RFC 9110 §5.5). */
 const EDGES = /^[\t ]+|[\t ]+$/g;
 
-const EMPTY_SCOPE: TemplateScope = {
-  body: () => undefined,
-  query: new URLSearchParams(),
-  params: {},
-  headers: {},
-  method: '',
-  path: '',
-  requestId: '',
-};
+const EMPTY_SCOPE: TemplateScope = emptyScope();
 
 /**
  * The request as templates see it. `body` is the payload as the previous steps left it, parsed
