@@ -16,6 +16,7 @@ import { transformSchema } from '../transforms/index.ts';
 import { verifierSchema } from '../verifiers/index.ts';
 import { limits, retry, timeouts } from './defaults-schema.ts';
 import { rulesSchema } from './rules-schema.ts';
+import { checkTargets, targetsSchema } from './targets-schema.ts';
 
 const respond = z
   .strictObject({
@@ -164,6 +165,7 @@ export const routeSchema = z
         'Checks of the caller, all of which must pass, on the raw request before anything else reads it. A failure answers 401 (403 for an address outside `ipAllow`) and nothing is forwarded. Without `verify` any caller is accepted.',
     }),
     forward: forward.optional(),
+    targets: targetsSchema(forward).optional(),
     echo: z
       .boolean()
       .optional()
@@ -209,14 +211,8 @@ export const routeSchema = z
         });
       }
     }
-    if (!route.forward === !route.echo) {
-      ctx.addIssue({
-        code: 'custom',
-        params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
-        path: [],
-        message: 'a route needs exactly one of `forward` or `echo: true`',
-      });
-    }
+    // Exactly one of `forward`, `targets`, `echo`; the targets' own rules (targets-schema.ts).
+    checkTargets(route, ctx, { params, prefix });
     // The mode's own rules: which keys do not apply to it, which go together (modes/*/index.ts).
     if (route.echo === true) modeOf('echo').check(route, ctx);
     else if (typeof route.delivery === 'string' && DELIVERY_TYPES.includes(route.delivery)) {
@@ -254,7 +250,7 @@ export type RouteConfig = z.output<typeof routeSchema>;
 
 /** Rules across the list: names unique, and only where the body is read (not stream, not echo). */
 function checkRules(
-  route: { rules?: unknown; delivery?: unknown; echo?: unknown },
+  route: { rules?: unknown; delivery?: unknown; echo?: unknown; targets?: unknown },
   ctx: z.core.$RefinementCtx,
 ): void {
   if (!Array.isArray(route.rules)) return;
@@ -282,7 +278,8 @@ function checkRules(
       }
       seen.add(rule.name);
     }
-    if (typeof rule?.target === 'string') {
+    // A target named by a rule is checked against the route's targets (targets-schema.ts).
+    if (typeof rule?.target === 'string' && route.targets === undefined) {
       ctx.addIssue({
         code: 'custom',
         params: configCode('HOOKRELAY_CONFIG_CONFLICT'),

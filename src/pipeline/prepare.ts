@@ -8,7 +8,7 @@ import { DEFAULT_JSON_DEPTH } from '../core/json-depth.ts';
 import type { InboundMessage, OutboundRequest } from '../core/message.ts';
 import { requestScope, type TemplateScope } from '../core/text-template.ts';
 import { isForm, isJson } from '../transforms/payload.ts';
-import { runTransforms } from '../transforms/run.ts';
+import { runTransforms, type TransformResult } from '../transforms/run.ts';
 import { buildOutbound } from './outbound.ts';
 import type { BufferedRoute } from './route.ts';
 
@@ -18,6 +18,8 @@ export interface Prepared {
   value: unknown;
   /** The one target a rule chose (`target`); undefined: the route's targets as configured. */
   target?: string | undefined;
+  /** What the route's steps produced (undefined: none ran), where a fan-out target's steps go on. */
+  transformed?: TransformResult | undefined;
 }
 
 /**
@@ -41,7 +43,7 @@ export async function prepareOutbound(
   };
   const result = await runTransforms(route.transform, message, payload, route.limits);
   const outbound = buildOutbound(forward, message, requestIdHeader, result);
-  return { outbound, value: result.value };
+  return { outbound, value: result.value, transformed: result };
 }
 
 function header(message: InboundMessage, name: string): string | undefined {

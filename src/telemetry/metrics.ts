@@ -88,6 +88,12 @@ export const METRIC_DEFINITIONS = {
     help: 'Calls a route rule matched, by route, rule name and action (answer, refuse, drop, target). `action="drop"` counts the events acknowledged and forwarded nowhere.',
     labelNames: ['route', 'rule', 'action'],
   },
+  targetsUnmatched: {
+    type: 'counter',
+    name: 'hookrelay_targets_unmatched_total',
+    help: "Calls of a fan-out route for which no target's `when` held: acknowledged (200, `dropped`) and forwarded nowhere, by route.",
+    labelNames: ['route'],
+  },
   transformErrors: {
     type: 'counter',
     name: 'hookrelay_transform_errors_total',
@@ -286,6 +292,7 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
     errors: counter(d.errors),
     verifyFailures: counter(d.verifyFailures),
     ruleMatches: counter(d.ruleMatches),
+    targetsUnmatched: counter(d.targetsUnmatched),
     transformErrors: counter(d.transformErrors),
     xmlLimitRefusals: counter(d.xmlLimitRefusals),
     parseJobs: counter(d.parseJobs),

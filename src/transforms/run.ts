@@ -41,6 +41,7 @@ export async function runTransforms(
   message: InboundMessage,
   payload: Payload,
   limits: { jsonDepth?: number } = {},
+  from?: Pick<TransformResult, 'setHeaders' | 'removeHeaders' | 'method'>,
 ): Promise<TransformResult> {
   // A large body is transformed on a turn of the event loop of its own (turns.ts), so other
   // requests and the health endpoints are served between large bodies, not after all of them.
@@ -50,9 +51,10 @@ export async function runTransforms(
     routeId: message.routeId,
     message,
     payload,
-    setHeaders: {},
-    removeHeaders: new Set(),
-    method: undefined,
+    // A fan-out target's steps go on from the route's (their header edits and method included).
+    setHeaders: { ...from?.setHeaders },
+    removeHeaders: new Set(from?.removeHeaders),
+    method: from?.method,
     jsonDepth: limits.jsonDepth,
   };
   for (const { info, step } of steps) {
@@ -90,7 +92,9 @@ function failedStep(info: StepInfo, error: unknown): HookrelayError {
   return failed(info.name, error instanceof Error ? error.message : String(error));
 }
 
-/** Bounded metric label for a step: `1-map`, `response-0-xml`. */
+/** Bounded metric label for a step: `1-map`, `response-0-xml`, `erp-0-xml-out` (a fan-out target's). */
 export function stepLabel(info: StepInfo): string {
-  return `${info.name.startsWith('response') ? 'response-' : ''}${info.index}-${info.name.slice(info.name.indexOf('(') + 1, -1)}`;
+  const target = /^targets\[([^\]]+)\]/.exec(info.name)?.[1];
+  const list = info.name.startsWith('response') ? 'response-' : target ? `${target}-` : '';
+  return `${list}${info.index}-${info.name.slice(info.name.indexOf('(') + 1, -1)}`;
 }
