@@ -14,6 +14,7 @@ import { type Authorised, authorise } from '../present/redact.ts';
 import type { Answer } from '../present/render.ts';
 import { StepError } from '../transforms/run.ts';
 import type { StepInfo } from '../transforms/types.ts';
+import { dryRunTargets, type TargetRun } from './dry-run-targets.ts';
 import { type Call, inboundMessage } from './inbound.ts';
 
 export type DryRun =
@@ -24,6 +25,8 @@ export type DryRun =
       authorised: Authorised;
       /** What a `respond` block answers the caller once the target accepted the request. */
       answer: Answer | undefined;
+      /** A fan-out route's chosen targets, each with its request (empty: none chosen); else undefined. */
+      targets?: TargetRun[] | undefined;
     }
   | { ok: false; error: HookrelayError; step: StepInfo | undefined };
 
@@ -47,6 +50,16 @@ export async function dryRun(
     if (error instanceof HookrelayError) return { ok: false, error, step: undefined };
     throw error;
   }
+  let targets: TargetRun[] | undefined;
+  if ('fanout' in route && route.fanout) {
+    try {
+      targets = await dryRunTargets({ ...route, fanout: route.fanout }, message, prepared, requestIdHeader);
+    } catch (error) {
+      if (error instanceof StepError) return { ok: false, error: error.error, step: error.step };
+      if (error instanceof HookrelayError) return { ok: false, error, step: undefined };
+      throw error;
+    }
+  }
   const authorised = await authorise(prepared.outbound, route.forward.auth, {
     sign: route.forward.sign,
     // What a sync route signs as the message id; a queued delivery signs its delivery id instead.
@@ -58,7 +71,7 @@ export async function dryRun(
           [requestIdHeader]: message.requestId,
         })
       : undefined;
-  return { ok: true, message, prepared, authorised, answer };
+  return { ok: true, message, prepared, authorised, answer, targets };
 }
 
 /**

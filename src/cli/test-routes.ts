@@ -15,6 +15,7 @@ import { bodyText } from '../present/render.ts';
 import { describeFailure, dryRun } from './dry-run.ts';
 import { exactExpectations, jsonDiff, withExactNumbers } from './expect-json.ts';
 import { configFile, loadForCommand } from './load.ts';
+import { fanoutProblems } from './test-targets.ts';
 
 export const TEST_HELP = `Usage: hookrelay test [-c FILE] [--route ID]
 
@@ -157,6 +158,8 @@ export async function runCase(route: CompiledRoute, test: TestCase, ctx: CaseCon
   if (!result.ok) {
     return [`error: ${describeFailure(route.id, result.error, result.step)} (${result.error.code})`];
   }
+  if (result.targets || expect.targets || expect.chosen)
+    return fanoutProblems(route.id, expect, result.targets);
   const { request: sent, secretHeaders, secretParams } = result.authorised;
   const view = shown(result.authorised);
   const problems: string[] = [];

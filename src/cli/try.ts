@@ -11,6 +11,7 @@ import { readLimited } from '../core/read-limited.ts';
 import { shown } from '../present/redact.ts';
 import { renderJson, renderText } from '../present/render.ts';
 import { describeFailure, dryRun } from './dry-run.ts';
+import { renderTargets } from './dry-run-targets.ts';
 import { parseHeaders, parseParams } from './inbound.ts';
 import { configFile, loadForCommand } from './load.ts';
 
@@ -29,6 +30,7 @@ Options:
   -H, --header 'Name: value' inbound header (repeatable)
   -p, --param name=value     path parameter (repeatable); one not given stays ':name'
       --json                 print one JSON object: { method, url, headers, body, bodyEncoding }
+                             (a route with \`targets\`: { targets: [{ name, role, routeId, method, ... }] })
 
 Exit status: 0 when the request would be forwarded, 1 when a step (or the config) fails, 2 on a
 usage error. See docs/transforms.md.`;
@@ -118,6 +120,10 @@ export async function runTry(argv: string[]): Promise<number> {
       ),
     );
     return 1;
+  }
+  if (result.targets) {
+    process.stdout.write(secrets.redact(renderTargets(result.targets, result.answer, values.json, secrets)));
+    return 0;
   }
   const request = shown(result.authorised, secrets);
   const sent = result.authorised.request.body;

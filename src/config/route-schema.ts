@@ -37,6 +37,22 @@ const respond = z
       'Answer the caller with this instead of the target response once the target has accepted the request (failures still answer with an error, so the sender retries).',
   });
 
+/** What one fan-out target must get, in a test case's `expect.targets`. */
+const targetExpect = z
+  .strictObject({
+    method: method.optional().meta({ description: 'Method sent to this target.' }),
+    url: z.string().optional().meta({ description: 'URL of this target, exactly.' }),
+    headers: z.record(z.string(), z.string()).optional().meta({
+      description: 'Headers this target must get with these values (others may be there too).',
+    }),
+    body: z.string().optional().meta({ description: 'Body sent to this target, exactly.' }),
+    json: z
+      .unknown()
+      .optional()
+      .meta({ description: 'Body sent to this target, parsed as JSON, deep-equal to this.' }),
+  })
+  .meta({ description: 'The request one target of a fan-out route must get.' });
+
 const routeTest = z
   .strictObject({
     name: z.string().min(1).meta({ description: 'What the case checks; printed by `hookrelay test`.' }),
@@ -74,6 +90,18 @@ const routeTest = z
           .unknown()
           .optional()
           .meta({ description: 'Forwarded body parsed as JSON, deep-equal to this.' }),
+        targets: z.record(z.string(), targetExpect).optional().meta({
+          description:
+            'A fan-out route (`targets`): the request each named target must get; each one named must be chosen for the call.',
+        }),
+        chosen: z
+          .array(z.string())
+          .optional()
+          .meta({
+            description:
+              'A fan-out route: exactly the targets chosen for the call, in the order of `targets` (`[]`: none matched, the call is dropped).',
+            example: ['erp', 'analytics'],
+          }),
         error: z.string().optional().meta({
           description:
             'Expected error code instead of a forwarded request, e.g. HOOKRELAY_ERR_TRANSFORM_FAILED.',
