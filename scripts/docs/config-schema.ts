@@ -102,6 +102,9 @@ export interface Section {
 /** Every object of the schema as a section, depth first from the root (path `''`). */
 export function walk(root: JsonSchema, outputRoot: JsonSchema): Section[] {
   const sections: Section[] = [];
+  // Schemas being walked: a recursive one (a condition's `all`, `any`, `not`) is documented once,
+  // where it first appears, not walked into again.
+  const open = new Set<JsonSchema>();
 
   const section = (
     path: string,
@@ -120,6 +123,22 @@ export function walk(root: JsonSchema, outputRoot: JsonSchema): Section[] {
       variants: [],
     };
     sections.push(result);
+    open.add(schema);
+    try {
+      walkInto(result, path, schema, output, variant);
+    } finally {
+      open.delete(schema);
+    }
+    return result;
+  };
+
+  const walkInto = (
+    result: Section,
+    path: string,
+    schema: JsonSchema,
+    output: JsonSchema | undefined,
+    variant: string | undefined,
+  ): void => {
     const union = schema.oneOf ?? (schema.anyOf?.every(isObject) ? schema.anyOf : undefined);
     if (union) {
       const outputUnion = output?.oneOf ?? output?.anyOf;
@@ -128,7 +147,7 @@ export function walk(root: JsonSchema, outputRoot: JsonSchema): Section[] {
         const name = String(m.properties?.type?.const ?? m.title ?? index);
         result.variants.push(section(path, m, resolve(outputUnion?.[index], outputRoot), name));
       });
-      return result;
+      return;
     }
     const required = new Set(schema.required ?? []);
     for (const [key, raw] of Object.entries(schema.properties ?? {})) {
@@ -138,7 +157,8 @@ export function walk(root: JsonSchema, outputRoot: JsonSchema): Section[] {
       const childPath = path === '' ? key : `${path}.${key}`;
       const items = child.type === 'array' ? resolve(child.items, root) : undefined;
       let nested: Section | undefined;
-      if (isObject(child) || child.oneOf) nested = section(childPath, child, childOutput);
+      if (open.has(child) || (items && open.has(items))) nested = undefined;
+      else if (isObject(child) || child.oneOf) nested = section(childPath, child, childOutput);
       else if (items && (isObject(items) || items.oneOf)) {
         nested = section(`${childPath}[]`, items, resolve(childOutput?.items, outputRoot));
       }
@@ -153,7 +173,6 @@ export function walk(root: JsonSchema, outputRoot: JsonSchema): Section[] {
         section: nested,
       });
     }
-    return result;
   };
 
   section('', root, outputRoot);
