@@ -3,9 +3,10 @@
  * target is its own durable delivery (`<route>/<target>`), the caller is acknowledged once every
  * copy is stored, a target that is down retries and dead-letters alone, replay, rules and `when`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Relay, refusedPort, sample, startRelay, startTarget, type Target } from '../helpers.ts';
 
@@ -39,6 +40,19 @@ async function until(check: () => boolean | Promise<boolean>, what: string): Pro
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** `hookrelay` as a child process from the repository root. */
+function cli(args: string[]): Promise<{ stdout: string; stderr: string }> {
+  const { HOOKRELAY_CONFIG: _ignored, ...env } = process.env;
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      ['src/main.ts', ...args],
+      { cwd: resolve(import.meta.dirname, '../..'), env, timeout: 15_000 },
+      (_error, stdout, stderr) => done({ stdout, stderr }),
+    );
+  });
 }
 
 const QUEUE = 'queue: { minDelay: 10ms, maxDelay: 20ms }';
@@ -332,6 +346,16 @@ describe('async fan-out', () => {
     expect((await post({ order: { id: 'A-2', total: 1, kind: 'x' } })).status).toBe(202);
     await relay.close();
     relay = undefined;
+    // The CLI finds each target's deliveries by its route id.
+    const file = join(dir, 'fan.yaml');
+    writeFileSync(file, config(`http://127.0.0.1:${down}`));
+    const listed = await cli(['deliveries', 'list', '--route', 'orders/erp', '--json', '-c', file]);
+    expect(listed.stderr).toBe('');
+    const { deliveries } = JSON.parse(listed.stdout) as { deliveries: { route: string; status: string }[] };
+    expect(deliveries.map((d) => [d.route, d.status])).toEqual([
+      ['orders/erp', 'pending'],
+      ['orders/erp', 'pending'],
+    ]);
     const back = await target();
     relay = await startRelay(config(back.url));
     await until(() => back.received.length === 4, 'all four copies after the restart');
