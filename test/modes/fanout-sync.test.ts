@@ -4,7 +4,7 @@
  * and the same through the redis driver (skipped without redis-server outside CI).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Relay, sample, startRelay, startTarget, type Target } from '../helpers.ts';
+import { type Relay, refusedPort, sample, startRelay, startTarget, type Target } from '../helpers.ts';
 import { REDIS_SERVER, type RedisServer, startRedis } from '../support/redis-server.ts';
 
 let relay: Relay | undefined;
@@ -94,6 +94,23 @@ describe('sync fan-out', () => {
     expect(sample(text, 'hookrelay_queue_enqueued_total', { route: 'users/audit', result: 'accepted' })).toBe(
       0,
     );
+  });
+
+  it('the primary accepted but a copy cannot be stored: 503, so the sender retries (the primary may see it twice)', async () => {
+    const crm = await target();
+    const down = await refusedPort();
+    const yaml = config(crm.url, `http://127.0.0.1:${down}`).replace(
+      '      - name: audit\n',
+      '      - name: audit\n        queue: { maxPending: 1, minDelay: 1h }\n',
+    );
+    relay = await startRelay(yaml);
+    expect((await post({ id: 1 })).status).toBe(200);
+    const res = await post({ id: 2 });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: string }).error).toBe('HOOKRELAY_ERR_QUEUE_FULL');
+    expect(crm.received).toHaveLength(2);
+    const line = relay.logs.filter((l) => l.msg === 'request').at(-1);
+    expect(line).toMatchObject({ status: 503, result: 'delivered', attempts: 1 });
   });
 
   it('a rule choosing the other target makes that one answer, synchronously; nothing is queued', async () => {
