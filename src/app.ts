@@ -13,7 +13,7 @@ import { VERSION } from './core/version.ts';
 import { Clients } from './delivery/client.ts';
 import { createHttpServer, protectAdminListener } from './ingress/server.ts';
 import { workerRoute } from './modes/async/worker-route.ts';
-import { isQueued, type QueueAccess, queuedRoutes, startModes } from './modes/index.ts';
+import { type QueueAccess, queuedRoutes, startModes } from './modes/index.ts';
 import { ParsePool } from './parsing/pool.ts';
 import { createRouter } from './pipeline/router.ts';
 import { createDriver, createReplayStore } from './queue/index.ts';
@@ -60,18 +60,20 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     }
     metrics.forwardRetries.inc({ route: route.id }, 0);
     metrics.forwardReconnects.inc({ route: route.id }, 0);
-    if (isQueued(route)) {
-      for (const outcome of ['delivered', 'dead', 'retry', 'replayed']) {
-        metrics.queueFinished.inc({ route: route.id, outcome }, 0);
-      }
-      for (const result of ['accepted', 'duplicate', 'full', 'failed']) {
-        metrics.queueEnqueued.inc({ route: route.id, result }, 0);
-      }
-    }
+    if ('fanout' in route && route.fanout) metrics.targetsUnmatched.inc({ route: route.id }, 0);
     metrics.inFlight.set({ route: route.id }, 0);
   }
-  const requestIdHeader = config.server.requestIdHeader.toLowerCase();
+  // The routes that queue: a fan-out route's targets, each under its own id `<route>/<target>`.
   const queued = queuedRoutes(routes);
+  for (const route of queued) {
+    for (const outcome of ['delivered', 'dead', 'retry', 'replayed']) {
+      metrics.queueFinished.inc({ route: route.id, outcome }, 0);
+    }
+    for (const result of ['accepted', 'duplicate', 'full', 'failed']) {
+      metrics.queueEnqueued.inc({ route: route.id, result }, 0);
+    }
+  }
+  const requestIdHeader = config.server.requestIdHeader.toLowerCase();
   let queue: Queue | undefined;
   let workers: DeliveryWorkers | undefined;
   let admin: Server | undefined;
@@ -206,7 +208,9 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       }
       // Token requests still in flight (OAuth2) are cancelled; nothing is waiting for them now.
       await Promise.all(
-        routes.map((route) => ('forward' in route ? route.forward.auth?.close?.() : undefined)),
+        [...routes, ...queued].map((route) =>
+          'forward' in route ? route.forward.auth?.close?.() : undefined,
+        ),
       );
       await clients.close();
       await replay?.close();

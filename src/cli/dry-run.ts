@@ -20,6 +20,7 @@ import { type Authorised, authorise } from '../present/redact.ts';
 import type { Answer } from '../present/render.ts';
 import { StepError } from '../transforms/run.ts';
 import type { Lookups, StepInfo } from '../transforms/types.ts';
+import { dryRunTargets, type TargetRun } from './dry-run-targets.ts';
 import { type Call, inboundMessage } from './inbound.ts';
 
 export type DryRun =
@@ -32,6 +33,8 @@ export type DryRun =
       answer: Answer | undefined;
       /** The rule that matched (it chose the target), if one did. */
       rule: string | undefined;
+      /** A fan-out route's chosen targets, each with its request (empty: none chosen); else undefined. */
+      targets?: TargetRun[] | undefined;
     }
   | {
       /**
@@ -106,6 +109,16 @@ export async function dryRun(
     throw error;
   }
   const rule = prepared.rule;
+  let targets: TargetRun[] | undefined;
+  if ('fanout' in route && route.fanout) {
+    try {
+      targets = await dryRunTargets({ ...route, fanout: route.fanout }, message, prepared, requestIdHeader);
+    } catch (error) {
+      if (error instanceof StepError) return { ok: false, error: error.error, step: error.step };
+      if (error instanceof HookrelayError) return { ok: false, error, step: undefined };
+      throw error;
+    }
+  }
   const authorised = await authorise(prepared.outbound, route.forward.auth, {
     sign: route.forward.sign,
     // What a sync route signs as the message id; a queued delivery signs its delivery id instead.
@@ -117,7 +130,7 @@ export async function dryRun(
           [requestIdHeader]: message.requestId,
         })
       : undefined;
-  return { ok: true, message, prepared, authorised, answer, rule };
+  return { ok: true, message, prepared, authorised, answer, rule, targets };
 }
 
 /**

@@ -16,6 +16,7 @@ import { answerProblems, unexpectedAnswer } from './answered.ts';
 import { describeFailure, dryRun } from './dry-run.ts';
 import { exactExpectations, jsonDiff, withExactNumbers } from './expect-json.ts';
 import { configFile, loadForCommand } from './load.ts';
+import { fanoutProblems } from './test-targets.ts';
 
 export const TEST_HELP = `Usage: hookrelay test [-c FILE] [--route ID]
 
@@ -200,6 +201,8 @@ export async function runCase(route: CompiledRoute, test: TestCase, ctx: CaseCon
         : `status: expected ${expect.status}, but the request would be forwarded and the target's answer relayed`,
     );
   }
+  if (result.targets || expect.targets || expect.chosen)
+    return fanoutProblems(route.id, expect, result.targets);
   const { request: sent, secretHeaders, secretParams } = result.authorised;
   const view = shown(result.authorised);
   if (expect.method !== undefined && expect.method !== sent.method) {

@@ -12,6 +12,7 @@ import { shown } from '../present/redact.ts';
 import { renderJson, renderText } from '../present/render.ts';
 import { showAnswered } from './answered.ts';
 import { describeFailure, dryRun } from './dry-run.ts';
+import { renderTargets } from './dry-run-targets.ts';
 import { parseHeaders, parseParams } from './inbound.ts';
 import { configFile, loadForCommand } from './load.ts';
 
@@ -33,6 +34,7 @@ Options:
   -p, --param name=value     path parameter (repeatable); one not given stays ':name'
       --fetch                make the lookups of \`fetch\` steps for real (an OAuth2 token too) and go on
       --json                 print one JSON object: { method, url, headers, body, bodyEncoding }
+                             (a route with \`targets\`: { targets: [{ name, role, routeId, method, ... }] })
 
 A route's handshake, a rule that answers or drops the call, or a \`fetch\` step's \`answers\` entry
 prints the caller's answer instead of a forwarded request; a rule that matches is named
@@ -148,6 +150,10 @@ export async function runTry(argv: string[]): Promise<number> {
     return 0;
   }
   if (result.rule !== undefined && !values.json) process.stdout.write(`# rule ${result.rule} matched\n`);
+  if (result.targets) {
+    process.stdout.write(secrets.redact(renderTargets(result.targets, result.answer, values.json, secrets)));
+    return 0;
+  }
   const request = shown(result.authorised, secrets);
   const sent = result.authorised.request.body;
   const out = values.json ? renderJson(request, sent) : renderText(request, sent, result.answer);

@@ -7,7 +7,7 @@
  */
 import { authRegistry } from '../auth/index.ts';
 import { TokenSources } from '../auth/token-cache.ts';
-import { parseRoutePath } from '../core/route-path.ts';
+import { parseRoutePath, type RoutePath } from '../core/route-path.ts';
 import { compileTemplate } from '../core/text-template.ts';
 import { statusMatcher } from '../delivery/policy.ts';
 import { compileTls } from '../delivery/tls.ts';
@@ -29,6 +29,7 @@ import type {
   CompiledVerifier,
   RouteParts,
   RuleAction,
+  TargetParts,
 } from '../pipeline/route.ts';
 import { parseUrlTemplate } from '../pipeline/url-template.ts';
 import { signerRegistry } from '../signers/index.ts';
@@ -77,35 +78,38 @@ function compileParts(
 ): RouteParts {
   const path = parseRoutePath(route.path);
   const retry = { ...defaults.retry, ...route.retry };
-  let forward: CompiledForward | undefined;
-  if (route.forward) {
-    const f = route.forward;
-    forward = {
-      template: parseUrlTemplate(f.url, path.params, path.prefix),
-      method: f.method,
-      headers: lower(f.headers),
-      passHeaders: f.passHeaders ? new Set(f.passHeaders.map((h) => h.toLowerCase())) : undefined,
-      passQuery: f.passQuery,
-      auth: f.auth ? authRegistry.create(f.auth, { routeId: route.id, tokens }) : undefined,
-      sign: (f.sign ?? []).map((config) => signerRegistry.create(config)),
-      tls: f.tls ? compileTls(f.tls) : undefined,
-      followRedirects: f.followRedirects,
-      consumedHeaders: new Set(
-        (route.verify ?? []).flatMap((v) =>
-          v.type === 'apiKey' && v.header ? [v.header.toLowerCase()] : [],
-        ),
-      ),
-      consumedQuery: new Set(
-        (route.verify ?? []).flatMap((v) => (v.type === 'apiKey' && v.query ? [v.query] : [])),
-      ),
+  const forward = route.forward ? compileForward(route.forward, route, path, route.id, tokens) : undefined;
+  const targets = route.targets?.map((target): TargetParts => {
+    const steps = compileSteps(
+      route.id,
+      target.transform ?? [],
+      `targets[${target.name}].transform`,
+      runtime,
+      tokens,
+    );
+    const own = { ...retry, ...target.retry };
+    return {
+      name: target.name,
+      // Its own token source key: a target may use other credentials than its siblings.
+      forward: compileForward(target.forward, route, path, `${route.id}/${target.name}`, tokens),
+      transform: steps,
+      configHeaders: configHeaders(target.forward.headers, [
+        ...(route.transform ?? []),
+        ...(target.transform ?? []),
+      ]),
+      when: target.when ? compileCondition(target.when) : undefined,
+      retry: { ...own, retryOn: statusMatcher(own.retryOn) },
+      queue: target.queue,
+      primary: target.primary === true,
     };
-  }
+  });
   const respond = route.respond ? compileRespond(route.respond) : undefined;
   return {
     id: route.id,
     path,
     methods: route.methods,
     forward,
+    targets,
     verify: compileVerifiers(route.id, route.verify ?? []),
     handshake: route.handshake && {
       type: route.handshake.type,
@@ -116,7 +120,7 @@ function compileParts(
     rules: (route.rules ?? []).map(compileRule),
     rulesAt: rulesAt(route.transform ?? []),
     onError: (route.onError ?? []).map(compileFailureAnswer),
-    configHeaders: configHeaders(route),
+    configHeaders: configHeaders(route.forward?.headers, route.transform ?? []),
     transform: compileSteps(route.id, route.transform ?? [], 'transform', runtime, tokens),
     responseTransform: compileSteps(
       route.id,
@@ -177,9 +181,12 @@ function compileRule(rule: RuleConfig): CompiledRule {
   return { name: rule.name, when, action };
 }
 
-function configHeaders(route: RouteConfig): Record<string, string> {
-  const out = lower(route.forward?.headers);
-  for (const step of route.transform ?? []) {
+function configHeaders(
+  forwardHeaders: Record<string, string> | undefined,
+  steps: readonly StepConfig[],
+): Record<string, string> {
+  const out = lower(forwardHeaders);
+  for (const step of steps) {
     if (step.type !== 'headers') continue;
     const edits = staticHeaderEdits(step as HeadersConfig);
     for (const name of edits.dynamic) delete out[name];
@@ -189,10 +196,39 @@ function configHeaders(route: RouteConfig): Record<string, string> {
   return out;
 }
 
+type ForwardConfig = NonNullable<RouteConfig['forward']>;
+
+/** A `forward` block, the route's or a target's; `authId` keys its token source. */
+function compileForward(
+  f: ForwardConfig,
+  route: RouteConfig,
+  path: RoutePath,
+  authId: string,
+  tokens: TokenSources,
+): CompiledForward {
+  return {
+    template: parseUrlTemplate(f.url, path.params, path.prefix),
+    method: f.method,
+    headers: lower(f.headers),
+    passHeaders: f.passHeaders ? new Set(f.passHeaders.map((h) => h.toLowerCase())) : undefined,
+    passQuery: f.passQuery,
+    auth: f.auth ? authRegistry.create(f.auth, { routeId: authId, tokens }) : undefined,
+    sign: (f.sign ?? []).map((config) => signerRegistry.create(config)),
+    tls: f.tls ? compileTls(f.tls) : undefined,
+    followRedirects: f.followRedirects,
+    consumedHeaders: new Set(
+      (route.verify ?? []).flatMap((v) => (v.type === 'apiKey' && v.header ? [v.header.toLowerCase()] : [])),
+    ),
+    consumedQuery: new Set(
+      (route.verify ?? []).flatMap((v) => (v.type === 'apiKey' && v.query ? [v.query] : [])),
+    ),
+  };
+}
+
 function compileSteps(
   routeId: string,
   steps: readonly StepConfig[],
-  list: 'transform' | 'response.transform',
+  list: 'transform' | 'response.transform' | `targets[${string}].transform`,
   runtime: CompileRuntime | undefined,
   tokens: TokenSources,
 ): CompiledStep[] {

@@ -19,6 +19,7 @@ import { verifierSchema } from '../verifiers/index.ts';
 import { limits, retry, timeouts } from './defaults-schema.ts';
 import { onErrorSchema } from './on-error-schema.ts';
 import { answerShape, rulesSchema } from './rules-schema.ts';
+import { checkTargets, targetsSchema } from './targets-schema.ts';
 
 /**
  * One step of a transform list: the transform plugins' kinds and the `fetch` step (src/enrich/),
@@ -58,6 +59,22 @@ const expectAnswer = z
     description:
       "The answer the relay gives by itself instead of forwarding (the route's `handshake`), e.g. `{ status: 200, body: <challenge> }`.",
   });
+
+/** What one fan-out target must get, in a test case's `expect.targets`. */
+const targetExpect = z
+  .strictObject({
+    method: method.optional().meta({ description: 'Method sent to this target.' }),
+    url: z.string().optional().meta({ description: 'URL of this target, exactly.' }),
+    headers: z.record(z.string(), z.string()).optional().meta({
+      description: 'Headers this target must get with these values (others may be there too).',
+    }),
+    body: z.string().optional().meta({ description: 'Body sent to this target, exactly.' }),
+    json: z
+      .unknown()
+      .optional()
+      .meta({ description: 'Body sent to this target, parsed as JSON, deep-equal to this.' }),
+  })
+  .meta({ description: 'The request one target of a fan-out route must get.' });
 
 const routeTest = z
   .strictObject({
@@ -104,6 +121,18 @@ const routeTest = z
           .unknown()
           .optional()
           .meta({ description: 'Forwarded body parsed as JSON, deep-equal to this.' }),
+        targets: z.record(z.string(), targetExpect).optional().meta({
+          description:
+            'A fan-out route (`targets`): the request each named target must get; each one named must be chosen for the call.',
+        }),
+        chosen: z
+          .array(z.string())
+          .optional()
+          .meta({
+            description:
+              'A fan-out route: exactly the targets chosen for the call, in the order of `targets` (`[]`: none matched, the call is dropped).',
+            example: ['erp', 'analytics'],
+          }),
         error: z.string().optional().meta({
           description:
             'Expected error code instead of a forwarded request, e.g. HOOKRELAY_ERR_TRANSFORM_FAILED.',
@@ -209,6 +238,7 @@ export const routeSchema = z
         "The sender's endpoint handshake (Slack `url_verification`, Meta `hub.challenge`, X CRC, …), answered by the relay and never forwarded; every other call goes on as configured. A GET handshake is accepted on a route whose `methods` lack GET, for the handshake only. See docs/routing.md#provider-handshakes.",
     }),
     forward: forward.optional(),
+    targets: targetsSchema(forward).optional(),
     echo: z
       .boolean()
       .optional()
@@ -256,14 +286,8 @@ export const routeSchema = z
         });
       }
     }
-    if (!route.forward === !route.echo) {
-      ctx.addIssue({
-        code: 'custom',
-        params: configCode('HOOKRELAY_CONFIG_CONFLICT'),
-        path: [],
-        message: 'a route needs exactly one of `forward` or `echo: true`',
-      });
-    }
+    // Exactly one of `forward`, `targets`, `echo`; the targets' own rules (targets-schema.ts).
+    checkTargets(route, ctx, { params, prefix });
     checkHandshake(route, ctx);
     // The mode's own rules: which keys do not apply to it, which go together (modes/*/index.ts).
     if (route.echo === true) modeOf('echo').check(route, ctx);
@@ -302,7 +326,7 @@ export type RouteConfig = z.output<typeof routeSchema>;
 
 /** Rules across the list: names unique, and only where the body is read (not stream, not echo). */
 function checkRules(
-  route: { rules?: unknown; delivery?: unknown; echo?: unknown },
+  route: { rules?: unknown; delivery?: unknown; echo?: unknown; targets?: unknown },
   ctx: z.core.$RefinementCtx,
 ): void {
   if (!Array.isArray(route.rules)) return;
@@ -330,7 +354,8 @@ function checkRules(
       }
       seen.add(rule.name);
     }
-    if (typeof rule?.target === 'string') {
+    // A target named by a rule is checked against the route's targets (targets-schema.ts).
+    if (typeof rule?.target === 'string' && route.targets === undefined) {
       ctx.addIssue({
         code: 'custom',
         params: configCode('HOOKRELAY_CONFIG_CONFLICT'),

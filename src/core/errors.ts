@@ -119,6 +119,13 @@ export const ERRORS = {
     description:
       "A rule's `jsonata` condition failed while it was evaluated (an error raised by the expression, or stopped after 1 s). Nothing is forwarded.",
   },
+  HOOKRELAY_ERR_TARGET_CONDITION_FAILED: {
+    status: 422,
+    message: "target '{target}': its `when` condition failed: {reason}",
+    retryable: false,
+    description:
+      "A fan-out target's `jsonata` condition failed while it was evaluated (an error raised by the expression, or stopped after 1 s). Nothing is forwarded to any target.",
+  },
   HOOKRELAY_ERR_INVALID_PARAMETER: {
     status: 400,
     message: 'refused as part of the target path: {reason}',

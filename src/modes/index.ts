@@ -9,6 +9,7 @@ import type { RouteBase } from '../pipeline/route.ts';
 import { asyncMode } from './async/index.ts';
 import type { QueuedRoute } from './async/route.ts';
 import { echoMode } from './echo/index.ts';
+import { type Fanout, queuedTargets } from './fanout/targets.ts';
 import { hybridMode } from './hybrid/index.ts';
 import { streamMode } from './stream/index.ts';
 import { syncMode } from './sync/index.ts';
@@ -61,9 +62,17 @@ export function isQueued(route: RouteBase): boolean {
   return modeOf(route.delivery).queued;
 }
 
-/** The routes whose deliveries go through the durable queue (a queued mode compiles QueuedRoutes). */
+/**
+ * The routes whose deliveries go through the durable queue (a queued mode compiles QueuedRoutes),
+ * a fan-out route's targets in its place: every target of an async route, the targets that do
+ * not answer of a sync one (modes/fanout/), each with the route id `<route>/<target>`.
+ */
 export function queuedRoutes(routes: readonly RouteBase[]): QueuedRoute[] {
-  return routes.filter(isQueued) as QueuedRoute[];
+  return routes.flatMap((route): QueuedRoute[] => {
+    const fanout = (route as { fanout?: Fanout | undefined }).fanout;
+    if (fanout) return queuedTargets(fanout, route.delivery);
+    return isQueued(route) ? [route as QueuedRoute] : [];
+  });
 }
 
 /** Starts every mode the routes use, each with its own routes; `close` each on stop. */

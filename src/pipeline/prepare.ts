@@ -8,7 +8,7 @@ import { DEFAULT_JSON_DEPTH } from '../core/json-depth.ts';
 import type { InboundMessage, OutboundRequest } from '../core/message.ts';
 import { requestScope, type TemplateScope } from '../core/text-template.ts';
 import { isForm, isJson } from '../transforms/payload.ts';
-import { runTransforms } from '../transforms/run.ts';
+import { runTransforms, type TransformResult } from '../transforms/run.ts';
 import type { Lookups, TransformContext } from '../transforms/types.ts';
 import { buildOutbound } from './outbound.ts';
 import type { BufferedRoute } from './route.ts';
@@ -22,6 +22,8 @@ export interface Prepared {
   rule?: string | undefined;
   /** The one target a rule chose (`target`); undefined: the route's targets as configured. */
   target?: string | undefined;
+  /** What the route's steps produced (undefined: none ran), where a fan-out target's steps go on. */
+  transformed?: TransformResult | undefined;
 }
 
 /**
@@ -73,9 +75,12 @@ export async function prepareOutbound(
             checkRules(ctx.payload.kind === 'value' ? ctx.payload.value : undefined),
         }
       : undefined;
-  const result = await runTransforms(route.transform, message, payload, route.limits, lookups, checkpoint);
+  const result = await runTransforms(route.transform, message, payload, route.limits, {
+    lookups,
+    checkpoint,
+  });
   const outbound = buildOutbound(forward, message, requestIdHeader, result);
-  return ruled({ outbound, value: result.value }, chosen);
+  return ruled({ outbound, value: result.value, transformed: result }, chosen);
 }
 
 function ruled(prepared: Prepared, chosen: Extract<RuleOutcome, { kind: 'target' }> | undefined): Prepared {

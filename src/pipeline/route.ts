@@ -108,11 +108,34 @@ export interface BufferedRoute extends RouteBase {
 }
 
 /**
+ * One of a fan-out route's `targets`, as config/compile.ts compiles it; the route's delivery mode
+ * (modes/fanout/) turns it into a target it delivers or queues.
+ */
+export interface TargetParts {
+  name: string;
+  forward: CompiledForward;
+  /** Steps run after the route's own, on their result; empty when none. */
+  transform: readonly CompiledStep[];
+  /** `configHeaders` for this target's requests: its `forward.headers`, then the static values of every `headers` step. */
+  configHeaders: Readonly<Record<string, string>>;
+  /** Undefined: always chosen. */
+  when: Condition | undefined;
+  /** The route's policy with the target's `retry` over it. */
+  retry: RetryPolicy;
+  /** The `queue` keys the target sets (none with a default), over the route's; undefined when none. */
+  queue: Readonly<Record<string, unknown>> | undefined;
+  /** `primary: true` as written. */
+  primary: boolean;
+}
+
+/**
  * What config/compile.ts compiles for any route, from the keys every mode shares; a mode's
  * `compile` keeps the parts that apply to it and adds its own options.
  */
 export interface RouteParts extends Omit<BufferedRoute, 'forward' | 'delivery' | 'timeouts'> {
   forward: CompiledForward | undefined;
+  /** A fan-out route's targets (instead of `forward`); undefined on other routes. */
+  targets: readonly TargetParts[] | undefined;
   /** Steps over a 2xx target answer; empty when none are configured. */
   responseTransform: readonly CompiledStep[];
   timeouts: { connect: number; attempt: number; deadline: number };

@@ -100,6 +100,12 @@ export const METRIC_DEFINITIONS = {
     help: 'Provider handshakes refused, by route, handshake type and reason: forbidden (the token did not match, 403), malformed (challenge missing or unusable, 400).',
     labelNames: ['route', 'type', 'reason'],
   },
+  targetsUnmatched: {
+    type: 'counter',
+    name: 'hookrelay_targets_unmatched_total',
+    help: "Calls of a fan-out route for which no target's `when` held: acknowledged (200, `dropped`) and forwarded nowhere, by route.",
+    labelNames: ['route'],
+  },
   transformErrors: {
     type: 'counter',
     name: 'hookrelay_transform_errors_total',
@@ -312,6 +318,7 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
     ruleMatches: counter(d.ruleMatches),
     handshakes: counter(d.handshakes),
     handshakeRefusals: counter(d.handshakeRefusals),
+    targetsUnmatched: counter(d.targetsUnmatched),
     transformErrors: counter(d.transformErrors),
     xmlLimitRefusals: counter(d.xmlLimitRefusals),
     parseJobs: counter(d.parseJobs),

@@ -51,26 +51,36 @@ export interface Checkpoint {
  */
 export class StepStop extends Error {}
 
+export interface RunOptions {
+  /** How `fetch` steps make their lookups (`try` previews them, `test` answers from fixtures). */
+  lookups?: Lookups | undefined;
+  /** Where the route's rules look at the payload. */
+  checkpoint?: Checkpoint | undefined;
+  /** Header edits and method of the steps that ran before (a fan-out target's go on from the route's). */
+  from?: Pick<TransformResult, 'setHeaders' | 'removeHeaders' | 'method'> | undefined;
+}
+
 /** Runs the steps in order over a payload; the last step decides the body and content type. */
 export async function runTransforms(
   steps: readonly CompiledStep[],
   message: InboundMessage,
   payload: Payload,
   limits: { jsonDepth?: number } = {},
-  lookups?: Lookups,
-  checkpoint?: Checkpoint,
+  options: RunOptions = {},
 ): Promise<TransformResult> {
   // A large body is transformed on a turn of the event loop of its own (turns.ts), so other
   // requests and the health endpoints are served between large bodies, not after all of them.
   const pool = steps[0]?.info.runtime?.pool;
   if (payload.kind === 'bytes' && pool?.isLarge(payload.bytes.length)) await nextTurn();
+  const { lookups, checkpoint, from } = options;
   const ctx: TransformContext = {
     routeId: message.routeId,
     message,
     payload,
-    setHeaders: {},
-    removeHeaders: new Set(),
-    method: undefined,
+    // A fan-out target's steps go on from the route's (their header edits and method included).
+    setHeaders: { ...from?.setHeaders },
+    removeHeaders: new Set(from?.removeHeaders),
+    method: from?.method,
     jsonDepth: limits.jsonDepth,
     lookups,
   };
@@ -113,7 +123,9 @@ function failedStep(info: StepInfo, error: unknown): HookrelayError {
   return failed(info.name, error instanceof Error ? error.message : String(error));
 }
 
-/** Bounded metric label for a step: `1-map`, `response-0-xml`. */
+/** Bounded metric label for a step: `1-map`, `response-0-xml`, `erp-0-xml-out` (a fan-out target's). */
 export function stepLabel(info: StepInfo): string {
-  return `${info.name.startsWith('response') ? 'response-' : ''}${info.index}-${info.name.slice(info.name.indexOf('(') + 1, -1)}`;
+  const target = /^targets\[([^\]]+)\]/.exec(info.name)?.[1];
+  const list = info.name.startsWith('response') ? 'response-' : target ? `${target}-` : '';
+  return `${list}${info.index}-${info.name.slice(info.name.indexOf('(') + 1, -1)}`;
 }

@@ -137,7 +137,7 @@ describe('validate', () => {
         `${bad}:2:3: server.prot: unknown key 'prot' [HOOKRELAY_CONFIG_UNKNOWN_KEY]`,
         `${bad}:7:7: routes[0].forward.url: must be an absolute http(s) URL, got 'ftp://example.com/x' [HOOKRELAY_CONFIG_INVALID_FORMAT]`,
         `${bad}:10:5: routes[1].forwrd: unknown key 'forwrd' [HOOKRELAY_CONFIG_UNKNOWN_KEY]`,
-        `${bad}:8:5: routes[1]: a route needs exactly one of \`forward\` or \`echo: true\` [HOOKRELAY_CONFIG_CONFLICT]`,
+        `${bad}:8:5: routes[1]: a route needs exactly one of \`forward\`, \`targets\` or \`echo: true\` [HOOKRELAY_CONFIG_CONFLICT]`,
         `${bad}:15:7: routes[2].forward.url: environment variable 'MISSING_TOKEN_VAR' is not set [HOOKRELAY_CONFIG_ENV_NOT_SET]`,
       ].sort(),
     );

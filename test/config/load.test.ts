@@ -202,7 +202,7 @@ describe('several errors at once', () => {
       'routes[0].timeouts.attempt': expect.stringMatching(/^10:17 invalid duration '10 sec'/),
       'routes[1].id': "11:5 duplicate route id 'orders' (also routes[0])",
       'routes[1].forwrd': "13:5 unknown key 'forwrd'",
-      'routes[1]': '11:5 a route needs exactly one of `forward` or `echo: true`',
+      'routes[1]': '11:5 a route needs exactly one of `forward`, `targets` or `echo: true`',
     });
     expect(issues).toHaveLength(7);
   });

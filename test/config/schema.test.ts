@@ -82,7 +82,7 @@ describe('unknown keys are errors', () => {
     );
     expect(errors(source)).toEqual([
       "4:5 routes[0].forwrd: unknown key 'forwrd'",
-      '2:5 routes[0]: a route needs exactly one of `forward` or `echo: true`',
+      '2:5 routes[0]: a route needs exactly one of `forward`, `targets` or `echo: true`',
     ]);
   });
 
@@ -275,10 +275,10 @@ describe('routes', () => {
 
   it('a route needs exactly one of forward or echo', () => {
     expect(errors(yaml('routes:', '  - id: a', '    path: /a'))).toEqual([
-      '2:5 routes[0]: a route needs exactly one of `forward` or `echo: true`',
+      '2:5 routes[0]: a route needs exactly one of `forward`, `targets` or `echo: true`',
     ]);
     expect(errors(oneRoute('    echo: true'))).toEqual([
-      '2:5 routes[0]: a route needs exactly one of `forward` or `echo: true`',
+      '2:5 routes[0]: a route needs exactly one of `forward`, `targets` or `echo: true`',
     ]);
     expect(errors(yaml('routes:', '  - { id: a, path: /a, echo: false }'))).toHaveLength(1);
   });

@@ -59,7 +59,7 @@ describe('fetch: arbitrary lookup answers', () => {
                 message,
                 payload,
                 { jsonDepth: 16 },
-                { kind: 'fixtures', fixtures },
+                { lookups: { kind: 'fixtures', fixtures } },
               );
               expect(status).toBeGreaterThanOrEqual(200);
               expect(status).toBeLessThan(300);

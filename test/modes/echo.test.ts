@@ -51,7 +51,7 @@ describe('echo: keys and rules', () => {
   it('a body limit applies (the body is read); the loader refuses forward with echo', () => {
     expect(issuesOf('echo', { echo: true, limits: { body: 10 } })).toEqual([]);
     expect(configErrors(echoRoute('    forward: { url: "https://x.example/h" }'))).toContain(
-      'routes[0]: a route needs exactly one of `forward` or `echo: true`',
+      'routes[0]: a route needs exactly one of `forward`, `targets` or `echo: true`',
     );
   });
 });

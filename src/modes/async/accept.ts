@@ -70,11 +70,55 @@ async function store(
   options: AcceptOptions,
 ): Promise<Accepted> {
   const { route, res } = call;
+  const { value } = prepared;
+  const { deliveryId, duplicate } = await storeDelivery(route, message, prepared, services, queue, options);
+  const headers: Record<string, string> = {
+    [call.ctx.requestIdHeader]: message.requestId,
+    'x-hookrelay-delivery': deliveryId,
+  };
+  if (duplicate) headers['x-hookrelay-duplicate'] = 'true';
+  if (route.respond) {
+    const r = renderRespond(route.respond, route.limits.jsonDepth, message, value, headers);
+    send(res, r.status, r.headers, r.body);
+    return { status: r.status, deliveryId, duplicate };
+  }
+  headers['content-type'] = 'application/json; charset=utf-8';
+  const body = JSON.stringify({
+    status: 'accepted',
+    route: route.id,
+    deliveryId,
+    requestId: message.requestId,
+    duplicate,
+  });
+  send(res, 202, headers, body);
+  return { status: 202, deliveryId, duplicate };
+}
+
+/** A delivery stored (or found stored already, by `dedup`). */
+export interface Stored {
+  deliveryId: string;
+  duplicate: boolean;
+}
+
+/**
+ * Offers one delivery of `route` to the queue and counts it; throws the HookrelayError the caller
+ * is answered with when it could not be stored (full: 503 with Retry-After; a storage error: 503).
+ * Shared with fan-out (modes/fanout/), which stores one delivery per target. `dedupValue`: the
+ * body the `dedup.field` is read from (default: the prepared one).
+ */
+export async function storeDelivery(
+  route: QueuedRoute,
+  message: InboundMessage,
+  prepared: Prepared,
+  services: ModeServices,
+  queue: QueueAccess,
+  options: AcceptOptions & { dedupValue?: unknown } = {},
+): Promise<Stored> {
   const { metrics, secrets } = services;
-  const { outbound, value } = prepared;
+  const { outbound } = prepared;
   const now = Date.now();
   const id = options.deliveryId ?? newDeliveryId(now);
-  const key = dedupKey(route, message, value);
+  const key = dedupKey(route, message, 'dedupValue' in options ? options.dedupValue : prepared.value);
   let offer: Offer;
   try {
     offer = await queue.offer({
@@ -111,36 +155,15 @@ async function store(
       retryAfter: FULL_RETRY_AFTER,
     });
   }
-  const duplicate = offer.kind === 'duplicate';
   // A duplicate is answered exactly as the first time, so a sender that retries is satisfied.
-  const deliveryId = offer.kind === 'duplicate' ? offer.existingId : id;
-  if (duplicate) {
+  if (offer.kind === 'duplicate') {
     metrics.queueEnqueued.inc({ route: route.id, result: 'duplicate' });
     metrics.dedupDropped.inc({ route: route.id });
-  } else {
-    metrics.queueEnqueued.inc({ route: route.id, result: 'accepted' });
-    queue.notify(route.id);
+    return { deliveryId: offer.existingId, duplicate: true };
   }
-  const headers: Record<string, string> = {
-    [call.ctx.requestIdHeader]: message.requestId,
-    'x-hookrelay-delivery': deliveryId,
-  };
-  if (duplicate) headers['x-hookrelay-duplicate'] = 'true';
-  if (route.respond) {
-    const r = renderRespond(route.respond, route.limits.jsonDepth, message, value, headers);
-    send(res, r.status, r.headers, r.body);
-    return { status: r.status, deliveryId, duplicate };
-  }
-  headers['content-type'] = 'application/json; charset=utf-8';
-  const body = JSON.stringify({
-    status: 'accepted',
-    route: route.id,
-    deliveryId,
-    requestId: message.requestId,
-    duplicate,
-  });
-  send(res, 202, headers, body);
-  return { status: 202, deliveryId, duplicate };
+  metrics.queueEnqueued.inc({ route: route.id, result: 'accepted' });
+  queue.notify(route.id);
+  return { deliveryId: id, duplicate: false };
 }
 
 function dedupKey(route: QueuedRoute, message: InboundMessage, value: unknown): string | undefined {

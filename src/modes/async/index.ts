@@ -7,6 +7,8 @@ import { compileTemplate } from '../../core/text-template.ts';
 import type { Call } from '../../pipeline/call.ts';
 import type { RouteParts } from '../../pipeline/route.ts';
 import { bufferedRoute } from '../buffered.ts';
+import { acceptFanout } from '../fanout/async.ts';
+import { compileFanout } from '../fanout/targets.ts';
 import { has, issue, type ModeDefinition, type RouteInput } from '../types.ts';
 import { acceptCall } from './accept.ts';
 import type { AsyncRoute, CompiledDedup, QueuedRoute } from './route.ts';
@@ -48,7 +50,8 @@ export const asyncMode = {
     if (has(route, 'hybrid')) issue(ctx, ['hybrid'], 'only applies to `delivery: hybrid`');
   },
   compile(parts, route): AsyncRoute {
-    return { ...queuedRoute(parts, route, 'async'), delivery: 'async' };
+    const queued = queuedRoute(parts, route, 'async');
+    return { ...queued, delivery: 'async', fanout: compileFanout(parts, queued) };
   },
   queued: true,
   start(_routes, services) {
@@ -56,7 +59,10 @@ export const asyncMode = {
       takes: 'prepared',
       async handle(call, message, prepared) {
         // The lifecycle hands this mode only calls of its own routes, compiled by `compile` above.
-        await acceptCall(call as Call<AsyncRoute>, message, prepared, services);
+        const async = call as Call<AsyncRoute>;
+        const { fanout } = async.route;
+        if (fanout) await acceptFanout(async, fanout, message, prepared, services);
+        else await acceptCall(async, message, prepared, services);
       },
     };
   },

@@ -4,6 +4,7 @@
  */
 import type { Template } from '../../core/text-template.ts';
 import type { BufferedRoute } from '../../pipeline/route.ts';
+import type { Fanout } from '../fanout/targets.ts';
 import type { RouteQueue } from './schema.ts';
 
 /** How a route finds a webhook's id for deduplication. */
@@ -24,4 +25,6 @@ export interface QueuedRoute extends BufferedRoute {
 /** A `delivery: async` route: stored durably, acknowledged at once, delivered by workers. */
 export interface AsyncRoute extends QueuedRoute {
   delivery: 'async';
+  /** Its targets, when it fans out (`targets` instead of `forward`); each is its own queued route. */
+  fanout: Fanout | undefined;
 }

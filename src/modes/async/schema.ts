@@ -97,3 +97,24 @@ export const QUEUED_KEYS = { queue: queueKey, dedup: dedupKey };
 
 export type RouteQueue = z.output<typeof routeQueue>;
 export type RouteDedup = NonNullable<z.output<typeof dedupKey>>;
+
+/**
+ * A fan-out target's `queue` (docs/routing.md#fan-out): the same keys as a route's, none with a
+ * default, so the keys a target leaves out keep the route's values (modes/fanout/targets.ts).
+ */
+export const targetQueue = z
+  .strictObject(
+    Object.fromEntries(
+      Object.entries(routeQueue.shape).map(([key, schema]) => {
+        const inner = schema instanceof z.ZodDefault ? (schema.unwrap() as z.ZodType) : schema;
+        return [key, inner.optional().meta(z.globalRegistry.get(schema) ?? {})];
+      }),
+    ) as { [K in keyof typeof routeQueue.shape]: z.ZodOptional<z.ZodType<RouteQueue[K]>> },
+  )
+  .optional()
+  .meta({
+    description:
+      "This target's queue and worker settings, over the route's `queue` (a key left out keeps the route's value): its own concurrency, rate limit, attempts, backoff, limits and circuit breaker. On a `sync` route, only for a target that is not the primary (the others are queued).",
+  });
+
+export type TargetQueue = NonNullable<z.output<typeof targetQueue>>;

@@ -4,6 +4,7 @@
  */
 import type { BufferedRoute } from '../../pipeline/route.ts';
 import type { CompiledStep } from '../../transforms/run.ts';
+import type { Fanout } from '../fanout/targets.ts';
 
 /** A route whose caller gets the target's answer (sync, and hybrid when delivered in time). */
 export interface AnsweringRoute extends BufferedRoute {
@@ -15,4 +16,6 @@ export interface AnsweringRoute extends BufferedRoute {
 export interface SyncRoute extends AnsweringRoute {
   delivery: 'sync';
   timeouts: { connect: number; attempt: number; deadline: number };
+  /** Its targets, when it fans out: the primary answers, the others are queued routes of their own. */
+  fanout: Fanout | undefined;
 }
