@@ -7,7 +7,7 @@ import { SOURCE } from './sources.ts';
 
 // What src/core/units.ts accepts (case-insensitive), or text with an interpolation in it.
 const INTERPOLATED = '|\\$\\{.+\\}';
-const DURATION_PATTERN = `^\\s*(\\d+(\\.\\d+)?|\\.\\d+)\\s*([mM][sS]|[sSmMhH])?\\s*$${INTERPOLATED}`;
+const DURATION_PATTERN = `^\\s*(\\d+(\\.\\d+)?|\\.\\d+)\\s*([mM][sS]|[sSmMhHdD])?\\s*$${INTERPOLATED}`;
 const SIZE_PATTERN = `^\\s*(\\d+(\\.\\d+)?|\\.\\d+)\\s*([bB]|[kKmMgG]([iI]?[bB])?)?\\s*$${INTERPOLATED}`;
 
 /**
