@@ -8,13 +8,11 @@ import { parseArgs } from 'node:util';
 import type { CompiledRoute } from '../config/compile.ts';
 import type { RouteConfig } from '../config/schema.ts';
 import { secretValuesOf } from '../config/secret-provenance.ts';
-import { parseJsonText } from '../core/json.ts';
-import { lineColumn } from '../core/line-column.ts';
-import { REDACTED, redactHeader, redactUrl, shown } from '../present/redact.ts';
-import { bodyText } from '../present/render.ts';
+import { shown } from '../present/redact.ts';
 import { answerProblems, unexpectedAnswer } from './answered.ts';
 import { describeFailure, dryRun } from './dry-run.ts';
-import { exactExpectations, jsonDiff, withExactNumbers } from './expect-json.ts';
+import { exactExpectations, withExactNumbers } from './expect-json.ts';
+import { requestProblems } from './expect-request.ts';
 import { configFile, loadForCommand } from './load.ts';
 import { fanoutProblems } from './test-targets.ts';
 
@@ -201,73 +199,9 @@ export async function runCase(route: CompiledRoute, test: TestCase, ctx: CaseCon
         : `status: expected ${expect.status}, but the request would be forwarded and the target's answer relayed`,
     );
   }
-  if (result.targets || expect.targets || expect.chosen)
-    return fanoutProblems(route.id, expect, result.targets);
-  const { request: sent, secretHeaders, secretParams } = result.authorised;
-  const view = shown(result.authorised);
-  if (expect.method !== undefined && expect.method !== sent.method) {
-    problems.push(`method: expected ${expect.method}, got ${sent.method}`);
+  if (result.targets || expect.targets || expect.chosen) {
+    return [...problems, ...fanoutProblems(route.id, expect, result.targets)];
   }
-  // The URL matches as sent or as `try` shows it (a query credential as `<redacted>`).
-  if (expect.url !== undefined && expect.url !== sent.url.href && expect.url !== view.url) {
-    problems.push(`url: expected ${redactedUrl(expect.url, secretParams)}\n     got ${view.url}`);
-  }
-  for (const [name, expected] of Object.entries(expect.headers ?? {})) {
-    const key = name.toLowerCase();
-    const actual = sent.headers[key];
-    const secret = secretHeaders.has(key);
-    const show = (value: string) => (secret ? redactHeader(key, value) : JSON.stringify(value));
-    if (actual === undefined) problems.push(`header ${key}: expected ${show(expected)}, missing`);
-    else if (actual !== expected && view.headers[key] !== expected) {
-      problems.push(
-        secret && redactHeader(key, actual) === redactHeader(key, expected)
-          ? `header ${key}: differs (values ${REDACTED})`
-          : `header ${key}: expected ${show(expected)}, got ${show(actual)}`,
-      );
-    }
-  }
-  compareBody(expect, sent.body === undefined ? '' : bodyText(sent.body).text, problems);
+  problems.push(...requestProblems(expect, result.authorised));
   return problems;
-}
-
-/** `expect.body` (exactly) and `expect.json` (deep-equal, numbers as written) against a body's text. */
-function compareBody(expect: TestCase['expect'], text: string, problems: string[]): void {
-  if (expect.body !== undefined && expect.body !== text) problems.push(textDiff(expect.body, text));
-  if (expect.json === undefined) return;
-  let actual: unknown;
-  try {
-    // Every number as sent; the expectation's are as written in the file (expect-json.ts).
-    actual = parseJsonText(text, Number.POSITIVE_INFINITY);
-  } catch {
-    problems.push(`json: the body is not JSON: ${snippet(text)}`);
-    return;
-  }
-  problems.push(...jsonDiff(expect.json, actual));
-}
-
-/** An expected URL may hold a credential too (`?api_key=${KEY}`): shown like the actual one. */
-function redactedUrl(text: string, secretParams: ReadonlySet<string>): string {
-  try {
-    return redactUrl(new URL(text), secretParams);
-  } catch {
-    return text;
-  }
-}
-
-function snippet(text: string, max = 80): string {
-  const s = JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
-  return s;
-}
-
-/** Where two texts first differ, with a little context from each. */
-function textDiff(expected: string, actual: string): string {
-  let i = 0;
-  while (i < expected.length && i < actual.length && expected[i] === actual[i]) i++;
-  const { line, column } = lineColumn(expected, i);
-  const from = Math.max(0, i - 20);
-  return (
-    `body: differs at line ${line}, column ${column}\n` +
-    `  expected ${snippet(expected.slice(from, i + 40), 60)}\n` +
-    `  got      ${snippet(actual.slice(from, i + 40), 60)}`
-  );
 }

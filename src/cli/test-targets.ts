@@ -3,19 +3,8 @@
  * `expect.targets.<name>` (the request that target must get), compared with what the relay would
  * send to each (dry-run-targets.ts). Nothing is sent.
  */
-import { parseJsonText } from '../core/json.ts';
-import { REDACTED, redactHeader, shown } from '../present/redact.ts';
-import { bodyText } from '../present/render.ts';
 import type { TargetRun } from './dry-run-targets.ts';
-import { jsonDiff } from './expect-json.ts';
-
-export interface RequestExpect {
-  method?: string | undefined;
-  url?: string | undefined;
-  headers?: Record<string, string> | undefined;
-  body?: string | undefined;
-  json?: unknown;
-}
+import { type RequestExpect, requestProblems } from './expect-request.ts';
 
 export interface FanoutExpect extends RequestExpect {
   targets?: Record<string, RequestExpect> | undefined;
@@ -48,45 +37,7 @@ export function fanoutProblems(
   for (const [name, expected] of Object.entries(expect.targets ?? {})) {
     const run = runs.find((r) => r.name === name);
     if (!run) problems.push(`targets.${name}: not chosen for this call (chosen: ${list(names)})`);
-    else problems.push(...requestProblems(expected, run).map((p) => `targets.${name}: ${p}`));
-  }
-  return problems;
-}
-
-function requestProblems(expect: RequestExpect, run: TargetRun): string[] {
-  const { request: sent, secretHeaders } = run.authorised;
-  const view = shown(run.authorised);
-  const problems: string[] = [];
-  if (expect.method !== undefined && expect.method !== sent.method) {
-    problems.push(`method: expected ${expect.method}, got ${sent.method}`);
-  }
-  if (expect.url !== undefined && expect.url !== sent.url.href && expect.url !== view.url) {
-    problems.push(`url: expected ${expect.url}, got ${view.url}`);
-  }
-  for (const [name, expected] of Object.entries(expect.headers ?? {})) {
-    const key = name.toLowerCase();
-    const actual = sent.headers[key];
-    const secret = secretHeaders.has(key);
-    const show = (value: string) => (secret ? redactHeader(key, value) : JSON.stringify(value));
-    if (actual === undefined) problems.push(`header ${key}: expected ${show(expected)}, missing`);
-    else if (actual !== expected && view.headers[key] !== expected) {
-      problems.push(
-        secret
-          ? `header ${key}: differs (values ${REDACTED})`
-          : `header ${key}: expected ${show(expected)}, got ${show(actual)}`,
-      );
-    }
-  }
-  const text = sent.body === undefined ? '' : bodyText(sent.body).text;
-  if (expect.body !== undefined && expect.body !== text) {
-    problems.push(`body: expected ${JSON.stringify(expect.body)}, got ${JSON.stringify(text)}`);
-  }
-  if (expect.json !== undefined) {
-    try {
-      problems.push(...jsonDiff(expect.json, parseJsonText(text, Number.POSITIVE_INFINITY)));
-    } catch {
-      problems.push(`json: the body is not JSON: ${JSON.stringify(text.slice(0, 80))}`);
-    }
+    else problems.push(...requestProblems(expected, run.authorised).map((p) => `targets.${name}: ${p}`));
   }
   return problems;
 }
