@@ -11,7 +11,7 @@ import { ERRORS, HookrelayError } from '../core/errors.ts';
 import type { InboundMessage } from '../core/message.ts';
 import { FetchAnswered, FetchPreview } from '../enrich/index.ts';
 import { handshakeRequest } from '../handshakes/types.ts';
-import { handshakeError } from '../pipeline/handshake.ts';
+import { decideHandshake, handshakeError, methodNotAllowed } from '../pipeline/handshake.ts';
 import { buildOutbound } from '../pipeline/outbound.ts';
 import { type Prepared, prepareOutbound, RulesHalt } from '../pipeline/prepare.ts';
 import { renderRespond } from '../pipeline/respond.ts';
@@ -144,23 +144,26 @@ function handshakeOf(
 ): DryRun | undefined {
   const compiled = route.handshake;
   if (!compiled) return undefined;
-  const { type, handshake } = compiled;
   const { method, query, headers, body } = message;
-  const request = handshakeRequest(method, query, headers, body, compiled.jsonDepth);
-  const reply = handshake.candidate(request) ? handshake.answer(request) : undefined;
-  if (reply === undefined) {
-    if (route.methods.includes(method)) return undefined;
-    const allow = route.methods.join(', ');
-    const error = new HookrelayError('HOOKRELAY_ERR_METHOD_NOT_ALLOWED', { allow, method });
-    return { ok: false, error, step: undefined };
+  const request = () => handshakeRequest(method, query, headers, body, compiled.jsonDepth);
+  // Signatures are not checked here: a signed handshake is shown as the caller that passed gets it.
+  const decision = decideHandshake(compiled, request, !route.methods.includes(method), true);
+  switch (decision.kind) {
+    case 'pass':
+      return undefined;
+    case 'not-allowed':
+      return { ok: false, error: methodNotAllowed(route.methods, method), step: undefined };
+    case 'refuse':
+      return { ok: false, error: handshakeError(compiled.type, decision), step: undefined };
+    case 'answer': {
+      const answer = {
+        status: decision.status,
+        headers: { ...decision.headers, [requestIdHeader]: message.requestId },
+        body: decision.body,
+      };
+      return { ok: 'answered', handshake: compiled.type, signed: compiled.handshake.signed, answer };
+    }
   }
-  if (reply.kind === 'refuse') return { ok: false, error: handshakeError(type, reply), step: undefined };
-  const answer = {
-    status: reply.status,
-    headers: { ...reply.headers, [requestIdHeader]: message.requestId },
-    body: reply.body,
-  };
-  return { ok: 'answered', handshake: type, signed: handshake.signed, answer };
 }
 
 /**
