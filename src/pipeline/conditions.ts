@@ -6,7 +6,7 @@
  * types simply do not match.
  */
 import jsonata from 'jsonata';
-import { isNumber, toDouble } from '../core/json.ts';
+import { isNumber, numberText, toDouble } from '../core/json.ts';
 import { compilePath, type FieldPath, readPath, type TemplateScope } from '../core/text-template.ts';
 import { NumberBridge } from '../transforms/jsonata-numbers.ts';
 import { queryObject } from '../transforms/map-fields.ts';
@@ -161,7 +161,8 @@ function numeric(value: unknown): number | undefined {
 }
 
 function text(value: unknown): string {
-  return isNumber(value) ? String(toDouble(value)) : String(value);
+  // A JSON number as the caller wrote it: a 19-digit id keeps every digit.
+  return isNumber(value) ? numberText(value) : String(value);
 }
 
 /**
@@ -176,7 +177,7 @@ function equal(value: unknown, expected: Scalar): boolean {
     return n !== undefined && n === expected;
   }
   if (typeof expected === 'boolean') return value === expected || value === String(expected);
-  if (isNumber(value)) return String(toDouble(value)) === expected || numeric(expected) === toDouble(value);
+  if (isNumber(value)) return numberText(value) === expected || numeric(expected) === toDouble(value);
   return value === expected;
 }
 

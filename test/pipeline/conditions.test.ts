@@ -49,6 +49,8 @@ describe('conditions: field tests', () => {
     ['exists missing', { field: 'body.missing', exists: true }, false],
     ['matches', { field: 'body.type', matches: '^order\\.(created|updated)$' }, true],
     ['matches a number', { field: 'body.amount', matches: '^120' }, true],
+    ['matches a large id by its digits', { field: 'body.id', matches: '^12345678901234567890$' }, true],
+    ['equals a large id as text', { field: 'body.id', equals: '12345678901234567890' }, true],
     ['matches an object never', { field: 'body.nested', matches: '.*' }, false],
     ['gt', { field: 'body.amount', gt: 100 }, true],
     ['bounds combine', { field: 'body.amount', gte: 100, lt: 120 }, false],
