@@ -1,6 +1,6 @@
 /**
- * The admin API listener: deliveries (list, show one, replay, purge) and queue stats as JSON,
- * behind the host guard (guard.ts) and the admin token.
+ * The admin API listener: deliveries (list, show one, replay, purge) and queue stats as JSON, the
+ * loaded configuration and its reload, behind the host guard (guard.ts) and the admin token.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { SecretValues } from '../core/secret-values.ts';
@@ -10,13 +10,17 @@ import type { DeliveryStatus, QueueDriver } from '../queue/types.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { createHostGuard, requireJsonBody } from './guard.ts';
 import { AdminError, adminErrorBody, badRequest, bearerCheck, readJson, sendJson } from './http.ts';
+import type { AdminLive } from './live.ts';
 
 /**
  * The admin API (docs/queue.md): list, show, replay and purge deliveries, and queue statistics,
  * as JSON on its own listener. The caller of createAdminServer decides where it listens.
  */
 export interface AdminOptions {
-  driver: QueueDriver;
+  /** The queue, or how to find it: a reload may open one when a queued route first appears. */
+  driver: QueueDriver | (() => QueueDriver | undefined) | undefined;
+  /** The running relay's configuration and routes, and its reload (`GET /config`, `GET /routes`, `POST /reload`). */
+  live?: AdminLive | undefined;
   /** When set, every request needs `Authorization: Bearer <token>`. */
   token?: string | undefined;
   /** The listen address (`admin.host`, default loopback): requests must name it (see guard.ts). */
@@ -37,8 +41,23 @@ const MAX_IDS = 1000;
 
 type Handler = (req: IncomingMessage, url: URL, id: string | undefined) => Promise<unknown>;
 
+/** Marks `POST /reload` in the table: it chooses its own status (200 or 422). */
+const reloadHandler: Handler = async () => undefined;
+
 export function createAdminServer(options: AdminOptions): Server {
-  const { driver, logger } = options;
+  const { logger, live } = options;
+  const driverOf =
+    typeof options.driver === 'function' ? options.driver : () => options.driver as QueueDriver | undefined;
+  // Every delivery endpoint reads the queue through this: none until a route queues.
+  const queue = (): QueueDriver => {
+    const found = driverOf();
+    if (!found) {
+      throw new AdminError('HOOKRELAY_ERR_ADMIN_NOT_FOUND', {
+        reason: 'no queue: no route of the loaded configuration is async or hybrid',
+      });
+    }
+    return found;
+  };
   const now = options.now ?? Date.now;
   const secrets = options.secrets ?? SecretValues.none;
   const authorized = options.token ? bearerCheck(options.token) : () => true;
@@ -52,7 +71,7 @@ export function createAdminServer(options: AdminOptions): Server {
     if (status !== undefined && !isStatus(status))
       throw badRequest(`status must be one of ${STATUSES.join(', ')}`);
     const limit = query.has('limit') ? positiveInt(query.get('limit'), 'limit', MAX_LIMIT) : DEFAULT_LIMIT;
-    const records = await driver.list({
+    const records = await queue().list({
       routeId: query.get('route') ?? undefined,
       status,
       limit,
@@ -66,7 +85,7 @@ export function createAdminServer(options: AdminOptions): Server {
   };
 
   const show: Handler = async (_req, _url, id) => {
-    const found = await driver.get(id!);
+    const found = await queue().get(id!);
     if (!found) throw new AdminError('HOOKRELAY_ERR_ADMIN_NOT_FOUND', { reason: `no delivery '${id}'` });
     return { delivery: await detail(found.record), attempts: found.attempts.map(attemptView) };
   };
@@ -85,10 +104,10 @@ export function createAdminServer(options: AdminOptions): Server {
         throw badRequest('`ids` must be a non-empty array of delivery ids');
       }
       if (ids.length > MAX_IDS) throw badRequest(`at most ${MAX_IDS} ids per request`);
-      const records = await Promise.all(ids.map((id: string) => driver.get(id)));
+      const records = await Promise.all(ids.map((id: string) => queue().get(id)));
       const notFound = ids.filter((_id, i) => records[i] === undefined);
       routes = [...new Set(records.flatMap((r) => (r ? [r.record.routeId] : [])))];
-      replayed = await driver.replay({ ids: ids.filter((_id, i) => records[i] !== undefined) }, now());
+      replayed = await queue().replay({ ids: ids.filter((_id, i) => records[i] !== undefined) }, now());
       if (replayed > 0) options.onReplay?.(routes);
       return { replayed, notFound };
     }
@@ -96,8 +115,8 @@ export function createAdminServer(options: AdminOptions): Server {
       throw badRequest('give `ids`, or `status` ("dead" or "delivered") with an optional `route`');
     }
     const route = optionalString(body.route, 'route');
-    replayed = await driver.replay({ routeId: route, status: body.status }, now());
-    routes = route ? [route] : Object.keys((await driver.stats()).byRoute);
+    replayed = await queue().replay({ routeId: route, status: body.status }, now());
+    routes = route ? [route] : Object.keys((await queue().stats()).byRoute);
     if (replayed > 0) options.onReplay?.(routes);
     return { replayed };
   };
@@ -119,7 +138,7 @@ export function createAdminServer(options: AdminOptions): Server {
       throw badRequest(`olderThan: ${(error as Error).message}`);
     }
     const route = optionalString(body.route, 'route');
-    const purged = await driver.purge({
+    const purged = await queue().purge({
       status: status as DeliveryStatus,
       routeId: route,
       olderThan: now() - age,
@@ -127,7 +146,25 @@ export function createAdminServer(options: AdminOptions): Server {
     return { purged };
   };
 
-  const stats: Handler = async () => statsView(await driver.stats());
+  const stats: Handler = async () => statsView(await queue().stats());
+
+  const config: Handler = async () => liveOf().config();
+
+  const routes: Handler = async () => ({ routes: liveOf().routes() });
+
+  /** 200 with the new hash when applied or unchanged; 422 with every error when refused. */
+  const reload = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
+    await readJson(req);
+    const report = await liveOf().reload('api');
+    const status = report.result === 'refused' ? 422 : 200;
+    sendJson(res, status, report, {}, (text) => secrets.redact(text));
+    return status;
+  };
+
+  function liveOf(): AdminLive {
+    if (!live) throw new AdminError('HOOKRELAY_ERR_ADMIN_NOT_FOUND', { reason: 'no running relay' });
+    return live;
+  }
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
     guard(req);
@@ -154,6 +191,7 @@ export function createAdminServer(options: AdminOptions): Server {
       );
     }
     requireJsonBody(req);
+    if (handler === reloadHandler) return reload(req, res);
     sendJson(res, 200, await handler(req, url, id), {}, (text) => secrets.redact(text));
     return 200;
   };
@@ -163,6 +201,9 @@ export function createAdminServer(options: AdminOptions): Server {
     if (path === '/deliveries/replay') return [replay, 'POST', undefined];
     if (path === '/deliveries/purge') return [purge, 'POST', undefined];
     if (path === '/queue/stats') return [stats, 'GET', undefined];
+    if (path === '/config') return [config, 'GET', undefined];
+    if (path === '/routes') return [routes, 'GET', undefined];
+    if (path === '/reload') return [reloadHandler, 'POST', undefined];
     const one = /^\/deliveries\/([^/]+)$/.exec(path);
     if (one) return [show, 'GET', decode(one[1]!)];
     return [undefined, 'GET', undefined];
