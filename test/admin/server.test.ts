@@ -293,6 +293,7 @@ describe.each(['memory', 'sqlite'] as const)('admin API (%s driver)', (kind) => 
         attempts: 1,
         lastStatus: 503,
         lastError: 'target answered 503',
+        lastCode: null,
         nextAttemptAt: expect.any(String),
       });
       expect(d.request).toEqual({
@@ -313,7 +314,7 @@ describe.each(['memory', 'sqlite'] as const)('admin API (%s driver)', (kind) => 
       expect(d.url).toBe('https://target.example/orders?token=<redacted>&page=2');
       expect(JSON.stringify(res.json)).not.toMatch(/caller-(secret|bearer|key)|session=abc/);
       expect(attempts).toEqual([
-        { at: expect.any(String), durationMs: 12, status: 503, error: 'target answered 503' },
+        { at: expect.any(String), durationMs: 12, status: 503, error: 'target answered 503', code: null },
       ]);
     });
 

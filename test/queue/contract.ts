@@ -62,6 +62,7 @@ export function storedRecord(overrides: Partial<DeliveryRecord> = {}): DeliveryR
     updatedAt: createdAt,
     lastStatus: undefined,
     lastError: undefined,
+    lastCode: undefined,
     lastResponse: undefined,
     deliveredAt: undefined,
     replays: 0,
