@@ -62,6 +62,11 @@ export function createConsole(options: ConsoleOptions): AdminConsole {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const get = req.method === 'GET' || req.method === 'HEAD';
     if (path === '/') return get ? send(res, { redirect: '/console' }) : methodNotAllowed(path, 'GET');
+    if (path === '/favicon.ico') {
+      // Browsers ask for it on every page: an empty answer instead of an error in their console.
+      res.writeHead(204, SECURITY_HEADERS).end();
+      return 204;
+    }
     const asset = assets.byPath.get(path);
     if (asset) {
       if (!get) return methodNotAllowed(path, 'GET');
@@ -168,7 +173,8 @@ export function createConsole(options: ConsoleOptions): AdminConsole {
   }
 
   return {
-    owns: (path) => path === '/' || path === '/console' || path.startsWith('/console/'),
+    owns: (path) =>
+      path === '/' || path === '/favicon.ico' || path === '/console' || path.startsWith('/console/'),
     async handle(req, res, url) {
       try {
         return await respond(req, res, url);

@@ -7,9 +7,12 @@ import type { ServerResponse } from 'node:http';
 import type { Assets } from './assets.ts';
 import { html, type SafeHtml } from './html.ts';
 
-/** No inline script or style, nothing from elsewhere, never framed, forms only to the console. */
+/**
+ * No inline script or style, nothing from elsewhere, never framed, forms only to the console;
+ * `connect-src 'self'` because htmx fetches the deliveries table with XMLHttpRequest.
+ */
 export const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': CSP,
