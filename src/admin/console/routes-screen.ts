@@ -28,7 +28,7 @@ ${config ? configFacts(config, request.csrf, now) : html`<p class="notice">No ru
 <table id="routes">
 <thead><tr><th>Route</th><th>Delivery</th><th>Path</th><th>Targets</th><th>Circuit</th><th class="num">Pending</th><th class="num">In flight</th><th class="num">Dead</th><th>Oldest pending</th></tr></thead>
 <tbody>
-${queueRows(routes, stats, now)}
+${queueRows(routes, stats, now, live !== undefined)}
 </tbody>
 </table>`;
   return { status: report?.result === 'refused' ? 422 : 200, body: page(request, 'routes', 'Routes', body) };
@@ -57,7 +57,7 @@ ${list('Needs a restart to take effect', report.restartRequired)}
 </div>`;
 }
 
-function queueRows(routes: RouteView[], stats: QueueStats, now: number): SafeHtml[] {
+function queueRows(routes: RouteView[], stats: QueueStats, now: number, attached: boolean): SafeHtml[] {
   const rows: SafeHtml[] = [];
   const shown = new Set<string>();
   for (const route of routes) {
@@ -73,7 +73,7 @@ function queueRows(routes: RouteView[], stats: QueueStats, now: number): SafeHtm
   for (const id of Object.keys(stats.byRoute).sort()) {
     if (shown.has(id)) continue;
     rows.push(
-      html`<tr><td><strong>${id}</strong> <span class="muted">(not in the configuration)</span></td><td>–</td><td></td><td></td><td></td>${depth([id], stats, now)}</tr>`,
+      html`<tr><td><strong>${id}</strong>${attached ? html` <span class="muted">(not in the configuration)</span>` : ''}</td><td>${attached ? '–' : 'queued'}</td><td></td><td></td><td></td>${depth([id], stats, now)}</tr>`,
     );
   }
   return rows;

@@ -21,7 +21,7 @@ export interface Relay {
   relayUrl: string;
   adminUrl: string;
   target: { accept: boolean; received: string[] };
-  send(path: string, body: string): Promise<number>;
+  send(path: string, body: string, headers?: Record<string, string>): Promise<number>;
   /** Resolves once `n` deliveries match the status (polls the queue). */
   waitFor(status: 'dead' | 'delivered' | 'pending', n: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -76,10 +76,10 @@ ${options.extraRoutes ?? ''}`,
     relayUrl,
     adminUrl: `http://127.0.0.1:${admin.port}`,
     target,
-    async send(path, body) {
+    async send(path, body, headers = {}) {
       const res = await fetch(relayUrl + path, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...headers },
         body,
       });
       await res.arrayBuffer();
