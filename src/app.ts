@@ -1,25 +1,36 @@
 /**
- * Wiring: a running relay from a loaded configuration. Compiles the routes, starts the delivery
- * modes (their pools, queue workers and proxies), the relay and admin listeners, metrics and logs,
- * and stops them in order on a graceful shutdown.
+ * Wiring: a running relay from a loaded configuration. Compiles the routes (runtime/generation.ts),
+ * starts the delivery modes, the queue and its workers, the relay and admin listeners, metrics
+ * and logs; reloads the configuration as a swap (runtime/reload.ts); and stops them in order on a
+ * graceful shutdown.
  */
-import type { Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ReloadReport, ReloadTrigger } from './admin/live.ts';
 import { createAdminServer } from './admin/server.ts';
-import { compileRoutes } from './config/compile.ts';
 import type { Config } from './config/schema.ts';
-import { secretValuesOf } from './config/secret-provenance.ts';
 import { VERSION } from './core/version.ts';
 import { Clients } from './delivery/client.ts';
 import { createHttpServer, protectAdminListener } from './ingress/server.ts';
 import { workerRoute } from './modes/async/worker-route.ts';
-import { type QueueAccess, queuedRoutes, startModes } from './modes/index.ts';
+import type { QueueAccess } from './modes/index.ts';
 import { ParsePool } from './parsing/pool.ts';
-import { createRouter } from './pipeline/router.ts';
 import { createDriver, createReplayStore } from './queue/index.ts';
 import { preflight } from './queue/preflight.ts';
 import { Queue } from './queue/queue.ts';
 import { DeliveryWorkers } from './queue/worker.ts';
+import {
+  closeGeneration,
+  compileGeneration,
+  configHash,
+  drained,
+  type Generation,
+  initRouteMetrics,
+  startGeneration,
+} from './runtime/generation.ts';
+import { Reloader } from './runtime/reload.ts';
+import { routeViews } from './runtime/views.ts';
 import { createLogger, type Logger } from './telemetry/log.ts';
 import { createMetrics, type Metrics } from './telemetry/metrics.ts';
 
@@ -27,18 +38,26 @@ export interface AppOptions {
   logger?: Logger;
   /** prom-client's process/runtime metrics (on by default). */
   defaultMetrics?: boolean;
+  /** The file the configuration was loaded from: what a reload reads again. Without it, reloads are refused. */
+  file?: string | undefined;
+  /** The file's bytes as loaded (for its hash); read from `file` when not given. */
+  source?: string | undefined;
 }
 
 export interface App {
   server: Server;
-  /** The admin API listener, when a route queues and `admin.enabled`. */
-  admin: Server | undefined;
-  /** The durable queue, when a route is async or hybrid. */
-  queue: Queue | undefined;
+  /** The admin listener, when `admin.enabled` is true, or `auto` and a route queues. */
+  readonly admin: Server | undefined;
+  /** The durable queue, once a route is async or hybrid. */
+  readonly queue: Queue | undefined;
   metrics: Metrics;
   logger: Logger;
+  /** The configuration serving new requests now. */
+  readonly config: Config;
   /** Resolves with the bound address once listening. */
   listen(port?: number, host?: string): Promise<AddressInfo>;
+  /** Reads the file again and swaps to it when valid (docs/reload.md); never throws for an invalid file. */
+  reload(trigger?: ReloadTrigger): Promise<ReloadReport>;
   /** Stop accepting, let in-flight requests finish within `grace` ms, then close pools. */
   stop(grace?: number): Promise<{ drained: boolean }>;
 }
@@ -50,85 +69,171 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   // No thread starts until a large body arrives (parsing/pool.ts).
   const pool = new ParsePool(config.parsing, { metrics, logger });
   const clients = new Clients();
-  const routes = compileRoutes(config, { pool, metrics, clients, logger });
-  const secrets = secretValuesOf(config);
-  metrics.routes.set(routes.length);
-  for (const route of routes) {
-    // Zero-initialise so dashboards and rate() see every route before its first request.
-    for (const result of ['delivered', 'rejected', 'failed', 'deadline']) {
-      metrics.deliveries.inc({ route: route.id, result }, 0);
-    }
-    metrics.forwardRetries.inc({ route: route.id }, 0);
-    metrics.forwardReconnects.inc({ route: route.id }, 0);
-    if ('fanout' in route && route.fanout) metrics.targetsUnmatched.inc({ route: route.id }, 0);
-    metrics.inFlight.set({ route: route.id }, 0);
-  }
-  // The routes that queue: a fan-out route's targets, each under its own id `<route>/<target>`.
-  const queued = queuedRoutes(routes);
-  for (const route of queued) {
-    for (const outcome of ['delivered', 'dead', 'retry', 'replayed']) {
-      metrics.queueFinished.inc({ route: route.id, outcome }, 0);
-    }
-    for (const result of ['accepted', 'duplicate', 'full', 'failed']) {
-      metrics.queueEnqueued.inc({ route: route.id, result }, 0);
-    }
-  }
+  const compileRuntime = { pool, metrics, clients, logger };
+  const first = compileGeneration(config, initialHash(config, options), compileRuntime);
+  // Every secret of every configuration loaded: a rotated-out secret is no less secret.
+  const secrets = first.secrets.growable();
+  const routing: { current: Generation } = { current: first };
   const requestIdHeader = config.server.requestIdHeader.toLowerCase();
   let queue: Queue | undefined;
   let workers: DeliveryWorkers | undefined;
   let admin: Server | undefined;
-  let queueAccess: QueueAccess | undefined;
-  if (queued.length > 0) {
-    const driver = createDriver(config.queue, logger);
-    const limits = new Map(
-      queued.map((r) => [r.id, { maxPending: r.queue.maxPending, maxPendingBytes: r.queue.maxPendingBytes }]),
-    );
-    const q = new Queue(driver, config.queue, limits, metrics, logger);
-    const w = new DeliveryWorkers({ driver, routes: queued.map(workerRoute), clients, metrics, logger });
-    queue = q;
-    workers = w;
-    queueAccess = { offer: (delivery) => q.offer(delivery), notify: (routeId) => w.notify(routeId) };
-    if (config.admin.enabled) {
-      admin = createAdminServer({
-        driver,
-        token: config.admin.token,
-        host: config.admin.host,
-        allowedHosts: config.admin.allowedHosts,
-        secrets,
-        logger,
-        onReplay: (routeIds) => {
-          for (const id of routeIds) w.notify(id);
-        },
-      });
-      // Silent connections, a connection cap and the timeouts, as on the main listener.
-      protectAdminListener(admin, config.server, { metrics, logger });
-    }
-  }
-  // Replay windows shared by every instance when the store is (redis); else each process its own.
-  const remembers = routes.some((route) => route.verify.some((check) => check.verifier.replay));
-  const replay = remembers ? createReplayStore(config.queue) : undefined;
-  const modes = startModes(routes, {
-    clients,
+  let listening = false;
+  const queueAccess: QueueAccess = {
+    offer: (delivery) => queue!.offer(delivery),
+    notify: (routeId) => workers?.notify(routeId),
+  };
+
+  /** Opens the queue and its workers (with the settings of the configuration that first needs it). */
+  const openQueue = (generation: Generation) => {
+    const driver = createDriver(generation.config.queue, logger);
+    queue = new Queue(driver, generation.config.queue, queueLimits(generation), metrics, logger);
+    workers = new DeliveryWorkers({
+      driver,
+      routes: generation.queued.map(workerRoute),
+      clients,
+      metrics,
+      logger,
+    });
+  };
+  /** Starts the queue and workers: recovery first, so what a previous run acknowledged is due before new traffic. */
+  const startQueue = async (generation: Generation) => {
+    await preflight(queue!.driver, generation.config.queue, generation.queued.map(limitsOf), logger);
+    await queue!.start();
+    workers!.start();
+  };
+  const wantsAdmin = (generation: Generation) =>
+    config.admin.enabled === true || (config.admin.enabled === 'auto' && generation.queued.length > 0);
+  const reloader = new Reloader({
+    file: options.file,
+    started: config,
+    running: () => routing.current,
+    compile: (next, hash) => compileGeneration(next, hash, compileRuntime),
+    apply: (next) => swap(next),
     metrics,
     logger,
-    requestIdHeader,
-    secrets,
-    queue: queueAccess,
   });
+  const createAdmin = () => {
+    const server = createAdminServer({
+      driver: () => queue?.driver,
+      live: {
+        config: () => ({
+          file: options.file ?? '(built in)',
+          hash: routing.current.hash,
+          loadedAt: routing.current.loadedAt,
+          lastReload: reloader.last,
+        }),
+        routes: () =>
+          routeViews(
+            routing.current.routes,
+            routing.current.paths,
+            secrets,
+            (id) => workers?.circuit(id) ?? 'closed',
+          ),
+        reload: (trigger) => reloader.reload(trigger),
+      },
+      token: config.admin.token,
+      host: config.admin.host,
+      allowedHosts: config.admin.allowedHosts,
+      secrets,
+      logger,
+      onReplay: (routeIds) => {
+        for (const id of routeIds) workers?.notify(id);
+      },
+    });
+    // Silent connections, a connection cap and the timeouts, as on the main listener.
+    protectAdminListener(server, config.server, { metrics, logger });
+    return server;
+  };
+  const listenAdmin = async () => {
+    const a = await listenOn(admin!, config.admin.port, config.admin.host);
+    logger.info({ host: a.address, port: a.port }, 'admin API listening');
+  };
+
+  /**
+   * A reload's new generation, compiled: opens the queue when it is the first to queue, points
+   * the workers at its queued routes, starts its modes, swaps the one reference, then retires the
+   * old generation (its calls finish on it, within the shutdown grace) and closes what only it used.
+   */
+  async function swap(next: Generation): Promise<void> {
+    if (next.queued.length > 0 && !queue) {
+      openQueue(next);
+      if (listening) await startQueue(next);
+    } else if (queue && workers) {
+      queue.setLimits(queueLimits(next));
+      if (queue.driver.configureRoute) {
+        for (const route of next.queued) await queue.driver.configureRoute(route.id, limitsOf(route).limits);
+      }
+    }
+    secrets.absorb(next.secrets);
+    startGeneration(next, { clients, metrics, logger, requestIdHeader, secrets, queue: queueAccess });
+    const old = routing.current;
+    const sweep = clients.mark();
+    routing.current = next;
+    initRouteMetrics(next, metrics);
+    logger.level = next.config.log.level;
+    const workersMoved = workers?.update(next.queued.map(workerRoute)) ?? Promise.resolve();
+    if (!admin && wantsAdmin(next)) {
+      admin = createAdmin();
+      if (listening) await listenAdmin();
+    }
+    void retire(old, workersMoved, sweep);
+  }
+
+  /** The old generation's calls and attempts finish on it (bounded by the shutdown grace); then it closes. */
+  async function retire(old: Generation, workersMoved: Promise<void>, sweep: () => Promise<number>) {
+    const grace = config.server.shutdownGrace;
+    const done = await Promise.race([
+      Promise.all([drained(old, grace), workersMoved]).then(([calls]) => calls),
+      sleep(grace).then(() => false),
+    ]);
+    if (!done)
+      logger.warn(
+        { hash: old.hash.slice(0, 12), grace },
+        'reload: old configuration still busy after the grace; closing it',
+      );
+    try {
+      await closeGeneration(old);
+      const closed = await sweep();
+      logger.debug({ hash: old.hash.slice(0, 12), poolsClosed: closed }, 'reload: old configuration closed');
+    } catch (error) {
+      logger.error({ err: error }, 'reload: closing the old configuration failed');
+    }
+  }
+
+  if (first.queued.length > 0) openQueue(first);
+  if (wantsAdmin(first)) admin = createAdmin();
+  // Replay windows shared by every instance when the store is (redis); else each process its own.
+  const remembers = first.routes.some((route) => route.verify.some((check) => check.verifier.replay));
+  const replay = remembers ? createReplayStore(config.queue) : undefined;
+  startGeneration(first, { clients, metrics, logger, requestIdHeader, secrets, queue: queueAccess });
+  initRouteMetrics(first, metrics);
+
   let inFlight = 0;
   let idle: (() => void) | undefined;
+  const servedBy = new WeakMap<IncomingMessage, Generation>();
   const lifecycle = {
     shuttingDown: false,
-    begin() {
+    begin(req: IncomingMessage) {
       inFlight++;
+      // Read in the same turn as the route was matched: the generation that matched it.
+      const generation = routing.current;
+      generation.inFlight++;
+      servedBy.set(req, generation);
     },
-    end() {
+    end(req: IncomingMessage) {
       inFlight--;
+      const generation = servedBy.get(req);
+      if (generation) {
+        servedBy.delete(req);
+        generation.inFlight--;
+        if (generation.inFlight === 0) generation.idle?.();
+      }
       if (inFlight === 0) idle?.();
     },
   };
   const server = createHttpServer(
-    { match: createRouter(routes), modes, metrics, logger, requestIdHeader, secrets, lifecycle, replay },
+    { routing, metrics, logger, requestIdHeader, secrets, lifecycle, replay },
     {
       metricsPath: config.metrics.enabled ? config.metrics.path : undefined,
       // A store that cannot take writes or replay claims (Redis down) makes the instance
@@ -141,33 +246,29 @@ export function createApp(config: Config, options: AppOptions = {}): App {
 
   return {
     server,
-    admin,
-    queue,
+    get admin() {
+      return admin;
+    },
+    get queue() {
+      return queue;
+    },
+    get config() {
+      return routing.current.config;
+    },
     metrics,
     logger,
     async listen(port = config.server.port, host = config.server.host) {
-      if (queue && workers) {
-        await preflight(
-          queue.driver,
-          config.queue,
-          queued.map((r) => ({
-            id: r.id,
-            limits: { concurrency: r.queue.concurrency, rateLimit: r.queue.rateLimit },
-          })),
-          logger,
-        );
-        // Recover first: deliveries a previous run acknowledged are due before new traffic.
-        await queue.start();
-        workers.start();
-      }
-      if (admin) {
-        const a = await listenOn(admin, config.admin.port, config.admin.host);
-        logger.info({ host: a.address, port: a.port }, 'admin API listening');
-      }
-      return listenOn(server, port, host);
+      if (queue) await startQueue(routing.current);
+      if (admin) await listenAdmin();
+      const address = await listenOn(server, port, host);
+      listening = true;
+      if (config.server.watchConfig) reloader.watch();
+      return address;
     },
+    reload: (trigger = 'api') => reloader.reload(trigger),
     async stop(grace = config.server.shutdownGrace) {
       lifecycle.shuttingDown = true;
+      reloader.close();
       const closed = closeListener(server);
       // A kept-alive connection idle at this moment may already carry the caller's next request:
       // closing it now would reset that request. Those that do get 503 SHUTTING_DOWN with
@@ -195,6 +296,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       server.closeIdleConnections();
       if (!drained) server.closeAllConnections();
       await closed;
+      await reloader.settled();
       if (workers && queue) {
         // Deliveries in flight finish or give their lease back; nothing acknowledged is lost.
         const { released } = await workers.stop(Math.max(1_000, grace / 2));
@@ -203,22 +305,48 @@ export function createApp(config: Config, options: AppOptions = {}): App {
         await queue.driver.close();
       }
       if (admin?.listening) {
-        admin.closeAllConnections();
-        await new Promise<void>((resolve) => admin.close(() => resolve()));
+        const a = admin;
+        a.closeAllConnections();
+        await new Promise<void>((resolve) => a.close(() => resolve()));
       }
       // Token requests still in flight (OAuth2) are cancelled; nothing is waiting for them now.
-      await Promise.all(
-        [...routes, ...queued].map((route) =>
-          'forward' in route ? route.forward.auth?.close?.() : undefined,
-        ),
-      );
+      await closeGeneration(routing.current);
       await clients.close();
       await replay?.close();
-      await Promise.all([...modes.values()].map((mode) => mode.close?.()));
       await pool.close();
       return { drained };
     },
   };
+}
+
+/** The hash of the bytes the configuration was loaded from (read again when only the file is given), else of its JSON. */
+function initialHash(config: Config, options: AppOptions): string {
+  if (options.source !== undefined) return configHash(options.source);
+  if (options.file !== undefined) {
+    try {
+      return configHash(readFileSync(options.file));
+    } catch {
+      // Gone since it was loaded: the next reload will say so.
+    }
+  }
+  return configHash(JSON.stringify(config));
+}
+
+function queueLimits(generation: Generation) {
+  return new Map(
+    generation.queued.map((r) => [
+      r.id,
+      { maxPending: r.queue.maxPending, maxPendingBytes: r.queue.maxPendingBytes },
+    ]),
+  );
+}
+
+function limitsOf(route: Generation['queued'][number]) {
+  return { id: route.id, limits: { concurrency: route.queue.concurrency, rateLimit: route.queue.rateLimit } };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /**

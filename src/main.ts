@@ -147,7 +147,7 @@ async function start(config: Config, file: string, warnings: ConfigIssue[]): Pro
   }
   let app: App;
   try {
-    app = createApp(config, { logger });
+    app = createApp(config, { logger, file });
   } catch (error) {
     // The queue's path is wrong for this machine: one line that says which and why, no stack.
     if (!(error instanceof QueueOpenError)) throw error;
@@ -182,6 +182,10 @@ async function start(config: Config, file: string, warnings: ConfigIssue[]): Pro
   // and without a handler SIGTERM kills the process outright, dropping in-flight requests.
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // SIGHUP reloads the configuration (docs/reload.md); without a handler it would end the process.
+  process.on('SIGHUP', () => {
+    if (!stopping) void app.reload('signal');
+  });
   try {
     const address = await app.listen();
     logger.info(

@@ -13,6 +13,10 @@ export const serverSection = z
       'On SIGTERM/SIGINT, time in-flight requests get to finish before exit.',
       '10s',
     ).default(10_000),
+    watchConfig: z.boolean().default(false).meta({
+      description:
+        "Reload the configuration when its file changes: the file's directory is watched (editors, `git pull` and Kubernetes ConfigMaps replace a file by rename or symlink swap), changes are debounced, and a reload happens only when the content's hash changed. `SIGHUP` and `POST /reload` on the admin listener reload whether or not this is on. See docs/reload.md.",
+    }),
     requestIdHeader: headerName
       .default('x-request-id')
       .meta({ description: 'Header carrying the request id, in and out.' }),
@@ -337,9 +341,12 @@ export const queueSection = z
 export const adminSection = z
   .strictObject({
     enabled: z
-      .boolean()
-      .default(true)
-      .meta({ description: 'Serve the admin API (deliveries: list, show, replay, purge).' }),
+      .union([z.boolean(), z.literal('auto')])
+      .default('auto')
+      .meta({
+        description:
+          'Serve the admin listener: the API (deliveries, queue stats, `GET /config`, `POST /reload`) and the web console. `auto`: when a route queues (async, hybrid, or queued fan-out targets), including once a reload adds one; `true`: always, e.g. for the console and `POST /reload` of a relay whose routes are all sync; `false`: never.',
+      }),
     host: z
       .string()
       .default('127.0.0.1')

@@ -35,15 +35,37 @@ function forms(value: string): string[] {
 
 export class SecretValues {
   static readonly none = new SecretValues([]);
-  readonly #pattern: RegExp | undefined;
-  readonly size: number;
+  #pattern: RegExp | undefined;
+  #values: Set<string>;
+  size: number;
 
   constructor(values: Iterable<string>) {
-    const unique = new Set<string>();
+    this.#values = new Set();
+    this.size = 0;
+    this.#set(values);
+  }
+
+  #set(values: Iterable<string>): void {
+    const unique = new Set(this.#values);
     for (const value of values) if (value.length >= MIN_SECRET_LENGTH) unique.add(value);
+    this.#values = unique;
     this.size = unique.size;
     const needles = [...new Set([...unique].flatMap(forms))].sort((a, b) => b.length - a.length);
     this.#pattern = needles.length ? new RegExp(needles.map(escapeRegExp).join('|'), 'g') : undefined;
+  }
+
+  /**
+   * A copy that can learn more values: the running relay's, which learns each reloaded
+   * configuration's secrets and keeps the old ones (a rotated-out secret is no less secret).
+   */
+  growable(): SecretValues {
+    return new SecretValues(this.#values);
+  }
+
+  /** Adds the values of `other` (see growable); never on `SecretValues.none`. */
+  absorb(other: SecretValues): void {
+    if (this === SecretValues.none) throw new Error('SecretValues.none is immutable');
+    this.#set(other.#values);
   }
 
   /** The text with every occurrence of a secret value replaced by `<redacted>`. */

@@ -98,8 +98,12 @@ export class Clients {
     };
   }
 
+  /** Pool keys asked for since the last `mark()`: what a sweep keeps. */
+  #used = new Set<string>();
+
   get(origin: string, connectTimeout: number, tls?: TlsIdentity): TargetPool {
     const key = tls ? `${origin}|${connectTimeout}|${tls.id}` : `${origin}|${connectTimeout}`;
+    this.#used.add(key);
     let pool = this.#pools.get(key);
     if (!pool) {
       pool = new TargetPool(origin, {
@@ -113,6 +117,21 @@ export class Clients {
       this.#pools.set(key, pool);
     }
     return pool;
+  }
+
+  /**
+   * A reload swapped the configuration: returns a sweep that, called once the old configuration's
+   * requests are done, closes the pools nothing asked for since this mark (targets that changed
+   * or went away). A pool closed that is still wanted is opened again on its next request.
+   */
+  mark(): () => Promise<number> {
+    this.#used = new Set();
+    return async () => {
+      const stale = [...this.#pools].filter(([key]) => !this.#used.has(key));
+      for (const [key] of stale) this.#pools.delete(key);
+      await Promise.all(stale.map(([, pool]) => pool.close().catch(() => pool.destroy())));
+      return stale.length;
+    };
   }
 
   async close(): Promise<void> {

@@ -118,7 +118,7 @@ export function concurrencyGate(
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const method = req.method ?? 'GET';
-    const match = ctx.match(method, q === -1 ? url : url.slice(0, q));
+    const match = ctx.routing.current.match(method, q === -1 ? url : url.slice(0, q));
     if (match.kind !== 'found') {
       handler(req, res);
       return;

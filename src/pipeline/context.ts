@@ -12,11 +12,20 @@ import type { DeliveryMode } from './mode.ts';
 import type { RouteBase } from './route.ts';
 import type { Match } from './router.ts';
 
-/** What the lifecycle and its stages share: routing, the modes, metrics, logs, the listener's state. */
-export interface RelayContext {
+/** The routes serving now and their started modes: one configuration's, swapped whole by a reload. */
+export interface RouteTable {
   match: (method: string, path: string) => Match<RouteBase>;
   /** The started delivery modes by type (modes/index.ts): the last stage is `modes.get(route.delivery)`. */
   modes: ReadonlyMap<string, DeliveryMode>;
+}
+
+/** What the lifecycle and its stages share: routing, the modes, metrics, logs, the listener's state. */
+export interface RelayContext {
+  /**
+   * A reload replaces `current` (one reference, runtime/): a call reads it once, when it arrives,
+   * and keeps the route and mode it matched until it is done.
+   */
+  routing: { current: RouteTable };
   metrics: Metrics;
   logger: Logger;
   requestIdHeader: string;

@@ -85,7 +85,8 @@ export function createLifecycle(ctx: RelayContext, fallback: Handler): Handler {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const method = req.method ?? 'GET';
-    const match = ctx.match(method, path);
+    const table = ctx.routing.current;
+    const match = table.match(method, path);
     if (match.kind === 'not-found') {
       fallback(req, res);
       return;
@@ -99,7 +100,7 @@ export function createLifecycle(ctx: RelayContext, fallback: Handler): Handler {
       return;
     }
     const { route, params, handshakeOnly } = match;
-    const mode = ctx.modes.get(route.delivery);
+    const mode = table.modes.get(route.delivery);
     const call: Call = {
       ctx,
       req,

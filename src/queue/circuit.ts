@@ -13,7 +13,7 @@ export interface CircuitOptions {
 export class CircuitBreaker {
   readonly #failures: number;
   readonly #cooldown: number;
-  readonly #onChange: (state: CircuitState) => void;
+  #onChange: (state: CircuitState) => void;
   #consecutive = 0;
   /** Monotonic time the circuit opened; undefined while closed. */
   #openedAt: number | undefined;
@@ -24,6 +24,16 @@ export class CircuitBreaker {
     this.#failures = options.failures;
     this.#cooldown = options.cooldown;
     this.#onChange = onChange;
+  }
+
+  /** Whom to tell of changes from now on: a reload's new loop for the route takes the breaker over. */
+  rebind(onChange: (state: CircuitState) => void): void {
+    this.#onChange = onChange;
+  }
+
+  /** Whether it counts and cools down as these options say (a reload that changed them starts a new one). */
+  sameOptions(options: CircuitOptions): boolean {
+    return options.failures === this.#failures && options.cooldown === this.#cooldown;
   }
 
   state(now: number): CircuitState {

@@ -68,6 +68,12 @@ export class Queue {
   /** A full or broken disk refuses every caller: logged once per change, not once per caller. */
   readonly #writes: FailureLog;
 
+  /** A reload's per-route limits (`queue.maxPending`, `queue.maxPendingBytes` of each queued route). */
+  setLimits(limits: Map<string, RouteLimits>): void {
+    this.#limits.clear();
+    for (const [id, value] of limits) this.#limits.set(id, value);
+  }
+
   constructor(
     driver: QueueDriver,
     config: QueueSettings,

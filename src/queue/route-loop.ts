@@ -64,8 +64,18 @@ export class RouteLoop {
   #wake: (() => void) | undefined;
   /** A notify that came while the loop was busy: the next sleep returns at once. */
   #woken = false;
+  /**
+   * Set by a reload that replaced or removed the route: nothing more is leased, attempts in flight
+   * finish on the route they started with (its credentials, its pools).
+   */
+  #retired = false;
+  /** The loop this one replaced at a reload, while its attempts are still in flight: they count toward concurrency. */
+  #predecessor: RouteLoop | undefined;
+  /** The loop that replaced this one: woken as this one's attempts finish. */
+  #successor: RouteLoop | undefined;
 
-  constructor(route: WorkerRoute, shared: Shared) {
+  /** `predecessor`: the route's loop before a reload; its circuit breaker and rate limit carry over when their settings did not change. */
+  constructor(route: WorkerRoute, shared: Shared, predecessor?: RouteLoop) {
     this.route = route;
     this.#s = shared;
     this.#idHeaders = route.queue.idHeaders.map((name) => name.toLowerCase());
@@ -80,14 +90,38 @@ export class RouteLoop {
       Math.min(route.timeouts.attempt, Math.floor(lease - Math.min(1_000, lease / 5))),
     );
     const { rateLimit, circuitBreaker } = route.queue;
-    this.#bucket = rateLimit === undefined ? undefined : new TokenBucket(rateLimit, performance.now());
+    const kept =
+      predecessor && predecessor.route.queue.rateLimit === rateLimit ? predecessor.#bucket : undefined;
+    this.#bucket =
+      rateLimit === undefined ? undefined : (kept ?? new TokenBucket(rateLimit, performance.now()));
     const messages = { failing: 'delivery worker error', recovered: 'delivery worker recovered' };
     this.#leaseErrors = new FailureLog(shared.logger, messages, { route: route.id, stage: 'lease' });
     this.#resultErrors = new FailureLog(shared.logger, messages, { route: route.id, stage: 'result' });
     if (circuitBreaker) {
-      this.#circuit = new CircuitBreaker(circuitBreaker, (state) => this.#circuitChanged(state));
-      this.#setCircuitGauge('closed');
+      const onChange = (state: CircuitState) => this.#circuitChanged(state);
+      const old = predecessor ? predecessor.#circuit : undefined;
+      // An open circuit stays open across a reload: the target is no better for a new config.
+      if (old?.sameOptions(circuitBreaker)) {
+        old.rebind(onChange);
+        this.#circuit = old;
+      } else this.#circuit = new CircuitBreaker(circuitBreaker, onChange);
+      this.#setCircuitGauge(this.#circuit.state(performance.now()));
     }
+    if (predecessor && predecessor.flights.size > 0) {
+      this.#predecessor = predecessor;
+      predecessor.#successor = this;
+    }
+  }
+
+  /**
+   * Stops leasing (a reload replaced or removed the route); resolves once the attempts in flight
+   * have finished and been written back. What is still pending stays in the store.
+   */
+  async retire(): Promise<void> {
+    this.#retired = true;
+    this.notify();
+    await this.running;
+    while (this.flights.size > 0) await Promise.all([...this.flights.values()].map((f) => f.done));
   }
 
   start(): void {
@@ -104,7 +138,7 @@ export class RouteLoop {
   }
 
   async #run(): Promise<void> {
-    while (!this.#s.stopping) {
+    while (!this.#s.stopping && !this.#retired) {
       let wait: number;
       try {
         wait = await this.#tick();
@@ -114,7 +148,7 @@ export class RouteLoop {
         this.#leaseErrors.failed(error);
         wait = this.#s.errorBackoff;
       }
-      if (this.#s.stopping) break;
+      if (this.#s.stopping || this.#retired) break;
       if (wait > 0) await this.#sleep(wait);
     }
   }
@@ -140,7 +174,9 @@ export class RouteLoop {
   async #tick(): Promise<number> {
     const { driver, now, pollInterval } = this.#s;
     const { id, queue } = this.route;
-    let limit = queue.concurrency - this.flights.size;
+    const before = this.#predecessor;
+    if (before && before.flights.size === 0) this.#predecessor = undefined;
+    let limit = queue.concurrency - this.flights.size - (this.#predecessor?.flights.size ?? 0);
     if (limit <= 0) return pollInterval; // a finishing attempt wakes the loop
     const mono = performance.now();
     if (this.#circuit) {
@@ -154,15 +190,15 @@ export class RouteLoop {
       limit = Math.min(limit, tokens);
     }
     const records = await driver.lease(id, limit, queue.lease, now());
-    if (this.#s.stopping) {
-      // Leased while shutdown began: hand them straight back.
+    if (this.#s.stopping || this.#retired) {
+      // Leased while shutdown (or a reload's retirement) began: hand them straight back.
       const ids = records.filter((r) => !this.flights.has(r.id)).map((r) => r.id);
       if (ids.length > 0) await driver.release(ids);
       this.releasedAtStop += ids.length;
       return 0;
     }
     // A record of ours whose lease ran out may come back while still in flight: it is ours already.
-    const fresh = records.filter((r) => !this.flights.has(r.id));
+    const fresh = records.filter((r) => !this.flights.has(r.id) && !this.#predecessor?.flights.has(r.id));
     if (fresh.length > 0) {
       this.#bucket?.take(fresh.length, performance.now());
       this.#circuit?.probe(performance.now());
@@ -194,6 +230,7 @@ export class RouteLoop {
       .finally(() => {
         this.flights.delete(record.id);
         this.notify();
+        this.#successor?.notify();
       });
   }
 

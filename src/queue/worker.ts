@@ -68,6 +68,8 @@ export interface WorkerOptions {
  */
 export class DeliveryWorkers {
   readonly #loops = new Map<string, RouteLoop>();
+  /** Loops a reload replaced or removed, until their attempts in flight are done. */
+  readonly #retiring = new Set<RouteLoop>();
   readonly #shared: Shared;
   readonly #abort = new AbortController();
   #state: 'idle' | 'running' | 'stopped' = 'idle';
@@ -97,6 +99,44 @@ export class DeliveryWorkers {
     for (const loop of this.#loops.values()) loop.start();
   }
 
+  /**
+   * A reload: every route of `routes` gets a new loop on its new definition (taking over the old
+   * loop's circuit breaker and rate limit when their settings are the same, and counting its
+   * attempts still in flight toward the concurrency); the loops of routes no longer listed stop
+   * leasing. Old loops' attempts in flight finish on the route they started with; resolves when
+   * they have. Deliveries of a removed route stay in the store, delivered again if it returns.
+   */
+  update(routes: readonly WorkerRoute[]): Promise<void> {
+    const ids = new Set<string>();
+    for (const route of routes) {
+      if (ids.has(route.id)) throw new Error(`duplicate worker route '${route.id}'`);
+      ids.add(route.id);
+    }
+    const old = [...this.#loops.values()];
+    this.#loops.clear();
+    for (const route of routes) {
+      const before = old.find((loop) => loop.route.id === route.id);
+      const loop = new RouteLoop(route, this.#shared, before);
+      this.#loops.set(route.id, loop);
+      if (this.#state === 'running') loop.start();
+    }
+    return Promise.all(
+      old.map(async (loop) => {
+        this.#retiring.add(loop);
+        try {
+          await loop.retire();
+        } finally {
+          this.#retiring.delete(loop);
+        }
+      }),
+    ).then(() => undefined);
+  }
+
+  /** The routes the workers deliver now. */
+  get routeIds(): string[] {
+    return [...this.#loops.keys()];
+  }
+
   /** A delivery of the route was enqueued: wake its loop now instead of at the next poll. */
   notify(routeId: string): void {
     this.#loops.get(routeId)?.notify();
@@ -109,7 +149,7 @@ export class DeliveryWorkers {
   /** Attempts in flight, all routes. */
   get inFlight(): number {
     let count = 0;
-    for (const loop of this.#loops.values()) count += loop.flights.size;
+    for (const loop of [...this.#loops.values(), ...this.#retiring]) count += loop.flights.size;
     return count;
   }
 
@@ -125,7 +165,7 @@ export class DeliveryWorkers {
     this.#state = 'stopped';
     const deadline = performance.now() + grace;
     this.#shared.stopping = true;
-    const loops = [...this.#loops.values()];
+    const loops = [...this.#loops.values(), ...this.#retiring];
     for (const loop of loops) loop.notify();
     await Promise.all(loops.map((loop) => loop.running));
     let released = loops.reduce((sum, loop) => sum + loop.releasedAtStop, 0);

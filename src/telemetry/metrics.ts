@@ -250,6 +250,24 @@ export const METRIC_DEFINITIONS = {
     help: 'Routes in the loaded configuration.',
     labelNames: [],
   },
+  configReloads: {
+    type: 'counter',
+    name: 'hookrelay_config_reloads_total',
+    help: 'Configuration reloads (SIGHUP, the file watch, POST /reload) by result: applied, unchanged (same content), refused (invalid: the old configuration keeps serving).',
+    labelNames: ['result'],
+  },
+  configInfo: {
+    type: 'gauge',
+    name: 'hookrelay_config_info',
+    help: 'Always 1; `hash` is the sha256 (first 12 hex digits) of the configuration file serving now.',
+    labelNames: ['hash'],
+  },
+  configLoaded: {
+    type: 'gauge',
+    name: 'hookrelay_config_loaded_timestamp_seconds',
+    help: 'When the configuration serving now was loaded (Unix time).',
+    labelNames: [],
+  },
   buildInfo: {
     type: 'gauge',
     name: 'hookrelay_build_info',
@@ -343,9 +361,13 @@ export function createMetrics(options: { version: string; defaultMetrics?: boole
     fetchDuration: histogram(d.fetchDuration),
     dedupDropped: counter(d.dedupDropped),
     routes: gauge(d.routes),
+    configReloads: counter(d.configReloads),
+    configInfo: gauge(d.configInfo),
+    configLoaded: gauge(d.configLoaded),
     buildInfo: gauge(d.buildInfo),
   };
   metrics.buildInfo.set({ version: options.version, nodejs: process.versions.node }, 1);
+  for (const result of ['applied', 'unchanged', 'refused']) metrics.configReloads.inc({ result }, 0);
   if (options.defaultMetrics !== false) {
     collectDefaultMetrics({ register: registry });
     // prom-client exports these as gauges named `_total`, which `promtool check metrics` rejects

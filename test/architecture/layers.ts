@@ -17,7 +17,8 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['config'], // schema assembly, load, compile
   ['present'], // how requests and deliveries are shown (cli and admin)
   ['ingress'], // the HTTP listener, router, connection limits
-  ['admin'], // the admin API
+  ['admin'], // the admin API and console
+  ['runtime'], // a loaded configuration compiled and served; reload as a swap; the config watch
   ['cli'], // commands
   ['app.ts'],
   ['main.ts'],

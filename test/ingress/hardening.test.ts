@@ -415,6 +415,7 @@ describe('server limits in the config', () => {
       port: _p,
       shutdownGrace: _s,
       requestIdHeader: _r,
+      watchConfig: _w,
       ...limits
     } = parseConfig(routes, 'c.yaml').server;
     expect(limits).toEqual(DEFAULT_LIMITS);

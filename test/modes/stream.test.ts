@@ -125,7 +125,7 @@ describe('stream: the running mode on real HTTP', () => {
     await res.arrayBuffer();
     await seam.idle();
     expect(await openConnections(target.server)).toBe(1);
-    await seam.ctx.modes.get('stream')!.close?.();
+    await seam.ctx.routing.current.modes.get('stream')!.close?.();
     // Bounded below the idle timeouts (4 s agent, 5 s server), so only closing the agents can pass it.
     await expect.poll(() => openConnections(target!.server), { timeout: 3_000 }).toBe(0);
   });

@@ -97,8 +97,7 @@ export async function startSeam(source: string, options: SeamOptions = {}): Prom
   let inFlight = 0;
   let waiters: (() => void)[] = [];
   const ctx: RelayContext = {
-    match: createRouter(routes),
-    modes,
+    routing: { current: { match: createRouter(routes), modes } },
     metrics,
     logger,
     requestIdHeader: 'x-request-id',

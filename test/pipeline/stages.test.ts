@@ -70,7 +70,7 @@ async function stageServer(seam: Seam): Promise<StageServer> {
   let pending: { stage: Stage; resolve: (result: StageResult<unknown>) => void } | undefined;
   const server: Server = createServer((req, res) => {
     const [path = '/', rawQuery = ''] = (req.url ?? '/').split('?');
-    const match = seam.ctx.match(req.method ?? 'GET', path);
+    const match = seam.ctx.routing.current.match(req.method ?? 'GET', path);
     if (match.kind !== 'found' || !pending) {
       res.statusCode = 500;
       res.end();
