@@ -18,7 +18,8 @@ export function templateText(template: UrlTemplate): string {
     else if ('param' in part) path += `{${part.param}}`;
     else path += `{query.${part.query}}`;
   }
-  const text = template.origin + path.split('?', 1)[0]!;
+  // The first literal part starts with the origin: the template is kept whole in its parts.
+  const text = path.split('?', 1)[0]!;
   return template.prefix ? `${text.replace(/\/$/, '')}/*` : text;
 }
 
