@@ -79,6 +79,10 @@ describe.skipIf(!chromium)('admin console in a browser', () => {
     expect(page.url()).toBe(`${relay.adminUrl}/console`);
     expect(first!.headers()['content-security-policy']).toContain("script-src 'self'");
     expect(await page.title()).toContain('Routes');
+    expect(await text(page, '#routes')).toMatch(/orders\s+async/);
+    // Reload: the same file again, so unchanged.
+    await Promise.all([page.waitForNavigation(), page.click('form[action="/console/reload"] button')]);
+    expect(await text(page, '#reload-report')).toContain('Reload unchanged');
 
     // Dead letters of one route, filtered with htmx (the table is swapped, the URL pushed).
     await Promise.all([

@@ -86,7 +86,7 @@ function confirm(
     .map(([name, value]) => html`<dt>${name}</dt><dd><code>${value}</code></dd>`);
   const body = html`<h2>Replay ${count} ${count === 1 ? 'delivery' : 'deliveries'}?</h2>
 <div class="notice" id="confirm" role="alertdialog">
-<p>${scope === 'selected' ? `${count} selected deliveries` : `Every delivery matching the filter: ${count}`} will be made pending again, attempts reset, and sent to their targets again.</p>
+<p>${scope === 'selected' ? `The ${count} selected deliveries` : `The ${count} ${count === 1 ? 'delivery' : 'deliveries'} matching the filter below`} will be made pending again, their attempts reset, and sent to their targets again.</p>
 ${described.length > 0 ? html`<dl class="facts">${described}</dl>` : ''}
 </div>
 <form method="post" action="/console/replay" class="actions">

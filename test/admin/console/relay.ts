@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -45,8 +45,8 @@ export async function startRelay(options: { token?: string; extraRoutes?: string
   const port = (downstream.address() as AddressInfo).port;
   const dir = mkdtempSync(join(tmpdir(), 'hookrelay-console-'));
   const token = options.token ? `, token: "${options.token}"` : '';
-  const config = parseConfig(
-    `
+  const file = join(dir, 'hookrelay.yaml');
+  const source = `
 server: { host: 127.0.0.1, port: 0 }
 queue: { driver: sqlite, path: "${join(dir, 'queue.db')}" }
 admin: { host: 127.0.0.1, port: 0${token} }
@@ -61,11 +61,11 @@ routes:
     delivery: async
     forward: { url: "http://127.0.0.1:${port}/invoices" }
     queue: { maxAttempts: 1, minDelay: 10ms, circuitBreaker: { failures: 1000, cooldown: 1s } }
-${options.extraRoutes ?? ''}`,
-    join(dir, 'hookrelay.yaml'),
-    { env: {} },
-  );
-  const app = createApp(config, { logger: createLogger('silent') });
+${options.extraRoutes ?? ''}`;
+  // On disk, so the console's Reload reads it again.
+  writeFileSync(file, source);
+  const config = parseConfig(source, file, { env: {} });
+  const app = createApp(config, { logger: createLogger('silent'), file, source });
   const main = await app.listen(0, '127.0.0.1');
   const admin = app.admin!.address() as AddressInfo;
   const driver = app.queue!.driver;
