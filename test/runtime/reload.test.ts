@@ -221,7 +221,8 @@ routes:
     await expect
       .poll(
         async () =>
-          ((await (await fetch(`${adminUrl(child)}/queue/stats`)).json()) as StatsView).routes.events!.delivered.count,
+          ((await (await fetch(`${adminUrl(child)}/queue/stats`)).json()) as StatsView).routes.events!
+            .delivered.count,
         {
           timeout: 10_000,
         },
