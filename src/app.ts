@@ -182,6 +182,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
 
   /** The old generation's calls and attempts finish on it (bounded by the shutdown grace); then it closes. */
   async function retire(old: Generation, workersMoved: Promise<void>, sweep: () => Promise<number>) {
+    retiring.add(old);
     const grace = config.server.shutdownGrace;
     const done = await Promise.race([
       Promise.all([drained(old, grace), workersMoved]).then(([calls]) => calls),
@@ -192,6 +193,8 @@ export function createApp(config: Config, options: AppOptions = {}): App {
         { hash: old.hash.slice(0, 12), grace },
         'reload: old configuration still busy after the grace; closing it',
       );
+    // A stop that came meanwhile closed it already.
+    if (!retiring.delete(old)) return;
     try {
       await closeGeneration(old);
       const closed = await sweep();
@@ -201,6 +204,8 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     }
   }
 
+  /** Replaced generations not closed yet (their calls may still run). */
+  const retiring = new Set<Generation>();
   if (first.queued.length > 0) openQueue(first);
   if (wantsAdmin(first)) admin = createAdmin();
   // Replay windows shared by every instance when the store is (redis); else each process its own.
@@ -310,7 +315,9 @@ export function createApp(config: Config, options: AppOptions = {}): App {
         await new Promise<void>((resolve) => a.close(() => resolve()));
       }
       // Token requests still in flight (OAuth2) are cancelled; nothing is waiting for them now.
-      await closeGeneration(routing.current);
+      const generations = [routing.current, ...retiring];
+      retiring.clear();
+      await Promise.all(generations.map(closeGeneration));
       await clients.close();
       await replay?.close();
       await pool.close();

@@ -18,7 +18,7 @@ import { createLogger } from './telemetry/log.ts';
 const HELP = `hookrelay ${VERSION} — relay a legacy system's webhooks with the credentials and shape the target needs
 
 Usage:
-  hookrelay start    [-c FILE]   run the relay
+  hookrelay start    [-c FILE]   run the relay (SIGHUP reloads the config: docs/reload.md)
   hookrelay validate [-c FILE]   check a config file; exit 0 when valid, 1 with every error otherwise
   hookrelay try      [-c FILE] --route ID [--file BODY] [--content-type T] [--method M]
                      [--query 'a=1&b=2'] [--header 'K: V'] [--param name=value] [--json]
