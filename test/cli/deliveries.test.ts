@@ -386,6 +386,51 @@ describe('replay', () => {
     expect(JSON.parse(byCode.stdout).deliveries).toMatchObject([{ id: refused, lastCode: UNREACHABLE }]);
   });
 
+  // On a terminal (script(1) gives the CLI one): the confirmation is asked, progress is one line.
+  it.skipIf(!existsSync('/usr/bin/script'))(
+    'on a terminal asks before replaying more than one, and updates one progress line',
+    async () => {
+      const at = Date.now() - 60_000;
+      const made = Array.from({ length: 250 }, (_, i) => delivery('orders', {}, at + i));
+      await Promise.all(made.map((d) => driver.enqueue(d)));
+      await driver.lease('orders', 1000, 30_000, Date.now() + 1);
+      await Promise.all(made.map((d) => driver.dead(d.id, { reason: 'x' })));
+      const onTerminal = (answer: string) =>
+        new Promise<string>((done) => {
+          const command = [
+            process.execPath,
+            'src/main.ts',
+            'deliveries',
+            'replay',
+            '--status',
+            'dead',
+            '-c',
+            file,
+          ]
+            .map((arg) => `'${arg}'`)
+            .join(' ');
+          const child = execFile(
+            '/usr/bin/script',
+            ['-qec', `${command}; echo "exit=$?"`, '/dev/null'],
+            { cwd: ROOT, timeout: 15_000 },
+            (_error, stdout) => done(stdout.replaceAll('\r', '')),
+          );
+          child.stdin!.end(answer);
+        });
+      const declined = await onTerminal('n\n');
+      expect(declined).toContain('replay 250 dead deliveries? [y/N]');
+      expect(declined).toContain('not confirmed; nothing replayed');
+      expect(declined).toContain('exit=1');
+      expect(await driver.count({ status: 'dead' })).toBe(250);
+      const confirmed = await onTerminal('y\n');
+      expect(confirmed).toContain('replayed 200/250replayed 250/250\n');
+      expect(confirmed).toContain('replayed 250 dead deliveries;');
+      expect(confirmed).toContain('exit=0');
+      expect(await driver.count({ status: 'pending' })).toBe(250);
+    },
+    30_000,
+  );
+
   it('replays in batches, with a progress line per batch on stderr when not a terminal', async () => {
     const at = Date.now() - 60_000;
     const made = Array.from({ length: 450 }, (_, i) => delivery('orders', {}, at + i));
