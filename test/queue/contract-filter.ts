@@ -188,6 +188,33 @@ export function filterContract(
     expect(await q.count(filter)).toBe(0);
   });
 
+  it('counts, lists and replays across more records than a page of a scan', async () => {
+    const q = await driver();
+    const t0 = Date.now() - 86_400_000;
+    const n = 450;
+    // Enqueued newest first, every other one timed out.
+    const made = await seed(
+      q,
+      Array.from({ length: n }, (_, i) => ({
+        routeId: 'r1',
+        createdAt: t0 + (n - i) * 1000,
+        outcome: { kind: 'dead', code: i % 2 === 0 ? TIMEOUT : UNREACHABLE } as Outcome,
+      })),
+    );
+    const timedOut = made.filter((_, i) => i % 2 === 0);
+    const filter = { status: 'dead' as const, code: TIMEOUT };
+    expect(await q.count(filter)).toBe(225);
+    expect(await q.count({ status: 'dead' })).toBe(n);
+    expect(ids(await q.list({ ...filter, limit: 1000 }))).toEqual([...timedOut].sort());
+    expect(await q.replay({ ...filter, limit: 210 }, Date.now())).toBe(210);
+    const oldest = [...timedOut].reverse().slice(0, 210);
+    expect(new Set(ids(await q.list({ status: 'pending', limit: 1000 })))).toEqual(new Set(oldest));
+    expect(await q.replay(filter, Date.now())).toBe(15);
+    expect(await q.replay({ status: 'dead' }, Date.now())).toBe(225);
+    expect(await q.count({ status: 'dead' })).toBe(0);
+    expect(await q.count({ status: 'pending' })).toBe(n);
+  }, 30_000);
+
   it('restore carries the last code and the code of each attempt', async () => {
     const q = await driver();
     const base = newDelivery({ createdAt: Date.now() - 10_000 });
