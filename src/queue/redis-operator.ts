@@ -1,14 +1,15 @@
 /**
  * The redis driver's operator views and actions over many jobs: list, replay, purge, and when a
  * route's next job is due. They read every job of the routes concerned (O(n), fine for an
- * operator's view or a worker's sleep; nothing here runs per webhook).
+ * operator's view or a worker's sleep; nothing here runs per webhook); list and replay by a filter
+ * read them a page at a time (redis-scan.ts), keeping at most the page and what they return.
  */
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { FoundJob, RouteJobs } from './redis-jobs.ts';
 import { type JobData, strip, toRecord } from './redis-record.ts';
-import { countMatching, jobMatches, replayEach, Smallest, scan } from './redis-scan.ts';
-import type { DeliveryFilter, DeliveryRecord, DeliveryStatus, ListFilter, ReplayFilter } from './types.ts';
+import { jobMatches, replayEach, Smallest, scan } from './redis-scan.ts';
+import type { DeliveryRecord, DeliveryStatus, ListFilter, ReplayFilter } from './types.ts';
 
 const byId = (a: FoundJob, b: FoundJob) => (a.job.id! < b.job.id! ? -1 : a.job.id! > b.job.id! ? 1 : 0);
 
@@ -26,10 +27,6 @@ export async function listJobs(jobs: RouteJobs, filter: ListFilter): Promise<Del
     if (page.offer(found)) seen.add(job.id!);
   });
   return page.items.map((f) => toRecord(f.job.id!, f.job.data, f.status));
-}
-
-export function countJobs(jobs: RouteJobs, filter: DeliveryFilter): Promise<number> {
-  return countMatching(jobs, filter);
 }
 
 /** A dead or delivered job back to pending, due at `now`, attempts reset; false when it moved meanwhile. */

@@ -26,9 +26,10 @@ import { randomUUID } from 'node:crypto';
 import { Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { RouteJobs } from './redis-jobs.ts';
-import { countJobs, listJobs, nextDueOf, purgeJobs, replayJobs } from './redis-operator.ts';
+import { listJobs, nextDueOf, purgeJobs, replayJobs } from './redis-operator.ts';
 import { attemptsOf, type JobData, newJobData, strip, toRecord, withAttempt } from './redis-record.ts';
 import { replicated, restoreJob } from './redis-restore.ts';
+import { countMatching } from './redis-scan.ts';
 import { producerOptions, type RedisSettings, workerOptions } from './redis-settings.ts';
 import { Watchdog } from './redis-watchdog.ts';
 import {
@@ -341,11 +342,8 @@ export class RedisDriver implements QueueDriver {
     }
     let next = data;
     if (result.attempt) {
-      next = {
-        ...withAttempt(data, result.attempt, this.#keep),
-        lastStatus: result.attempt.status,
-        lastCode: result.attempt.code,
-      };
+      const { status, code } = result.attempt;
+      next = { ...withAttempt(data, result.attempt, this.#keep), lastStatus: status, lastCode: code };
       next.lastResponse = result.response;
     } else if (result.response !== undefined) {
       next = { ...next, lastResponse: result.response };
@@ -373,7 +371,7 @@ export class RedisDriver implements QueueDriver {
 
   async count(filter: DeliveryFilter): Promise<number> {
     await this.#check();
-    return countJobs(this.#jobs, filter);
+    return countMatching(this.#jobs, filter);
   }
 
   async purge(filter: {
