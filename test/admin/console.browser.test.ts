@@ -94,7 +94,7 @@ describe.skipIf(!chromium)('admin console in a browser', () => {
     await page.evaluate('window.__kept = true');
     await page.click('#filters button[type="submit"]');
     await page.waitForFunction("document.querySelector('#total')?.textContent?.includes('3 matching')");
-    expect(page.url()).toContain('route=orders');
+    expect(page.url()).toBe(`${relay.adminUrl}/console/deliveries?route=orders&status=dead`);
     // Not a full page load: the window's state survived.
     expect(await page.evaluate('window.__kept')).toBe(true);
 

@@ -8,14 +8,14 @@
 import { type DeliverySummary, STATUSES, summary } from '../../present/view.ts';
 import type { DeliveryRecord } from '../../queue/types.ts';
 import { type Answer, type ConsoleDeps, type ConsoleRequest, redactView } from './context.ts';
-import { type ConsoleFilter, driverFilter, filterParams, pageSize, readFilter } from './filter.ts';
+import { type ConsoleFilter, driverFilter, filterParams, PAGE_SIZE, pageSize, readFilter } from './filter.ts';
 import { html, query, type SafeHtml } from './html.ts';
 import { csrfField, page, statusBadge } from './layout.ts';
 import { requireQueue } from './queue.ts';
 
 export async function deliveriesScreen(deps: ConsoleDeps, request: ConsoleRequest): Promise<Answer> {
   const params = request.url.searchParams;
-  const filter = readFilter(params);
+  const filter = readFilter(params, deps.now());
   const limit = pageSize(params);
   const after = params.get('after') || undefined;
   const driver = requireQueue(deps);
@@ -26,7 +26,9 @@ export async function deliveriesScreen(deps: ConsoleDeps, request: ConsoleReques
   const rows = redactView(deps.secrets, await Promise.all(records.map(summary)));
   const next = records.length === limit ? records[records.length - 1]!.id : undefined;
   const section = results(filter, rows, records, total, { next, limit, after, csrf: request.csrf });
-  if (request.fragment) return { status: 200, body: section };
+  // The address bar gets the filter without its empty fields (htmx would push them all).
+  const address = `/console/deliveries${query({ ...filterParams(filter), limit: limit === PAGE_SIZE ? undefined : limit, after })}`;
+  if (request.fragment) return { status: 200, body: section, headers: { 'hx-push-url': address } };
   const dead = filter.form.status === 'dead';
   const title = dead ? 'Dead letters' : 'Deliveries';
   const body = html`<h2>${title}</h2>
@@ -43,8 +45,9 @@ function filterForm(filter: ConsoleFilter, limit: number): SafeHtml {
 <label>Route <input name="route" value="${f.route}" size="16"></label>
 <label>Status <select name="status">${option('', 'any')}${STATUSES.map((s) => option(s, s))}</select></label>
 <label>Error code <input name="code" value="${f.code}" size="30" placeholder="HOOKRELAY_ERR_UPSTREAM_TIMEOUT"></label>
-<label>Accepted since (UTC) <input type="datetime-local" name="since" value="${f.since}"></label>
-<label>until (UTC) <input type="datetime-local" name="until" value="${f.until}"></label>
+<label>Last status <input name="lastStatus" value="${f.lastStatus}" size="4" inputmode="numeric" placeholder="503"></label>
+<label>Accepted since (UTC) <input name="since" value="${f.since}" size="17" placeholder="2026-12-03T14:00 or 2h"></label>
+<label>until (UTC) <input name="until" value="${f.until}" size="17" placeholder="2026-12-03T15:00"></label>
 <input type="hidden" name="limit" value="${limit}">
 <button type="submit" class="primary">Filter</button>
 <span class="htmx-indicator muted">loading…</span>

@@ -1,9 +1,11 @@
 /**
  * The deliveries filter of the console, read from a query string or a form (the same names
  * either way, so a filtered page is a plain link): `route`, `status`, `code` (the last attempt's
- * error code), `since` and `until` (when the webhook was accepted, ISO 8601 or the browser's
- * `datetime-local` value, read as UTC), `after` (the page cursor) and `limit`.
+ * error code), `lastStatus` (its HTTP status), `since` and `until` (when the webhook was
+ * accepted: ISO 8601 or the browser's `datetime-local` value, read as UTC, or an age such as
+ * `2h`, as the CLI takes them), `after` (the page cursor) and `limit`. Empty fields are no filter.
  */
+import { parseInstant } from '../../present/instant.ts';
 import { isStatus, STATUSES } from '../../present/view.ts';
 import type { DeliveryFilter, DeliveryStatus } from '../../queue/types.ts';
 import { badRequest } from '../http.ts';
@@ -13,15 +15,16 @@ export const MAX_PAGE_SIZE = 200;
 
 export interface ConsoleFilter extends DeliveryFilter {
   /** The text of the fields as given, to fill the form and build links. */
-  form: { route: string; status: string; code: string; since: string; until: string };
+  form: { route: string; status: string; code: string; lastStatus: string; since: string; until: string };
 }
 
-export function readFilter(params: URLSearchParams): ConsoleFilter {
+export function readFilter(params: URLSearchParams, now: number): ConsoleFilter {
   const text = (name: string) => (params.get(name) ?? '').trim().slice(0, 200);
   const form = {
     route: text('route'),
     status: text('status'),
     code: text('code'),
+    lastStatus: text('lastStatus'),
     since: text('since'),
     until: text('until'),
   };
@@ -32,19 +35,28 @@ export function readFilter(params: URLSearchParams): ConsoleFilter {
     routeId: form.route || undefined,
     status: (form.status || undefined) as DeliveryStatus | undefined,
     code: form.code || undefined,
-    since: instant(form.since, 'since'),
-    until: instant(form.until, 'until'),
+    lastStatus: httpStatus(form.lastStatus),
+    since: instant(form.since, 'since', now),
+    until: instant(form.until, 'until', now),
   };
 }
 
-/** `2026-12-03T17:14`, `2026-12-03T17:14:05Z`, `2026-12-03`: a time as ms since epoch (UTC when no zone). */
-export function instant(value: string, name: string): number | undefined {
+function httpStatus(value: string): number | undefined {
   if (value === '') return undefined;
-  const zoned = /(Z|[+-]\d{2}:\d{2})$/i.test(value) || !value.includes('T') ? value : `${value}Z`;
-  const ms = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(zoned) : Number.NaN;
-  if (!Number.isFinite(ms))
-    throw badRequest(`${name} must be a date and time such as 2026-12-03T17:00 (UTC)`);
-  return ms;
+  const n = Number(value);
+  if (!/^\d{3}$/.test(value) || n < 100 || n > 599)
+    throw badRequest('lastStatus must be an HTTP status from 100 to 599');
+  return n;
+}
+
+/** A time as ms since epoch: ISO 8601 (UTC without an offset, as `datetime-local` sends it) or an age (`2h`). */
+function instant(value: string, name: string, now: number): number | undefined {
+  if (value === '') return undefined;
+  try {
+    return parseInstant(value, name, now, { age: true });
+  } catch (error) {
+    throw badRequest((error as Error).message);
+  }
 }
 
 export function pageSize(params: URLSearchParams): number {

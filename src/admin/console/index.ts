@@ -102,10 +102,7 @@ export function createConsole(options: ConsoleOptions): AdminConsole {
       loggedIn: tokenNeeded && current.kind === 't',
       req,
       url,
-      fragment:
-        req.headers['hx-request'] === 'true' &&
-        req.headers['hx-history-restore-request'] !== 'true' &&
-        req.headers['hx-target'] === 'results',
+      fragment: isFragment(req),
     };
     let form = new URLSearchParams();
     if (!get) {
@@ -136,6 +133,11 @@ export function createConsole(options: ConsoleOptions): AdminConsole {
       );
     }
     if (!signedIn) {
+      if (get && base.fragment) {
+        // htmx would follow a redirect and put the login form where the table was: navigate instead.
+        res.writeHead(204, { ...SECURITY_HEADERS, ...extra, 'hx-redirect': '/console/login' }).end();
+        return 204;
+      }
       if (get) return send(res, { redirect: '/console/login' }, extra);
       throw new AdminError('HOOKRELAY_ERR_ADMIN_UNAUTHORIZED');
     }
@@ -189,20 +191,34 @@ export function createConsole(options: ConsoleOptions): AdminConsole {
           closeAfterAnswer(req.socket);
           failure.headers.connection = 'close';
         }
-        return sendError(res, failure);
+        return sendError(res, failure, isFragment(req));
       }
     },
   };
 
   /** An error as a page: the code and message (escaped like everything else), never a stack. */
-  function sendError(res: ServerResponse, error: AdminError): number {
+  function sendError(res: ServerResponse, error: AdminError, fragment: boolean): number {
+    const notice = html`<p class="notice bad" id="error" role="alert"><code>${error.code}</code>: ${error.message}</p>`;
+    if (fragment) {
+      sendHtml(res, error.status, html`<section id="results">${notice}</section>`, error.headers);
+      return error.status;
+    }
     const ctx = { assets, csrf: '', loggedIn: false };
     const body = html`<h2>${error.status === 403 || error.status === 401 ? 'Refused' : 'Error'}</h2>
-<p class="notice bad" id="error" role="alert"><code>${error.code}</code>: ${error.message}</p>
+${notice}
 <p><a href="/console">Back to the console</a></p>`;
     sendHtml(res, error.status, page(ctx, 'login', 'Error', body), error.headers);
     return error.status;
   }
+}
+
+/** htmx asking for the deliveries table only (not a history restore, which wants the page). */
+function isFragment(req: IncomingMessage): boolean {
+  return (
+    req.headers['hx-request'] === 'true' &&
+    req.headers['hx-history-restore-request'] !== 'true' &&
+    req.headers['hx-target'] === 'results'
+  );
 }
 
 function send(res: ServerResponse, answer: Answer, headers: Record<string, string | string[]> = {}): number {

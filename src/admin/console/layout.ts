@@ -25,7 +25,8 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 /**
  * htmx without its inline style (`includeIndicatorStyles`, the stylesheet has the rules), without
  * `eval` (`hx-on`, `js:` values) or running scripts found in swapped content, only to this origin,
- * and keeping no page in sessionStorage (a delivery's body would stay there).
+ * keeping no page in sessionStorage (a delivery's body would stay there), and showing an error's
+ * answer where the table was.
  */
 const HTMX_CONFIG = JSON.stringify({
   includeIndicatorStyles: false,
@@ -34,6 +35,11 @@ const HTMX_CONFIG = JSON.stringify({
   selfRequestsOnly: true,
   historyCacheSize: 0,
   refreshOnHistoryMiss: true,
+  // A refused filter (400) replaces the table with its message instead of doing nothing.
+  responseHandling: [
+    { code: '204', swap: false },
+    { code: '[2345]..', swap: true, error: false },
+  ],
 });
 
 export type Screen = 'routes' | 'deliveries' | 'dead' | 'purge' | 'login';

@@ -29,7 +29,7 @@ export async function replayAction(deps: ConsoleDeps, request: ConsoleRequest): 
     };
   }
   const scope = form.get('scope');
-  const filter = readFilter(form);
+  const filter = readFilter(form, deps.now());
   const back = `/console/deliveries${query(filterParams(filter))}`;
   const confirmed = form.get('confirm') === 'yes';
   if (scope === 'selected') {

@@ -142,11 +142,18 @@ describe('console screens', () => {
     const route = await c.get('/console/deliveries?route=other');
     expect(route.text).toContain('1 matching');
     expect(route.text).not.toContain('Replay all');
-    const fragment = await c.get('/console/deliveries?status=dead', {
-      'hx-request': 'true',
-      'hx-target': 'results',
-    });
+    const hx = { 'hx-request': 'true', 'hx-target': 'results' };
+    const fragment = await c.get('/console/deliveries?route=&status=dead&code=&since=&until=&limit=50', hx);
     expect(fragment.text.startsWith('<section id="results">')).toBe(true);
+    // The address bar gets the filter without the empty fields the form sent.
+    expect(fragment.headers.get('hx-push-url')).toBe('/console/deliveries?status=dead');
+    const refused = await c.get('/console/deliveries?since=yesterday', hx);
+    expect(refused.status).toBe(400);
+    expect(refused.text).toMatch(/^<section id="results"><p class="notice bad"/);
+    expect((await c.get('/console/deliveries?lastStatus=500')).text).toContain('0 matching');
+    expect((await c.get('/console/deliveries?lastStatus=5000')).status).toBe(400);
+    // An age counts back from now: all of these were accepted in 2026-11.
+    expect((await c.get('/console/deliveries?since=1h')).text).toContain('0 matching');
     const bad = await c.get('/console/deliveries?status=nope');
     expect(bad.status).toBe(400);
     expect(bad.text).toContain('HOOKRELAY_ERR_ADMIN_BAD_REQUEST');
@@ -285,6 +292,10 @@ describe('console screens', () => {
     const first = await c.get('/console/deliveries');
     expect(first.status).toBe(303);
     expect(first.headers.get('location')).toBe('/console/login');
+    // htmx asking for the table is sent to the login page as a whole navigation.
+    const table = await c.get('/console/deliveries', { 'hx-request': 'true', 'hx-target': 'results' });
+    expect(table.status).toBe(204);
+    expect(table.headers.get('hx-redirect')).toBe('/console/login');
     const login = await c.get('/console/login');
     expect(login.status).toBe(200);
     expect(login.text).toContain('type="password"');
