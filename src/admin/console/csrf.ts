@@ -13,6 +13,8 @@
  *   requests a page of the same site started) and `Path=/console` (the API never sees it and
  *   keeps requiring the bearer header). `__Host-` and `Secure` need HTTPS, which the admin
  *   listener does not serve; behind a TLS proxy they would be worth adding.
+ * - A logout ends the session in this process (its id is remembered until it would have expired),
+ *   so a copy of the cookie is refused too.
  * - Every form of the console carries a hidden `csrf` field, HMAC-SHA256 of the session id. A
  *   POST is accepted only with a valid session cookie and the token bound to it, compared in
  *   constant time. A page of another site can neither read the token (same-origin policy, and
@@ -26,6 +28,8 @@ import type { IncomingMessage } from 'node:http';
 export const COOKIE = 'hookrelay_console';
 /** How long a session lasts from its creation (login, or the first page without a token). */
 export const SESSION_MS = 8 * 3_600_000;
+/** Logged-out sessions remembered (one process, a handful of operators: never near this). */
+const MAX_ENDED = 10_000;
 
 export interface Session {
   id: string;
@@ -39,6 +43,8 @@ export interface Sessions {
   read(req: IncomingMessage, now: number): Session | undefined;
   /** A new session and its `Set-Cookie` value. */
   issue(kind: Session['kind'], now: number): { session: Session; cookie: string };
+  /** Ends a session (logout): its cookie is refused from now on, even if a copy is replayed. */
+  end(session: Session): void;
   /** The `Set-Cookie` value that removes the session cookie. */
   clear(): string;
   /** The CSRF token the session's forms carry. */
@@ -63,6 +69,8 @@ export function createSessions(options: { token?: string | undefined; secret?: B
   const mac = (purpose: string, text: string) =>
     b64(createHmac('sha256', secret).update(`${purpose}\n${tokenHash}\n${text}`).digest());
   const cookieAttributes = 'Path=/console; HttpOnly; SameSite=Strict';
+  // Sessions ended by a logout, until they would have expired anyway (bounded: oldest dropped first).
+  const ended = new Map<string, number>();
 
   return {
     read(req, now) {
@@ -77,6 +85,7 @@ export function createSessions(options: { token?: string | undefined; secret?: B
       if (kind !== 't' && kind !== 'n' && kind !== 'l') return undefined;
       // A token configured now turns an anonymous session into none (and the MAC covers the token).
       if (kind === 'n' && options.token !== undefined) return undefined;
+      if (ended.has(id)) return undefined;
       return { id, expires, kind };
     },
     issue(kind, now) {
@@ -84,6 +93,12 @@ export function createSessions(options: { token?: string | undefined; secret?: B
       const body = `${session.id}.${session.expires}.${kind}`;
       const cookie = `${COOKIE}=v1.${body}.${mac('session', body)}; ${cookieAttributes}; Max-Age=${SESSION_MS / 1000}`;
       return { session, cookie };
+    },
+    end(session) {
+      const now = Date.now();
+      for (const [id, expires] of ended) if (expires <= now) ended.delete(id);
+      if (ended.size >= MAX_ENDED) ended.delete(ended.keys().next().value!);
+      ended.set(session.id, session.expires);
     },
     clear: () => `${COOKIE}=; ${cookieAttributes}; Max-Age=0`,
     csrfToken: (session) => mac('csrf', session.id),

@@ -126,6 +126,7 @@ export function createConsole(options: ConsoleOptions): AdminConsole {
     }
     if (path === '/console/logout') {
       if (get) return methodNotAllowed(path, 'POST');
+      sessions.end(current);
       return send(
         res,
         { redirect: tokenNeeded ? '/console/login' : '/console' },

@@ -316,9 +316,23 @@ describe('console screens', () => {
       headers: { authorization: 'Bearer admin-token-0123456789' },
     });
     expect(bearer.status).toBe(200);
+    const kept = c.cookie;
     const out = await c.post('/console/logout', { csrf: csrfOf(page) });
     expect(out.headers.getSetCookie()[0]).toContain('Max-Age=0');
     expect((await c.get('/console')).status).toBe(303);
+    // A copy of the ended session's cookie is refused too.
+    const replayed = await fetch(`${harness.url}/console`, { headers: { cookie: kept }, redirect: 'manual' });
+    expect(replayed.status).toBe(303);
+  });
+
+  it('without a token there is no login', async () => {
+    harness = await startConsole();
+    const c = client(harness.url);
+    const login = await c.get('/console/login');
+    expect(login.status).toBe(303);
+    expect(login.headers.get('location')).toBe('/console');
+    const page = await c.get('/console');
+    expect(page.text).not.toContain('Log out');
   });
 
   it('the host guard comes first', async () => {
