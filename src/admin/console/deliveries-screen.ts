@@ -46,8 +46,8 @@ function filterForm(filter: ConsoleFilter, limit: number): SafeHtml {
 <label>Status <select name="status">${option('', 'any')}${STATUSES.map((s) => option(s, s))}</select></label>
 <label>Error code <input name="code" value="${f.code}" size="30" placeholder="HOOKRELAY_ERR_UPSTREAM_TIMEOUT"></label>
 <label>Last status <input name="lastStatus" value="${f.lastStatus}" size="4" inputmode="numeric" placeholder="503"></label>
-<label>Accepted since (UTC) <input name="since" value="${f.since}" size="17" placeholder="2026-12-03T14:00 or 2h"></label>
-<label>until (UTC) <input name="until" value="${f.until}" size="17" placeholder="2026-12-03T15:00"></label>
+<label>Accepted since (UTC) <input name="since" value="${f.since}" size="14" placeholder="ISO time or 2h"></label>
+<label>until (UTC) <input name="until" value="${f.until}" size="14" placeholder="ISO time or 1h"></label>
 <input type="hidden" name="limit" value="${limit}">
 <button type="submit" class="primary">Filter</button>
 <span class="htmx-indicator muted">loading…</span>
@@ -89,7 +89,7 @@ ${rows.map((row, i) => {
 <td>${row.route}</td><td>${statusBadge(row.status)}</td><td class="num">${row.attempts}</td>
 <td>${row.lastStatus ?? ''}</td>
 <td>${row.lastCode ? html`<code>${row.lastCode}</code><br>` : ''}<span class="muted">${clip(row.lastError ?? '', 160)}</span></td>
-<td>${row.createdAt}</td>
+<td class="when">${row.createdAt}</td>
 <td>${canReplay ? html`<button type="submit" name="only" value="${record.id}">Replay</button>` : ''}</td>
 </tr>`;
 })}
