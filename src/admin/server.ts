@@ -1,13 +1,15 @@
 /**
- * The admin API listener: deliveries (list, show one, replay, purge) and queue stats as JSON, the
- * loaded configuration and its reload, behind the host guard (guard.ts) and the admin token.
+ * The admin API listener: deliveries (list, count, show one, replay by ids or by a filter, purge),
+ * queue stats, the loaded configuration and its reload, as JSON, behind the host guard (guard.ts)
+ * and the admin token. The filter of list, count and replay is read by filter.ts.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { SecretValues } from '../core/secret-values.ts';
 import { closeAfterAnswer } from '../ingress/linger.ts';
-import { attemptView, detail, isStatus, parseAge, STATUSES, statsView, summary } from '../present/view.ts';
-import type { DeliveryStatus, QueueDriver } from '../queue/types.ts';
+import { attemptView, detail, parseAge, statsView, summary } from '../present/view.ts';
+import type { DeliveryStatus, QueueDriver, ReplayFilter } from '../queue/types.ts';
 import type { Logger } from '../telemetry/log.ts';
+import { FILTER_FIELDS, readFilter } from './filter.ts';
 import { createHostGuard, requireJsonBody } from './guard.ts';
 import { AdminError, adminErrorBody, badRequest, bearerCheck, readJson, sendJson } from './http.ts';
 import type { AdminLive } from './live.ts';
@@ -66,14 +68,10 @@ export function createAdminServer(options: AdminOptions): Server {
 
   const list: Handler = async (_req, url) => {
     const query = url.searchParams;
-    known(query.keys(), ['route', 'status', 'limit', 'after'], 'query parameter');
-    const status = query.get('status') ?? undefined;
-    if (status !== undefined && !isStatus(status))
-      throw badRequest(`status must be one of ${STATUSES.join(', ')}`);
+    known(query.keys(), [...FILTER_FIELDS, 'limit', 'after'], 'query parameter');
     const limit = query.has('limit') ? positiveInt(query.get('limit'), 'limit', MAX_LIMIT) : DEFAULT_LIMIT;
     const records = await queue().list({
-      routeId: query.get('route') ?? undefined,
-      status,
+      ...readFilter((name) => query.get(name) ?? undefined, now()),
       limit,
       after: query.get('after') ?? undefined,
     });
@@ -84,6 +82,12 @@ export function createAdminServer(options: AdminOptions): Server {
     };
   };
 
+  const count: Handler = async (_req, url) => {
+    const query = url.searchParams;
+    known(query.keys(), [...FILTER_FIELDS], 'query parameter');
+    return { count: await queue().count(readFilter((name) => query.get(name) ?? undefined, now())) };
+  };
+
   const show: Handler = async (_req, _url, id) => {
     const found = await queue().get(id!);
     if (!found) throw new AdminError('HOOKRELAY_ERR_ADMIN_NOT_FOUND', { reason: `no delivery '${id}'` });
@@ -92,12 +96,13 @@ export function createAdminServer(options: AdminOptions): Server {
 
   const replay: Handler = async (req) => {
     const body = await readJson(req);
-    known(Object.keys(body), ['ids', 'route', 'status'], 'field');
-    let replayed: number;
-    let routes: string[];
+    known(Object.keys(body), ['ids', ...FILTER_FIELDS, 'dryRun'], 'field');
     if (body.ids !== undefined) {
-      if (body.route !== undefined || body.status !== undefined) {
-        throw badRequest('give either `ids` or `status` (with an optional `route`), not both');
+      const extra = [...FILTER_FIELDS, 'dryRun'].filter((name) => body[name] !== undefined);
+      if (extra.length > 0) {
+        throw badRequest(
+          `give either \`ids\` or a filter (\`status\` and others), not both: got ${extra.join(', ')}`,
+        );
       }
       const ids = body.ids;
       if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => typeof id === 'string')) {
@@ -106,18 +111,31 @@ export function createAdminServer(options: AdminOptions): Server {
       if (ids.length > MAX_IDS) throw badRequest(`at most ${MAX_IDS} ids per request`);
       const records = await Promise.all(ids.map((id: string) => queue().get(id)));
       const notFound = ids.filter((_id, i) => records[i] === undefined);
-      routes = [...new Set(records.flatMap((r) => (r ? [r.record.routeId] : [])))];
-      replayed = await queue().replay({ ids: ids.filter((_id, i) => records[i] !== undefined) }, now());
+      const routes = [...new Set(records.flatMap((r) => (r ? [r.record.routeId] : [])))];
+      const replayed = await queue().replay({ ids: ids.filter((_id, i) => records[i] !== undefined) }, now());
       if (replayed > 0) options.onReplay?.(routes);
       return { replayed, notFound };
     }
     if (body.status !== 'dead' && body.status !== 'delivered') {
-      throw badRequest('give `ids`, or `status` ("dead" or "delivered") with an optional `route`');
+      throw badRequest(
+        'give `ids`, or `status` ("dead" or "delivered") with optional `route`, `code`, `lastStatus`, `since`, `until`, `dryRun`',
+      );
     }
-    const route = optionalString(body.route, 'route');
-    replayed = await queue().replay({ routeId: route, status: body.status }, now());
-    routes = route ? [route] : Object.keys((await queue().stats()).byRoute);
-    if (replayed > 0) options.onReplay?.(routes);
+    if (body.dryRun !== undefined && typeof body.dryRun !== 'boolean')
+      throw badRequest('`dryRun` must be true or false');
+    const filter: ReplayFilter = { ...readFilter((name) => body[name], now()), status: body.status };
+    if (body.dryRun) return { matched: await queue().count(filter) };
+    const replayed = await queue().replay(filter, now());
+    if (replayed > 0) {
+      // The routes that now have deliveries due: the filter's, or every route with pending ones.
+      const routes =
+        filter.routeId !== undefined
+          ? [filter.routeId]
+          : Object.entries((await queue().stats()).byRoute).flatMap(([route, counts]) =>
+              counts.pending.count > 0 ? [route] : [],
+            );
+      options.onReplay?.(routes);
+    }
     return { replayed };
   };
 
@@ -202,6 +220,8 @@ export function createAdminServer(options: AdminOptions): Server {
 
   function match(path: string): [Handler | undefined, string, string | undefined] {
     if (path === '/deliveries') return [list, 'GET', undefined];
+    // Before /deliveries/:id: `count` is not a delivery id (ids are hex, see queue/ids.ts).
+    if (path === '/deliveries/count') return [count, 'GET', undefined];
     if (path === '/deliveries/replay') return [replay, 'POST', undefined];
     if (path === '/deliveries/purge') return [purge, 'POST', undefined];
     if (path === '/queue/stats') return [stats, 'GET', undefined];

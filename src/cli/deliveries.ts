@@ -1,16 +1,18 @@
 /**
  * `hookrelay deliveries`: list, show, replay and purge the queued deliveries of a config's queue
  * (SQLite file or Redis) from the command line, as text or JSON, with every secret value of the configuration
- * redacted.
+ * redacted. Replaying by a filter (counting, confirming, batches, progress) is deliveries-replay.ts'.
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../core/errors.ts';
 import type { SecretValues } from '../core/secret-values.ts';
+import { parseInstant } from '../present/instant.ts';
 import { describe, table } from '../present/text.ts';
 import { attemptView, detail, isStatus, parseAge, STATUSES, summary } from '../present/view.ts';
-import type { QueueDriver } from '../queue/types.ts';
+import type { DeliveryFilter, QueueDriver } from '../queue/types.ts';
 import { createLogger } from '../telemetry/log.ts';
+import { replayByFilter } from './deliveries-replay.ts';
 import { configFile } from './load.ts';
 import { type QueueSection, queueConfig } from './queue-config.ts';
 
@@ -21,12 +23,16 @@ store (the SQLite file \`queue.path\`, or Redis with \`queue.driver: redis\`), w
 are running or stopped.
 
 Commands:
-  list [--route R] [--status S] [--limit N] [--json]
+  list [--route R] [--status S] [FILTERS] [--limit N] [--json]
                         deliveries, oldest first: id, route, status, attempts, last result, age
   show ID [--json]      one delivery: its record, the stored request and every attempt
   replay ID...          make dead (or delivered) deliveries pending again, due now
-  replay --status dead [--route R]
-                        replay every dead delivery (of one route)
+  replay --status dead|delivered [--route R] [FILTERS] [--dry-run] [--yes] [--json]
+                        replay every delivery the filters match, in batches of 200; --dry-run
+                        prints how many match and changes nothing. More than one match needs a
+                        confirmation: asked when stdin is a terminal; otherwise --yes is
+                        required (without it: exit 2, nothing replayed). Runs of more than one
+                        batch show progress on stderr. --json prints {"matched","replayed"}
   purge --status delivered|dead --older-than AGE [--route R]
                         delete finished deliveries last changed more than AGE ago (e.g. 7d, 12h)
   migrate --to redis [--from FILE] [--dry-run] [--include-delivered] [--force] [--json]
@@ -41,6 +47,16 @@ Options:
       --older-than AGE  purge only deliveries last changed more than AGE ago
       --json            print JSON, as the admin API answers
 
+Filters (list and replay; every one given must hold):
+      --code C          the last attempt's error code, e.g. HOOKRELAY_ERR_UPSTREAM_TIMEOUT
+                        or HOOKRELAY_ERR_UPSTREAM_UNREACHABLE (see docs/errors.md)
+      --last-status N   the last attempt's HTTP status, e.g. 503
+      --since T         accepted at or after T: ISO 8601 (UTC without an offset), or an age
+                        counted back from now such as 2h, 30m or 7d
+      --until T         accepted before T (same forms)
+      --dry-run         replay: print how many match, change nothing
+  -y, --yes             replay: no confirmation for more than one match
+
 A running relay picks replayed deliveries up within its poll interval. Exit status: 0 on success,
 1 when a delivery is not found or the queue cannot be read, 2 on a usage error. See docs/queue.md.`;
 
@@ -54,6 +70,12 @@ function parse(argv: string[]) {
       status: { type: 'string', short: 's' },
       limit: { type: 'string', short: 'n' },
       'older-than': { type: 'string' },
+      code: { type: 'string' },
+      'last-status': { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      yes: { type: 'boolean', short: 'y', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -66,10 +88,11 @@ type Print = (text: string) => void;
 type Command = (driver: QueueDriver, values: Values, ids: string[], print: Print) => Promise<number>;
 
 /** Options each command accepts besides -c, --help; anything else given is a usage error. */
+const FILTERS = ['code', 'last-status', 'since', 'until'] as const;
 const ACCEPTS: Record<string, (keyof Values)[]> = {
-  list: ['route', 'status', 'limit', 'json'],
+  list: ['route', 'status', ...FILTERS, 'limit', 'json'],
   show: ['json'],
-  replay: ['route', 'status', 'json'],
+  replay: ['route', 'status', ...FILTERS, 'dry-run', 'yes', 'json'],
   purge: ['route', 'status', 'older-than', 'json'],
 };
 
@@ -135,8 +158,10 @@ function fail(message: string): void {
 }
 
 function check(name: string, values: Values, ids: string[]): void {
-  for (const key of ['route', 'status', 'limit', 'older-than', 'json'] as const) {
-    const given = key === 'json' ? values.json : values[key] !== undefined;
+  const keys = ['route', 'status', ...FILTERS, 'limit', 'older-than', 'dry-run', 'yes', 'json'] as const;
+  for (const key of keys) {
+    const value = values[key];
+    const given = typeof value === 'boolean' ? value : value !== undefined;
     if (given && !ACCEPTS[name]!.includes(key)) throw new Error(`--${key} does not apply to '${name}'`);
   }
   if (values.status !== undefined && !isStatus(values.status)) {
@@ -147,12 +172,20 @@ function check(name: string, values: Values, ids: string[]): void {
   }
   if (name === 'list' && ids.length > 0) throw new Error(`'list' takes no arguments, got '${ids[0]}'`);
   if (name === 'show' && ids.length !== 1) throw new Error("'show' takes exactly one delivery id");
+  filterOf(values, Date.now());
   if (name === 'replay') {
-    if (ids.length > 0 && (values.status !== undefined || values.route !== undefined)) {
-      throw new Error("'replay' takes delivery ids or --status (with --route), not both");
+    const filtered = (['status', 'route', ...FILTERS, 'dry-run', 'yes'] as const).filter(
+      (key) => values[key],
+    );
+    if (ids.length > 0 && filtered.length > 0) {
+      throw new Error(
+        `'replay' takes delivery ids or --status with filters, not both (got --${filtered[0]})`,
+      );
     }
     if (ids.length === 0 && values.status === undefined) {
-      throw new Error("'replay' needs delivery ids, or --status dead (optionally with --route R)");
+      throw new Error(
+        "'replay' needs delivery ids, or --status dead (optionally with --route R and filters)",
+      );
     }
     if (values.status !== undefined && values.status !== 'dead' && values.status !== 'delivered') {
       throw new Error("'replay --status' takes dead or delivered");
@@ -167,6 +200,28 @@ function check(name: string, values: Values, ids: string[]): void {
     if (values['older-than'] === undefined) throw new Error("'purge' needs --older-than, e.g. 7d or 12h");
     parseAge(values['older-than']);
   }
+}
+
+/** The filter options given (list, replay); throws naming the option when one is malformed. */
+function filterOf(values: Values, now: number): DeliveryFilter {
+  const lastStatus = values['last-status'];
+  if (
+    lastStatus !== undefined &&
+    (!/^\d{3}$/.test(lastStatus) || Number(lastStatus) < 100 || Number(lastStatus) > 599)
+  ) {
+    throw new Error(`--last-status must be an HTTP status from 100 to 599, got '${lastStatus}'`);
+  }
+  if (values.code === '') throw new Error('--code must not be empty');
+  const time = (key: 'since' | 'until') =>
+    values[key] === undefined ? undefined : parseInstant(values[key], `--${key}`, now, { age: true });
+  return {
+    routeId: values.route,
+    status: isStatus(values.status) ? values.status : undefined,
+    code: values.code,
+    lastStatus: lastStatus === undefined ? undefined : Number(lastStatus),
+    since: time('since'),
+    until: time('until'),
+  };
 }
 
 /** Opens the config's queue (its SQLite file, or Redis); an exit code when there is nothing to open. */
@@ -209,11 +264,7 @@ async function open(file: string): Promise<{ driver: QueueDriver; secrets: Secre
 const COMMANDS: Record<string, Command> = {
   async list(driver, values, _ids, print) {
     const limit = values.limit === undefined ? 100 : Number(values.limit);
-    const records = await driver.list({
-      routeId: values.route,
-      status: isStatus(values.status) ? values.status : undefined,
-      limit,
-    });
+    const records = await driver.list({ ...filterOf(values, Date.now()), limit });
     if (values.json) {
       const deliveries = await Promise.all(records.map(summary));
       const next = records.length === limit ? records[records.length - 1]!.id : null;
@@ -247,14 +298,8 @@ const COMMANDS: Record<string, Command> = {
       `a running relay delivers ${n === 1 ? 'it' : 'them'} within its poll interval`;
     if (ids.length === 0) {
       const status = values.status as 'dead' | 'delivered';
-      const n = await driver.replay({ routeId: values.route, status }, Date.now());
-      const scope = `${status} deliver${n === 1 ? 'y' : 'ies'}${values.route ? ` of route ${values.route}` : ''}`;
-      print(
-        values.json
-          ? `${JSON.stringify({ replayed: n })}\n`
-          : `replayed ${n} ${scope}${n ? `; ${hint(n)}` : ''}\n`,
-      );
-      return 0;
+      const run = { dryRun: values['dry-run'], yes: values.yes, json: values.json };
+      return replayByFilter(driver, { ...filterOf(values, Date.now()), status }, run, print);
     }
     const unique = [...new Set(ids)];
     const found = await Promise.all(unique.map((id) => driver.get(id)));

@@ -69,6 +69,7 @@ export function describe(
     ['lease until', view.leaseUntil],
     ['delivered', view.deliveredAt],
     ['last', view.lastStatus === null && view.lastError === null ? null : last(view, Infinity)],
+    ['last code', view.lastCode],
     ['dedup key', view.dedupKey],
   ];
   let out = lines
@@ -90,7 +91,8 @@ export function describe(
       out += `  ${'…'.padStart(3)}  ${plural(view.attemptsDropped, 'attempt')} not kept\n`;
     }
     const n = i === 0 ? 1 : i + 1 + view.attemptsDropped;
-    const result = [a.status ?? '', a.error ?? ''].join(' ').trim() || '-';
+    const result =
+      [a.status ?? '', a.error ?? '', a.code === null ? '' : `(${a.code})`].join(' ').trim() || '-';
     out += `  ${String(n).padStart(3)}  ${a.at}  ${`${a.durationMs}ms`.padStart(8)}  ${result}\n`;
   }
   return out;

@@ -34,6 +34,8 @@ export interface DeliverySummary {
   deliveredAt: string | null;
   lastStatus: number | null;
   lastError: string | null;
+  /** The last attempt's error code (HOOKRELAY_ERR_UPSTREAM_TIMEOUT, …); null after an answer. */
+  lastCode: string | null;
 }
 
 export interface DeliveryDetail extends DeliverySummary {
@@ -57,6 +59,7 @@ export interface AttemptView {
   durationMs: number;
   status: number | null;
   error: string | null;
+  code: string | null;
 }
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
@@ -108,6 +111,7 @@ export async function summary(record: DeliveryRecord): Promise<DeliverySummary> 
     deliveredAt: iso(record.deliveredAt),
     lastStatus: record.lastStatus ?? null,
     lastError: record.lastError ?? null,
+    lastCode: record.lastCode ?? null,
   };
 }
 
@@ -136,6 +140,7 @@ export function attemptView(attempt: AttemptLog): AttemptView {
     durationMs: attempt.durationMs,
     status: attempt.status ?? null,
     error: attempt.error ?? null,
+    code: attempt.code ?? null,
   };
 }
 

@@ -5,15 +5,19 @@
 import {
   type AttemptLog,
   attemptBytes,
+  type DeliveryFilter,
   type DeliveryRecord,
   type DeliveryStatus,
   type DriverOptions,
   DuplicateDelivery,
   keepAttemptsOf,
   type ListFilter,
+  matchesFilter,
   type NewDelivery,
+  oldestFirst,
   type QueueDriver,
   type QueueStats,
+  type ReplayFilter,
   restoredRecord,
   type StoredRequest,
 } from './types.ts';
@@ -102,6 +106,7 @@ export class MemoryDriver implements QueueDriver {
       updatedAt: delivery.createdAt,
       lastStatus: undefined,
       lastError: undefined,
+      lastCode: undefined,
       lastResponse: undefined,
       deliveredAt: undefined,
       replays: 0,
@@ -165,6 +170,7 @@ export class MemoryDriver implements QueueDriver {
     record.deliveredAt = now;
     record.lastStatus = result.status;
     record.lastError = undefined;
+    record.lastCode = undefined;
     record.lastResponse = result.response;
   }
 
@@ -182,6 +188,7 @@ export class MemoryDriver implements QueueDriver {
     record.updatedAt = Date.now();
     record.lastStatus = result.attempt.status;
     record.lastError = result.attempt.error;
+    record.lastCode = result.attempt.code;
     record.lastResponse = result.response;
   }
 
@@ -195,6 +202,7 @@ export class MemoryDriver implements QueueDriver {
     if (result.attempt) {
       this.#attempt(record, result.attempt);
       record.lastStatus = result.attempt.status;
+      record.lastCode = result.attempt.code;
       record.lastResponse = result.response;
     } else if (result.response !== undefined) {
       record.lastResponse = result.response;
@@ -228,10 +236,7 @@ export class MemoryDriver implements QueueDriver {
     }
   }
 
-  async replay(
-    selector: { ids: string[] } | { routeId?: string | undefined; status: 'dead' | 'delivered' },
-    now: number,
-  ): Promise<number> {
+  async replay(selector: { ids: string[] } | ReplayFilter, now: number): Promise<number> {
     this.#check();
     let targets: DeliveryRecord[];
     if ('ids' in selector) {
@@ -241,10 +246,8 @@ export class MemoryDriver implements QueueDriver {
         if (record && (record.status === 'dead' || record.status === 'delivered')) targets.push(record);
       }
     } else {
-      targets = [...this.#records.values()].filter(
-        (r) =>
-          r.status === selector.status && (selector.routeId === undefined || r.routeId === selector.routeId),
-      );
+      targets = [...this.#records.values()].filter((r) => matchesFilter(r, selector)).sort(oldestFirst);
+      if (selector.limit !== undefined) targets = targets.slice(0, Math.max(0, Math.floor(selector.limit)));
     }
     for (const record of targets) {
       record.status = 'pending';
@@ -257,6 +260,13 @@ export class MemoryDriver implements QueueDriver {
       record.updatedAt = now;
     }
     return targets.length;
+  }
+
+  async count(filter: DeliveryFilter): Promise<number> {
+    this.#check();
+    let count = 0;
+    for (const record of this.#records.values()) if (matchesFilter(record, filter)) count += 1;
+    return count;
   }
 
   async purge(filter: {
@@ -296,8 +306,7 @@ export class MemoryDriver implements QueueDriver {
     const limit = Math.floor(filter.limit ?? DEFAULT_LIST_LIMIT);
     const matches = [...this.#records.values()].filter(
       (r) =>
-        (filter.routeId === undefined || r.routeId === filter.routeId) &&
-        (filter.status === undefined || r.status === filter.status) &&
+        matchesFilter(r, filter) &&
         (filter.olderThan === undefined || r.updatedAt < filter.olderThan) &&
         (filter.after === undefined || r.id > filter.after),
     );

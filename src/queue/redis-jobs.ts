@@ -23,14 +23,14 @@ export interface FoundJob {
 }
 
 /** The BullMQ states each status is made of. */
-const STATES: Record<DeliveryStatus, JobType[]> = {
+export const STATES: Record<DeliveryStatus, JobType[]> = {
   pending: ['wait', 'delayed', 'prioritized'],
   inflight: ['active'],
   delivered: ['completed'],
   dead: ['failed'],
 };
 
-const ALL: DeliveryStatus[] = ['pending', 'inflight', 'delivered', 'dead'];
+export const ALL: DeliveryStatus[] = ['pending', 'inflight', 'delivered', 'dead'];
 
 /** How old the bytes of delivered and dead jobs in the stats may be (ms). */
 export const CLOSED_BYTES_MAX_AGE_MS = 60_000;

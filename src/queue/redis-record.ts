@@ -32,6 +32,8 @@ export interface JobData {
   updatedAt: number;
   lastStatus?: number;
   lastError?: string;
+  /** The last attempt's error code (DeliveryRecord.lastCode); absent on jobs written before it was kept. */
+  lastCode?: string;
   lastResponse?: string;
   deliveredAt?: number;
   replays: number;
@@ -84,6 +86,7 @@ export function restoredJobData(record: DeliveryRecord, attempts: readonly Attem
     updatedAt: record.updatedAt,
     lastStatus: record.lastStatus,
     lastError: record.lastError,
+    lastCode: record.lastCode,
     lastResponse: record.lastResponse,
     deliveredAt: record.deliveredAt,
     replays: record.replays,
@@ -124,6 +127,7 @@ export function toRecord(id: string, data: JobData, status: DeliveryStatus): Del
     updatedAt: data.updatedAt,
     lastStatus: data.lastStatus,
     lastError: data.lastError,
+    lastCode: data.lastCode,
     lastResponse: data.lastResponse,
     deliveredAt: data.deliveredAt,
     replays: data.replays,
@@ -140,6 +144,7 @@ export function attemptsOf(data: JobData): AttemptLog[] {
     durationMs: a.durationMs,
     status: a.status ?? undefined,
     error: a.error ?? undefined,
+    code: a.code ?? undefined,
   }));
 }
 

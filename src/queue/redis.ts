@@ -19,8 +19,8 @@
  *
  * The injected clock: `lease(…, now)` with a `now` ahead of this host's clock (another instance's
  * clock, or a test) promotes the delayed jobs due by then; lock expiry follows Redis' real clock.
- * Reads across jobs and the stats are in redis-jobs.ts, the operator's list/replay/purge in
- * redis-operator.ts, restoring a record moved from another store (migrate) in redis-restore.ts.
+ * Reads across jobs and the stats are in redis-jobs.ts, the operator's list/count/replay/purge in
+ * redis-operator.ts (their bounded, paged scans in redis-scan.ts), restoring a record moved from another store (migrate) in redis-restore.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { Job, Worker } from 'bullmq';
@@ -29,10 +29,12 @@ import { RouteJobs } from './redis-jobs.ts';
 import { listJobs, nextDueOf, purgeJobs, replayJobs } from './redis-operator.ts';
 import { attemptsOf, type JobData, newJobData, strip, toRecord, withAttempt } from './redis-record.ts';
 import { replicated, restoreJob } from './redis-restore.ts';
+import { countMatching } from './redis-scan.ts';
 import { producerOptions, type RedisSettings, workerOptions } from './redis-settings.ts';
 import { Watchdog } from './redis-watchdog.ts';
 import {
   type AttemptLog,
+  type DeliveryFilter,
   type DeliveryRecord,
   type DeliveryStatus,
   type DriverOptions,
@@ -42,6 +44,7 @@ import {
   type NewDelivery,
   type QueueDriver,
   type QueueStats,
+  type ReplayFilter,
   type RouteLimits,
 } from './types.ts';
 
@@ -286,6 +289,7 @@ export class RedisDriver implements QueueDriver {
       deliveredAt: now,
       lastStatus: result.status,
       lastError: undefined,
+      lastCode: undefined,
       lastResponse: result.response,
     });
     await held.job.updateData(data);
@@ -306,6 +310,7 @@ export class RedisDriver implements QueueDriver {
       updatedAt: Date.now(),
       lastStatus: result.attempt.status,
       lastError: result.attempt.error,
+      lastCode: result.attempt.code,
       lastResponse: result.response,
     });
     await held.job.updateData(data);
@@ -337,7 +342,8 @@ export class RedisDriver implements QueueDriver {
     }
     let next = data;
     if (result.attempt) {
-      next = { ...withAttempt(data, result.attempt, this.#keep), lastStatus: result.attempt.status };
+      const { status, code } = result.attempt;
+      next = { ...withAttempt(data, result.attempt, this.#keep), lastStatus: status, lastCode: code };
       next.lastResponse = result.response;
     } else if (result.response !== undefined) {
       next = { ...next, lastResponse: result.response };
@@ -358,12 +364,14 @@ export class RedisDriver implements QueueDriver {
     }
   }
 
-  async replay(
-    selector: { ids: string[] } | { routeId?: string | undefined; status: 'dead' | 'delivered' },
-    now: number,
-  ): Promise<number> {
+  async replay(selector: { ids: string[] } | ReplayFilter, now: number): Promise<number> {
     await this.#check();
     return replayJobs(this.#jobs, selector, now);
+  }
+
+  async count(filter: DeliveryFilter): Promise<number> {
+    await this.#check();
+    return countMatching(this.#jobs, filter);
   }
 
   async purge(filter: {

@@ -1,6 +1,8 @@
 /**
  * The scheduler of one route's queued deliveries (see RouteLoop).
  */
+
+import { HookrelayError } from '../core/errors.ts';
 import { AttemptError, outcomeOf, type TargetResponse } from '../delivery/attempt.ts';
 import type { Clients } from '../delivery/client.ts';
 import { type Presentation, sendAttempt } from '../delivery/send-attempt.ts';
@@ -278,6 +280,7 @@ export class RouteLoop {
       durationMs: Math.round(seconds * 1000),
       status: result instanceof Error ? undefined : result.status,
       error: result instanceof Error ? result.message : undefined,
+      code: result instanceof Error ? errorCode(result) : undefined,
     };
     await this.#settle(record, decision, log);
     metrics.queueFinished.inc({ route: route.id, outcome: decision.kind });
@@ -356,4 +359,19 @@ export class RouteLoop {
       );
     }
   }
+}
+
+/**
+ * The code stored with a failed attempt, for filtered replays: a HookrelayError's own (a token
+ * endpoint that failed, a refused redirect), and for an attempt that got no answer the code the
+ * sync path reports for it (no answer in time: UPSTREAM_TIMEOUT; refused, reset, DNS:
+ * UPSTREAM_UNREACHABLE). An answer has no code: its status is stored.
+ */
+export function errorCode(error: Error): string | undefined {
+  if (error instanceof HookrelayError) return error.code;
+  if (error instanceof AttemptError)
+    return error.kind === 'network_error'
+      ? 'HOOKRELAY_ERR_UPSTREAM_UNREACHABLE'
+      : 'HOOKRELAY_ERR_UPSTREAM_TIMEOUT';
+  return undefined;
 }

@@ -9,6 +9,8 @@
  * 2. a bounded attempt history: bytes per attempt row, history_bytes and attempts_dropped per
  *    delivery, counts over body and history together.
  * 3. config_headers and target: what the configuration supplies is no longer stored.
+ * 4. the error code of each attempt and the last one per delivery (last_code), and an index for
+ *    the filters of list, count and bulk replay across routes (status, created_at).
  *
  * Ids are chosen by the caller and must sort by creation time (e.g. a time-prefixed id such as a
  * ULID or UUIDv7): `list` pages with `after` (id > after) and relies on that order.
@@ -135,6 +137,15 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE deliveries ADD COLUMN config_headers TEXT;
   ALTER TABLE deliveries ADD COLUMN target TEXT;
+  `,
+  // 4: the error code of an attempt that threw (HOOKRELAY_ERR_UPSTREAM_TIMEOUT, …), and of the
+  // last one per delivery, for filtered lists, counts and replays. NULL on older rows: they match
+  // no code. A filter with a route uses deliveries_age (route, status, created_at); one without,
+  // this index.
+  `
+  ALTER TABLE attempts ADD COLUMN code TEXT;
+  ALTER TABLE deliveries ADD COLUMN last_code TEXT;
+  CREATE INDEX deliveries_created ON deliveries (status, created_at);
   `,
 ];
 

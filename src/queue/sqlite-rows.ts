@@ -26,6 +26,7 @@ export interface DeliveryRow {
   replayed_at: number | null;
   last_status: number | null;
   last_error: string | null;
+  last_code: string | null;
   last_response: string | null;
   delivered_at: number | null;
   dedup_key: string | null;
@@ -42,6 +43,7 @@ export interface AttemptRow {
   duration_ms: number;
   status: number | null;
   error: string | null;
+  code: string | null;
 }
 
 /** NULL from a column → the contract's `undefined`. */
@@ -74,6 +76,7 @@ export function toRecord(row: DeliveryRow): DeliveryRecord {
     updatedAt: row.updated_at,
     lastStatus: opt(row.last_status),
     lastError: opt(row.last_error),
+    lastCode: opt(row.last_code),
     lastResponse: opt(row.last_response),
     deliveredAt: opt(row.delivered_at),
     replays: row.replays,
@@ -90,6 +93,7 @@ export function toAttempt(row: AttemptRow): AttemptLog {
     durationMs: row.duration_ms,
     status: opt(row.status),
     error: opt(row.error),
+    code: opt(row.code),
   };
 }
 
@@ -146,5 +150,6 @@ export function restoreParams(record: DeliveryRecord): SQLInputValue[] {
     record.attemptsDropped,
     request.configHeaders === undefined ? null : JSON.stringify(request.configHeaders),
     request.target === undefined ? null : JSON.stringify(request.target),
+    nul(record.lastCode),
   ];
 }

@@ -27,10 +27,11 @@ import {
   toAttempt,
   toRecord,
 } from './sqlite-rows.ts';
-import { ListQuery, prepareStatements, type Statements } from './sqlite-statements.ts';
+import { FilterQueries, prepareStatements, type Statements } from './sqlite-statements.ts';
 import {
   type AttemptLog,
   attemptBytes,
+  type DeliveryFilter,
   type DeliveryRecord,
   type DeliveryStatus,
   type DriverOptions,
@@ -40,6 +41,7 @@ import {
   type NewDelivery,
   type QueueDriver,
   type QueueStats,
+  type ReplayFilter,
   restoredRecord,
 } from './types.ts';
 
@@ -60,7 +62,7 @@ export class SqliteDriver implements QueueDriver {
   readonly #db: DatabaseSync;
   readonly #s: Statements;
   readonly #writer: GroupCommit;
-  readonly #list: ListQuery;
+  readonly #filtered: FilterQueries;
   readonly #keepAttempts: number;
   #closed = false;
 
@@ -81,7 +83,7 @@ export class SqliteDriver implements QueueDriver {
       migrate(this.#db, path);
       this.#s = prepareStatements(this.#db);
       this.#writer = new GroupCommit(this.#db);
-      this.#list = new ListQuery(this.#db);
+      this.#filtered = new FilterQueries(this.#db);
     } catch (error) {
       this.#db.close();
       // "file is not a database", "database is locked", a schema newer than this version…
@@ -182,6 +184,7 @@ export class SqliteDriver implements QueueDriver {
         Date.now(),
         nul(result.attempt.status),
         nul(result.attempt.error),
+        nul(result.attempt.code),
         nul(result.response),
         id,
       ).changes;
@@ -197,7 +200,14 @@ export class SqliteDriver implements QueueDriver {
       const now = Date.now();
       const { attempt } = result;
       const changed = attempt
-        ? this.#s.deadAttempt.run(now, result.reason, nul(attempt.status), nul(result.response), id).changes
+        ? this.#s.deadAttempt.run(
+            now,
+            result.reason,
+            nul(attempt.status),
+            nul(attempt.code),
+            nul(result.response),
+            id,
+          ).changes
         : this.#s.dead.run(now, result.reason, nul(result.response), id).changes;
       if (changed && attempt) this.#logAttempt(id, attempt);
     });
@@ -210,7 +220,15 @@ export class SqliteDriver implements QueueDriver {
   #logAttempt(id: string, attempt: AttemptLog): void {
     const s = this.#s;
     const bytes = attemptBytes(attempt);
-    s.attemptInsert.run(id, attempt.at, attempt.durationMs, nul(attempt.status), nul(attempt.error), bytes);
+    s.attemptInsert.run(
+      id,
+      attempt.at,
+      attempt.durationMs,
+      nul(attempt.status),
+      nul(attempt.error),
+      nul(attempt.code),
+      bytes,
+    );
     s.attemptCount.run(bytes, id);
     const { rows } = s.attemptRows.get(id) as { rows: number };
     const excess = rows - 1 - this.#keepAttempts;
@@ -229,7 +247,15 @@ export class SqliteDriver implements QueueDriver {
       if (s.exists.get(record.id)) return 'exists' as const;
       s.restore.run(...restoreParams(restoredRecord(record, attempts)));
       for (const a of attempts)
-        s.attemptInsert.run(record.id, a.at, a.durationMs, nul(a.status), nul(a.error), attemptBytes(a));
+        s.attemptInsert.run(
+          record.id,
+          a.at,
+          a.durationMs,
+          nul(a.status),
+          nul(a.error),
+          nul(a.code),
+          attemptBytes(a),
+        );
       return 'restored' as const;
     });
   }
@@ -242,10 +268,7 @@ export class SqliteDriver implements QueueDriver {
     });
   }
 
-  replay(
-    selector: { ids: string[] } | { routeId?: string | undefined; status: 'dead' | 'delivered' },
-    now: number,
-  ): Promise<number> {
+  replay(selector: { ids: string[] } | ReplayFilter, now: number): Promise<number> {
     return this.#write(() => {
       if ('ids' in selector) {
         let count = 0;
@@ -253,9 +276,12 @@ export class SqliteDriver implements QueueDriver {
           count += Number(this.#s.replayId.run(now, now, now, id).changes);
         return count;
       }
-      const route = nul(selector.routeId);
-      return Number(this.#s.replayAll.run(now, now, now, selector.status, route, route).changes);
+      return this.#filtered.replay(selector, now);
     });
+  }
+
+  count(filter: DeliveryFilter): Promise<number> {
+    return this.#read(() => this.#filtered.count(filter));
   }
 
   async purge(filter: {
@@ -297,7 +323,7 @@ export class SqliteDriver implements QueueDriver {
   }
 
   list(filter: ListFilter): Promise<DeliveryRecord[]> {
-    return this.#read(() => this.#list.rows(filter).map(toRecord));
+    return this.#read(() => this.#filtered.rows(filter).map(toRecord));
   }
 
   stats(): Promise<QueueStats> {

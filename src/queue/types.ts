@@ -55,6 +55,12 @@ export interface DeliveryRecord extends NewDelivery {
   updatedAt: number;
   lastStatus: number | undefined;
   lastError: string | undefined;
+  /**
+   * The error code of the last attempt that threw one (a HookrelayError's, e.g.
+   * HOOKRELAY_ERR_UPSTREAM_TIMEOUT); undefined after an answer (see lastStatus). A dead letter
+   * for another reason (maxAge) keeps the code of its last attempt.
+   */
+  lastCode: string | undefined;
   /** First bytes of the last response body, for operators. */
   lastResponse: string | undefined;
   deliveredAt: number | undefined;
@@ -74,6 +80,8 @@ export interface AttemptLog {
   durationMs: number;
   status: number | undefined;
   error: string | undefined;
+  /** The error code when the attempt threw (HOOKRELAY_ERR_UPSTREAM_TIMEOUT, …UNREACHABLE, …). */
+  code?: string | undefined;
 }
 
 /** Attempts kept after the first when the driver is not told otherwise (the default of `queue.keepAttempts`). */
@@ -114,9 +122,41 @@ export interface DriverOptions {
   keepAttempts?: number | undefined;
 }
 
-export interface ListFilter {
+/** Which deliveries a list, count or bulk replay takes: every field given must hold. */
+export interface DeliveryFilter {
   routeId?: string | undefined;
   status?: DeliveryStatus | undefined;
+  /** The last attempt's error code (`lastCode`), e.g. HOOKRELAY_ERR_UPSTREAM_TIMEOUT. */
+  code?: string | undefined;
+  /** The last attempt's HTTP status (`lastStatus`). */
+  lastStatus?: number | undefined;
+  /** createdAt >= since (ms since epoch): when the webhook was accepted. */
+  since?: number | undefined;
+  /** createdAt < until (ms since epoch). */
+  until?: number | undefined;
+}
+
+/** What `replay` takes besides ids: a filter on dead or delivered records, at most `limit` of them (oldest first). */
+export type ReplayFilter = DeliveryFilter & { status: 'dead' | 'delivered'; limit?: number | undefined };
+
+/** Whether a record matches every field given of the filter (the drivers that filter in process). */
+export function matchesFilter(record: DeliveryRecord, filter: DeliveryFilter): boolean {
+  return (
+    (filter.routeId === undefined || record.routeId === filter.routeId) &&
+    (filter.status === undefined || record.status === filter.status) &&
+    (filter.code === undefined || record.lastCode === filter.code) &&
+    (filter.lastStatus === undefined || record.lastStatus === filter.lastStatus) &&
+    (filter.since === undefined || record.createdAt >= filter.since) &&
+    (filter.until === undefined || record.createdAt < filter.until)
+  );
+}
+
+/** Oldest first: by createdAt, then id (the order in which a filtered replay takes records). */
+export function oldestFirst(a: DeliveryRecord, b: DeliveryRecord): number {
+  return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+export interface ListFilter extends DeliveryFilter {
   /** Only records last updated before this time (ms since epoch). */
   olderThan?: number | undefined;
   limit?: number | undefined;
@@ -167,11 +207,14 @@ export interface QueueDriver {
   restore(record: DeliveryRecord, attempts: AttemptLog[]): Promise<'restored' | 'exists'>;
   /** Returns inflight records to pending without counting an attempt (graceful shutdown). */
   release(ids: string[]): Promise<void>;
-  /** Makes dead (or delivered) records pending again, due now, attempts reset; returns how many. */
-  replay(
-    selector: { ids: string[] } | { routeId?: string | undefined; status: 'dead' | 'delivered' },
-    now: number,
-  ): Promise<number>;
+  /**
+   * Makes dead (or delivered) records pending again, due now, attempts reset; returns how many.
+   * By ids, or by a filter: every matching record, or at most `limit` of them, oldest (createdAt)
+   * first, so a caller can replay in batches and report progress.
+   */
+  replay(selector: { ids: string[] } | ReplayFilter, now: number): Promise<number>;
+  /** How many records match the filter (what a replay by the same filter would take). */
+  count(filter: DeliveryFilter): Promise<number>;
   /** Deletes records matching the filter (status required); returns how many. */
   purge(filter: { status: DeliveryStatus; routeId?: string | undefined; olderThan: number }): Promise<number>;
   get(id: string): Promise<{ record: DeliveryRecord; attempts: AttemptLog[] } | undefined>;

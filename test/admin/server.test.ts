@@ -35,6 +35,8 @@ interface Answer extends StatsView {
   delivery: DeliveryDetail;
   attempts: AttemptView[];
   replayed: number;
+  matched: number;
+  count: number;
   purged: number;
   notFound: string[];
   error: string;
@@ -261,7 +263,7 @@ describe.each(['memory', 'sqlite'] as const)('admin API (%s driver)', (kind) => 
         expect(res.json.message).toEqual(expect.any(String));
       }
       expect((await call(admin, 'GET', '/deliveries?rout=a')).json.message).toBe(
-        "unknown query parameter 'rout', expected one of: route, status, limit, after",
+        "unknown query parameter 'rout', expected one of: route, status, code, lastStatus, since, until, limit, after",
       );
     });
   });
@@ -293,6 +295,7 @@ describe.each(['memory', 'sqlite'] as const)('admin API (%s driver)', (kind) => 
         attempts: 1,
         lastStatus: 503,
         lastError: 'target answered 503',
+        lastCode: null,
         nextAttemptAt: expect.any(String),
       });
       expect(d.request).toEqual({
@@ -313,7 +316,7 @@ describe.each(['memory', 'sqlite'] as const)('admin API (%s driver)', (kind) => 
       expect(d.url).toBe('https://target.example/orders?token=<redacted>&page=2');
       expect(JSON.stringify(res.json)).not.toMatch(/caller-(secret|bearer|key)|session=abc/);
       expect(attempts).toEqual([
-        { at: expect.any(String), durationMs: 12, status: 503, error: 'target answered 503' },
+        { at: expect.any(String), durationMs: 12, status: 503, error: 'target answered 503', code: null },
       ]);
     });
 
@@ -396,6 +399,117 @@ describe.each(['memory', 'sqlite'] as const)('admin API (%s driver)', (kind) => 
         const res = await call(admin, 'POST', '/deliveries/replay', body);
         expect(res.status, JSON.stringify(body)).toBe(400);
         expect(res.json.error).toBe('HOOKRELAY_ERR_ADMIN_BAD_REQUEST');
+      }
+      expect(admin.replays).toEqual([]);
+    });
+  });
+
+  describe('filters: code, lastStatus, since, until', () => {
+    const TIMEOUT = 'HOOKRELAY_ERR_UPSTREAM_TIMEOUT';
+    const t0 = Date.parse('2026-12-03T14:00:00Z');
+
+    /** Dead after one attempt that threw `code` (or answered `status`). */
+    async function dead(routeId: string, at: number, failure: { code?: string; status?: number }) {
+      const d = delivery(routeId, {}, at);
+      await admin.driver.enqueue(d);
+      await admin.driver.lease(routeId, 1000, 30_000, Date.now() + 1);
+      await admin.driver.dead(d.id, {
+        reason: 'max attempts reached',
+        attempt: { at, durationMs: 5, status: failure.status, error: 'failed', code: failure.code },
+      });
+      return d.id;
+    }
+
+    async function seed() {
+      return {
+        early: await dead('a', t0 - 60_000, { code: TIMEOUT }),
+        inside: await dead('a', t0 + 30 * 60_000, { code: TIMEOUT }),
+        refused: await dead('a', t0 + 31 * 60_000, { code: 'HOOKRELAY_ERR_UPSTREAM_UNREACHABLE' }),
+        answered: await dead('a', t0 + 32 * 60_000, { status: 503 }),
+        other: await dead('b', t0 + 33 * 60_000, { code: TIMEOUT }),
+        late: await dead('a', t0 + 60 * 60_000, { code: TIMEOUT }),
+      };
+    }
+
+    it('lists and counts by code, lastStatus and a createdAt window (ISO 8601 or ms)', async () => {
+      const r = await seed();
+      const window = `since=2026-12-03T14:00:00Z&until=${t0 + 3_600_000}`;
+      const list = await call(admin, 'GET', `/deliveries?status=dead&route=a&code=${TIMEOUT}&${window}`);
+      expect(list.status).toBe(200);
+      expect(list.json.deliveries.map((d) => d.id)).toEqual([r.inside]);
+      expect(list.json.deliveries[0]).toMatchObject({ lastCode: TIMEOUT, lastStatus: null });
+      const count = await call(admin, 'GET', `/deliveries/count?code=${TIMEOUT}&${window}`);
+      expect(count.json).toEqual({ count: 2 });
+      expect((await call(admin, 'GET', '/deliveries/count?lastStatus=503')).json).toEqual({ count: 1 });
+      expect((await call(admin, 'GET', '/deliveries/count')).json).toEqual({ count: 6 });
+      const show = await call(admin, 'GET', `/deliveries/${r.refused}`);
+      expect(show.json.delivery.lastCode).toBe('HOOKRELAY_ERR_UPSTREAM_UNREACHABLE');
+      expect(show.json.attempts.map((a) => a.code)).toEqual(['HOOKRELAY_ERR_UPSTREAM_UNREACHABLE']);
+    });
+
+    it('replays by filter; dryRun answers how many match and changes nothing', async () => {
+      const r = await seed();
+      const body = {
+        status: 'dead',
+        route: 'a',
+        code: TIMEOUT,
+        since: '2026-12-03T14:00:00Z',
+        until: '2026-12-03T15:00:00Z',
+      };
+      const dry = await call(admin, 'POST', '/deliveries/replay', { ...body, dryRun: true });
+      expect(dry.json).toEqual({ matched: 1 });
+      expect((await admin.driver.get(r.inside))!.record.status).toBe('dead');
+      expect(admin.replays).toEqual([]);
+      const res = await call(admin, 'POST', '/deliveries/replay', { ...body, dryRun: false });
+      expect(res.json).toEqual({ replayed: 1 });
+      expect(admin.replays).toEqual([['a']]);
+      expect((await admin.driver.get(r.inside))!.record.status).toBe('pending');
+      for (const id of [r.early, r.refused, r.answered, r.other, r.late])
+        expect((await admin.driver.get(id))!.record.status).toBe('dead');
+      // Without a route: every route that has deliveries due is woken.
+      const byStatus = await call(admin, 'POST', '/deliveries/replay', { status: 'dead', lastStatus: 503 });
+      expect(byStatus.json).toEqual({ replayed: 1 });
+      expect(admin.replays[1]).toEqual(['a']);
+      const all = await call(admin, 'POST', '/deliveries/replay', {
+        status: 'dead',
+        code: TIMEOUT,
+        since: t0,
+      });
+      expect(all.json).toEqual({ replayed: 2 });
+      expect([...admin.replays[2]!].sort()).toEqual(['a', 'b']);
+    });
+
+    it('refuses bad filters with 400 naming the field', async () => {
+      const queries: [string, RegExp][] = [
+        ['/deliveries?since=yesterday', /since must be an ISO 8601 time/],
+        ['/deliveries?until=2026-13-45', /until must be/],
+        ['/deliveries/count?lastStatus=abc', /lastStatus must be an HTTP status/],
+        ['/deliveries/count?lastStatus=99', /lastStatus/],
+        ['/deliveries/count?status=gone', /status must be one of/],
+        ['/deliveries/count?limit=5', /unknown query parameter 'limit'/],
+        ['/deliveries/count?code=', /`code` must be a non-empty string/],
+        ['/deliveries?olderThan=1', /unknown query parameter 'olderThan'/],
+      ];
+      for (const [path, message] of queries) {
+        const res = await call(admin, 'GET', path);
+        expect(res.status, path).toBe(400);
+        expect(res.json.message, path).toMatch(message);
+      }
+      const bodies: [unknown, RegExp][] = [
+        [{ status: 'dead', since: 'soon' }, /since must be/],
+        [{ status: 'dead', until: -5 }, /until must be/],
+        [{ status: 'dead', lastStatus: '503x' }, /lastStatus/],
+        [{ status: 'dead', code: 5 }, /code/],
+        [{ status: 'dead', dryRun: 'yes' }, /dryRun/],
+        [{ status: 'dead', limit: 10 }, /unknown field 'limit'/],
+        [{ ids: ['x'], code: TIMEOUT }, /not both: got code/],
+        [{ ids: ['x'], dryRun: true }, /not both: got dryRun/],
+        [{ code: TIMEOUT }, /give `ids`, or `status`/],
+      ];
+      for (const [body, message] of bodies) {
+        const res = await call(admin, 'POST', '/deliveries/replay', body);
+        expect(res.status, JSON.stringify(body)).toBe(400);
+        expect(res.json.message, JSON.stringify(body)).toMatch(message);
       }
       expect(admin.replays).toEqual([]);
     });

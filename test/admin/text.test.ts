@@ -56,6 +56,7 @@ describe('a delivery in detail', () => {
       updatedAt: 0,
       lastStatus: undefined,
       lastError: undefined,
+      lastCode: undefined,
       lastResponse: undefined,
       deliveredAt: undefined,
       replays: 0,

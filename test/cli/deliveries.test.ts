@@ -14,6 +14,8 @@ import type { NewDelivery, QueueDriver } from '../../src/queue/types.ts';
  */
 
 const ROOT = resolve(import.meta.dirname, '../..');
+const TIMEOUT = 'HOOKRELAY_ERR_UPSTREAM_TIMEOUT';
+const UNREACHABLE = 'HOOKRELAY_ERR_UPSTREAM_UNREACHABLE';
 const dir = mkdtempSync(join(tmpdir(), 'hookrelay-deliveries-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -261,7 +263,7 @@ describe('show', () => {
       bodyEncoding: 'utf8',
     });
     expect(parsed.attempts).toEqual([
-      { at: expect.any(String), durationMs: 7, status: 503, error: 'target answered 503' },
+      { at: expect.any(String), durationMs: 7, status: 503, error: 'target answered 503', code: null },
     ]);
   });
 
@@ -297,7 +299,17 @@ describe('replay', () => {
     const a = await put(driver, delivery('orders'), 'dead');
     const b = await put(driver, delivery('orders'), 'dead');
     const other = await put(driver, delivery('invoices'), 'dead');
-    const result = await cli(['deliveries', 'replay', '--route', 'orders', '--status', 'dead', '-c', file]);
+    const result = await cli([
+      'deliveries',
+      'replay',
+      '--route',
+      'orders',
+      '--status',
+      'dead',
+      '--yes',
+      '-c',
+      file,
+    ]);
     expect(result).toEqual({
       code: 0,
       stdout:
@@ -307,7 +319,129 @@ describe('replay', () => {
     for (const id of [a, b]) expect((await driver.get(id))!.record.status).toBe('pending');
     expect((await driver.get(other))!.record.status).toBe('dead');
     const again = await cli(['deliveries', 'replay', '--status', 'dead', '-c', file, '--json']);
-    expect(JSON.parse(again.stdout)).toEqual({ replayed: 1 });
+    expect(JSON.parse(again.stdout)).toEqual({ matched: 1, replayed: 1 });
+  });
+
+  it('replays by code, last status and a createdAt window; --dry-run only counts', async () => {
+    const t0 = Date.now() - 3 * 3_600_000;
+    const dead = async (routeId: string, at: number, failure: { code?: string; status?: number }) => {
+      const d = delivery(routeId, {}, at);
+      await driver.enqueue(d);
+      await driver.lease(routeId, 1000, 30_000, Date.now() + 1);
+      await driver.dead(d.id, {
+        reason: 'max attempts (1) reached',
+        attempt: { at, durationMs: 5, status: failure.status, error: 'failed', code: failure.code },
+      });
+      return d.id;
+    };
+    const old = await dead('orders', t0, { code: TIMEOUT });
+    const a = await dead('orders', Date.now() - 90 * 60_000, { code: TIMEOUT });
+    const b = await dead('orders', Date.now() - 80 * 60_000, { code: TIMEOUT });
+    const refused = await dead('orders', Date.now() - 70 * 60_000, { code: UNREACHABLE });
+    const answered = await dead('orders', Date.now() - 60 * 60_000, { status: 503 });
+    const other = await dead('invoices', Date.now() - 60 * 60_000, { code: TIMEOUT });
+    const filter = ['--status', 'dead', '--route', 'orders', '--code', TIMEOUT, '--since', '2h'];
+
+    const dry = await cli(['deliveries', 'replay', ...filter, '--dry-run', '-c', file]);
+    expect(dry).toMatchObject({ code: 0, stderr: '' });
+    expect(dry.stdout).toMatch(
+      /^2 dead deliveries of route orders with code HOOKRELAY_ERR_UPSTREAM_TIMEOUT, created since .*Z match; nothing replayed \(--dry-run\)\n$/,
+    );
+    const dryJson = await cli(['deliveries', 'replay', ...filter, '--dry-run', '--json', '-c', file]);
+    expect(JSON.parse(dryJson.stdout)).toEqual({ matched: 2, replayed: 0 });
+
+    // Not a terminal: more than one match needs --yes.
+    const refusedRun = await cli(['deliveries', 'replay', ...filter, '-c', file]);
+    expect(refusedRun.code).toBe(2);
+    expect(refusedRun.stderr).toContain('2 dead deliveries of route orders');
+    expect(refusedRun.stderr).toContain('pass --yes');
+    for (const id of [old, a, b, refused, answered, other])
+      expect((await driver.get(id))!.record.status).toBe('dead');
+
+    const run = await cli(['deliveries', 'replay', ...filter, '--yes', '--json', '-c', file]);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(run.stdout)).toEqual({ matched: 2, replayed: 2 });
+    for (const id of [a, b]) expect((await driver.get(id))!.record.status).toBe('pending');
+    for (const id of [old, refused, answered, other])
+      expect((await driver.get(id))!.record.status).toBe('dead');
+
+    // One match needs no --yes.
+    const until = new Date(Date.now() - 65 * 60_000).toISOString();
+    const one = await cli(['deliveries', 'replay', '--status', 'dead', '--last-status', '503', '-c', file]);
+    expect(one).toMatchObject({ code: 0, stderr: '' });
+    expect(one.stdout).toMatch(/^replayed 1 dead delivery with last status 503; a running relay delivers it/);
+    const listed = await cli([
+      'deliveries',
+      'list',
+      '--status',
+      'dead',
+      '--until',
+      until,
+      '--json',
+      '-c',
+      file,
+    ]);
+    expect(JSON.parse(listed.stdout).deliveries.map((d: { id: string }) => d.id)).toEqual([old, refused]);
+    const byCode = await cli(['deliveries', 'list', '--code', UNREACHABLE, '--json', '-c', file]);
+    expect(JSON.parse(byCode.stdout).deliveries).toMatchObject([{ id: refused, lastCode: UNREACHABLE }]);
+  });
+
+  // On a terminal (script(1) gives the CLI one): the confirmation is asked, progress is one line.
+  it.skipIf(!existsSync('/usr/bin/script'))(
+    'on a terminal asks before replaying more than one, and updates one progress line',
+    async () => {
+      const at = Date.now() - 60_000;
+      const made = Array.from({ length: 250 }, (_, i) => delivery('orders', {}, at + i));
+      await Promise.all(made.map((d) => driver.enqueue(d)));
+      await driver.lease('orders', 1000, 30_000, Date.now() + 1);
+      await Promise.all(made.map((d) => driver.dead(d.id, { reason: 'x' })));
+      const onTerminal = (answer: string) =>
+        new Promise<string>((done) => {
+          const command = [
+            process.execPath,
+            'src/main.ts',
+            'deliveries',
+            'replay',
+            '--status',
+            'dead',
+            '-c',
+            file,
+          ]
+            .map((arg) => `'${arg}'`)
+            .join(' ');
+          const child = execFile(
+            '/usr/bin/script',
+            ['-qec', `${command}; echo "exit=$?"`, '/dev/null'],
+            { cwd: ROOT, timeout: 15_000 },
+            (_error, stdout) => done(stdout.replaceAll('\r', '')),
+          );
+          child.stdin!.end(answer);
+        });
+      const declined = await onTerminal('n\n');
+      expect(declined).toContain('replay 250 dead deliveries? [y/N]');
+      expect(declined).toContain('not confirmed; nothing replayed');
+      expect(declined).toContain('exit=1');
+      expect(await driver.count({ status: 'dead' })).toBe(250);
+      const confirmed = await onTerminal('y\n');
+      expect(confirmed).toContain('replayed 200/250replayed 250/250\n');
+      expect(confirmed).toContain('replayed 250 dead deliveries;');
+      expect(confirmed).toContain('exit=0');
+      expect(await driver.count({ status: 'pending' })).toBe(250);
+    },
+    30_000,
+  );
+
+  it('replays in batches, with a progress line per batch on stderr when not a terminal', async () => {
+    const at = Date.now() - 60_000;
+    const made = Array.from({ length: 450 }, (_, i) => delivery('orders', {}, at + i));
+    await Promise.all(made.map((d) => driver.enqueue(d)));
+    await driver.lease('orders', 1000, 30_000, Date.now() + 1);
+    await Promise.all(made.map((d) => driver.dead(d.id, { reason: 'x' })));
+    const result = await cli(['deliveries', 'replay', '--status', 'dead', '--yes', '-c', file]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('replayed 200/450\nreplayed 400/450\nreplayed 450/450\n');
+    expect(result.stdout).toMatch(/^replayed 450 dead deliveries;/);
+    expect(await driver.count({ status: 'pending' })).toBe(450);
   });
 });
 
@@ -366,6 +500,12 @@ describe('usage and errors', () => {
       [['show'], "'show' takes exactly one delivery id"],
       [['replay'], "'replay' needs delivery ids"],
       [['replay', 'x', '--status', 'dead'], 'not both'],
+      [['replay', 'x', '--dry-run'], 'not both (got --dry-run)'],
+      [['replay', '--status', 'dead', '--since', 'soon'], '--since must be an ISO 8601 time'],
+      [['list', '--until', '2026-13-45'], '--until must be an ISO 8601 time'],
+      [['list', '--last-status', '700'], '--last-status must be an HTTP status'],
+      [['list', '--dry-run'], "--dry-run does not apply to 'list'"],
+      [['show', 'x', '--code', 'C'], "--code does not apply to 'show'"],
       [['replay', '--status', 'pending'], "'replay --status' takes dead or delivered"],
       [['purge', '--older-than', '7d'], "'purge' needs --status delivered or --status dead"],
       [

@@ -9,6 +9,7 @@ import {
   type NewDelivery,
   type QueueDriver,
 } from '../../src/queue/types.ts';
+import { filterContract } from './contract-filter.ts';
 import { restoreContract } from './contract-restore.ts';
 
 const HOUR = 3_600_000;
@@ -62,6 +63,7 @@ export function storedRecord(overrides: Partial<DeliveryRecord> = {}): DeliveryR
     updatedAt: createdAt,
     lastStatus: undefined,
     lastError: undefined,
+    lastCode: undefined,
     lastResponse: undefined,
     deliveredAt: undefined,
     replays: 0,
@@ -721,6 +723,7 @@ export function driverContract(
     });
 
     restoreContract(() => driver(), storedRecord);
+    filterContract(() => driver(), newDelivery);
 
     it('rejects calls after close', async () => {
       const q = await makeDriver();

@@ -95,6 +95,65 @@ describe('sqlite driver', () => {
     });
   });
 
+  it('migrates a version-3 file: its records have no code, match no code filter, and record one from then on', async () => {
+    const path = newFile();
+    mkdirSync(dirname(path), { recursive: true });
+    const db = new DatabaseSync(path);
+    db.exec('CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (3);');
+    for (const migration of MIGRATIONS.slice(0, 3)) db.exec(migration);
+    const now = Date.now();
+    const d = newDelivery({ nextAttemptAt: now });
+    db.prepare(
+      `INSERT INTO deliveries (id, route, request_id, method, url, headers, body, body_bytes, status,
+         created_at, updated_at, next_attempt_at, attempts, last_error)
+       VALUES (?, 'r1', 'req', 'POST', 'http://x/', '{}', NULL, 0, 'dead', ?, ?, ?, 1, 'refused')`,
+    ).run(d.id, now, now, now);
+    db.prepare(
+      `INSERT INTO attempts (delivery_id, at, duration_ms, status, error, bytes) VALUES (?, ?, 5, NULL, 'refused', 71)`,
+    ).run(d.id, now);
+    db.close();
+
+    const q = openDriver(path);
+    expect(q.schemaVersion).toBe(MIGRATIONS.length);
+    const got = (await q.get(d.id))!;
+    expect(got.record).toMatchObject({ status: 'dead', lastError: 'refused', lastCode: undefined });
+    expect(got.attempts).toEqual([
+      { at: now, durationMs: 5, status: undefined, error: 'refused', code: undefined },
+    ]);
+    expect(await q.count({ status: 'dead' })).toBe(1);
+    expect(await q.count({ status: 'dead', code: 'HOOKRELAY_ERR_UPSTREAM_UNREACHABLE' })).toBe(0);
+    expect(await q.replay({ status: 'dead', routeId: 'r1', limit: 5 }, now)).toBe(1);
+    await q.lease('r1', 1, 30_000, now);
+    const attempt = {
+      at: now,
+      durationMs: 5,
+      status: undefined,
+      error: 'x',
+      code: 'HOOKRELAY_ERR_UPSTREAM_TIMEOUT',
+    };
+    await q.dead(d.id, { reason: 'exhausted', attempt });
+    expect(await q.count({ code: 'HOOKRELAY_ERR_UPSTREAM_TIMEOUT' })).toBe(1);
+  });
+
+  it('filters through an index: no full scan of deliveries for a route, status and time window', () => {
+    const path = newFile();
+    openDriver(path);
+    const db = new DatabaseSync(path);
+    const plan = (sql: string) =>
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join('; ');
+    expect(
+      plan(
+        "SELECT count(*) FROM deliveries WHERE route = 'a' AND status = 'dead' AND last_code = 'x' AND created_at >= 1 AND created_at < 2",
+      ),
+    ).toMatch(/USING INDEX deliveries_age/);
+    expect(
+      plan(
+        "SELECT id FROM deliveries WHERE status = 'dead' AND created_at >= 1 ORDER BY created_at, id LIMIT 5",
+      ),
+    ).toMatch(/USING INDEX deliveries_created/);
+    db.close();
+  });
+
   it('refuses a file written by a newer version', async () => {
     const path = newFile();
     await openDriver(path).close();

@@ -315,6 +315,39 @@ describe.each(drivers)('delivery workers (%s driver)', (_name, openDriver) => {
     for (const a of history) expect(a.error).toMatch(/ECONNREFUSED/);
   });
 
+  it('stores the error code of each attempt: refused is UNREACHABLE, no answer in time TIMEOUT, an answer none', async () => {
+    const port = await refusedPort();
+    const slow = await target(() => {}); // never answers
+    const busy = await target(sequence([503]));
+    const { driver, workers } = setup([
+      route({ id: 'refused', queue: { maxAttempts: 2 } }),
+      route({ id: 'slow', queue: { maxAttempts: 1 }, timeouts: { connect: 1_000, attempt: 200 } }),
+      route({ id: 'busy', queue: { maxAttempts: 1 } }),
+    ]);
+    const refused = await enqueue(driver, `http://127.0.0.1:${port}/hook`, { routeId: 'refused' });
+    const timedOut = await enqueue(driver, `${slow.url}/hook`, { routeId: 'slow' });
+    const answered = await enqueue(driver, `${busy.url}/hook`, { routeId: 'busy' });
+    workers.start();
+    expect(await finished(driver, refused)).toMatchObject({
+      status: 'dead',
+      lastCode: 'HOOKRELAY_ERR_UPSTREAM_UNREACHABLE',
+    });
+    expect((await driver.get(refused))!.attempts.map((a) => a.code)).toEqual([
+      'HOOKRELAY_ERR_UPSTREAM_UNREACHABLE',
+      'HOOKRELAY_ERR_UPSTREAM_UNREACHABLE',
+    ]);
+    expect(await finished(driver, timedOut)).toMatchObject({
+      status: 'dead',
+      lastCode: 'HOOKRELAY_ERR_UPSTREAM_TIMEOUT',
+    });
+    expect(await finished(driver, answered)).toMatchObject({
+      status: 'dead',
+      lastStatus: 503,
+      lastCode: undefined,
+    });
+    expect(await driver.count({ status: 'dead', code: 'HOOKRELAY_ERR_UPSTREAM_TIMEOUT' })).toBe(1);
+  });
+
   it('a delivery older than maxAge gets one more attempt, then is dead', async () => {
     const t = await target(sequence([503]));
     const { driver, workers } = setup([route({ queue: { maxAge: 60_000, maxAttempts: 100 } })]);
