@@ -178,7 +178,11 @@ export function createAdminServer(options: AdminOptions): Server {
 
   const stats: Handler = async () => statsView(await queue().stats());
 
-  const config: Handler = async () => liveOf().config();
+  const config: Handler = async () => {
+    const view = liveOf().config();
+    // Absent values are null in answers, as everywhere in the API.
+    return { ...view, lastReload: view.lastReload ?? null };
+  };
 
   const routes: Handler = async () => ({ routes: liveOf().routes() });
 

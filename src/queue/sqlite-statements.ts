@@ -1,9 +1,9 @@
 /**
  * The SQL of the queue driver's operations, prepared once per connection: the fixed statements by
  * name, and the queries whose WHERE clause depends on the filter (list, count, replay by filter),
- * prepared per combination of filters on first use. Queries that could scan are bounded by an index and a LIMIT (the columns
- * and indexes are sqlite-migrations.ts'). The transaction statements are the group commit's
- * (sqlite-commit.ts).
+ * prepared per combination of filters on first use. Queries that could scan are bounded by an
+ * index and a LIMIT (the columns and indexes are sqlite-migrations.ts'). The transaction
+ * statements are the group commit's (sqlite-commit.ts).
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { DEFAULT_LIST_LIMIT } from './memory.ts';
@@ -181,7 +181,7 @@ export class FilterQueries {
 
   /** Replays the matching records, at most `limit` (oldest first) when given; returns how many. */
   replay(filter: ReplayFilter, now: number): number {
-    const { clauses, params } = where({ ...filter, status: filter.status });
+    const { clauses, params } = where(filter);
     const limit = filter.limit === undefined ? -1 : Math.max(0, Math.floor(filter.limit));
     const sql = `UPDATE deliveries SET status = 'pending', attempts = 0, replays = replays + 1, replayed_at = ?,
          next_attempt_at = ?, lease_until = NULL, delivered_at = NULL, updated_at = ?

@@ -10,16 +10,18 @@ import type { RouteBase } from '../pipeline/route.ts';
 import type { UrlTemplate } from '../pipeline/url-template.ts';
 import type { CircuitState } from '../queue/circuit.ts';
 
-/** `https://crm.example/api/{tenant}/orders`: the template without its query, placeholders as written. */
+/**
+ * `https://crm.example/api/{tenant}/orders`: the template as written, placeholders included,
+ * without its query (where credentials in a URL go; the secret values are redacted as well).
+ */
 export function templateText(template: UrlTemplate): string {
-  let path = '';
+  let url = '';
   for (const part of template.parts) {
-    if ('literal' in part) path += part.literal;
-    else if ('param' in part) path += `{${part.param}}`;
-    else path += `{query.${part.query}}`;
+    if ('literal' in part) url += part.literal;
+    else if ('param' in part) url += `{${part.param}}`;
+    else url += `{query.${part.query}}`;
   }
-  // The first literal part starts with the origin: the template is kept whole in its parts.
-  const text = path.split('?', 1)[0]!;
+  const text = url.split('?', 1)[0]!;
   return template.prefix ? `${text.replace(/\/$/, '')}/*` : text;
 }
 

@@ -442,6 +442,7 @@ describe('defaults and per-route overrides (compiled)', () => {
       host: '0.0.0.0',
       port: 8080,
       shutdownGrace: 10_000,
+      watchConfig: false,
       requestIdHeader: 'x-request-id',
       maxHeaderSize: 16 * 1024,
       headersTimeout: 10_000,

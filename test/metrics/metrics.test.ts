@@ -247,6 +247,11 @@ routes:
         expect(['main', 'admin']).toContain(value);
         continue;
       }
+      if (name === 'hash') {
+        // The loaded configuration's, from the config file, never from a caller.
+        expect(value).toMatch(/^[0-9a-f]{12}$/);
+        continue;
+      }
       if (name === 'outcome' || name === 'result' || name === 'code' || name === 'reason') {
         expect(value).toMatch(/^([1-5]xx|[a-z_]+|HOOKRELAY_ERR_[A-Z_]+)$/);
         continue;
