@@ -256,6 +256,25 @@ describe.skipIf(PROMTOOL === undefined)('promtool', () => {
     expect(result.status).not.toBe(0);
   });
 
+  it("the dashboard's queries are valid PromQL (as recording rules, Grafana's variables filled in)", () => {
+    const filled = dashboardExprs.map(({ expr }) =>
+      expr
+        .replace(/\blabel_values\(\s*([^,]+),\s*\w+\s*\)/g, '$1')
+        .replace(/\$\{route\}|\$route\b/g, '.*')
+        .replace(/\$__rate_interval\b/g, '5m')
+        .replace(/\$__range\b/g, '6h'),
+    );
+    expect(filled.filter((expr) => expr.includes('$'))).toEqual([]);
+    const file = join(temp, 'dashboard-queries.yml');
+    const rules = filled.map(
+      (expr, i) => `      - record: dashboard:query_${i}\n        expr: ${JSON.stringify(expr)}\n`,
+    );
+    writeFileSync(file, `groups:\n  - name: dashboard\n    rules:\n${rules.join('')}`);
+    const result = promtool(['check', 'rules', file]);
+    expect(result.output).toContain(`SUCCESS: ${filled.length} rules found`);
+    expect(result.status).toBe(0);
+  });
+
   it('the check is real: an unknown function fails check rules', () => {
     const file = join(temp, 'bad.yml');
     writeFileSync(
