@@ -104,10 +104,23 @@ const LABELS = new Map<string, string[]>(
 /** Labels Prometheus adds at scrape time, which any selector may use. */
 const TARGET_LABELS = new Set(['job', 'instance', 'pod', 'namespace']);
 
+/**
+ * Labels matched on a metric that it does not have, and labels grouped on (`by`, `without`, `on`,
+ * `ignoring`) that none of the expression's metrics has: a typo there would silently keep or drop a
+ * label.
+ */
 function unknownLabels(expr: string): string[] {
-  return matchedLabels(expr)
+  const selected = matchedLabels(expr)
     .filter(({ metric, label }) => !TARGET_LABELS.has(label) && !(LABELS.get(metric) ?? []).includes(label))
     .map(({ metric, label }) => `${metric}{${label}}`);
+  const used = [...expr.matchAll(/hookrelay_[a-z_]+/g)].flatMap((m) => LABELS.get(m[0]) ?? []);
+  const known = new Set([...TARGET_LABELS, 'le', ...used]);
+  const grouped = [...expr.matchAll(/\b(?:by|without|on|ignoring)\s*\(([^)]*)\)/g)]
+    .flatMap((m) => m[1]!.split(','))
+    .map((label) => label.trim())
+    .filter((label) => label !== '' && !known.has(label))
+    .map((label) => `(${label})`);
+  return [...selected, ...grouped];
 }
 
 /**
@@ -151,6 +164,12 @@ describe('the metric name and label checks', () => {
     );
     // A counter has no `_bucket` series.
     expect(unknownMetrics('hookrelay_requests_total_bucket')).toEqual(['hookrelay_requests_total_bucket']);
+    expect(unknownLabels('sum without (instance, reasons) (hookrelay_verify_failures_total)')).toEqual([
+      '(reasons)',
+    ]);
+    expect(unknownLabels('sum by (le, route) (rate(hookrelay_request_duration_seconds_bucket[5m]))')).toEqual(
+      [],
+    );
     expect(unknownLabels('hookrelay_queue_depth{status="pending"}')).toEqual([
       'hookrelay_queue_depth{status}',
     ]);
