@@ -33,6 +33,7 @@ import { Reloader } from './runtime/reload.ts';
 import { routeViews } from './runtime/views.ts';
 import { createLogger, type Logger } from './telemetry/log.ts';
 import { createMetrics, type Metrics } from './telemetry/metrics.ts';
+import type { SharedReplayStore } from './verifiers/replay.ts';
 
 export interface AppOptions {
   logger?: Logger;
@@ -166,6 +167,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       }
     }
     secrets.absorb(next.secrets);
+    rememberIn(next);
     startGeneration(next, { clients, metrics, logger, requestIdHeader, secrets, queue: queueAccess });
     const old = routing.current;
     const sweep = clients.mark();
@@ -209,8 +211,14 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   if (first.queued.length > 0) openQueue(first);
   if (wantsAdmin(first)) admin = createAdmin();
   // Replay windows shared by every instance when the store is (redis); else each process its own.
-  const remembers = first.routes.some((route) => route.verify.some((check) => check.verifier.replay));
-  const replay = remembers ? createReplayStore(config.queue) : undefined;
+  // Opened by the first configuration whose routes remember messages (a reload may add one).
+  let replay: SharedReplayStore | undefined;
+  const rememberIn = (generation: Generation) => {
+    const remembers = generation.routes.some((route) => route.verify.some((check) => check.verifier.replay));
+    if (remembers && !replay) replay = createReplayStore(config.queue);
+    generation.replay = replay;
+  };
+  rememberIn(first);
   startGeneration(first, { clients, metrics, logger, requestIdHeader, secrets, queue: queueAccess });
   initRouteMetrics(first, metrics);
 
@@ -238,7 +246,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     },
   };
   const server = createHttpServer(
-    { routing, metrics, logger, requestIdHeader, secrets, lifecycle, replay },
+    { routing, metrics, logger, requestIdHeader, secrets, lifecycle },
     {
       metricsPath: config.metrics.enabled ? config.metrics.path : undefined,
       // A store that cannot take writes or replay claims (Redis down) makes the instance

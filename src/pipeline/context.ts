@@ -17,6 +17,8 @@ export interface RouteTable {
   match: (method: string, path: string) => Match<RouteBase>;
   /** The started delivery modes by type (modes/index.ts): the last stage is `modes.get(route.delivery)`. */
   modes: ReadonlyMap<string, DeliveryMode>;
+  /** The verifiers' replay window shared by every instance (`queue.driver: redis`); none: per process. */
+  replay?: SharedReplayStore | undefined;
 }
 
 /** What the lifecycle and its stages share: routing, the modes, metrics, logs, the listener's state. */
@@ -31,8 +33,6 @@ export interface RelayContext {
   requestIdHeader: string;
   /** Values of the configuration never shown (the echo route redacts them); none when absent. */
   secrets?: SecretValues | undefined;
-  /** The verifiers' replay window shared by every instance (`queue.driver: redis`); none: per process. */
-  replay?: SharedReplayStore | undefined;
   /** `server.minBodyRate` for the bodies being read (none: no minimum). */
   bodyRate?: BodyRateWatch | undefined;
   /** begin/end around every request to a route (the concurrency caps count on them). */

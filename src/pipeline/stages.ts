@@ -104,7 +104,7 @@ export async function verify(call: Call, bytes: Buffer): Promise<StageResult> {
       body: bytes,
       remoteAddress: call.clientIp,
     },
-    call.ctx.replay,
+    call.ctx.routing.current.replay,
   );
   if ('refused' in verified) {
     const { refused } = verified;

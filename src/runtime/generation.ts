@@ -15,6 +15,7 @@ import type { RouteTable } from '../pipeline/context.ts';
 import type { DeliveryMode } from '../pipeline/mode.ts';
 import { createRouter } from '../pipeline/router.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
+import type { SharedReplayStore } from '../verifiers/replay.ts';
 
 export interface Generation extends RouteTable {
   readonly config: Config;
@@ -29,6 +30,8 @@ export interface Generation extends RouteTable {
   readonly paths: ReadonlyMap<string, string>;
   readonly secrets: SecretValues;
   modes: Map<string, DeliveryMode>;
+  /** The shared replay window store, when its routes remember messages and the queue's store is shared. */
+  replay: SharedReplayStore | undefined;
   /** Calls still being served on this generation. */
   inFlight: number;
   /** Set when it was replaced: called as its last call ends. */
@@ -53,6 +56,7 @@ export function compileGeneration(config: Config, hash: string, runtime: Compile
     secrets: secretValuesOf(config),
     match: createRouter(routes),
     modes: new Map(),
+    replay: undefined,
     inFlight: 0,
     idle: undefined,
   };
