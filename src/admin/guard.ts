@@ -10,7 +10,8 @@
  *   which a cross-origin page can only send after a CORS preflight, and hookrelay answers no
  *   preflight and sends no CORS headers. A request that says it comes from another origin (an
  *   `Origin` other than the `Host` it was sent to, `Sec-Fetch-Site: cross-site`/`same-site`) is
- *   refused outright.
+ *   refused outright. `Origin: null` is refused too, unless the browser says `Sec-Fetch-Site:
+ *   same-origin` (a same-origin form under `Referrer-Policy: no-referrer`).
  *
  * The port is not compared: behind `kubectl port-forward` or an SSH tunnel the Host names another
  * one, and a rebinding page cannot choose the name the browser sends.
@@ -82,10 +83,14 @@ export function createHostGuard(options: HostGuardOptions): (req: IncomingMessag
       throw new AdminError('HOOKRELAY_ERR_ADMIN_HOST_NOT_ALLOWED', { host: truncate(header ?? '') });
     }
     const origin = req.headers.origin;
-    if (origin !== undefined && !sameOrigin(origin, header!)) {
+    const site = req.headers['sec-fetch-site'];
+    // A page served with `Referrer-Policy: no-referrer` (the console's) posts its forms with
+    // `Origin: null`; the browser's own `Sec-Fetch-Site: same-origin` then says where it came
+    // from. A sandboxed frame or a file:// page sends `null` too, but never with same-origin.
+    const hiddenOrigin = origin === 'null' && site === 'same-origin';
+    if (origin !== undefined && !hiddenOrigin && !sameOrigin(origin, header!)) {
       throw new AdminError('HOOKRELAY_ERR_ADMIN_CROSS_ORIGIN', { reason: `Origin '${truncate(origin)}'` });
     }
-    const site = req.headers['sec-fetch-site'];
     if (site === 'cross-site' || site === 'same-site') {
       throw new AdminError('HOOKRELAY_ERR_ADMIN_CROSS_ORIGIN', { reason: site });
     }

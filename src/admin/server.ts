@@ -1,7 +1,8 @@
 /**
- * The admin API listener: deliveries (list, count, show one, replay by ids or by a filter, purge),
- * queue stats, the loaded configuration and its reload, as JSON, behind the host guard (guard.ts)
- * and the admin token. The filter of list, count and replay is read by filter.ts.
+ * The admin API listener: deliveries (list, count, show one, replay by ids or by a filter, purge)
+ * and queue stats as JSON, the loaded configuration and its reload, behind the host guard
+ * (guard.ts) and the admin token; and the web console under `/console` (console/index.ts), behind
+ * the same guard. The filter of list, count and replay is read by filter.ts.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { SecretValues } from '../core/secret-values.ts';
@@ -9,6 +10,7 @@ import { closeAfterAnswer } from '../ingress/linger.ts';
 import { attemptView, detail, parseAge, statsView, summary } from '../present/view.ts';
 import type { DeliveryStatus, QueueDriver, ReplayFilter } from '../queue/types.ts';
 import type { Logger } from '../telemetry/log.ts';
+import { createConsole } from './console/index.ts';
 import { FILTER_FIELDS, readFilter } from './filter.ts';
 import { createHostGuard, requireJsonBody } from './guard.ts';
 import { AdminError, adminErrorBody, badRequest, bearerCheck, readJson, sendJson } from './http.ts';
@@ -65,6 +67,16 @@ export function createAdminServer(options: AdminOptions): Server {
   const authorized = options.token ? bearerCheck(options.token) : () => true;
   // Before the token: a page in a browser must learn nothing, not even whether a token is needed.
   const guard = createHostGuard({ host: options.host ?? '127.0.0.1', allowedHosts: options.allowedHosts });
+  // The web console (console/): its own login and CSRF check, behind the same guard.
+  const webConsole = createConsole({
+    queue: driverOf,
+    live,
+    token: options.token,
+    secrets,
+    now,
+    onReplay: options.onReplay,
+    logger,
+  });
 
   const list: Handler = async (_req, url) => {
     const query = url.searchParams;
@@ -190,6 +202,8 @@ export function createAdminServer(options: AdminOptions): Server {
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
     guard(req);
+    const url = new URL(req.url ?? '/', 'http://admin');
+    if (webConsole.owns(url.pathname)) return webConsole.handle(req, res, url);
     if (!authorized(req.headers.authorization)) {
       throw new AdminError(
         'HOOKRELAY_ERR_ADMIN_UNAUTHORIZED',
@@ -199,7 +213,6 @@ export function createAdminServer(options: AdminOptions): Server {
         },
       );
     }
-    const url = new URL(req.url ?? '/', 'http://admin');
     const [handler, method, id] = match(url.pathname);
     if (!handler)
       throw new AdminError('HOOKRELAY_ERR_ADMIN_NOT_FOUND', { reason: `no admin endpoint ${url.pathname}` });

@@ -404,6 +404,22 @@ export const ERRORS = {
     listener: 'admin',
     description: 'A request body over 1 MiB.',
   },
+  HOOKRELAY_ERR_ADMIN_CSRF: {
+    status: 403,
+    message: 'the console form is not from this session ({reason}): reload the page and submit it again',
+    retryable: false,
+    listener: 'admin',
+    description:
+      'A console `POST` (a form of `/console`) without the session cookie, or whose hidden CSRF token is not the one bound to that cookie (compared in constant time), e.g. a form posted from another site or from a page opened before the relay restarted. See [console.md](console.md#csrf-and-csp).',
+  },
+  HOOKRELAY_ERR_ADMIN_FORM_EXPECTED: {
+    status: 415,
+    message: 'console forms are posted as application/x-www-form-urlencoded{actual}',
+    retryable: false,
+    listener: 'admin',
+    description:
+      "A `POST` to a console path whose body is not a URL-encoded form (the only kind the console's forms send), or over 64 KiB.",
+  },
   HOOKRELAY_ERR_ADMIN_QUEUE: {
     status: 500,
     message: 'queue error: {reason}',

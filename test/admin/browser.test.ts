@@ -157,6 +157,7 @@ describe('admin API and web pages', () => {
       { origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' },
       { origin: `http://localhost:${port + 1}` },
       { origin: 'null' },
+      { origin: 'null', 'sec-fetch-site': 'cross-site' },
       { 'sec-fetch-site': 'same-site' },
     ];
     for (const headers of crossOrigin) {

@@ -75,6 +75,8 @@ describe('generated docs', () => {
       'HOOKRELAY_ERR_ADMIN_NOT_FOUND',
       'HOOKRELAY_ERR_ADMIN_METHOD_NOT_ALLOWED',
       'HOOKRELAY_ERR_ADMIN_BODY_TOO_LARGE',
+      'HOOKRELAY_ERR_ADMIN_CSRF',
+      'HOOKRELAY_ERR_ADMIN_FORM_EXPECTED',
       'HOOKRELAY_ERR_ADMIN_QUEUE',
     ]);
     const section = doc.indexOf('\n## Admin API codes\n');
