@@ -83,7 +83,9 @@ export interface Relay {
  * parsed JSON lines so tests can assert on them (and on what they must not contain).
  */
 export async function startRelay(yaml: string, env: Record<string, string> = {}): Promise<Relay> {
-  const config = parseConfig(yaml, 'test.yaml', { env: { ...env } });
+  // The admin listener's default port (9090) would be shared by tests running at once: any free port.
+  const source = /^admin:/m.test(yaml) ? yaml : `admin: { port: 0 }\n${yaml}`;
+  const config = parseConfig(source, 'test.yaml', { env: { ...env } });
   const logs: Record<string, unknown>[] = [];
   const sink = {
     write(line: string) {
