@@ -174,6 +174,10 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     routing.current = next;
     initRouteMetrics(next, metrics);
     logger.level = next.config.log.level;
+    if (listening) {
+      if (next.config.server.watchConfig) reloader.watch();
+      else reloader.unwatch();
+    }
     const workersMoved = workers?.update(next.queued.map(workerRoute)) ?? Promise.resolve();
     if (!admin && wantsAdmin(next)) {
       admin = createAdmin();

@@ -70,6 +70,14 @@ export class Reloader {
     logger.info({ config: file }, 'watching the configuration for changes');
   }
 
+  /** Stops the directory watch (a reload turned `server.watchConfig` off). */
+  unwatch(): void {
+    if (!this.#watch) return;
+    this.#watch.close();
+    this.#watch = undefined;
+    this.#o.logger.info({ config: this.#o.file }, 'no longer watching the configuration');
+  }
+
   /** Stops watching; later reloads are refused (the relay is stopping). */
   close(): void {
     this.#closed = true;

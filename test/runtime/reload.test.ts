@@ -265,6 +265,13 @@ routes:
     renameSync(join(mount, '..data-new'), join(mount, '..data'));
     await reloaded(child, 'watch', 2);
     expect(await (await post(`${child.url}/in/orders`)).json()).toEqual({ target: 'c' });
+    // A reload that turns the watch off: later changes wait for a signal.
+    replaceByRename(join(data2, 'config.yaml'), syncConfig(a.url));
+    await reloaded(child, 'watch', 3);
+    await child.waitForLog((log) => log.msg === 'no longer watching the configuration');
+    replaceByRename(join(data2, 'config.yaml'), syncConfig(b.url));
+    await sleep(600);
+    expect(await (await post(`${child.url}/in/orders`)).json()).toEqual({ target: 'a' });
   }, 30_000);
 
   it('50 reloads under load drop no request: no 5xx, no reset', async () => {
