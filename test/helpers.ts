@@ -84,7 +84,8 @@ export interface Relay {
  */
 export async function startRelay(yaml: string, env: Record<string, string> = {}): Promise<Relay> {
   // The admin listener's default port (9090) would be shared by tests running at once: any free port.
-  const source = /^admin:/m.test(yaml) ? yaml : `admin: { port: 0 }\n${yaml}`;
+  // Appended, so the line numbers of config errors stay those of `yaml`.
+  const source = /^admin:/m.test(yaml) ? yaml : `${yaml}\nadmin: { port: 0 }\n`;
   const config = parseConfig(source, 'test.yaml', { env: { ...env } });
   const logs: Record<string, unknown>[] = [];
   const sink = {
