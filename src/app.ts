@@ -33,6 +33,7 @@ import { Reloader } from './runtime/reload.ts';
 import { routeViews } from './runtime/views.ts';
 import { createLogger, type Logger } from './telemetry/log.ts';
 import { createMetrics, type Metrics } from './telemetry/metrics.ts';
+import { createTracer, NOOP_TRACER, type Tracer, tracingSettings } from './telemetry/tracing.ts';
 import type { SharedReplayStore } from './verifiers/replay.ts';
 
 export interface AppOptions {
@@ -245,8 +246,11 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       if (inFlight === 0) idle?.();
     },
   };
+  // The no-op tracer until listen() has loaded the SDK, when tracing is on (telemetry/tracing.ts).
+  const tracer: { current: Tracer } = { current: NOOP_TRACER };
+  const tracing = tracingSettings(config.tracing);
   const server = createHttpServer(
-    { routing, metrics, logger, requestIdHeader, secrets, lifecycle },
+    { routing, metrics, logger, requestIdHeader, secrets, lifecycle, tracing: tracer },
     {
       metricsPath: config.metrics.enabled ? config.metrics.path : undefined,
       // A store that cannot take writes or replay claims (Redis down) makes the instance
@@ -271,6 +275,10 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     metrics,
     logger,
     async listen(port = config.server.port, host = config.server.host) {
+      if (tracing && !tracer.current.enabled) {
+        tracer.current = await createTracer(tracing);
+        logger.info({ protocol: tracing.protocol }, 'tracing on');
+      }
       if (queue) await startQueue(routing.current);
       if (admin) await listenAdmin();
       const address = await listenOn(server, port, host);
@@ -329,6 +337,10 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       await clients.close();
       await replay?.close();
       await pool.close();
+      // The last spans (this stop's requests included) are exported before the process exits.
+      await tracer.current
+        .shutdown()
+        .catch((error: unknown) => logger.warn({ err: error }, 'tracing: flush failed'));
       return { drained };
     },
   };
