@@ -71,6 +71,9 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   // No thread starts until a large body arrives (parsing/pool.ts).
   const pool = new ParsePool(config.parsing, { metrics, logger });
   const clients = new Clients();
+  // The no-op tracer until listen() has loaded the SDK, when tracing is on (telemetry/tracing.ts).
+  const tracer: { current: Tracer } = { current: NOOP_TRACER };
+  const tracing = tracingSettings(config.tracing);
   const compileRuntime = { pool, metrics, clients, logger };
   const first = compileGeneration(config, initialHash(config, options), compileRuntime);
   // Every secret of every configuration loaded: a rotated-out secret is no less secret.
@@ -96,6 +99,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       clients,
       metrics,
       logger,
+      tracing: tracer,
     });
   };
   /** Starts the queue and workers: recovery first, so what a previous run acknowledged is due before new traffic. */
@@ -246,9 +250,6 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       if (inFlight === 0) idle?.();
     },
   };
-  // The no-op tracer until listen() has loaded the SDK, when tracing is on (telemetry/tracing.ts).
-  const tracer: { current: Tracer } = { current: NOOP_TRACER };
-  const tracing = tracingSettings(config.tracing);
   const server = createHttpServer(
     { routing, metrics, logger, requestIdHeader, secrets, lifecycle, tracing: tracer },
     {

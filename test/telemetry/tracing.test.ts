@@ -3,6 +3,9 @@
  * receiver; spans follow the lifecycle with the right parents, the caller's trace reaches the
  * target, and nothing secret (body, header secret, query secret) appears in any export.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NOOP_TRACER, tracingSettings } from '../../src/telemetry/tracing.ts';
 import { type Relay, startRelay, startTarget, type Target } from '../helpers.ts';
@@ -151,5 +154,71 @@ describe('tracing: a sync route', () => {
     expect(receiver.raw.length).toBeGreaterThan(0);
     expect(receiver.raw[0]!.contentType).toBe('application/x-protobuf');
     expect(receiver.raw[0]!.body.includes(Buffer.from('hookrelay.route'))).toBe(true);
+  });
+});
+
+describe('tracing: a queued route (sqlite)', () => {
+  it('stores the accepting context; each attempt is a new trace linked to it, whose context the target gets', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookrelay-trace-'));
+    try {
+      receiver = await startReceiver();
+      target = await startTarget((_req, res, index) => {
+        res.writeHead(index === 0 ? 503 : 200).end();
+      });
+      relay = await startRelay(
+        [
+          'tracing:',
+          `  endpoint: ${receiver.url}`,
+          '  protocol: http/json',
+          `queue: { path: ${join(dir, 'q.db')} }`,
+          'routes:',
+          '  - id: events',
+          '    path: /events',
+          '    delivery: async',
+          '    queue: { minDelay: 10ms, maxDelay: 10ms }',
+          `    forward: { url: "${target.url}/in" }`,
+        ].join('\n'),
+      );
+      const res = await fetch(`${relay.url}/events`, {
+        method: 'POST',
+        headers: { traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01` },
+        body: '{}',
+      });
+      expect(res.status).toBe(202);
+      for (let i = 0; i < 200 && target.received.length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(target.received).toHaveLength(2);
+      for (let i = 0; i < 200 && !relay.logs.some((l) => l.msg === 'delivered'); i++)
+        await new Promise((r) => setTimeout(r, 25));
+      const logs = relay.logs;
+      await relay.close();
+      relay = undefined;
+
+      const spans = receiver.spans();
+      const server = spans.find((s) => s.kind === 2)!;
+      expect(server.traceId).toBe(CALLER_TRACE);
+      const attempts = spans
+        .filter((s) => s.kind === 3)
+        .sort(
+          (a, b) => Number(a.attributes['hookrelay.attempt']) - Number(b.attributes['hookrelay.attempt']),
+        );
+      expect(attempts).toHaveLength(2);
+      for (const [i, attempt] of attempts.entries()) {
+        expect(attempt.parentSpanId).toBe('');
+        expect(attempt.traceId).not.toBe(CALLER_TRACE);
+        expect(attempt.links).toEqual([{ traceId: CALLER_TRACE, spanId: server.spanId }]);
+        const [, traceId, spanId] = String(target.received[i]!.headers.traceparent).split('-');
+        expect({ traceId, spanId }).toEqual({ traceId: attempt.traceId, spanId: attempt.spanId });
+      }
+      expect(attempts[0]!.attributes).toMatchObject({
+        'http.response.status_code': 503,
+        'hookrelay.retry_reason': 'status_503',
+      });
+      expect(attempts[1]!.attributes['hookrelay.retry_reason']).toBeUndefined();
+      const delivered = logs.find((l) => l.msg === 'delivered')!;
+      expect(delivered.traceId).toBe(attempts[1]!.traceId);
+      expect(delivered.spanId).toBe(attempts[1]!.spanId);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
