@@ -49,7 +49,7 @@ export interface NewDelivery {
   dedup?: { key: string; windowMs: number } | undefined;
   /**
    * The accepting request's span context when tracing was on: each queued attempt is a new trace
-   * whose span links to it (telemetry/tracing.ts). Stored by memory and sqlite; not yet by redis.
+   * whose span links to it (telemetry/tracing.ts). Stored by every driver (redis: in the job's data); not carried by `restore`.
    */
   trace?: TraceCarrier | undefined;
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NOOP_TRACER, tracingSettings } from '../../src/telemetry/tracing.ts';
 import { type Relay, startRelay, startTarget, type Target } from '../helpers.ts';
+import { startRedis } from '../support/redis-server.ts';
 import { type Receiver, startReceiver } from './otlp-receiver.ts';
 
 let relay: Relay | undefined;
@@ -157,9 +158,10 @@ describe('tracing: a sync route', () => {
   });
 });
 
-describe('tracing: a queued route (sqlite)', () => {
+describe.each(['sqlite', 'redis'] as const)('tracing: a queued route (%s)', (driver) => {
   it('stores the accepting context; each attempt is a new trace linked to it, whose context the target gets', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hookrelay-trace-'));
+    const redis = driver === 'redis' ? await startRedis() : undefined;
     try {
       receiver = await startReceiver();
       target = await startTarget((_req, res, index) => {
@@ -170,7 +172,9 @@ describe('tracing: a queued route (sqlite)', () => {
           'tracing:',
           `  endpoint: ${receiver.url}`,
           '  protocol: http/json',
-          `queue: { path: ${join(dir, 'q.db')} }`,
+          redis
+            ? `queue: { driver: redis, redis: { url: "${redis.url}" } }`
+            : `queue: { path: ${join(dir, 'q.db')} }`,
           'routes:',
           '  - id: events',
           '    path: /events',
@@ -218,6 +222,7 @@ describe('tracing: a queued route (sqlite)', () => {
       expect(delivered.traceId).toBe(attempts[1]!.traceId);
       expect(delivered.spanId).toBe(attempts[1]!.spanId);
     } finally {
+      await redis?.kill();
       rmSync(dir, { recursive: true, force: true });
     }
   });
