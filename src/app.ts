@@ -33,6 +33,7 @@ import { Reloader } from './runtime/reload.ts';
 import { routeViews } from './runtime/views.ts';
 import { createLogger, type Logger } from './telemetry/log.ts';
 import { createMetrics, type Metrics } from './telemetry/metrics.ts';
+import { createTracer, NOOP_TRACER, type Tracer, tracingSettings } from './telemetry/tracing.ts';
 import type { SharedReplayStore } from './verifiers/replay.ts';
 
 export interface AppOptions {
@@ -70,6 +71,9 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   // No thread starts until a large body arrives (parsing/pool.ts).
   const pool = new ParsePool(config.parsing, { metrics, logger });
   const clients = new Clients();
+  // The no-op tracer until listen() has loaded the SDK, when tracing is on (telemetry/tracing.ts).
+  const tracer: { current: Tracer } = { current: NOOP_TRACER };
+  const tracing = tracingSettings(config.tracing);
   const compileRuntime = { pool, metrics, clients, logger };
   const first = compileGeneration(config, initialHash(config, options), compileRuntime);
   // Every secret of every configuration loaded: a rotated-out secret is no less secret.
@@ -95,6 +99,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       clients,
       metrics,
       logger,
+      tracing: tracer,
     });
   };
   /** Starts the queue and workers: recovery first, so what a previous run acknowledged is due before new traffic. */
@@ -250,7 +255,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     },
   };
   const server = createHttpServer(
-    { routing, metrics, logger, requestIdHeader, secrets, lifecycle },
+    { routing, metrics, logger, requestIdHeader, secrets, lifecycle, tracing: tracer },
     {
       metricsPath: config.metrics.enabled ? config.metrics.path : undefined,
       // A store that cannot take writes or replay claims (Redis down) makes the instance
@@ -275,6 +280,10 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     metrics,
     logger,
     async listen(port = config.server.port, host = config.server.host) {
+      if (tracing && !tracer.current.enabled) {
+        tracer.current = await createTracer(tracing);
+        logger.info({ protocol: tracing.protocol }, 'tracing on');
+      }
       if (queue) await startQueue(routing.current);
       if (admin) await listenAdmin();
       const address = await listenOn(server, port, host);
@@ -333,6 +342,10 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       await clients.close();
       await replay?.close();
       await pool.close();
+      // The last spans (this stop's requests included) are exported before the process exits.
+      await tracer.current
+        .shutdown()
+        .catch((error: unknown) => logger.warn({ err: error }, 'tracing: flush failed'));
       return { drained };
     },
   };

@@ -15,6 +15,7 @@ import {
   parsingSection,
   queueSection,
   serverSection,
+  tracingSection,
 } from './sections.ts';
 
 export const configShape = z.strictObject({
@@ -22,6 +23,7 @@ export const configShape = z.strictObject({
   parsing: parsingSection,
   log: logSection,
   metrics: metricsSection,
+  tracing: tracingSection,
   queue: queueSection,
   admin: adminSection,
   defaults: defaultsSection,

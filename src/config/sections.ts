@@ -156,6 +156,40 @@ export const logSection = z
   .prefault({})
   .meta({ description: 'Structured JSON logs on stdout.' });
 
+export const tracingSection = z
+  .strictObject({
+    enabled: z.boolean().optional().meta({
+      description:
+        'Export OpenTelemetry traces (docs/observability.md). Unset: on when the environment names an OTLP traces exporter or endpoint (`OTEL_TRACES_EXPORTER=otlp`, `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`), off otherwise. When off, no OpenTelemetry module is loaded. `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none` keep it off.',
+      example: true,
+    }),
+    endpoint: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .meta({
+        description:
+          'The full OTLP/HTTP traces URL (e.g. `http://otel-collector:4318/v1/traces`); setting it turns tracing on unless `enabled: false`. Unset: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, or `OTEL_EXPORTER_OTLP_ENDPOINT` plus `/v1/traces`, or `http://localhost:4318/v1/traces`.',
+        example: 'http://otel-collector:4318/v1/traces',
+      }),
+    protocol: z.enum(['http/protobuf', 'http/json']).optional().meta({
+      description:
+        'OTLP encoding. Unset: `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` or `OTEL_EXPORTER_OTLP_PROTOCOL`, else `http/protobuf`.',
+    }),
+    serviceName: z.string().min(1).optional().meta({
+      description: 'The `service.name` of the spans. Unset: `OTEL_SERVICE_NAME`, else `hookrelay`.',
+    }),
+    sampleRatio: z.number().min(0).max(1).optional().meta({
+      description:
+        "Share of new traces sampled (parent-based: a caller's sampled flag is followed). Unset: `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`, else every trace.",
+      example: 0.1,
+    }),
+  })
+  .prefault({})
+  .meta({
+    description:
+      'OpenTelemetry traces over OTLP/HTTP: a span per request, its verify and transform stages and each delivery attempt; the `traceparent` goes on to the target.',
+  });
+
 export const metricsSection = z
   .strictObject({
     enabled: z.boolean().default(true).meta({ description: 'Serve Prometheus metrics.' }),

@@ -10,6 +10,7 @@ import { HookrelayError } from '../core/errors.ts';
 import type { OutboundRequest } from '../core/message.ts';
 import type { DeliveryResult, Metrics } from '../telemetry/metrics.ts';
 import { AttemptError, outcomeOf, type TargetResponse } from './attempt.ts';
+import { type DeliveryTrace, endAttemptSpan, startAttemptSpan, withTraceContext } from './attempt-span.ts';
 import type { TargetPool } from './client.ts';
 import { type RetryPolicy, type Verdict, verdict } from './policy.ts';
 import { type AttemptHooks, type Presentation, sendAttempt } from './send-attempt.ts';
@@ -27,6 +28,8 @@ export interface DeliveryJob {
   responseLimit: number;
   /** Aborted when the caller disconnects. */
   signal?: AbortSignal;
+  /** When tracing is on: each attempt is a CLIENT span under the call's span (attempt-span.ts). */
+  trace?: DeliveryTrace | undefined;
 }
 
 export interface DeliveryOutcome {
@@ -73,12 +76,17 @@ export async function deliver(job: DeliveryJob, metrics: Metrics): Promise<Deliv
     if (signal?.aborted) return conclude(job, metrics, undefined, attempt - 1, last);
     if (attempt > 1) metrics.forwardRetries.inc({ route: routeId });
     let timeLeft: number;
+    const span = job.trace && startAttemptSpan(job.trace, job.request, attempt);
+    const request = span ? withTraceContext(job.request, span) : job.request;
     try {
-      last = await sendAttempt(job.pool, job.request, job.presentation, context, hooks);
+      last = await sendAttempt(job.pool, request, job.presentation, context, hooks);
       timeLeft = deadlineAt - performance.now();
     } catch (error) {
       // The attempt never reached the target: the answer to report is still the previous one.
-      if (error instanceof NoTimeLeft) return conclude(job, metrics, OUT_OF_TIME, attempt, last);
+      if (error instanceof NoTimeLeft) {
+        span?.end();
+        return conclude(job, metrics, OUT_OF_TIME, attempt, last);
+      }
       if (cut && error instanceof AttemptError && error.kind === 'timeout') {
         // Our deadline, not the target's attempt timeout, ran out (whatever the timer's rounding).
         last = new Error(`no answer within the ${job.timeouts.deadline} ms deadline`);
@@ -89,6 +97,7 @@ export async function deliver(job: DeliveryJob, metrics: Metrics): Promise<Deliv
       }
     }
     const next = verdict(attempt, last, retry, { attempts: retry.attempts, timeLeft, deadline: 'end' });
+    if (span) endAttemptSpan(span, last, next.kind === 'retry');
     if (next.kind !== 'retry') return conclude(job, metrics, next, attempt, last);
     try {
       await sleep(next.after, undefined, signal ? { signal } : undefined);

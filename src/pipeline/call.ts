@@ -8,6 +8,7 @@ import type { HookrelayError } from '../core/errors.ts';
 import { DEFAULT_JSON_DEPTH } from '../core/json-depth.ts';
 import type { InboundMessage } from '../core/message.ts';
 import { REQUEST_ID } from '../core/patterns.ts';
+import type { Span } from '../telemetry/tracing.ts';
 import type { RelayContext } from './context.ts';
 import { type CompiledFailureAnswer, failureAnswer } from './failure-answer.ts';
 import { finish, finishError } from './finish.ts';
@@ -37,6 +38,8 @@ export interface Call<R extends RouteBase = RouteBase> {
   value?: unknown;
   /** The method is accepted only for the route's handshake (router.ts): anything else is a 405. */
   handshakeOnly?: boolean | undefined;
+  /** The call's SERVER span when tracing is on (lifecycle.ts); ended with the call. */
+  span?: Span | undefined;
 }
 
 /** The caller's request id when it is a plain token of sane length; otherwise a new one. */
@@ -78,6 +81,7 @@ export function inboundMessage(call: Call, body: Buffer): InboundMessage {
 /** The call answered with `status` by the mode: metrics and the `request` log line. */
 export function done(call: Call, status: number, fields: Record<string, unknown>): void {
   if (call.rule !== undefined) fields = { rule: call.rule, ...fields };
+  if (call.span) fields = endSpan(call.span, status, undefined, fields);
   finish(call.ctx, call.route.id, call.method, status, call.requestId, call.started, fields);
 }
 
@@ -99,6 +103,7 @@ export function fail(
           jsonDepthOf(call.route),
         )
       : undefined;
+  if (call.span) fields = endSpan(call.span, shaped?.status ?? error.status, error.code, fields);
   finishError(
     call.ctx,
     call.res,
@@ -115,4 +120,19 @@ export function fail(
 
 function jsonDepthOf(route: RouteBase): number {
   return (route.limits as { jsonDepth?: number }).jsonDepth ?? DEFAULT_JSON_DEPTH;
+}
+
+/** The call's SERVER span ends with its answer; its ids go on the `request` log line. */
+function endSpan(
+  span: Span,
+  status: number,
+  code: string | undefined,
+  fields: Record<string, unknown>,
+): Record<string, unknown> {
+  span.setAttributes({ 'http.response.status_code': status });
+  // A server span fails on a 5xx only (OpenTelemetry's HTTP conventions); the code names why.
+  if (code !== undefined) span.setAttributes({ 'error.type': code });
+  if (status >= 500) span.setError(code);
+  span.end();
+  return { ...fields, traceId: span.traceId, spanId: span.spanId };
 }

@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { SecretValues } from '../core/secret-values.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
+import type { Tracer } from '../telemetry/tracing.ts';
 import type { SharedReplayStore } from '../verifiers/replay.ts';
 import type { BodyRateWatch } from './body-rate.ts';
 import type { DeliveryMode } from './mode.ts';
@@ -30,6 +31,11 @@ export interface RelayContext {
   routing: { current: RouteTable };
   metrics: Metrics;
   logger: Logger;
+  /**
+   * Tracing (telemetry/tracing.ts): the no-op tracer when off, and until the SDK was loaded
+   * (app.ts swaps `current` when listening starts); absent in tests that do not trace.
+   */
+  tracing?: { current: Tracer } | undefined;
   requestIdHeader: string;
   /** Values of the configuration never shown (the echo route redacts them); none when absent. */
   secrets?: SecretValues | undefined;

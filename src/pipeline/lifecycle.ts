@@ -7,6 +7,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HookrelayError } from '../core/errors.ts';
+import type { RoutePath } from '../core/route-path.ts';
+import type { Tracer } from '../telemetry/tracing.ts';
 import { type Call, clientIpOf, done, fail, inboundMessage, requestIdOf } from './call.ts';
 import type { RelayContext } from './context.ts';
 import { finishError } from './finish.ts';
@@ -119,6 +121,8 @@ export function createLifecycle(ctx: RelayContext, fallback: Handler): Handler {
       value: undefined,
       handshakeOnly,
     };
+    const tracer = ctx.tracing?.current;
+    if (tracer?.enabled) call.span = serverSpan(tracer, call);
     ctx.lifecycle.begin(req);
     ctx.metrics.inFlight.inc({ route: route.id });
     const handled = mode
@@ -137,4 +141,29 @@ export function createLifecycle(ctx: RelayContext, fallback: Handler): Handler {
       }
     });
   };
+}
+
+/**
+ * The SERVER span of a call to a route, continuing the caller's `traceparent` when it sent a valid
+ * one. Only the method, the route's path pattern and ids: never the URL's query, headers or body.
+ */
+function serverSpan(tracer: Tracer, call: Call) {
+  const route = routePattern(call.route.path);
+  return tracer.startSpan(`${call.method} ${route}`, {
+    kind: 'server',
+    parent: tracer.extract(call.req.headers),
+    attributes: {
+      'http.request.method': call.method,
+      'http.route': route,
+      'hookrelay.route': call.route.id,
+      'hookrelay.request_id': call.requestId,
+    },
+  });
+}
+
+/** The route's path as configured (`/hooks/:id`, `/base/*`): the `http.route` of its spans. */
+function routePattern(path: RoutePath): string {
+  const parts = path.segments.map((s) => ('literal' in s ? s.literal : `:${s.param}`));
+  if (path.prefix) parts.push('*');
+  return `/${parts.join('/')}`;
 }

@@ -94,6 +94,7 @@ export function declaredLength(call: Call): StageResult<Buffer> {
 export async function verify(call: Call, bytes: Buffer): Promise<StageResult> {
   const { route } = call;
   if (route.verify.length === 0) return PASSED;
+  const span = call.span && call.ctx.tracing?.current.startSpan('verify', { parent: call.span });
   const verified = await verifyCaller(
     route,
     {
@@ -106,6 +107,10 @@ export async function verify(call: Call, bytes: Buffer): Promise<StageResult> {
     },
     call.ctx.routing.current.replay,
   );
+  if (span) {
+    if ('refused' in verified) span.setAttributes({ 'hookrelay.verify.refused': verified.refused.type });
+    span.end();
+  }
   if ('refused' in verified) {
     const { refused } = verified;
     call.ctx.metrics.verifyFailures.inc({ route: route.id, verifier: refused.type, reason: refused.reason });
@@ -123,7 +128,18 @@ export async function verify(call: Call, bytes: Buffer): Promise<StageResult> {
  * error, `target` goes on with the target chosen.
  */
 export function prepare(call: Call<BufferedRoute>, message: InboundMessage): Promise<StageResult<Prepared>> {
-  return prepareOutbound(call.route, message, call.ctx.requestIdHeader).then(
+  const span = call.span && call.ctx.tracing?.current.startSpan('transform', { parent: call.span });
+  const prepared = prepareOutbound(call.route, message, call.ctx.requestIdHeader);
+  if (span) {
+    prepared.then(
+      () => span.end(),
+      (error: unknown) => {
+        if (error instanceof StepError) span.setAttributes({ 'hookrelay.step': error.step.name });
+        span.end();
+      },
+    );
+  }
+  return prepared.then(
     (prepared) => {
       if (prepared.rule !== undefined) {
         call.rule = prepared.rule;

@@ -101,6 +101,7 @@ export class MemoryDriver implements QueueDriver {
       nextAttemptAt: delivery.nextAttemptAt,
       attempts: delivery.attempts,
       dedup: delivery.dedup ? { ...delivery.dedup } : undefined,
+      ...(delivery.trace ? { trace: { ...delivery.trace } } : {}),
       status: 'pending',
       leaseUntil: undefined,
       updatedAt: delivery.createdAt,

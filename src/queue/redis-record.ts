@@ -4,6 +4,8 @@
  * is not stored: it is the job's BullMQ state (waiting/delayed → pending, active → inflight,
  * completed → delivered, failed → dead), so a state change and the record can never disagree.
  */
+
+import type { TraceCarrier } from '../telemetry/tracing.ts';
 import {
   type AttemptLog,
   attemptBytes,
@@ -28,6 +30,8 @@ export interface JobData {
   nextAttemptAt: number;
   attempts: number;
   dedup?: { key: string; windowMs: number };
+  /** The accepting request's trace context (tracing on); absent on jobs written without it. */
+  trace?: TraceCarrier;
   leaseUntil?: number;
   updatedAt: number;
   lastStatus?: number;
@@ -59,6 +63,7 @@ export function newJobData(delivery: NewDelivery): JobData {
     nextAttemptAt: delivery.nextAttemptAt,
     attempts: delivery.attempts,
     dedup: delivery.dedup,
+    trace: delivery.trace,
     updatedAt: delivery.createdAt,
     replays: 0,
     bodyBytes: request.body?.length ?? 0,
@@ -122,6 +127,7 @@ export function toRecord(id: string, data: JobData, status: DeliveryStatus): Del
     nextAttemptAt: data.nextAttemptAt,
     attempts: data.attempts,
     dedup: data.dedup === undefined ? undefined : { ...data.dedup },
+    ...(data.trace === undefined ? {} : { trace: { ...data.trace } }),
     status,
     leaseUntil: status === 'inflight' ? data.leaseUntil : undefined,
     updatedAt: data.updatedAt,

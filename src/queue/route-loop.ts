@@ -4,10 +4,12 @@
 
 import { HookrelayError } from '../core/errors.ts';
 import { AttemptError, outcomeOf, type TargetResponse } from '../delivery/attempt.ts';
+import { endAttemptSpan, startAttemptSpan, withTraceContext } from '../delivery/attempt-span.ts';
 import type { Clients } from '../delivery/client.ts';
 import { type Presentation, sendAttempt } from '../delivery/send-attempt.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
+import { type Span, type Tracer, traceFields } from '../telemetry/tracing.ts';
 import { CircuitBreaker, type CircuitState } from './circuit.ts';
 import { FailureLog } from './failure-log.ts';
 import { buildAttempt, type Decision, decide } from './outcome.ts';
@@ -21,6 +23,7 @@ export interface Shared {
   clients: Clients;
   metrics: Metrics;
   logger: Logger;
+  tracing?: { current: Tracer } | undefined;
   now: () => number;
   pollInterval: number;
   errorBackoff: number;
@@ -242,12 +245,23 @@ export class RouteLoop {
     // Redirect hops and the repeat after a 401 share the attempt's time: it must end within the lease.
     const endBy = started + this.#timeout;
     let result: TargetResponse | Error;
+    let span: Span | undefined;
     try {
       const { origin, request } = buildAttempt(record, this.#idHeaders, route);
+      const tracer = this.#s.tracing?.current;
+      // A new trace per attempt, linked to the accepting request (OpenTelemetry messaging conventions).
+      if (tracer?.enabled) {
+        span = startAttemptSpan(
+          { tracer, ...(record.trace ? { links: [record.trace] } : {}) },
+          request,
+          record.attempts + 1,
+        );
+        span.setAttributes({ 'hookrelay.route': route.id, 'hookrelay.delivery_id': record.id });
+      }
       const pool = clients.get(origin, route.timeouts.connect, route.tls);
       result = await sendAttempt(
         pool,
-        request,
+        span ? withTraceContext(request, span) : request,
         this.#presentation,
         { routeId: route.id, id: record.id, metrics },
         {
@@ -268,12 +282,16 @@ export class RouteLoop {
     } catch (error) {
       result = error instanceof Error ? error : new Error(String(error));
     }
-    if (flight.abandoned) return;
+    if (flight.abandoned) {
+      span?.end();
+      return;
+    }
     flight.phase = 'settling';
     const seconds = (performance.now() - started) / 1000;
     const finished = now();
     if (record.attempts > 0) metrics.forwardRetries.inc({ route: route.id });
     const decision = decide(record, result, route, finished, this.#s.random);
+    if (span) endAttemptSpan(span, result, decision.kind === 'retry');
     this.#updateCircuit(result);
     const log: AttemptLog = {
       at,
@@ -284,7 +302,7 @@ export class RouteLoop {
     };
     await this.#settle(record, decision, log);
     metrics.queueFinished.inc({ route: route.id, outcome: decision.kind });
-    this.#logAttempt(record, decision, log);
+    this.#logAttempt(record, decision, log, span);
   }
 
   async #settle(record: DeliveryRecord, decision: Decision, attempt: AttemptLog): Promise<void> {
@@ -315,8 +333,9 @@ export class RouteLoop {
     else circuit.failure(mono);
   }
 
-  #logAttempt(record: DeliveryRecord, decision: Decision, attempt: AttemptLog): void {
+  #logAttempt(record: DeliveryRecord, decision: Decision, attempt: AttemptLog, span?: Span): void {
     const fields = {
+      ...traceFields(span),
       deliveryId: record.id,
       requestId: record.requestId,
       route: this.route.id,

@@ -147,6 +147,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE deliveries ADD COLUMN last_code TEXT;
   CREATE INDEX deliveries_created ON deliveries (status, created_at);
   `,
+  // The accepting request's trace context (JSON {traceparent, tracestate}), when tracing was on.
+  `
+  ALTER TABLE deliveries ADD COLUMN trace TEXT;
+  `,
 ];
 
 /** Runs the migrations the file lacks, in one transaction; throws for a file newer than this code. */

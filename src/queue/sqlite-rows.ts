@@ -3,7 +3,9 @@
  * `undefined`, snake_case columns, JSON text for headers and the stored target, and a Uint8Array
  * for a BLOB; this is the one place that knows both shapes (the columns are sqlite-migrations.ts').
  */
+
 import type { SQLInputValue } from 'node:sqlite';
+import type { TraceCarrier } from '../telemetry/tracing.ts';
 import type { AttemptLog, DeliveryRecord, DeliveryStatus, NewDelivery, StoredTarget } from './types.ts';
 
 /** A row of `deliveries`, as `SELECT *` returns it. */
@@ -11,6 +13,8 @@ export interface DeliveryRow {
   id: string;
   route: string;
   request_id: string;
+  /** Added by migration 9 (or later): JSON of the accepting request's trace context. */
+  trace?: string | null;
   method: string;
   url: string;
   headers: string;
@@ -71,6 +75,7 @@ export function toRecord(row: DeliveryRow): DeliveryRecord {
     nextAttemptAt: row.next_attempt_at,
     attempts: row.attempts,
     dedup: row.dedup_key === null ? undefined : { key: row.dedup_key, windowMs: row.dedup_window ?? 0 },
+    ...(typeof row.trace === 'string' ? { trace: JSON.parse(row.trace) as TraceCarrier } : {}),
     status: row.status,
     leaseUntil: opt(row.lease_until),
     updatedAt: row.updated_at,
@@ -117,6 +122,7 @@ export function insertParams(delivery: NewDelivery): SQLInputValue[] {
     nul(delivery.dedup?.windowMs),
     request.configHeaders === undefined ? null : JSON.stringify(request.configHeaders),
     request.target === undefined ? null : JSON.stringify(request.target),
+    delivery.trace === undefined ? null : JSON.stringify(delivery.trace),
   ];
 }
 

@@ -23,8 +23,9 @@ export function prepareStatements(db: DatabaseSync) {
     dedupExpire: db.prepare('DELETE FROM dedup WHERE expires_at <= ?'),
     insert: db.prepare(
       `INSERT INTO deliveries (id, route, request_id, method, url, headers, body, body_bytes, status,
-         created_at, updated_at, next_attempt_at, attempts, dedup_key, dedup_window, config_headers, target)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`,
+         created_at, updated_at, next_attempt_at, attempts, dedup_key, dedup_window, config_headers, target,
+         trace)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     // A record read from another store (restore), every column given (restoreParams' order).
     restore: db.prepare(

@@ -3,6 +3,7 @@
  * shared contract test suite (test/queue/contract.ts) runs against each. Delivery is
  * at-least-once: a leased record whose lease expires (a crash, a kill -9) is leased again.
  */
+import type { TraceCarrier } from '../telemetry/tracing.ts';
 import type { RedisSettings } from './redis-settings.ts';
 
 export type DeliveryStatus = 'pending' | 'inflight' | 'delivered' | 'dead';
@@ -46,6 +47,11 @@ export interface NewDelivery {
   attempts: number;
   /** When the route deduplicates: the webhook's id and how long it is remembered. */
   dedup?: { key: string; windowMs: number } | undefined;
+  /**
+   * The accepting request's span context when tracing was on: each queued attempt is a new trace
+   * whose span links to it (telemetry/tracing.ts). Stored by every driver (redis: in the job's data); not carried by `restore`.
+   */
+  trace?: TraceCarrier | undefined;
 }
 
 export interface DeliveryRecord extends NewDelivery {

@@ -3,6 +3,7 @@
  * together; a stop lets attempts in flight finish within the grace period and releases the rest
  * for another worker.
  */
+
 import type { OutboundAuth } from '../auth/types.ts';
 import type { Clients } from '../delivery/client.ts';
 import type { RetryPolicy } from '../delivery/policy.ts';
@@ -10,6 +11,7 @@ import type { Presentation } from '../delivery/send-attempt.ts';
 import type { TlsIdentity } from '../delivery/tls.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
+import type { Tracer } from '../telemetry/tracing.ts';
 import type { CircuitState } from './circuit.ts';
 import { RouteLoop, type Shared } from './route-loop.ts';
 import type { QueueDriver, StoredTarget } from './types.ts';
@@ -49,6 +51,8 @@ export interface WorkerOptions {
   clients: Clients;
   metrics: Metrics;
   logger: Logger;
+  /** Tracing (telemetry/tracing.ts): each attempt a new trace linked to the accepting request. */
+  tracing?: { current: Tracer } | undefined;
   /** Wall clock for records (leases, due times, maxAge); tests may pin it. */
   now?: () => number;
   /** Longest sleep of an idle loop, so records enqueued by another process (CLI replay) or whose
@@ -80,6 +84,7 @@ export class DeliveryWorkers {
       clients: options.clients,
       metrics: options.metrics,
       logger: options.logger,
+      tracing: options.tracing,
       now: options.now ?? Date.now,
       pollInterval: options.pollInterval ?? 1_000,
       errorBackoff: options.errorBackoff ?? 1_000,

@@ -4,6 +4,7 @@
  * failure answers 503 and acknowledges nothing. Credentials, the configuration's fixed header
  * values and its part of the URL are not stored: workers apply them at each attempt.
  */
+
 import { HookrelayError } from '../../core/errors.ts';
 import type { InboundMessage } from '../../core/message.ts';
 import { renderTemplate } from '../../core/text-template.ts';
@@ -14,6 +15,7 @@ import { renderRespond } from '../../pipeline/respond.ts';
 import { newDeliveryId } from '../../queue/ids.ts';
 import type { Offer } from '../../queue/queue.ts';
 import { storedRequest } from '../../queue/stored-request.ts';
+import type { TraceCarrier } from '../../telemetry/tracing.ts';
 import type { ModeServices, QueueAccess } from '../types.ts';
 import type { QueuedRoute } from './route.ts';
 
@@ -29,6 +31,8 @@ export interface AcceptOptions {
   attempts?: number;
   /** When the first queued attempt may run (hybrid: after its backoff); default now. */
   nextAttemptAt?: number;
+  /** The accepting call's span context, stored with the delivery (tracing on). */
+  trace?: TraceCarrier | undefined;
 }
 
 /** Stores the call and answers it, with its metrics and one `request` line. */
@@ -71,7 +75,10 @@ async function store(
 ): Promise<Accepted> {
   const { route, res } = call;
   const { value } = prepared;
-  const { deliveryId, duplicate } = await storeDelivery(route, message, prepared, services, queue, options);
+  const { deliveryId, duplicate } = await storeDelivery(route, message, prepared, services, queue, {
+    ...options,
+    trace: call.span?.carrier(),
+  });
   const headers: Record<string, string> = {
     [call.ctx.requestIdHeader]: message.requestId,
     'x-hookrelay-delivery': deliveryId,
@@ -136,6 +143,7 @@ export async function storeDelivery(
       nextAttemptAt: options.nextAttemptAt ?? now,
       attempts: options.attempts ?? 0,
       dedup: key === undefined || !route.dedup ? undefined : { key, windowMs: route.dedup.windowMs },
+      ...(options.trace ? { trace: options.trace } : {}),
     });
   } catch (error) {
     // Logged by the queue once per change of its state (a full disk refuses every caller); each

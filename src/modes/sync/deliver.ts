@@ -39,6 +39,8 @@ export async function deliverNow(
         timeouts: options.timeouts,
         responseLimit: route.limits.response,
         signal: callerGone.signal,
+        trace:
+          call.span && call.ctx.tracing ? { tracer: call.ctx.tracing.current, parent: call.span } : undefined,
       },
       call.ctx.metrics,
     );
