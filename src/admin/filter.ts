@@ -4,7 +4,7 @@
  * `lastStatus`, `since` and `until` (ISO 8601 or ms since the epoch). A value that is not one of
  * those is a 400 naming the field; which fields a call accepts is the caller's check.
  */
-import { parseInstant } from '../present/instant.ts';
+import { type InstantForms, parseInstant } from '../present/instant.ts';
 import { isStatus, STATUSES } from '../present/view.ts';
 import type { DeliveryFilter } from '../queue/types.ts';
 import { badRequest } from './http.ts';
@@ -14,9 +14,14 @@ export const FILTER_FIELDS = ['route', 'status', 'code', 'lastStatus', 'since', 
 
 /**
  * The filter from a field getter: `get(name)` is a query parameter (a string or undefined) or a
- * body field (any JSON value).
+ * body field (any JSON value). `times`: the forms `since` and `until` take (the API's: ISO 8601 or
+ * ms; the console's: ISO 8601 or an age, as the CLI).
  */
-export function readFilter(get: (name: string) => unknown, now: number): DeliveryFilter {
+export function readFilter(
+  get: (name: string) => unknown,
+  now: number,
+  times: InstantForms = { ms: true },
+): DeliveryFilter {
   const filter: DeliveryFilter = {};
   const route = get('route');
   if (route !== undefined) filter.routeId = nonEmpty(route, 'route');
@@ -40,7 +45,7 @@ export function readFilter(get: (name: string) => unknown, now: number): Deliver
     const value = get(field);
     if (value === undefined) continue;
     try {
-      filter[field] = parseInstant(value, field, now, { ms: true });
+      filter[field] = parseInstant(value, field, now, times);
     } catch (error) {
       throw badRequest((error as Error).message);
     }

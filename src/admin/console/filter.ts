@@ -5,9 +5,8 @@
  * accepted: ISO 8601 or the browser's `datetime-local` value, read as UTC, or an age such as
  * `2h`, as the CLI takes them), `after` (the page cursor) and `limit`. Empty fields are no filter.
  */
-import { parseInstant } from '../../present/instant.ts';
-import { isStatus, STATUSES } from '../../present/view.ts';
-import type { DeliveryFilter, DeliveryStatus } from '../../queue/types.ts';
+import type { DeliveryFilter } from '../../queue/types.ts';
+import { readFilter as readApiFilter } from '../filter.ts';
 import { badRequest } from '../http.ts';
 
 export const PAGE_SIZE = 50;
@@ -28,35 +27,9 @@ export function readFilter(params: URLSearchParams, now: number): ConsoleFilter 
     since: text('since'),
     until: text('until'),
   };
-  if (form.status !== '' && !isStatus(form.status))
-    throw badRequest(`status must be one of ${STATUSES.join(', ')}`);
-  return {
-    form,
-    routeId: form.route || undefined,
-    status: (form.status || undefined) as DeliveryStatus | undefined,
-    code: form.code || undefined,
-    lastStatus: httpStatus(form.lastStatus),
-    since: instant(form.since, 'since', now),
-    until: instant(form.until, 'until', now),
-  };
-}
-
-function httpStatus(value: string): number | undefined {
-  if (value === '') return undefined;
-  const n = Number(value);
-  if (!/^\d{3}$/.test(value) || n < 100 || n > 599)
-    throw badRequest('lastStatus must be an HTTP status from 100 to 599');
-  return n;
-}
-
-/** A time as ms since epoch: ISO 8601 (UTC without an offset, as `datetime-local` sends it) or an age (`2h`). */
-function instant(value: string, name: string, now: number): number | undefined {
-  if (value === '') return undefined;
-  try {
-    return parseInstant(value, name, now, { age: true });
-  } catch (error) {
-    throw badRequest((error as Error).message);
-  }
+  // The API's reading of the same names; an empty field is no filter.
+  const get = (name: string) => form[name as keyof typeof form] || undefined;
+  return { form, ...readApiFilter(get, now, { age: true }) };
 }
 
 export function pageSize(params: URLSearchParams): number {
