@@ -164,7 +164,19 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   async function swap(next: Generation): Promise<void> {
     if (next.queued.length > 0 && !queue) {
       openQueue(next);
-      if (listening) await startQueue(next);
+      if (listening) {
+        try {
+          await startQueue(next);
+        } catch (error) {
+          // Refused (preflight) or unreachable: nothing was swapped, so nothing keeps this queue.
+          const opened = queue!;
+          queue = undefined;
+          workers = undefined;
+          opened.stop();
+          await opened.driver.close().catch(() => {});
+          throw error;
+        }
+      }
     } else if (queue && workers) {
       queue.setLimits(queueLimits(next));
       if (queue.driver.configureRoute) {
@@ -186,7 +198,14 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     const workersMoved = workers?.update(next.queued.map(workerRoute)) ?? Promise.resolve();
     if (!admin && wantsAdmin(next)) {
       admin = createAdmin();
-      if (listening) await listenAdmin();
+      // The new configuration serves already: a listener that cannot bind is logged, and the
+      // next reload tries again.
+      if (listening) {
+        await listenAdmin().catch((error: unknown) => {
+          admin = undefined;
+          logger.error({ err: error, port: config.admin.port }, 'admin API cannot listen');
+        });
+      }
     }
     void retire(old, workersMoved, sweep);
   }

@@ -12,7 +12,7 @@ import type { Config } from '../config/schema.ts';
 import { ConfigError, formatConfigIssue } from '../core/errors.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
-import { configHash, type Generation } from './generation.ts';
+import { closeGeneration, configHash, type Generation } from './generation.ts';
 import { restartRequired, routeChanges } from './settings.ts';
 import { type ConfigWatch, watchConfigDirectory } from './watch.ts';
 
@@ -23,11 +23,17 @@ export interface ReloaderOptions {
   started: Config;
   running: () => Generation;
   compile: (config: Config, hash: string) => Generation;
-  /** Makes the compiled generation the one serving; rejects when it could not be started. */
+  /** Makes the compiled generation the one serving; rejects, having swapped nothing, when it could not be started. */
   apply: (next: Generation) => Promise<void>;
   metrics: Metrics;
   logger: Logger;
 }
+
+/** Builds the report of the reload running: its result and what it found. */
+type Report = (
+  result: ReloadReport['result'],
+  fields?: Partial<Pick<ReloadReport, 'errors' | 'restartRequired' | 'routes' | 'hash'>>,
+) => ReloadReport;
 
 export class Reloader {
   readonly #o: ReloaderOptions;
@@ -93,10 +99,7 @@ export class Reloader {
   async #reload(trigger: ReloadTrigger): Promise<ReloadReport> {
     const started = performance.now();
     const running = this.#o.running();
-    const report = (
-      result: ReloadReport['result'],
-      fields: Partial<Pick<ReloadReport, 'errors' | 'restartRequired' | 'routes' | 'hash'>> = {},
-    ): ReloadReport => ({
+    const report: Report = (result, fields = {}) => ({
       result,
       trigger,
       at: Date.now(),
@@ -116,14 +119,7 @@ export class Reloader {
     return result;
   }
 
-  async #fromFile(
-    file: string,
-    running: Generation,
-    report: (
-      result: ReloadReport['result'],
-      fields?: Partial<Pick<ReloadReport, 'errors' | 'restartRequired' | 'routes' | 'hash'>>,
-    ) => ReloadReport,
-  ): Promise<ReloadReport> {
+  async #fromFile(file: string, running: Generation, report: Report): Promise<ReloadReport> {
     let source: Buffer;
     try {
       source = readFileSync(file);
@@ -147,14 +143,16 @@ export class Reloader {
       return report('refused', { errors: [`${file}: ${(error as Error).message}`] });
     }
     const restart = restartRequired(this.#o.started, config);
-    const routes = routeChanges(running.config, config);
     // Same bytes and, after interpolation, the same values (a secret file may have changed under the same text).
     if (hash === running.hash && sameConfig(running.config, config)) {
+      await closeGeneration(next);
       return report('unchanged', { restartRequired: restart });
     }
+    const routes = routeChanges(running.config, config);
     try {
       await this.#o.apply(next);
     } catch (error) {
+      await closeGeneration(next);
       return report('refused', {
         errors: [`${file}: could not start the new configuration: ${(error as Error).message}`],
       });
@@ -190,6 +188,7 @@ export class Reloader {
   }
 }
 
+/** Same values after interpolation: both come from the same schema, so their keys come in the same order. */
 function sameConfig(a: Config, b: Config): boolean {
-  return routeChanges(a, b).changed.length === 0 && JSON.stringify(a) === JSON.stringify(b);
+  return JSON.stringify(a) === JSON.stringify(b);
 }
