@@ -83,6 +83,8 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   let queue: Queue | undefined;
   let workers: DeliveryWorkers | undefined;
   let admin: Server | undefined;
+  /** The configuration whose `queue` settings the open queue was built with. */
+  let queueOpenedWith: Config | undefined;
   let listening = false;
   const queueAccess: QueueAccess = {
     offer: (delivery) => queue!.offer(delivery),
@@ -91,6 +93,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
 
   /** Opens the queue and its workers (with the settings of the configuration that first needs it). */
   const openQueue = (generation: Generation) => {
+    queueOpenedWith = generation.config;
     const driver = createDriver(generation.config.queue, logger);
     queue = new Queue(driver, generation.config.queue, queueLimits(generation), metrics, logger);
     workers = new DeliveryWorkers({
@@ -112,7 +115,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     config.admin.enabled === true || (config.admin.enabled === 'auto' && generation.queued.length > 0);
   const reloader = new Reloader({
     file: options.file,
-    started: config,
+    builtFrom: (next) => ({ ...config, queue: queueOpenedWith?.queue ?? next.queue }),
     running: () => routing.current,
     compile: (next, hash) => compileGeneration(next, hash, compileRuntime),
     apply: (next) => swap(next),
@@ -172,6 +175,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
           const opened = queue!;
           queue = undefined;
           workers = undefined;
+          queueOpenedWith = undefined;
           opened.stop();
           await opened.driver.close().catch(() => {});
           throw error;

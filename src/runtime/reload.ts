@@ -19,8 +19,12 @@ import { type ConfigWatch, watchConfigDirectory } from './watch.ts';
 export interface ReloaderOptions {
   /** The configuration file; without one every reload is refused. */
   file: string | undefined;
-  /** The configuration the process started with: what its listeners, queue and admin listener were built from. */
-  started: Config;
+  /**
+   * What the settings built once (listeners, queue, admin listener) were built from, as `next`
+   * would see them: the configuration the process started with, and for `queue` the one the queue
+   * was opened with (`next`'s own while no queue is open: the first one to need it opens it).
+   */
+  builtFrom: (next: Config) => Config;
   running: () => Generation;
   compile: (config: Config, hash: string) => Generation;
   /** Makes the compiled generation the one serving; rejects, having swapped nothing, when it could not be started. */
@@ -142,7 +146,7 @@ export class Reloader {
         return report('refused', { errors: error.issues.map(formatConfigIssue) });
       return report('refused', { errors: [`${file}: ${(error as Error).message}`] });
     }
-    const restart = restartRequired(this.#o.started, config);
+    const restart = restartRequired(this.#o.builtFrom(config), config);
     // Same bytes and, after interpolation, the same values (a secret file may have changed under the same text).
     if (hash === running.hash && sameConfig(running.config, config)) {
       await closeGeneration(next);
