@@ -3,12 +3,15 @@
  * its cache), one exchange on the pool within what is left of the step's `timeout`, the answer
  * read within `maxResponse`, and the delivery's own retry verdict (delivery/policy.ts) on network
  * errors and 429/502/503/504, all inside the one timeout. Returns the last answer, whatever its
- * status; throws the step's codes for no answer at all.
+ * status; throws the step's codes for no answer at all. With tracing on, each exchange is a
+ * CLIENT span under the step's (as a delivery attempt's) and the API receives its `traceparent`.
  */
 import type { OutboundAuth } from '../auth/types.ts';
 import { HookrelayError } from '../core/errors.ts';
 import type { Counts, OutboundRequest } from '../core/message.ts';
+import type { Span, TraceParent } from '../core/tracing.ts';
 import { AttemptError, exchange, type TargetResponse } from '../delivery/attempt.ts';
+import { endAttemptSpan, startAttemptSpan, withTraceContext } from '../delivery/attempt-span.ts';
 import { isStaleConnection, type TargetPool } from '../delivery/client.ts';
 import { type RetryPolicy, verdict } from '../delivery/policy.ts';
 
@@ -33,11 +36,18 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * Asks `request` (no credentials yet) on `pool`. Throws HOOKRELAY_ERR_FETCH_UNREACHABLE,
  * HOOKRELAY_ERR_FETCH_TIMEOUT or HOOKRELAY_ERR_AUTH_TOKEN.
  */
-export async function lookup(pool: TargetPool, request: OutboundRequest, plan: LookupPlan): Promise<Looked> {
+export async function lookup(
+  pool: TargetPool,
+  request: OutboundRequest,
+  plan: LookupPlan,
+  trace?: TraceParent,
+): Promise<Looked> {
   const deadline = performance.now() + plan.timeout;
   let refreshed = false;
   for (let attempt = 1; ; attempt++) {
-    const result = await once(pool, request, plan, deadline);
+    const span = trace && startAttemptSpan(trace, request, attempt);
+    span?.setAttributes({ 'hookrelay.route': plan.routeId, 'hookrelay.step': plan.step });
+    const result = await once(pool, request, plan, deadline, span);
     if (
       !(result instanceof Error) &&
       result.response.status === 401 &&
@@ -47,6 +57,7 @@ export async function lookup(pool: TargetPool, request: OutboundRequest, plan: L
       // A revoked or rotated token: fetched afresh once, not counted as a retry (as for targets).
       refreshed = true;
       if (await plan.auth.onUnauthorized(result.sent)) {
+        if (span) endAttemptSpan(span, result.response, true);
         attempt--;
         continue;
       }
@@ -57,6 +68,7 @@ export async function lookup(pool: TargetPool, request: OutboundRequest, plan: L
       timeLeft: deadline - performance.now(),
       deadline: 'end',
     });
+    if (span) endAttemptSpan(span, answer, next.kind === 'retry');
     if (next.kind === 'retry') {
       await sleep(next.after);
       continue;
@@ -73,13 +85,15 @@ async function once(
   base: OutboundRequest,
   plan: LookupPlan,
   deadline: number,
+  span: Span | undefined,
 ): Promise<Once> {
-  const request: OutboundRequest = { ...base, url: new URL(base.url), headers: { ...base.headers } };
+  let request: OutboundRequest = { ...base, url: new URL(base.url), headers: { ...base.headers } };
   try {
     await plan.auth?.apply(request, { routeId: plan.routeId, metrics: plan.authMetrics, deadline });
   } catch (error) {
     return error as Error;
   }
+  if (span) request = withTraceContext(request, span);
   const left = deadline - performance.now();
   if (left <= 0) return new AttemptError('timeout', `no time left for the lookup`);
   const attempt = {

@@ -114,7 +114,7 @@ export function createFetchStep(
     const own = runtime.clients ? undefined : new Clients({ connections: 1 });
     const pool = (runtime.clients ?? own)!.get(url.origin, config.timeout, tls);
     try {
-      return await lookup(pool, request, plan);
+      return await lookup(pool, request, plan, ctx.trace);
     } finally {
       await own?.close();
     }

@@ -7,6 +7,7 @@ import { parseJsonText } from '../core/json.ts';
 import { DEFAULT_JSON_DEPTH } from '../core/json-depth.ts';
 import type { InboundMessage, OutboundRequest } from '../core/message.ts';
 import { requestScope, type TemplateScope } from '../core/text-template.ts';
+import type { TraceParent } from '../core/tracing.ts';
 import { isForm, isJson } from '../transforms/payload.ts';
 import { runTransforms, type TransformResult } from '../transforms/run.ts';
 import type { Lookups, TransformContext } from '../transforms/types.ts';
@@ -42,13 +43,15 @@ export class RulesHalt extends Error {
  * Runs the route's request transform steps and builds the request for the target. Shared by the
  * relay, `hookrelay try` and `hookrelay test`, so what they show is what would be sent.
  * Throws StepError (from runTransforms) when a step refuses the body. `lookups` says how `fetch`
- * steps make their call (`try` previews them, `test` answers them from its fixtures).
+ * steps make their call (`try` previews them, `test` answers them from its fixtures); `trace`,
+ * where each step's span goes (tracing on).
  */
 export async function prepareOutbound(
   route: BufferedRoute,
   message: InboundMessage,
   requestIdHeader: string,
   lookups?: Lookups,
+  trace?: TraceParent,
 ): Promise<Prepared> {
   const forward = route.forward;
   let chosen: Extract<RuleOutcome, { kind: 'target' }> | undefined;
@@ -78,6 +81,7 @@ export async function prepareOutbound(
   const result = await runTransforms(route.transform, message, payload, route.limits, {
     lookups,
     checkpoint,
+    trace,
   });
   const outbound = buildOutbound(forward, message, requestIdHeader, result);
   return ruled({ outbound, value: result.value, transformed: result }, chosen);

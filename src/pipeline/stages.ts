@@ -128,8 +128,15 @@ export async function verify(call: Call, bytes: Buffer): Promise<StageResult> {
  * error, `target` goes on with the target chosen.
  */
 export function prepare(call: Call<BufferedRoute>, message: InboundMessage): Promise<StageResult<Prepared>> {
-  const span = call.span && call.ctx.tracing?.current.startSpan('transform', { parent: call.span });
-  const prepared = prepareOutbound(call.route, message, call.ctx.requestIdHeader);
+  const tracer = call.ctx.tracing?.current;
+  const span = call.span && tracer?.startSpan('transform', { parent: call.span });
+  const prepared = prepareOutbound(
+    call.route,
+    message,
+    call.ctx.requestIdHeader,
+    undefined,
+    span && tracer ? { tracer, parent: span } : undefined,
+  );
   if (span) {
     prepared.then(
       () => span.end(),

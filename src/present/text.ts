@@ -71,6 +71,7 @@ export function describe(
     ['last', view.lastStatus === null && view.lastError === null ? null : last(view, Infinity)],
     ['last code', view.lastCode],
     ['dedup key', view.dedupKey],
+    ['trace', view.trace === null ? null : `${view.trace.traceId} (accepting span ${view.trace.spanId})`],
   ];
   let out = lines
     .filter(([, value]) => value !== null)
@@ -93,7 +94,8 @@ export function describe(
     const n = i === 0 ? 1 : i + 1 + view.attemptsDropped;
     const result =
       [a.status ?? '', a.error ?? '', a.code === null ? '' : `(${a.code})`].join(' ').trim() || '-';
-    out += `  ${String(n).padStart(3)}  ${a.at}  ${`${a.durationMs}ms`.padStart(8)}  ${result}\n`;
+    const trace = a.traceId === null ? '' : `  trace ${a.traceId}`;
+    out += `  ${String(n).padStart(3)}  ${a.at}  ${`${a.durationMs}ms`.padStart(8)}  ${result}${trace}\n`;
   }
   return out;
 }

@@ -5,6 +5,7 @@
  * (they are added at each attempt), but a caller's `X-Api-Key` or `?token=` would be forwarded as
  * received, so headers and query parameters named like credentials are hidden.
  */
+import { carrierIds } from '../core/tracing.ts';
 import { parseDuration } from '../core/units.ts';
 import type { AttemptLog, DeliveryRecord, DeliveryStatus, QueueStats } from '../queue/types.ts';
 import { authorise, REDACTED, shown } from './redact.ts';
@@ -43,6 +44,8 @@ export interface DeliveryDetail extends DeliverySummary {
   attemptsDropped: number;
   lastResponse: string | null;
   dedupKey: string | null;
+  /** The accepting request's trace (tracing on): each attempt is its own trace linked to this span. */
+  trace: { traceId: string; spanId: string } | null;
   request: {
     method: string;
     url: string;
@@ -60,6 +63,9 @@ export interface AttemptView {
   status: number | null;
   error: string | null;
   code: string | null;
+  /** The attempt's own trace and span (tracing on), to find it in the tracing system. */
+  traceId: string | null;
+  spanId: string | null;
 }
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
@@ -123,6 +129,7 @@ export async function detail(record: DeliveryRecord): Promise<DeliveryDetail> {
     attemptsDropped: record.attemptsDropped,
     lastResponse: record.lastResponse ?? null,
     dedupKey: record.dedup?.key ?? null,
+    trace: carrierIds(record.trace) ?? null,
     request: {
       method: record.request.method,
       url,
@@ -141,6 +148,8 @@ export function attemptView(attempt: AttemptLog): AttemptView {
     status: attempt.status ?? null,
     error: attempt.error ?? null,
     code: attempt.code ?? null,
+    traceId: attempt.traceId ?? null,
+    spanId: attempt.spanId ?? null,
   };
 }
 

@@ -99,6 +99,7 @@ export function restoredJobData(record: DeliveryRecord, attempts: readonly Attem
     bodyBytes: record.bodyBytes,
     historyBytes: record.historyBytes,
     attemptsDropped: record.attemptsDropped,
+    trace: record.trace === undefined ? undefined : { ...record.trace },
     history: attempts.map((a) => strip({ ...a })),
   });
 }
@@ -151,6 +152,8 @@ export function attemptsOf(data: JobData): AttemptLog[] {
     status: a.status ?? undefined,
     error: a.error ?? undefined,
     code: a.code ?? undefined,
+    traceId: a.traceId ?? undefined,
+    spanId: a.spanId ?? undefined,
   }));
 }
 

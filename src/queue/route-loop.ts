@@ -299,6 +299,7 @@ export class RouteLoop {
       status: result instanceof Error ? undefined : result.status,
       error: result instanceof Error ? result.message : undefined,
       code: result instanceof Error ? errorCode(result) : undefined,
+      ...traceFields(span),
     };
     await this.#settle(record, decision, log);
     metrics.queueFinished.inc({ route: route.id, outcome: decision.kind });

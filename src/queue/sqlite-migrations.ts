@@ -151,6 +151,11 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE deliveries ADD COLUMN trace TEXT;
   `,
+  // The trace and span id of each attempt's span (tracing on), so the history meets the traces.
+  `
+  ALTER TABLE attempts ADD COLUMN trace_id TEXT;
+  ALTER TABLE attempts ADD COLUMN span_id TEXT;
+  `,
 ];
 
 /** Runs the migrations the file lacks, in one transaction; throws for a file newer than this code. */

@@ -48,6 +48,9 @@ export interface AttemptRow {
   status: number | null;
   error: string | null;
   code: string | null;
+  /** Added by migration 10: the attempt's span (tracing on). */
+  trace_id?: string | null;
+  span_id?: string | null;
 }
 
 /** NULL from a column → the contract's `undefined`. */
@@ -99,7 +102,24 @@ export function toAttempt(row: AttemptRow): AttemptLog {
     status: opt(row.status),
     error: opt(row.error),
     code: opt(row.code),
+    ...(typeof row.trace_id === 'string' ? { traceId: row.trace_id } : {}),
+    ...(typeof row.span_id === 'string' ? { spanId: row.span_id } : {}),
   };
+}
+
+/** The parameters of the `attemptInsert` statement (sqlite-statements.ts), in its column order. */
+export function attemptParams(id: string, attempt: AttemptLog, bytes: number): SQLInputValue[] {
+  return [
+    id,
+    attempt.at,
+    attempt.durationMs,
+    nul(attempt.status),
+    nul(attempt.error),
+    nul(attempt.code),
+    bytes,
+    nul(attempt.traceId),
+    nul(attempt.spanId),
+  ];
 }
 
 /** The parameters of the `insert` statement (sqlite-statements.ts), in its column order. */
@@ -157,5 +177,6 @@ export function restoreParams(record: DeliveryRecord): SQLInputValue[] {
     request.configHeaders === undefined ? null : JSON.stringify(request.configHeaders),
     request.target === undefined ? null : JSON.stringify(request.target),
     nul(record.lastCode),
+    record.trace === undefined ? null : JSON.stringify(record.trace),
   ];
 }

@@ -32,8 +32,8 @@ export function prepareStatements(db: DatabaseSync) {
       `INSERT INTO deliveries (id, route, request_id, method, url, headers, body, body_bytes, status,
          created_at, updated_at, next_attempt_at, lease_until, attempts, replays, replayed_at,
          last_status, last_error, last_response, delivered_at, dedup_key, dedup_window,
-         history_bytes, attempts_dropped, config_headers, target, last_code)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?, ?)`,
+         history_bytes, attempts_dropped, config_headers, target, last_code, trace)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?, ?, ?)`,
     ),
     exists: db.prepare('SELECT 1 AS found FROM deliveries WHERE id = ?'),
     // Due pending records and expired leases, each side bounded by the limit through its index.
@@ -74,7 +74,8 @@ export function prepareStatements(db: DatabaseSync) {
        WHERE id = ? AND status IN ('pending', 'inflight')`,
     ),
     attemptInsert: db.prepare(
-      'INSERT INTO attempts (delivery_id, at, duration_ms, status, error, code, bytes) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      `INSERT INTO attempts (delivery_id, at, duration_ms, status, error, code, bytes, trace_id, span_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     attemptCount: db.prepare(
       'UPDATE deliveries SET attempts = attempts + 1, history_bytes = history_bytes + ? WHERE id = ?',
@@ -105,7 +106,7 @@ export function prepareStatements(db: DatabaseSync) {
     countsPrune: db.prepare('DELETE FROM counts WHERE count = 0'),
     get: db.prepare('SELECT * FROM deliveries WHERE id = ?'),
     attemptsOf: db.prepare(
-      'SELECT at, duration_ms, status, error, code FROM attempts WHERE delivery_id = ? ORDER BY rowid',
+      'SELECT at, duration_ms, status, error, code, trace_id, span_id FROM attempts WHERE delivery_id = ? ORDER BY rowid',
     ),
     counts: db.prepare('SELECT route, status, count, bytes FROM counts WHERE count > 0'),
     oldest: db.prepare('SELECT min(created_at) AS oldest FROM deliveries WHERE route = ? AND status = ?'),

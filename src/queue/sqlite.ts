@@ -19,6 +19,7 @@ import { GroupCommit } from './sqlite-commit.ts';
 import { migrate, schemaVersion } from './sqlite-migrations.ts';
 import {
   type AttemptRow,
+  attemptParams,
   type DeliveryRow,
   insertParams,
   nul,
@@ -220,15 +221,7 @@ export class SqliteDriver implements QueueDriver {
   #logAttempt(id: string, attempt: AttemptLog): void {
     const s = this.#s;
     const bytes = attemptBytes(attempt);
-    s.attemptInsert.run(
-      id,
-      attempt.at,
-      attempt.durationMs,
-      nul(attempt.status),
-      nul(attempt.error),
-      nul(attempt.code),
-      bytes,
-    );
+    s.attemptInsert.run(...attemptParams(id, attempt, bytes));
     s.attemptCount.run(bytes, id);
     const { rows } = s.attemptRows.get(id) as { rows: number };
     const excess = rows - 1 - this.#keepAttempts;
@@ -246,16 +239,7 @@ export class SqliteDriver implements QueueDriver {
       const s = this.#s;
       if (s.exists.get(record.id)) return 'exists' as const;
       s.restore.run(...restoreParams(restoredRecord(record, attempts)));
-      for (const a of attempts)
-        s.attemptInsert.run(
-          record.id,
-          a.at,
-          a.durationMs,
-          nul(a.status),
-          nul(a.error),
-          nul(a.code),
-          attemptBytes(a),
-        );
+      for (const a of attempts) s.attemptInsert.run(...attemptParams(record.id, a, attemptBytes(a)));
       return 'restored' as const;
     });
   }

@@ -49,7 +49,7 @@ export interface NewDelivery {
   dedup?: { key: string; windowMs: number } | undefined;
   /**
    * The accepting request's span context when tracing was on: each queued attempt is a new trace
-   * whose span links to it (telemetry/tracing.ts). Stored by every driver (redis: in the job's data); not carried by `restore`.
+   * whose span links to it (telemetry/tracing.ts). Stored by every driver (redis: in the job's data) and carried by `restore`.
    */
   trace?: TraceCarrier | undefined;
 }
@@ -88,16 +88,24 @@ export interface AttemptLog {
   error: string | undefined;
   /** The error code when the attempt threw (HOOKRELAY_ERR_UPSTREAM_TIMEOUT, …UNREACHABLE, …). */
   code?: string | undefined;
+  /** The attempt's span (tracing on): its trace id (32 hex digits) and span id (16). */
+  traceId?: string | undefined;
+  spanId?: string | undefined;
 }
 
 /** Attempts kept after the first when the driver is not told otherwise (the default of `queue.keepAttempts`). */
 export const DEFAULT_KEEP_ATTEMPTS = 20;
 
-/** What a kept attempt counts toward a delivery's bytes: its error text and a fixed share for the row. */
+/** What a kept attempt counts toward a delivery's bytes: its error text, its trace ids and a fixed share for the row. */
 export const ATTEMPT_ROW_BYTES = 64;
 
 export function attemptBytes(attempt: AttemptLog): number {
-  return ATTEMPT_ROW_BYTES + (attempt.error === undefined ? 0 : Buffer.byteLength(attempt.error));
+  return (
+    ATTEMPT_ROW_BYTES +
+    (attempt.error === undefined ? 0 : Buffer.byteLength(attempt.error)) +
+    (attempt.traceId?.length ?? 0) +
+    (attempt.spanId?.length ?? 0)
+  );
 }
 
 /**

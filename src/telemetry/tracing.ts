@@ -1,71 +1,17 @@
 /**
  * Tracing (issue 16, docs/observability.md): the small tracer the pipeline, delivery and the queue
- * use, and the choice of whether it is the OpenTelemetry SDK (otel.ts) or the no-op below. Off by
+ * use, and the choice of whether it is the OpenTelemetry SDK (otel.ts) or the no-op of core/tracing.ts. Off by
  * default; on with a `tracing:` block (`enabled: true`) or the standard `OTEL_*` variables
  * (`OTEL_TRACES_EXPORTER=otlp`, `OTEL_EXPORTER_OTLP_ENDPOINT`/`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`).
  * When off, no OpenTelemetry module is loaded at all: otel.ts is imported dynamically only once
  * tracing is on, and the hot path pays one `tracer.enabled` branch per call.
  */
 
-/** W3C trace context as it travels in headers and is stored with a queued delivery. */
-export interface TraceCarrier {
-  traceparent: string;
-  tracestate?: string | undefined;
-}
+import { NOOP_TRACER, type Span, type Tracer } from '../core/tracing.ts';
 
-export type SpanKind = 'server' | 'client' | 'internal' | 'consumer' | 'producer';
-export type SpanAttributes = Record<string, string | number | boolean>;
-
-export interface Span {
-  /** 32 hex digits ('' on the no-op span). */
-  readonly traceId: string;
-  /** 16 hex digits ('' on the no-op span). */
-  readonly spanId: string;
-  setAttributes(attributes: SpanAttributes): void;
-  /** Records the error's type and message (never a body) and marks the span failed. */
-  recordException(error: unknown): void;
-  /** Marks the span failed without an exception (a 5xx answer, a refused call). */
-  setError(message?: string): void;
-  end(): void;
-  /** This span's context as `traceparent`/`tracestate`, for the target's headers or the queue. */
-  carrier(): TraceCarrier | undefined;
-}
-
-export interface SpanOptions {
-  kind?: SpanKind;
-  /** A span of this process (verify under the server span), or a remote context (a caller's headers). */
-  parent?: Span | TraceCarrier | undefined;
-  /** Spans this one is caused by but not part of: the accepting request of a queued delivery. */
-  links?: readonly TraceCarrier[];
-  attributes?: SpanAttributes;
-}
-
-export interface Tracer {
-  /** false on the no-op tracer: callers skip building attributes at all. */
-  readonly enabled: boolean;
-  startSpan(name: string, options?: SpanOptions): Span;
-  /** The caller's context from inbound headers; undefined when absent or malformed. */
-  extract(headers: Record<string, string | string[] | undefined>): TraceCarrier | undefined;
-  /** Exports what is buffered and stops (graceful stop). */
-  shutdown(): Promise<void>;
-}
-
-export const NOOP_SPAN: Span = {
-  traceId: '',
-  spanId: '',
-  setAttributes() {},
-  recordException() {},
-  setError() {},
-  end() {},
-  carrier: () => undefined,
-};
-
-export const NOOP_TRACER: Tracer = {
-  enabled: false,
-  startSpan: () => NOOP_SPAN,
-  extract: () => undefined,
-  shutdown: async () => {},
-};
+// The contract lives in the core (core/tracing.ts) so every layer can take a parent span.
+export type { Span, SpanAttributes, SpanKind, SpanOptions, TraceCarrier, Tracer } from '../core/tracing.ts';
+export { NOOP_SPAN, NOOP_TRACER } from '../core/tracing.ts';
 
 export type OtlpProtocol = 'http/json' | 'http/protobuf';
 

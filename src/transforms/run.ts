@@ -4,6 +4,7 @@
  */
 import type { HookrelayError } from '../core/errors.ts';
 import type { InboundMessage } from '../core/message.ts';
+import type { Span, TraceParent } from '../core/tracing.ts';
 import { failed } from './errors.ts';
 import { serialise } from './payload.ts';
 import { nextTurn } from './turns.ts';
@@ -58,6 +59,8 @@ export interface RunOptions {
   checkpoint?: Checkpoint | undefined;
   /** Header edits and method of the steps that ran before (a fan-out target's go on from the route's). */
   from?: Pick<TransformResult, 'setHeaders' | 'removeHeaders' | 'method'> | undefined;
+  /** Tracing on: a span per step under `parent`, which a `fetch` step's lookups descend from. */
+  trace?: TraceParent | undefined;
 }
 
 /** Runs the steps in order over a payload; the last step decides the body and content type. */
@@ -72,7 +75,7 @@ export async function runTransforms(
   // requests and the health endpoints are served between large bodies, not after all of them.
   const pool = steps[0]?.info.runtime?.pool;
   if (payload.kind === 'bytes' && pool?.isLarge(payload.bytes.length)) await nextTurn();
-  const { lookups, checkpoint, from } = options;
+  const { lookups, checkpoint, from, trace } = options;
   const ctx: TransformContext = {
     routeId: message.routeId,
     message,
@@ -87,13 +90,27 @@ export async function runTransforms(
   for (let index = 0; index < steps.length; index++) {
     const { info, step } = steps[index]!;
     if (checkpoint?.at === index) await checkpoint.run(ctx);
+    const span = trace && stepSpan(trace, info);
+    if (span) ctx.trace = { tracer: trace.tracer, parent: span };
     try {
       await step.run(ctx);
     } catch (error) {
-      if (error instanceof StepStop) throw error;
-      throw new StepError(info, asStepError(error, info));
+      if (error instanceof StepStop) {
+        span?.end();
+        throw error;
+      }
+      const failure = asStepError(error, info);
+      if (span) {
+        // The code only: a step's message may quote the caller's body.
+        span.setAttributes({ 'error.type': failure.code });
+        span.setError(failure.code);
+        span.end();
+      }
+      throw new StepError(info, failure);
     }
+    span?.end();
   }
+  ctx.trace = undefined;
   if (checkpoint !== undefined && checkpoint.at >= steps.length) await checkpoint.run(ctx);
   const { bytes, contentType } = serialise(ctx.payload);
   return {
@@ -104,6 +121,20 @@ export async function runTransforms(
     method: ctx.method,
     value: ctx.payload.kind === 'value' ? ctx.payload.value : undefined,
   };
+}
+
+/** A step's span: named for its kind (`transform map`), its place in the route as an attribute. */
+function stepSpan(trace: TraceParent, info: StepInfo): Span {
+  return trace.tracer.startSpan(`transform ${stepKind(info)}`, {
+    parent: trace.parent,
+    attributes: { 'hookrelay.step': info.name, 'hookrelay.step.index': info.index },
+  });
+}
+
+/** The step's kind from its name: `map` of `transform[2] (map)`. */
+function stepKind(info: StepInfo): string {
+  const open = info.name.lastIndexOf('(');
+  return open < 0 ? 'step' : info.name.slice(open + 1, -1);
 }
 
 function asStepError(error: unknown, info: StepInfo): HookrelayError {

@@ -4,6 +4,7 @@
  * (xml-out) turns it back into bytes. At the end a `value` is serialised as JSON.
  */
 import type { Counts, InboundMessage } from '../core/message.ts';
+import type { TraceParent } from '../core/tracing.ts';
 
 export type Payload =
   | { kind: 'bytes'; bytes: Buffer; contentType: string | undefined }
@@ -23,6 +24,8 @@ export interface TransformContext {
   jsonDepth?: number;
   /** How a step that asks an API (`fetch`, src/enrich/) makes its call in this run; absent: for real. */
   lookups?: Lookups | undefined;
+  /** Tracing on: the running step's span, which a `fetch` step's lookups descend from. */
+  trace?: TraceParent | undefined;
 }
 
 /** An answer a `hookrelay test` case gives in place of a lookup (its `fetched` block). */

@@ -316,7 +316,15 @@ describe.each(['memory', 'sqlite'] as const)('admin API (%s driver)', (kind) => 
       expect(d.url).toBe('https://target.example/orders?token=<redacted>&page=2');
       expect(JSON.stringify(res.json)).not.toMatch(/caller-(secret|bearer|key)|session=abc/);
       expect(attempts).toEqual([
-        { at: expect.any(String), durationMs: 12, status: 503, error: 'target answered 503', code: null },
+        {
+          at: expect.any(String),
+          durationMs: 12,
+          status: 503,
+          error: 'target answered 503',
+          code: null,
+          traceId: null,
+          spanId: null,
+        },
       ]);
     });
 

@@ -39,6 +39,7 @@ ${d.nextAttemptAt ? html`<dt>Next attempt</dt><dd>${d.nextAttemptAt}</dd>` : ''}
 <dt>Attempts</dt><dd>${d.attempts}${d.attemptsDropped > 0 ? html` <span class="muted">(${d.attemptsDropped} not kept)</span>` : ''}</dd>
 <dt>Replays</dt><dd>${d.replays}${d.replayedAt ? html` <span class="muted">last ${d.replayedAt}</span>` : ''}</dd>
 ${d.dedupKey ? html`<dt>Dedup key</dt><dd><code>${d.dedupKey}</code></dd>` : ''}
+${d.trace ? html`<dt>Trace</dt><dd><code>${d.trace.traceId}</code> <span class="muted">accepting span <code>${d.trace.spanId}</code></span></dd>` : ''}
 <dt>Last result</dt><dd>${d.lastStatus ?? ''} ${d.lastCode ? html`<code>${d.lastCode}</code>` : ''} ${d.lastError ?? ''}</dd>
 </dl>
 ${
@@ -48,11 +49,11 @@ ${
 }
 <h3>Attempts</h3>
 <table id="attempts">
-<thead><tr><th>Time</th><th>Status</th><th class="num">Duration</th><th>Error</th><th>Code</th></tr></thead>
+<thead><tr><th>Time</th><th>Status</th><th class="num">Duration</th><th>Error</th><th>Code</th><th>Trace</th></tr></thead>
 <tbody>
 ${view.attempts.map(
   (a) =>
-    html`<tr><td>${a.at}</td><td>${a.status ?? ''}</td><td class="num">${a.durationMs} ms</td><td>${a.error ?? ''}</td><td>${a.code ? html`<code>${a.code}</code>` : ''}</td></tr>`,
+    html`<tr><td>${a.at}</td><td>${a.status ?? ''}</td><td class="num">${a.durationMs} ms</td><td>${a.error ?? ''}</td><td>${a.code ? html`<code>${a.code}</code>` : ''}</td><td>${a.traceId ? html`<code>${a.traceId}</code>` : ''}</td></tr>`,
 )}
 </tbody>
 </table>

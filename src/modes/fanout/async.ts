@@ -27,7 +27,7 @@ export async function acceptFanout(
     if (chosen.length === 0) return answerUnmatched(call, message);
     const copies = await prepareCopies(call, chosen, message, prepared);
     if (!copies) return;
-    stored = await storeCopies(copies, message, prepared, services);
+    stored = await storeCopies(copies, message, prepared, services, call.span?.carrier());
   } catch (error) {
     fail(call, asHookrelayError(error), {}, { attempts: 0 });
     return;

@@ -5,6 +5,7 @@
  */
 import type { HookrelayError } from '../../core/errors.ts';
 import type { InboundMessage } from '../../core/message.ts';
+import type { TraceCarrier } from '../../core/tracing.ts';
 import { type Call, fail } from '../../pipeline/call.ts';
 import type { Prepared } from '../../pipeline/prepare.ts';
 import { asHookrelayError } from '../../pipeline/reply.ts';
@@ -27,11 +28,14 @@ export async function prepareCopies(
   message: InboundMessage,
   prepared: Prepared,
 ): Promise<Copy[] | undefined> {
+  // A target's own steps are spans under the call's (tracing on), as the route's are.
+  const tracer = call.ctx.tracing?.current;
+  const trace = call.span && tracer ? { tracer, parent: call.span } : undefined;
   try {
     return await Promise.all(
       targets.map(async (target) => ({
         target,
-        prepared: await prepareTarget(target, message, prepared, call.ctx.requestIdHeader),
+        prepared: await prepareTarget(target, message, prepared, call.ctx.requestIdHeader, trace),
       })),
     );
   } catch (error) {
@@ -50,12 +54,14 @@ export interface StoredCopy extends Stored {
  * Stores every copy, each as a delivery of its target's queued route. All writes are waited for;
  * when one failed, its error is thrown (the caller gets 503): the copies that were stored stay
  * stored and are delivered (a retried call reaches their targets again unless `dedup` is set).
+ * `trace`: the accepting call's span context, stored with every copy (their attempts link to it).
  */
 export async function storeCopies(
   copies: readonly Copy[],
   message: InboundMessage,
   prepared: Prepared,
   services: ModeServices,
+  trace: TraceCarrier | undefined,
 ): Promise<StoredCopy[]> {
   const { queue } = services;
   if (!queue) throw new Error('a fan-out route queues its copies but no queue is running');
@@ -63,7 +69,10 @@ export async function storeCopies(
     copies.map(async ({ target, prepared: own }) => ({
       target: target.name,
       // The webhook's id for `dedup` is read from the route's body, the same for every target.
-      ...(await storeDelivery(target.queued, message, own, services, queue, { dedupValue: prepared.value })),
+      ...(await storeDelivery(target.queued, message, own, services, queue, {
+        dedupValue: prepared.value,
+        trace,
+      })),
     })),
   );
   const refused = results.find((r) => r.status === 'rejected');

@@ -48,7 +48,7 @@ export async function deliverFanout(
   });
   if (outcome.result === 'delivered' && others.length > 0) {
     try {
-      await storeCopies(others, message, prepared, services);
+      await storeCopies(others, message, prepared, services, call.span?.carrier());
     } catch (error) {
       fail(call, asHookrelayError(error), {}, { attempts: outcome.attempts, result: 'delivered' });
       return;
