@@ -16,7 +16,11 @@ export interface DeliveryTrace {
   links?: SpanOptions['links'];
 }
 
-export function startAttemptSpan(trace: DeliveryTrace, request: OutboundRequest, attempt: number): Span {
+export function startAttemptSpan(
+  trace: DeliveryTrace,
+  request: Pick<OutboundRequest, 'method' | 'url'>,
+  attempt: number,
+): Span {
   const { url } = request;
   const scheme = url.protocol.slice(0, -1);
   const port = url.port ? Number(url.port) : scheme === 'https' ? 443 : 80;

@@ -15,7 +15,14 @@ export type MakeRecord = (overrides?: Partial<DeliveryRecord>) => DeliveryRecord
 
 function history(at: number): AttemptLog[] {
   return [
-    { at, durationMs: 31, status: 503, error: 'target answered 503' },
+    {
+      at,
+      durationMs: 31,
+      status: 503,
+      error: 'target answered 503',
+      traceId: '5b8efff798038103d269b633813fc60c',
+      spanId: 'eee19b7ec3c1b174',
+    },
     { at: at + 1_000, durationMs: 12, status: undefined, error: 'connect ECONNREFUSED 127.0.0.1:9' },
     { at: at + 5_000, durationMs: 9, status: 500, error: 'target answered 500' },
   ];
@@ -69,6 +76,11 @@ export function restoreContract(driver: () => Promise<QueueDriver>, makeRecord: 
       lastStatus: 500,
       lastError: 'max attempts (7) reached',
       lastResponse: '{"error":"down"}',
+      // The accepting request's context, which every attempt links to (tracing on).
+      trace: {
+        traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+        tracestate: 'vendor=abc',
+      },
     });
     const delivered = makeRecord({
       status: 'delivered',

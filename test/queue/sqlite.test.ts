@@ -135,6 +135,48 @@ describe('sqlite driver', () => {
     expect(await q.count({ code: 'HOOKRELAY_ERR_UPSTREAM_TIMEOUT' })).toBe(1);
   });
 
+  it('migrates a file from before attempt trace ids: old attempts have none, new ones keep theirs', async () => {
+    const path = newFile();
+    mkdirSync(dirname(path), { recursive: true });
+    const db = new DatabaseSync(path);
+    const before = MIGRATIONS.length - 1;
+    db.exec(
+      `CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (${before});`,
+    );
+    for (const migration of MIGRATIONS.slice(0, before)) db.exec(migration);
+    const now = Date.now();
+    const d = newDelivery({ nextAttemptAt: now });
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    db.prepare(
+      `INSERT INTO deliveries (id, route, request_id, method, url, headers, body, body_bytes, status,
+         created_at, updated_at, next_attempt_at, attempts, last_error, trace)
+       VALUES (?, 'r1', 'req', 'POST', 'http://x/', '{}', NULL, 0, 'pending', ?, ?, ?, 1, '503', ?)`,
+    ).run(d.id, now, now, now, JSON.stringify({ traceparent }));
+    db.prepare(
+      `INSERT INTO attempts (delivery_id, at, duration_ms, status, error, bytes) VALUES (?, ?, 5, 503, NULL, 64)`,
+    ).run(d.id, now);
+    db.close();
+
+    const q = openDriver(path);
+    expect(q.schemaVersion).toBe(MIGRATIONS.length);
+    const got = (await q.get(d.id))!;
+    expect(got.record.trace).toEqual({ traceparent });
+    expect(got.attempts[0]!.status).toBe(503);
+    expect(got.attempts[0]!.traceId).toBeUndefined();
+    expect(got.attempts[0]!.spanId).toBeUndefined();
+    await q.lease('r1', 1, 30_000, now);
+    const ids = { traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174' };
+    await q.ack(d.id, {
+      status: 200,
+      response: undefined,
+      attempt: { at: now + 1, durationMs: 4, status: 200, error: undefined, ...ids },
+    });
+    const after = (await q.get(d.id))!;
+    expect(after.attempts.map((a) => a.traceId)).toEqual([undefined, ids.traceId]);
+    expect(after.attempts[1]).toMatchObject(ids);
+    expect(after.record.historyBytes).toBe(64 + 64 + 32 + 16);
+  });
+
   it('filters through an index: no full scan of deliveries for a route, status and time window', () => {
     const path = newFile();
     openDriver(path);

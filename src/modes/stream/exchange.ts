@@ -7,8 +7,10 @@ import type { Agent, ClientRequest, IncomingMessage, OutgoingHttpHeaders, Server
 import type { Socket } from 'node:net';
 import { HookrelayError } from '../../core/errors.ts';
 import { relayableResponseHeaders } from '../../core/headers.ts';
+import { type DeliveryTrace, startAttemptSpan } from '../../delivery/attempt-span.ts';
 import type { BodyRateWatch } from '../../pipeline/body-rate.ts';
 import type { Metrics } from '../../telemetry/metrics.ts';
+import type { Span } from '../../telemetry/tracing.ts';
 import { Meter } from './meter.ts';
 import { shouldRetry } from './retry.ts';
 
@@ -39,6 +41,8 @@ export interface ExchangeSpec {
   retryRefused: boolean;
   /** `server.minBodyRate`, for a caller that trickles or stalls its upload. */
   bodyRate?: BodyRateWatch | undefined;
+  /** Tracing on: each attempt is a CLIENT span under the call's span, and its `traceparent` goes upstream. */
+  trace?: DeliveryTrace | undefined;
 }
 
 /** How an exchange ended: an error to answer, an answer relayed (broken off if `error`), or a caller gone. */
@@ -71,7 +75,9 @@ export function runExchange(
   return new Promise((resolve) => {
     let settled = false;
     let attempts = 0;
-    let current: { meter: Meter; proxyReq?: ClientRequest; piped: boolean; started: number } | undefined;
+    let current:
+      | { meter: Meter; proxyReq?: ClientRequest; piped: boolean; started: number; span?: Span }
+      | undefined;
     let out: { bytes: number } | undefined;
     let responding = false;
     let callerGone = false;
@@ -94,6 +100,7 @@ export function runExchange(
       clearTimeout(idle);
       spec.bodyRate?.unwatch(watched);
       res.off('close', onCallerClose);
+      if (current?.span) endSpan(current.span, outcome);
       resolve({ ...outcome, attempts, bytesIn: bytesIn(), bytesOut: out?.bytes ?? 0 });
     };
     const stopUpload = () => {
@@ -205,8 +212,18 @@ export function runExchange(
       const body = new Meter(spec.limit, () => idle.refresh(), onLimit);
       const a: NonNullable<typeof current> = { meter: body, piped: false, started: performance.now() };
       current = a;
+      let { headers } = spec;
+      if (spec.trace) {
+        a.span = startAttemptSpan(spec.trace, spec, attempts);
+        const carrier = a.span.carrier();
+        if (carrier) {
+          headers = { ...headers, traceparent: carrier.traceparent };
+          if (carrier.tracestate) headers.tracestate = carrier.tracestate;
+          else delete headers.tracestate;
+        }
+      }
       const hooks: ExchangeHooks = {
-        headers: spec.headers,
+        headers,
         onProxyReq(proxyReq, socket) {
           if (a !== current) return;
           a.proxyReq = proxyReq;
@@ -245,6 +262,12 @@ export function runExchange(
       };
       if (shouldRetry(err, state)) {
         metrics.forwardRetries.inc({ route: routeId });
+        if (a.span) {
+          a.span.recordException(new Error(describe(err)));
+          a.span.setAttributes({ 'error.type': err.code ?? 'error', 'hookrelay.retry_reason': 'refused' });
+          a.span.end();
+          delete a.span;
+        }
         // A target that refuses is often restarting: a short pause gives the one retry a chance.
         setTimeout(attempt, RETRY_REFUSED_DELAY).unref();
         return;
@@ -261,6 +284,24 @@ export function runExchange(
 
     attempt();
   });
+}
+
+/** Ends the last attempt's span with how the exchange ended (a status, an error code, a caller gone). */
+function endSpan(span: Span, outcome: Ending): void {
+  if (outcome.kind === 'error') {
+    span.recordException(outcome.error);
+    span.setAttributes({ 'error.type': outcome.error.code });
+  } else if (outcome.kind === 'client-closed') {
+    span.setAttributes({ 'error.type': 'HOOKRELAY_ERR_CLIENT_CLOSED' });
+    span.setError('the caller went away');
+  } else {
+    span.setAttributes({ 'http.response.status_code': outcome.status });
+    if (outcome.error) {
+      span.setAttributes({ 'error.type': outcome.error.code });
+      span.setError(outcome.error.message);
+    } else if (outcome.status >= 400) span.setError(String(outcome.status));
+  }
+  span.end();
 }
 
 function describe(err: Error & { code?: string }): string {

@@ -47,6 +47,7 @@ export async function handleStream(call: Call<StreamRoute>, proxy: StreamProxy):
         idleTimeout: route.stream.idleTimeout,
         retryRefused: route.stream.retryRefused,
         bodyRate: ctx.bodyRate,
+        trace: call.span && ctx.tracing ? { tracer: ctx.tracing.current, parent: call.span } : undefined,
       },
       ctx.metrics,
     );
