@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { age, describe as describeDelivery, prettyXml } from '../../src/present/text.ts';
-import { detail } from '../../src/present/view.ts';
+import { attemptView, detail } from '../../src/present/view.ts';
 import type { DeliveryRecord } from '../../src/queue/types.ts';
 
 describe('prettyXml', () => {
@@ -78,5 +78,53 @@ describe('a delivery in detail', () => {
         '}',
       ].join('\n'),
     );
+  });
+
+  it("names the accepting request's trace and each attempt's, and leaves them out with tracing off", async () => {
+    const record: DeliveryRecord = {
+      id: 'd2',
+      routeId: 'shop',
+      requestId: 'r2',
+      request: { method: 'POST', url: 'https://api.example.com/orders', headers: {}, body: undefined },
+      createdAt: 0,
+      nextAttemptAt: 0,
+      attempts: 2,
+      status: 'delivered',
+      leaseUntil: undefined,
+      updatedAt: 0,
+      lastStatus: 200,
+      lastError: undefined,
+      lastCode: undefined,
+      lastResponse: undefined,
+      deliveredAt: 0,
+      replays: 0,
+      replayedAt: undefined,
+      bodyBytes: 0,
+      historyBytes: 0,
+      attemptsDropped: 0,
+      trace: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+    };
+    const attempts = [
+      { at: 0, durationMs: 5, status: 503, error: undefined },
+      {
+        at: 1000,
+        durationMs: 4,
+        status: 200,
+        error: undefined,
+        traceId: '5b8efff798038103d269b633813fc60c',
+        spanId: 'eee19b7ec3c1b174',
+      },
+    ].map(attemptView);
+    const view = await detail(record);
+    expect(view.trace).toEqual({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' });
+    const text = describeDelivery(view, attempts, record, 0);
+    expect(text).toContain(
+      'trace:        4bf92f3577b34da6a3ce929d0e0e4736 (accepting span 00f067aa0ba902b7)',
+    );
+    const lines = text.split('\n').filter((l) => /^\s+[12]\s/.test(l));
+    expect(lines[0]).not.toContain('trace');
+    expect(lines[1]).toMatch(/200 {2}trace 5b8efff798038103d269b633813fc60c$/);
+    // A malformed stored context is shown as none, not half parsed.
+    expect((await detail({ ...record, trace: { traceparent: '00-zz-1' } })).trace).toBeNull();
   });
 });

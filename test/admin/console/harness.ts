@@ -5,7 +5,7 @@ import { createAdminServer } from '../../../src/admin/server.ts';
 import { SecretValues } from '../../../src/core/secret-values.ts';
 import { newDeliveryId } from '../../../src/queue/ids.ts';
 import { createDriver } from '../../../src/queue/index.ts';
-import type { NewDelivery, QueueDriver } from '../../../src/queue/types.ts';
+import type { AttemptLog, NewDelivery, QueueDriver } from '../../../src/queue/types.ts';
 import { createLogger } from '../../../src/telemetry/log.ts';
 
 /** The console over a real admin listener, a memory queue and a hand-built AdminLive. */
@@ -134,13 +134,14 @@ export async function putDead(
   driver: QueueDriver,
   d: NewDelivery,
   code = 'HOOKRELAY_ERR_UPSTREAM_TIMEOUT',
+  trace: Pick<AttemptLog, 'traceId' | 'spanId'> = {},
 ): Promise<string> {
   await driver.enqueue(d);
   const leased = await driver.lease(d.routeId, 1000, 30_000, Date.now() + 1);
   await driver.release(leased.map((r) => r.id).filter((id) => id !== d.id));
   await driver.dead(d.id, {
     reason: 'max attempts reached',
-    attempt: { at: Date.now(), durationMs: 10, status: undefined, error: 'target timed out', code },
+    attempt: { at: Date.now(), durationMs: 10, status: undefined, error: 'target timed out', code, ...trace },
     response: undefined,
   });
   return d.id;

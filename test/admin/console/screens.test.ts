@@ -164,13 +164,21 @@ describe('console screens', () => {
     const payload = '<img src=x onerror=alert(1)></script><script>alert(2)</script> s3cr3t-value';
     const id = await putDead(
       harness.driver,
-      newDelivery('orders', payload, Date.now(), { 'x-api-key': 'caller-key' }),
+      {
+        ...newDelivery('orders', payload, Date.now(), { 'x-api-key': 'caller-key' }),
+        trace: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+      },
+      'HOOKRELAY_ERR_UPSTREAM_TIMEOUT',
+      { traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174' },
     );
     const c = client(harness.url);
     const page = await c.get(`/console/deliveries/${id}`);
     expect(page.status).toBe(200);
     expect(page.text).toContain('HOOKRELAY_ERR_UPSTREAM_TIMEOUT');
     expect(page.text).toContain('target timed out');
+    // The accepting request's trace, and the attempt's own, to look up in the tracing system.
+    expect(page.text).toMatch(/<dt>Trace<\/dt><dd><code>4bf92f3577b34da6a3ce929d0e0e4736<\/code>/);
+    expect(page.text).toContain('<td><code>5b8efff798038103d269b633813fc60c</code></td>');
     expect(page.text).toContain(
       '&lt;img src=x onerror=alert(1)&gt;&lt;/script&gt;&lt;script&gt;alert(2)&lt;/script&gt; &lt;redacted&gt;',
     );
