@@ -263,7 +263,15 @@ describe('show', () => {
       bodyEncoding: 'utf8',
     });
     expect(parsed.attempts).toEqual([
-      { at: expect.any(String), durationMs: 7, status: 503, error: 'target answered 503', code: null },
+      {
+        at: expect.any(String),
+        durationMs: 7,
+        status: 503,
+        error: 'target answered 503',
+        code: null,
+        traceId: null,
+        spanId: null,
+      },
     ]);
   });
 
