@@ -14,6 +14,7 @@ import {
   cpuSeconds,
   freePort,
   HAS_TASKSET,
+  mean,
   resetPeakRss,
   rssMb,
   startPinned,
@@ -242,8 +243,6 @@ export async function largeBodies(options: {
   process.stdout.write(`large bodies: ${((performance.now() - began) / 1000).toFixed(1)} s\n`);
   return { rows, summary };
 }
-
-const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
 
 function summarise(rows: LargeRow[]): LargeSummary[] {
   const out: LargeSummary[] = [];

@@ -132,3 +132,7 @@ export function resetPeakRss(pids: number[]): void {
     }
   }
 }
+
+export function mean(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+}

@@ -15,7 +15,16 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CORES, cpuSeconds, freePort, HAS_TASKSET, hasCommand, startPinned, waitForPort } from './lib.ts';
+import {
+  CORES,
+  cpuSeconds,
+  freePort,
+  HAS_TASKSET,
+  hasCommand,
+  mean,
+  startPinned,
+  waitForPort,
+} from './lib.ts';
 import { runWrk, type WrkResult } from './wrk.ts';
 
 const FLOOR_SCRIPT = fileURLToPath(new URL('./bullmq-baseline.ts', import.meta.url));
@@ -201,7 +210,6 @@ export async function redisBench(options: Options): Promise<RedisBench> {
     }
   }
   const measuredFloor = await floor(redis.port, options.smoke ? 1 : options.seconds, options.connections);
-  const mean = (values: number[]) => values.reduce((x, y) => x + y, 0) / Math.max(1, values.length);
   const summary = systems.map((system) => {
     const mine = rows.filter((r) => r.system === system.name);
     return {

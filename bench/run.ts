@@ -7,6 +7,7 @@
  *   npm run bench -- --soak       1 M requests through hookrelay; RSS and heap at 100 k vs 1 M
  *   npm run bench -- --xml-flood  only the xml-flood scenario (bench/xml-flood.ts)
  *   npm run bench -- --redis      only the async scenario on the redis driver (bench/redis.ts)
+ *   npm run bench -- --tracing    only the sync route with tracing off, on at 100% and at 10% (bench/tracing.ts)
  *
  * The last scenario is an attack (bench/attack.ts): slow senders and idle sockets against a relay
  * under `ulimit -n`, and how much of a legitimate caller's traffic is still served.
@@ -24,6 +25,7 @@ import {
   freePort,
   HAS_TASKSET,
   hasCommand,
+  mean,
   processTree,
   rssMb,
   startPinned,
@@ -33,6 +35,7 @@ import {
 import { fixedRate, soak, sqliteBaseline } from './modes.ts';
 import { startNginx } from './nginx.ts';
 import { printRedis, redisBench, redisFailures } from './redis.ts';
+import { printTracing, tracingBench, tracingFailures } from './tracing.ts';
 import { runWrk, type WrkResult } from './wrk.ts';
 import { type FloodResult, xmlFlood } from './xml-flood.ts';
 
@@ -41,6 +44,7 @@ const SMOKE = args.has('--smoke');
 const SOAK = args.has('--soak');
 const FLOOD_ONLY = args.has('--xml-flood');
 const REDIS_ONLY = args.has('--redis');
+const TRACING_ONLY = args.has('--tracing');
 const env = process.env;
 const DURATION = Number(env.BENCH_DURATION ?? (SMOKE ? 2 : 10));
 const WARMUP = Number(env.BENCH_WARMUP ?? (SMOKE ? 1 : 3));
@@ -210,8 +214,18 @@ function redisOptions(targetPort: number) {
   };
 }
 
-function mean(values: number[]): number {
-  return values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+function tracingOptions(targetPort: number) {
+  return {
+    targetPort,
+    token: TOKEN,
+    bodyFile: here('fixtures/order.json'),
+    work,
+    children,
+    seconds: DURATION,
+    warmup: SMOKE ? 0 : WARMUP,
+    rounds: SMOKE ? 1 : Math.max(ROUNDS, 3),
+    connections: CONNECTIONS,
+  };
 }
 
 async function main(): Promise<number> {
@@ -235,6 +249,14 @@ async function main(): Promise<number> {
     printRedis(result);
     write('redis', { ...result });
     return redisFailures(result).length > 0 ? 1 : 0;
+  }
+  if (TRACING_ONLY) {
+    const result = await tracingBench(tracingOptions(target.port));
+    printTracing(result.summary);
+    write('tracing', { ...result });
+    const bad = tracingFailures(result.summary);
+    if (bad.length > 0) process.stderr.write(`bench: ${bad.join(', ')}\n`);
+    return bad.length > 0 ? 1 : 0;
   }
   const failing = await service('failing-target', 'target.ts', {
     EXPECT_AUTH: AUTH,
@@ -349,6 +371,8 @@ async function main(): Promise<number> {
   });
   const onRedis = await redisBench(redisOptions(target.port));
   printRedis(onRedis);
+  const tracing = await tracingBench(tracingOptions(target.port));
+  printTracing(tracing.summary);
   const floods = await flood();
   const attack = await attackScenario({ smoke: SMOKE, work, children });
   printAttack(attack);
@@ -370,6 +394,7 @@ async function main(): Promise<number> {
     xmlFlood: floods,
     attack,
     redis: onRedis,
+    tracing,
   });
   const bad = [
     ...summary
@@ -380,6 +405,7 @@ async function main(): Promise<number> {
       .map((b) => `large-${b.mode}/${b.system}`),
     ...floodFailures(floods.results),
     ...redisFailures(onRedis),
+    ...tracingFailures(tracing.summary),
     // Under attack the legitimate caller must still be served: webhooks and health checks.
     ...(attack.servedShare < 0.9 || attack.attack.health.ok === 0 ? ['attack/legitimate caller'] : []),
   ];
