@@ -61,6 +61,7 @@ export interface Panel {
     overrides?: { matcher: { id: string; options: string }; properties: { id: string; value: unknown }[] }[];
   };
   options?: Record<string, unknown>;
+  transformations?: { id: string; options: Record<string, Record<string, unknown>> }[];
 }
 export interface Variable {
   name: string;
