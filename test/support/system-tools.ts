@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
 
 /**
- * System programs some tests need (promtool, from Debian's `prometheus`; redis-server, from Debian's
- * `redis-server`, see redis-server.ts; any later one goes here too, with its install step in
- * `.ci/run`). The README promises that `npm test` passes on a machine with only npm, so a missing
- * tool skips the tests that need it, saying so; under CI (`CI=true`, which `.ci/run` sets and
- * where it installs every tool) a missing tool is an error, so CI can never go green by skipping.
+ * System programs some tests need (promtool and the prometheus server, from Debian's `prometheus`;
+ * redis-server, from Debian's `redis-server`, see redis-server.ts; any later one goes here too,
+ * with its install step in `.ci/run`). The README promises that `npm test` passes on a machine
+ * with only npm, so a missing tool skips the tests that need it, saying so; under CI (`CI=true`,
+ * which `.ci/run` sets and where it installs every tool) a missing tool is an error, so CI can
+ * never go green by skipping.
  */
 export interface ToolSpec {
   /** Program name looked up on PATH. */
