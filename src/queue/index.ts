@@ -5,9 +5,8 @@
 import { createLookup } from '../core/registry.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { SharedReplayStore } from '../verifiers/replay.ts';
+import { LazyDriver, LazyReplayStore } from './lazy.ts';
 import { MemoryDriver } from './memory.ts';
-import { RedisDriver } from './redis.ts';
-import { RedisReplayStore } from './redis-replay.ts';
 import { SqliteDriver } from './sqlite.ts';
 import type { QueueDriver, QueueSettings } from './types.ts';
 
@@ -50,25 +49,27 @@ const sqlite: DriverFactory = {
   },
 };
 
+// BullMQ and ioredis load only when a configuration names this driver (redis-open.ts, lazy.ts).
+const loadRedis = () => import('./redis-open.ts');
+
 const redis: DriverFactory = {
   type: 'redis',
   description:
     'durable, shared by every instance (BullMQ on Redis: AOF with appendfsync always, noeviction).',
   open(settings, logger) {
-    if (settings.redis === undefined)
+    const options = settings.redis;
+    if (options === undefined)
       throw new Error("queue driver 'redis' needs the queue.redis settings (url, prefix, …)");
-    const driver = new RedisDriver(settings.redis, {
-      keepAttempts: settings.keepAttempts,
-      onRebuild: (what, reason) =>
-        logger.warn({ queue: 'redis', what, reason }, 'queue watchdog rebuilt a redis connection or check'),
-    });
-    logger.info({ queue: 'redis', prefix: settings.redis.prefix }, 'queue opened');
-    return driver;
+    return new LazyDriver(
+      'redis',
+      loadRedis().then((m) => m.openRedisDriver(settings, options, logger)),
+    );
   },
   replayStore(settings) {
-    if (settings.redis === undefined)
+    const options = settings.redis;
+    if (options === undefined)
       throw new Error("queue driver 'redis' needs the queue.redis settings (url, prefix, …)");
-    return new RedisReplayStore(settings.redis);
+    return new LazyReplayStore(loadRedis().then((m) => m.openRedisReplayStore(options)));
   },
 };
 

@@ -5,8 +5,7 @@
  * and rate limit). Stores of one process (sqlite, memory) need nothing here.
  */
 import type { Logger } from '../telemetry/log.ts';
-import { RedisDriver } from './redis.ts';
-import { redisDurability } from './redis-durability.ts';
+import { LazyDriver } from './lazy.ts';
 import type { QueueDriver, QueueSettings, RouteLimits } from './types.ts';
 
 export class QueuePreflightError extends Error {
@@ -22,14 +21,12 @@ export async function preflight(
   routes: { id: string; limits: RouteLimits }[],
   logger: Logger,
 ): Promise<void> {
-  if (driver instanceof RedisDriver && settings.redis) {
-    const client = driver.client;
+  // A driver loaded on open (redis) is awaited here: its import failing fails the start.
+  const opened = driver instanceof LazyDriver ? await driver.loaded() : driver;
+  if (settings.driver === 'redis' && settings.redis) {
+    const { durabilityOf } = await import('./redis-open.ts');
     const findings = await withTimeout(
-      (async () => {
-        // The connection fails fast (no offline queue): wait for it once before reading CONFIG.
-        if (client.status !== 'ready') await new Promise<void>((resolve) => client.once('ready', resolve));
-        return redisDurability(client);
-      })(),
+      durabilityOf(opened).then((found) => found ?? []),
       settings.redis.connectTimeout + settings.redis.commandTimeout,
       'Redis did not answer at start (queue.redis.url unreachable or too slow)',
     );
@@ -49,8 +46,8 @@ export async function preflight(
       );
     }
   }
-  if (driver.configureRoute) {
-    for (const route of routes) await driver.configureRoute(route.id, route.limits);
+  if (opened.configureRoute) {
+    for (const route of routes) await opened.configureRoute(route.id, route.limits);
   }
 }
 

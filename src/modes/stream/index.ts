@@ -10,7 +10,7 @@ import { duration } from '../../core/fields.ts';
 import type { Call } from '../../pipeline/call.ts';
 import type { ModeDefinition, RouteInput } from '../types.ts';
 import { handleStream } from './handler.ts';
-import { StreamProxy } from './proxy.ts';
+import type { StreamProxy } from './proxy.ts';
 import type { StreamRoute } from './route.ts';
 
 export type { StreamRoute } from './route.ts';
@@ -74,12 +74,24 @@ export const streamMode = {
   },
   queued: false,
   start() {
-    const proxy = new StreamProxy();
+    // http-proxy-3 loads when a configuration has a stream route, not at every start; the first
+    // calls wait for it, later ones take the proxy directly.
+    let proxy: StreamProxy | undefined;
+    const loading = import('./proxy.ts').then(({ StreamProxy }) => {
+      proxy = new StreamProxy();
+      return proxy;
+    });
     return {
       takes: 'stream',
       // The lifecycle hands this mode only calls of its own routes, compiled by `compile` above.
-      handle: (call) => handleStream(call as Call<StreamRoute>, proxy),
-      close: () => proxy.close(),
+      handle: (call) =>
+        proxy
+          ? handleStream(call as Call<StreamRoute>, proxy)
+          : loading.then((loaded) => handleStream(call as Call<StreamRoute>, loaded)),
+      close: () => {
+        if (proxy) proxy.close();
+        else void loading.then((loaded) => loaded.close());
+      },
     };
   },
 } satisfies ModeDefinition;
