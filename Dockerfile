@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 
-# hookrelay runs its TypeScript sources directly with Node 24's built-in type stripping, so there is
-# no compile step: the build stage only installs the production dependencies. The `node` npm package
+# hookrelay runs dist/, its TypeScript sources with the types stripped once by bin/build.js (Node's
+# own type stripping, no compiler); the image builds it so the relay never strips at start. The
+# deps stage only installs the production dependencies. The `node` npm package
 # (which brings Node 24 to development machines) is a devDependency and is left out; the image's own
 # Node 24 runs the relay.
 FROM node:24-slim AS deps
@@ -18,6 +19,7 @@ COPY package.json ./
 COPY bin ./bin
 COPY src ./src
 COPY config ./config
+RUN node bin/build.js
 # The out-of-the-box example as the default; mount your own file over it:
 #   docker run -v "$PWD/hookrelay.yaml:/etc/hookrelay/hookrelay.yaml:ro" ...
 COPY config/hookrelay.yaml /etc/hookrelay/hookrelay.yaml
@@ -30,5 +32,5 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
 # hookrelay drains in-flight requests on SIGTERM for server.shutdownGrace (10s by default); give
 # `docker stop` a longer --stop-timeout when you raise it.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "src/main.ts"]
+ENTRYPOINT ["node", "bin/hookrelay.js"]
 CMD ["start"]

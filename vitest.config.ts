@@ -10,5 +10,7 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
+    // dist/ (what bin/hookrelay.js runs) built once, before any test starts the relay through it.
+    globalSetup: ['test/support/build-dist.ts'],
   },
 });

@@ -1,8 +1,19 @@
 #!/usr/bin/env node
-// hookrelay runs its TypeScript sources directly with Node's built-in type stripping (Node >= 24).
+// hookrelay's entry point (`npm start`, `npx hookrelay`, the Dockerfile). It runs dist/, the
+// sources with their types stripped once (bin/build.js), and builds dist/ first when the sources
+// changed; where dist/ cannot be written it runs src/ itself with Node's type stripping.
+// HOOKRELAY_FROM_SOURCE=1 always runs src/.
 const [major] = process.versions.node.split('.').map(Number);
 if (major < 24) {
   process.stderr.write(`hookrelay needs Node.js 24 or newer; this is ${process.version}.\n`);
   process.exit(1);
 }
-await import('../src/main.ts');
+let entry = '../src/main.ts';
+if (process.env.HOOKRELAY_FROM_SOURCE !== '1') {
+  const { ensureBuilt } = await import('./build.js');
+  const built = await ensureBuilt(new URL('..', import.meta.url).pathname);
+  if (built.state === 'unavailable')
+    process.stderr.write(`hookrelay: running the sources (dist/ could not be built: ${built.reason})\n`);
+  else entry = '../dist/main.js';
+}
+await import(entry);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 /**
- * `hookrelay start` as a real child process (`node src/main.ts start -c FILE`): its JSON log lines
+ * `hookrelay start` as a real child process (`node bin/hookrelay.js start -c FILE`, so dist/ as users run it): its JSON log lines
  * parsed as they come, its exit awaited. With `ulimit`, it runs under `bash -c 'ulimit -n N && exec
  * node …'`, so it has at most N file descriptors (lowering needs no privilege; Node raises its soft
  * limit only up to the hard one, which `ulimit -n` lowers too).
@@ -58,16 +58,19 @@ export function childProcesses() {
   };
 }
 
+/** What `npm start` runs: bin/hookrelay.js, which runs dist/ (built by the global setup). */
+const ENTRY = 'bin/hookrelay.js';
+
 function startChild(args: string[], options: ChildOptions): Omit<Child, 'port' | 'url'> {
   const { HOOKRELAY_CONFIG: _ignored, ...base } = process.env;
   const node = process.execPath;
   const child = options.ulimit
-    ? spawn('bash', ['-c', `ulimit -n ${options.ulimit} && exec "$0" "$@"`, node, 'src/main.ts', ...args], {
+    ? spawn('bash', ['-c', `ulimit -n ${options.ulimit} && exec "$0" "$@"`, node, ENTRY, ...args], {
         cwd: ROOT,
         env: { ...base, ...options.env },
         stdio: ['ignore', 'pipe', 'pipe'],
       })
-    : spawn(node, ['src/main.ts', ...args], {
+    : spawn(node, [ENTRY, ...args], {
         cwd: ROOT,
         env: { ...base, ...options.env },
         stdio: ['ignore', 'pipe', 'pipe'],
