@@ -4,16 +4,21 @@
  *
  *   npm run bench                  full run (BENCH_DURATION=10 s per measurement, 2 rounds)
  *   npm run bench -- --smoke       2 s, 1 round: every scenario must answer 2xx (used by CI)
+ *   npm run bench -- --only json-bearer,startup
+ *                                  just those scenarios (combines with --smoke); any of
+ *                                  json-bearer, json-stream, soap-xml-map, async-durable-ack,
+ *                                  retry, fixed-rate, large, redis, xml-flood, attack, tracing.
+ *                                  An unknown name exits 2 with this list.
  *   npm run bench -- --soak        1 M requests through hookrelay; RSS and heap at 100 k vs 1 M
- *   npm run bench -- --xml-flood   only the xml-flood scenario (bench/xml-flood.ts)
- *   npm run bench -- --redis       only the async scenario on the redis driver (bench/redis.ts)
- *   npm run bench -- --tracing     only tracing off, on at 100% and at 10% (bench/tracing.ts)
+ *   npm run bench -- --xml-flood   = --only xml-flood (bench/xml-flood.ts)
+ *   npm run bench -- --redis       = --only redis: the async scenario on the redis driver (bench/redis.ts)
+ *   npm run bench -- --tracing     = --only tracing: tracing off, on at 100% and at 10% (bench/tracing.ts)
  *
  * Every measurement runs in a fresh process: for each (scenario, system, round) the system under
  * test (hookrelay, the node forwarder floors, nginx) is started, waited for, warmed up, measured and
  * stopped, so a row's CPU and peak RSS are its own; the targets are shared by the run. json-stream
  * and async-durable-ack are compared with json-bearer's hookrelay row, retry with its
- * node-forwarder row.
+ * node-forwarder row: selected without json-bearer, they measure that row too and say so.
  * The attack scenario (bench/attack.ts) runs slow senders and idle sockets against a relay under
  * `ulimit -n`, and measures how much of a legitimate caller's traffic is still served.
  */
@@ -28,19 +33,22 @@ import { CORES, HAS_TASKSET, hasCommand, startService, stop, withFreshService } 
 import { fixedRate, soak, sqliteBaseline } from './modes.ts';
 import { nginxSpec } from './nginx.ts';
 import { printRedis, redisBench, redisFailures } from './redis.ts';
-import { definitions, drain, plan, runSmallBodies, SMALL_BODY, type SmallBodyContext } from './scenarios.ts';
+import { definitions, drain, plan, runSmallBodies, type SmallBodyContext } from './scenarios.ts';
+import { parseArgs, type Selection, UsageError } from './select.ts';
 import { type Latency, printLatency, printSummary, type Summary, summarise } from './summary.ts';
 import { type BenchSetup, hookrelaySpec, targetSpec } from './systems.ts';
 import { printTracing, tracingBench, tracingFailures } from './tracing.ts';
 import { type FloodResult, xmlFlood } from './xml-flood.ts';
 
-const args = new Set(process.argv.slice(2));
-const SMOKE = args.has('--smoke');
-const SOAK = args.has('--soak');
-/** --xml-flood, --redis, --tracing: that scenario alone. */
-const ONLY = ['xml-flood', 'redis', 'tracing'].find((name) => args.has(`--${name}`));
-// The smoke run leaves out the 10 s fixed-rate run.
-const has = (name: string) => (ONLY ? name === ONLY : !(SMOKE && name === 'fixed-rate'));
+let selection: Selection;
+try {
+  selection = parseArgs(process.argv.slice(2));
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  process.stderr.write(`bench: ${error.message}\n`);
+  process.exit(2);
+}
+const SMOKE = selection.smoke;
 const env = process.env;
 const DURATION = Number(env.BENCH_DURATION ?? (SMOKE ? 2 : 10));
 const WARMUP = Number(env.BENCH_WARMUP ?? (SMOKE ? 1 : 3));
@@ -91,16 +99,17 @@ async function main(): Promise<number> {
     process.stderr.write('bench: wrk is required (apt-get install wrk)\n');
     return 1;
   }
+  const has = (name: string) => selection.scenarios.has(name as never);
   process.stdout.write(
     `bench: ${CORES} cores, taskset ${HAS_TASKSET ? 'on (load on core 0, systems and target on core 1)' : 'unavailable'}, ` +
       `${CONNECTIONS} connections, ${DURATION}s x ${ROUNDS} rounds, warm-up ${WARMUP}s, a fresh process per measurement\n` +
-      (ONLY ? `bench: only ${ONLY}\n` : ''),
+      (selection.only ? `bench: only ${[...selection.scenarios].join(', ')}\n` : ''),
   );
   const target = await startService(await targetSpec('direct', AUTH), children);
   const failing = await startService(await targetSpec('failing-target', AUTH, FAIL_EVERY), children);
   const setup: BenchSetup = { work, token: TOKEN, targetPort: target.port, failingPort: failing.port };
   const json = { bodyFile: here('fixtures/order.json'), contentType: 'application/json' };
-  if (SOAK)
+  if (selection.soak)
     return withFreshService(
       () => hookrelaySpec(setup),
       children,
@@ -112,6 +121,7 @@ async function main(): Promise<number> {
     connections: CONNECTIONS,
     duration: DURATION,
     rounds: ROUNDS,
+    scenarios: [...selection.scenarios],
   };
   const bad: string[] = [];
 
@@ -127,7 +137,7 @@ async function main(): Promise<number> {
     rounds: ROUNDS,
     connections: CONNECTIONS,
   };
-  const planned = plan(definitions(ctx), new Set(SMALL_BODY.filter(has)));
+  const planned = plan(definitions(ctx), selection.scenarios);
   let summary: Summary[] = [];
   if (planned.length > 0) {
     const rows = await runSmallBodies(ctx, planned);
@@ -220,9 +230,15 @@ async function main(): Promise<number> {
   return bad.length > 0 ? 1 : 0;
 }
 
-/** Writes one run's figures to bench/results/<kind>-<date>.json (not committed). */
+/**
+ * Writes one run's figures to bench/results/<kind>-<date>.json (not committed): kind is `bench` or
+ * `smoke`, followed by the selected scenarios after --only.
+ */
 function write(figures: Record<string, unknown>): void {
-  const kind = ONLY ?? (SMOKE ? 'smoke' : 'bench');
+  const kind = [
+    SMOKE ? 'smoke' : 'bench',
+    ...(selection.only ? [[...selection.scenarios].join('+')] : []),
+  ].join('-');
   const file = join(root, 'bench/results', `${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(
     file,
