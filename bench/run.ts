@@ -7,8 +7,8 @@
  *   npm run bench -- --only json-bearer,startup
  *                                  just those scenarios (combines with --smoke); any of
  *                                  json-bearer, json-stream, soap-xml-map, async-durable-ack,
- *                                  retry, fixed-rate, large, redis, xml-flood, attack, tracing.
- *                                  An unknown name exits 2 with this list.
+ *                                  retry, fixed-rate, large, redis, xml-flood, attack, tracing,
+ *                                  startup. An unknown name exits 2 with this list.
  *   npm run bench -- --soak        1 M requests through hookrelay; RSS and heap at 100 k vs 1 M
  *   npm run bench -- --xml-flood   = --only xml-flood (bench/xml-flood.ts)
  *   npm run bench -- --redis       = --only redis: the async scenario on the redis driver (bench/redis.ts)
@@ -19,6 +19,7 @@
  * stopped, so a row's CPU and peak RSS are its own; the targets are shared by the run. json-stream
  * and async-durable-ack are compared with json-bearer's hookrelay row, retry with its
  * node-forwarder row: selected without json-bearer, they measure that row too and say so.
+ * `startup` (bench/startup.ts) times spawn → first 200 from /readyz and reads the idle RSS.
  * The attack scenario (bench/attack.ts) runs slow senders and idle sockets against a relay under
  * `ulimit -n`, and measures how much of a legitimate caller's traffic is still served.
  */
@@ -35,6 +36,7 @@ import { nginxSpec } from './nginx.ts';
 import { printRedis, redisBench, redisFailures } from './redis.ts';
 import { definitions, drain, plan, runSmallBodies, type SmallBodyContext } from './scenarios.ts';
 import { parseArgs, type Selection, UsageError } from './select.ts';
+import { printStartup, startupBench } from './startup.ts';
 import { type Latency, printLatency, printSummary, type Summary, summarise } from './summary.ts';
 import { type BenchSetup, hookrelaySpec, targetSpec } from './systems.ts';
 import { printTracing, tracingBench, tracingFailures } from './tracing.ts';
@@ -56,6 +58,7 @@ const ROUNDS = Number(env.BENCH_ROUNDS ?? (SMOKE ? 1 : 2));
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 32);
 const RATE = Number(env.BENCH_RATE ?? 1000);
 const FAIL_EVERY = Number(env.BENCH_FAIL_EVERY ?? 20);
+const STARTUP_RUNS = Number(env.BENCH_STARTUP_RUNS ?? 5);
 const TOKEN = 'bench-token-0123456789';
 const AUTH = `Bearer ${TOKEN}`;
 
@@ -124,6 +127,13 @@ async function main(): Promise<number> {
     scenarios: [...selection.scenarios],
   };
   const bad: string[] = [];
+
+  let startup: Awaited<ReturnType<typeof startupBench>> | undefined;
+  if (has('startup')) {
+    startup = await startupBench({ setup, authorization: AUTH, children, runs: STARTUP_RUNS });
+    printStartup(startup);
+    results.startup = startup;
+  }
 
   const ctx: SmallBodyContext = {
     setup,
