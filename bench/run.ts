@@ -3,7 +3,8 @@
  * Node forwarder, under the same load. See docs/performance.md for the method.
  *
  *   npm run bench                  full run (BENCH_DURATION=10 s per measurement, 2 rounds)
- *   npm run bench -- --smoke       2 s, 1 round: every scenario must answer 2xx (used by CI)
+ *   npm run bench -- --smoke       2 s, 1 round: every scenario must answer 2xx, plus the CI guard
+ *                                  (bench/guard.ts); used by CI
  *   npm run bench -- --only json-bearer,startup
  *                                  just those scenarios (combines with --smoke); any of
  *                                  json-bearer, json-stream, soap-xml-map, async-durable-ack,
@@ -29,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { attackScenario, printAttack } from './attack.ts';
+import { guardChecks, printGuard } from './guard.ts';
 import { largeBodies } from './large.ts';
 import { CORES, HAS_TASKSET, hasCommand, startService, stop, withFreshService } from './lib.ts';
 import { fixedRate, soak, sqliteBaseline } from './modes.ts';
@@ -235,9 +237,17 @@ async function main(): Promise<number> {
     if (attack.servedShare < 0.9 || attack.attack.health.ok === 0) bad.push('attack/legitimate caller');
   }
 
+  let guardFailures: string[] = [];
+  if (SMOKE) {
+    const checks = guardChecks(summary, startup);
+    guardFailures = printGuard(checks);
+    results.guard = checks;
+  }
+
   write(results);
   if (bad.length > 0) process.stderr.write(`bench: non-2xx or errors in: ${bad.join(', ')}\n`);
-  return bad.length > 0 ? 1 : 0;
+  for (const failure of guardFailures) process.stderr.write(`bench: CI guard failed: ${failure}\n`);
+  return bad.length > 0 || guardFailures.length > 0 ? 1 : 0;
 }
 
 /**
