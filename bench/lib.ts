@@ -83,6 +83,9 @@ function answers200(port: number, path: string): Promise<boolean> {
 /** How a service shows it is ready: it accepts connections, or `GET <path>` answers 200. */
 export type Readiness = { port: number } | { port: number; path: string };
 
+/** The child exited before it was ready (e.g. EADDRINUSE: another process took its free port). */
+export class ExitedEarly extends Error {}
+
 /**
  * Polls until the service is ready, every `everyMs` from the start of one attempt to the next;
  * fails at once when `child` exits first, and after `timeoutMs`.
@@ -94,15 +97,21 @@ export async function waitReady(
   timeoutMs = 15_000,
 ): Promise<void> {
   const until = Date.now() + timeoutMs;
-  const what = 'path' in ready ? `a 200 from ${ready.path}` : 'a connection';
+  const what = 'path' in ready ? `a 200 from ${ready.path}` : 'listening';
   while (Date.now() < until) {
     if (child && (child.exitCode !== null || child.signalCode !== null))
-      throw new Error(`exited (${child.exitCode ?? child.signalCode}) before ${what} on port ${ready.port}`);
+      throw new ExitedEarly(
+        `exited (${child.exitCode ?? child.signalCode}) before ${what} on port ${ready.port}`,
+      );
     const began = Date.now();
     if ('path' in ready ? await answers200(ready.port, ready.path) : await accepts(ready.port)) return;
     await new Promise((r) => setTimeout(r, Math.max(0, everyMs - (Date.now() - began))));
   }
-  throw new Error(`no ${what} on 127.0.0.1:${ready.port} after ${timeoutMs} ms`);
+  throw new Error(
+    'path' in ready
+      ? `no 200 from ${ready.path} on 127.0.0.1:${ready.port} after ${timeoutMs} ms`
+      : `nothing listening on 127.0.0.1:${ready.port} after ${timeoutMs} ms`,
+  );
 }
 
 /** What starts one system under test: a command pinned to a core, and how it shows it is ready. */
@@ -126,19 +135,34 @@ export interface Service {
   pids: () => number[];
 }
 
-/** Starts a spec and waits until it is ready; the child is added to `children` (stopped on exit). */
-export async function startService(spec: ServiceSpec, children: ChildProcess[]): Promise<Service> {
-  const child = startPinned(spec.core ?? 1, spec.command, spec.args, spec.env);
-  children.push(child);
-  try {
-    await waitReady(spec.ready, child);
-  } catch (error) {
-    await stop(child);
-    throw new Error(`${spec.name}: ${(error as Error).message}`);
+/**
+ * Starts a spec and waits until it is ready; the child is added to `children` (stopped on exit).
+ * Given a factory, a child that exits before it is ready is started again from a new spec (a new
+ * free port) up to `attempts` times: between `freePort()` and the child's `listen`, the port can
+ * be taken by someone else's connection.
+ */
+export async function startService(
+  spec: ServiceSpec | (() => ServiceSpec | Promise<ServiceSpec>),
+  children: ChildProcess[],
+  attempts = 3,
+): Promise<Service> {
+  for (let attempt = 1; ; attempt++) {
+    const s = typeof spec === 'function' ? await spec() : spec;
+    const child = startPinned(s.core ?? 1, s.command, s.args, s.env);
+    children.push(child);
+    try {
+      // 30 s: on a shared CI machine a cold start can take several times its usual second.
+      await waitReady(s.ready, child, 5, 30_000);
+      const pids = s.pids ?? ((c: ChildProcess) => [c.pid!]);
+      const port = s.ready.port;
+      return { name: s.name, port, url: `http://127.0.0.1:${port}`, child, pids: () => pids(child) };
+    } catch (error) {
+      await stop(child);
+      const retry = error instanceof ExitedEarly && typeof spec === 'function' && attempt < attempts;
+      if (!retry) throw new Error(`${s.name}: ${(error as Error).message}`);
+      process.stderr.write(`bench: ${s.name} ${(error as Error).message}; starting it again\n`);
+    }
   }
-  const port = spec.ready.port;
-  const pids = spec.pids ?? ((c: ChildProcess) => [c.pid!]);
-  return { name: spec.name, port, url: `http://127.0.0.1:${port}`, child, pids: () => pids(child) };
 }
 
 /**
@@ -150,7 +174,7 @@ export async function withFreshService<T>(
   children: ChildProcess[],
   measure: (service: Service) => Promise<T>,
 ): Promise<T> {
-  const service = await startService(await spec(), children);
+  const service = await startService(spec, children);
   try {
     return await measure(service);
   } finally {

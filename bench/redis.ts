@@ -229,7 +229,7 @@ export async function redisBench(options: Options): Promise<RedisBench> {
     for (const system of systems) {
       const relays: Service[] = [];
       try {
-        for (const spec of system.relays) relays.push(await startService(await spec(), options.children));
+        for (const spec of system.relays) relays.push(await startService(spec, options.children));
         rows.push(await measure(system.name, round, relays, redis.pid, options));
       } finally {
         await Promise.all(relays.map((r) => stop(r.child)));

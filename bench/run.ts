@@ -110,8 +110,8 @@ async function main(): Promise<number> {
       `${CONNECTIONS} connections, ${DURATION}s x ${ROUNDS} rounds, warm-up ${WARMUP}s, a fresh process per measurement\n` +
       (selection.only ? `bench: only ${[...selection.scenarios].join(', ')}\n` : ''),
   );
-  const target = await startService(await targetSpec('direct', AUTH), children);
-  const failing = await startService(await targetSpec('failing-target', AUTH, FAIL_EVERY), children);
+  const target = await startService(() => targetSpec('direct', AUTH), children);
+  const failing = await startService(() => targetSpec('failing-target', AUTH, FAIL_EVERY), children);
   const setup: BenchSetup = { work, token: TOKEN, targetPort: target.port, failingPort: failing.port };
   const json = { bodyFile: here('fixtures/order.json'), contentType: 'application/json' };
   if (selection.soak)

@@ -9,7 +9,16 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { median, type Readiness, rssMb, type ServiceSpec, startPinned, stop, waitReady } from './lib.ts';
+import {
+  ExitedEarly,
+  median,
+  type Readiness,
+  rssMb,
+  type ServiceSpec,
+  startPinned,
+  stop,
+  waitReady,
+} from './lib.ts';
 import { table } from './summary.ts';
 import { type BenchSetup, exampleSpec, forwarderSpec, hookrelaySpec } from './systems.ts';
 
@@ -71,6 +80,18 @@ async function startOnce(subject: Subject, children: ChildProcess[], idleMs: num
   }
 }
 
+/** A run whose child exited before it was ready (its free port taken) is run again, up to 3 times. */
+async function startAgainIfExited(run: () => Promise<StartupRun>): Promise<StartupRun> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (!(error instanceof ExitedEarly) || attempt >= 3) throw error;
+      process.stderr.write(`bench: startup: ${error.message}; running it again\n`);
+    }
+  }
+}
+
 export async function startupBench(options: StartupOptions): Promise<StartupRow[]> {
   const idleMs = options.idleMs ?? 3_000;
   const readyz = 'first 200 from /readyz';
@@ -91,7 +112,7 @@ export async function startupBench(options: StartupOptions): Promise<StartupRow[
   const runs = new Map<Subject, StartupRun[]>(subjects.map((s) => [s, []]));
   for (let run = 1; run <= options.runs; run++) {
     for (const subject of subjects) {
-      const result = await startOnce(subject, options.children, idleMs);
+      const result = await startAgainIfExited(() => startOnce(subject, options.children, idleMs));
       runs.get(subject)!.push(result);
       process.stdout.write(
         `  run ${run} startup ${subject.system}: ${result.readyMs === undefined ? '' : `ready ${result.readyMs.toFixed(0)} ms, `}` +
