@@ -41,7 +41,8 @@ export function summarise(rows: Row[], scenarios: Scenario[]): Summary[] {
     const floor = pick(floorName, scenario.floor.system);
     const floorRps = mean(floor.map((r) => r.rps));
     const floorCpu = mean(floor.map((r) => r.cpuUsPerReq));
-    const floorRss = Math.max(...floor.map((r) => r.peakRssMb));
+    // No floor rows (a reference row measured alone): the ratios print as —.
+    const floorRss = floor.length > 0 ? Math.max(...floor.map((r) => r.peakRssMb)) : Number.NaN;
     for (const system of scenario.systems) {
       const rs = pick(scenario.name, system.name);
       if (rs.length === 0) continue;
