@@ -1,9 +1,9 @@
 /**
  * The large-body scenario: 10 MB uploads (POST) and downloads (GET) through the target called
  * directly, nginx with buffering off, a hookrelay `delivery: stream` prefix route, and, for
- * contrast, buffered hookrelay routes whose limits allow the size. Each hookrelay kind runs in its
- * own fresh process, and the peak RSS is reset before every measurement, so each row's peak is
- * what that system needed for that load. Throughput is MB (2^20 bytes) per second of wall time.
+ * contrast, buffered hookrelay routes whose limits allow the size. Every measurement of nginx and
+ * hookrelay runs in a fresh process (started, warmed up, measured, stopped), and the peak RSS is
+ * reset after the warm-up, so each row's peak is what that system needed for that load. Throughput is MB (2^20 bytes) per second of wall time.
  */
 import { type ChildProcess, execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -17,15 +17,18 @@ import {
   mean,
   resetPeakRss,
   rssMb,
-  startPinned,
-  waitForPort,
+  type ServiceSpec,
+  withFreshService,
 } from './lib.ts';
 
-export interface LargeSystem {
+interface LargeSystem {
   name: string;
-  /** Base URL: the scenario appends `/upload` or `/download`. */
-  base: string;
-  pids: () => number[];
+  /** The shared target's base URL: the scenario appends `/upload` or `/download`. */
+  base?: string;
+  pids?: () => number[];
+  /** A fresh process per measurement, and the path its base URL has. */
+  spec?: () => Promise<ServiceSpec>;
+  path?: string;
   /** Sent by the client itself (the target called directly needs it). */
   authorization?: string;
 }
@@ -104,13 +107,8 @@ function transfer(
   });
 }
 
-/** One hookrelay process with the given routes, pinned to core 1 beside the target. */
-async function startRelay(
-  name: string,
-  routes: string,
-  work: string,
-  children: ChildProcess[],
-): Promise<LargeSystem> {
+/** A hookrelay with the given routes (pinned to core 1 beside the target), ready at /readyz. */
+async function relaySpec(name: string, routes: string, work: string): Promise<ServiceSpec> {
   const port = await freePort();
   const file = join(work, `${name}.yaml`);
   writeFileSync(
@@ -121,15 +119,18 @@ admin: { enabled: false }
 routes:
 ${routes}`,
   );
-  const child = startPinned(1, process.execPath, [MAIN, 'start', '-c', file]);
-  children.push(child);
-  await waitForPort(port);
-  return { name, base: `http://127.0.0.1:${port}/large`, pids: () => [child.pid!] };
+  return {
+    name,
+    command: process.execPath,
+    args: [MAIN, 'start', '-c', file],
+    ready: { port, path: '/readyz' },
+  };
 }
 
 export async function largeBodies(options: {
   target: { port: number; pids: () => number[] };
-  nginx: { port: number; pids: () => number[] } | undefined;
+  /** A fresh nginx per measurement; undefined when nginx is not installed. */
+  nginx: (() => Promise<ServiceSpec>) | undefined;
   token: string;
   work: string;
   children: ChildProcess[];
@@ -147,11 +148,7 @@ export async function largeBodies(options: {
   const auth = `{ type: bearer, token: "${options.token}" }`;
   const limit = `${Math.ceil(mb * 1.5)}mb`;
   const began = performance.now();
-  // Both relays start at once: a second less in the CI smoke run.
-  const [stream, buffered] = await Promise.all([
-    startRelay(
-      'hookrelay-stream',
-      `  - id: large-stream
+  const stream = `  - id: large-stream
     path: /large/*
     methods: [GET, POST]
     delivery: stream
@@ -159,13 +156,8 @@ export async function largeBodies(options: {
       url: ${target}/
       auth: ${auth}
     limits: { body: ${limit} }
-`,
-      options.work,
-      options.children,
-    ),
-    startRelay(
-      'hookrelay-buffered',
-      `  - id: large-upload
+`;
+  const buffered = `  - id: large-upload
     path: /large/upload
     forward:
       url: ${target}/upload
@@ -178,62 +170,64 @@ export async function largeBodies(options: {
       url: ${target}/download
       auth: ${auth}
     limits: { response: ${limit} }
-`,
-      options.work,
-      options.children,
-    ),
-  ]);
+`;
   const systems: LargeSystem[] = [
     { name: 'direct', base: target, pids: options.target.pids, authorization: `Bearer ${options.token}` },
-    ...(options.nginx
-      ? [{ name: 'nginx', base: `http://127.0.0.1:${options.nginx.port}/large`, pids: options.nginx.pids }]
-      : []),
-    stream,
-    buffered,
+    ...(options.nginx ? [{ name: 'nginx', path: '/large', spec: options.nginx }] : []),
+    {
+      name: 'hookrelay-stream',
+      path: '/large',
+      spec: () => relaySpec('hookrelay-stream', stream, options.work),
+    },
+    {
+      name: 'hookrelay-buffered',
+      path: '/large',
+      spec: () => relaySpec('hookrelay-buffered', buffered, options.work),
+    },
   ];
   process.stdout.write(
     `\nlarge bodies: ${mb} MB, ${concurrency} at a time, up to ${count} transfers or ${options.seconds}s per measurement\n`,
   );
+  const measure = async (
+    mode: 'upload' | 'download',
+    system: LargeSystem,
+    base: string,
+    pids: () => number[],
+    round: number,
+  ): Promise<LargeRow> => {
+    const url = `${base}/${mode}`;
+    const run = (n: number, seconds: number) =>
+      transfer(url, mode, bytes, n, concurrency, seconds, system.authorization);
+    if (options.warmup > 0) await run(concurrency * 2, options.warmup);
+    const list = pids();
+    resetPeakRss(list);
+    const startRssMb = rssMb(list).rss;
+    const cpu0 = cpuSeconds(list);
+    const result = await run(count, options.seconds);
+    const cpu = cpuSeconds(list) - cpu0;
+    return {
+      ...result,
+      mode,
+      system: system.name,
+      round,
+      cpuMsPerTransfer: result.count > 0 ? (cpu * 1000) / result.count : 0,
+      startRssMb,
+      peakRssMb: rssMb(list).peak,
+    };
+  };
   const rows: LargeRow[] = [];
   for (let round = 1; round <= options.rounds; round++) {
     for (const mode of ['upload', 'download'] as const) {
       for (const system of systems) {
-        const url = `${system.base}/${mode}`;
-        if (options.warmup > 0)
-          await transfer(
-            url,
-            mode,
-            bytes,
-            concurrency * 2,
-            concurrency,
-            options.warmup,
-            system.authorization,
-          );
-        const pids = system.pids();
-        resetPeakRss(pids);
-        const startRssMb = rssMb(pids).rss;
-        const cpu0 = cpuSeconds(pids);
-        const result = await transfer(
-          url,
-          mode,
-          bytes,
-          count,
-          concurrency,
-          options.seconds,
-          system.authorization,
-        );
-        const cpu = cpuSeconds(pids) - cpu0;
-        rows.push({
-          ...result,
-          mode,
-          system: system.name,
-          round,
-          cpuMsPerTransfer: result.count > 0 ? (cpu * 1000) / result.count : 0,
-          startRssMb,
-          peakRssMb: rssMb(pids).peak,
-        });
+        // Every measurement but the target's own runs in a fresh process.
+        const row = system.spec
+          ? await withFreshService(system.spec, options.children, (service) =>
+              measure(mode, system, `${service.url}${system.path ?? ''}`, service.pids, round),
+            )
+          : await measure(mode, system, system.base!, system.pids!, round);
+        rows.push(row);
         process.stdout.write(
-          `  round ${round} large-${mode} ${system.name}: ${result.mbps.toFixed(0)} MB/s (${result.count} transfers)\n`,
+          `  round ${round} large-${mode} ${system.name}: ${row.mbps.toFixed(0)} MB/s (${row.count} transfers)\n`,
         );
       }
     }

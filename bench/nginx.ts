@@ -1,15 +1,15 @@
 /**
- * nginx as a reference proxy: one worker, no daemon, its own generated config in the run's work
- * directory, access log off, keep-alive upstream, the Authorization header injected.
+ * nginx as a reference proxy: one worker, no daemon, its own generated config in a fresh directory
+ * under the run's work directory per start, access log off, keep-alive upstream, the Authorization
+ * header injected.
  *
  * - `/` → the target's `/hook`: the small-body scenarios (nginx buffers those bodies, as usual).
  * - `/large/*` → the target's `/*` with request and response buffering off and no body size
  *   limit: nginx streaming, the reference for hookrelay's `delivery: stream` routes.
  */
-import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, hasCommand, startPinned, waitForPort } from './lib.ts';
+import { freePort, hasCommand, processTree, type ServiceSpec } from './lib.ts';
 
 export function nginxConfig(dir: string, port: number, targetPort: number, authorization: string): string {
   const common = `proxy_http_version 1.1;
@@ -42,21 +42,28 @@ http {
 `;
 }
 
-/** Starts nginx pinned to core 1 (added to `children`), or undefined when nginx is not installed. */
-export async function startNginx(
+let starts = 0;
+
+/**
+ * A fresh nginx (master + one worker, pinned to core 1 by startService) with its own directory,
+ * or undefined when nginx is not installed. Its pids are the master's process tree.
+ */
+export async function nginxSpec(
   work: string,
   targetPort: number,
   authorization: string,
-  children: ChildProcess[],
-): Promise<{ child: ChildProcess; port: number } | undefined> {
+): Promise<ServiceSpec | undefined> {
   if (!hasCommand('nginx')) return undefined;
   const port = await freePort();
-  const dir = join(work, 'nginx');
+  const dir = join(work, `nginx-${++starts}`);
   mkdirSync(dir, { recursive: true });
   const conf = join(dir, 'nginx.conf');
   writeFileSync(conf, nginxConfig(dir, port, targetPort, authorization));
-  const child = startPinned(1, 'nginx', ['-p', dir, '-c', conf, '-g', 'daemon off;']);
-  children.push(child);
-  await waitForPort(port);
-  return { child, port };
+  return {
+    name: 'nginx',
+    command: 'nginx',
+    args: ['-p', dir, '-c', conf, '-g', 'daemon off;'],
+    ready: { port },
+    pids: (child) => processTree(child.pid!),
+  };
 }

@@ -9,7 +9,8 @@
  * free port. On a 2-core machine everything shares the cores: wrk on core 0, the relays, the
  * target and Redis on core 1, so "two instances" cannot show more throughput than one here; what
  * it shows is that the work is shared (each instance takes part, the sum holds) and what a second
- * process costs in CPU per ack. The rows are left out, saying so, when redis-server is missing.
+ * process costs in CPU per ack. Every (system, round) starts its relays fresh; Redis is shared by
+ * the run. The rows are left out, saying so, when redis-server is missing.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -22,7 +23,10 @@ import {
   HAS_TASKSET,
   hasCommand,
   mean,
-  startPinned,
+  type Service,
+  type ServiceSpec,
+  startService,
+  stop,
   waitForPort,
 } from './lib.ts';
 import { runWrk, type WrkResult } from './wrk.ts';
@@ -103,13 +107,20 @@ async function startRedis(work: string, children: ChildProcess[]): Promise<{ por
   return { port, pid: child.pid! };
 }
 
+let starts = 0;
+
 /** A relay with the bench's async route; on Redis, or (no port) on a SQLite file of its own. */
-async function startRelay(name: string, redisPort: number | undefined, options: Options) {
+async function relaySpec(
+  name: string,
+  redisPort: number | undefined,
+  options: Options,
+): Promise<ServiceSpec> {
   const port = await freePort();
-  const file = join(options.work, `${name}.yaml`);
+  const base = `${name}-${++starts}`;
+  const file = join(options.work, `${base}.yaml`);
   const queue =
     redisPort === undefined
-      ? `queue: { path: "${join(options.work, `${name}.db`)}" }`
+      ? `queue: { path: "${join(options.work, `${base}.db`)}" }`
       : `queue:
   driver: redis
   redis: { url: "redis://127.0.0.1:${redisPort}", prefix: bench }`;
@@ -128,10 +139,12 @@ routes:
     queue: { concurrency: 16 }
 `,
   );
-  const child = startPinned(1, process.execPath, [join(ROOT, 'src/main.ts'), 'start', '-c', file]);
-  options.children.push(child);
-  await waitForPort(port);
-  return { url: `http://127.0.0.1:${port}`, pid: child.pid! };
+  return {
+    name,
+    command: process.execPath,
+    args: [join(ROOT, 'src/main.ts'), 'start', '-c', file],
+    ready: { port, path: '/readyz' },
+  };
 }
 
 function floor(redisPort: number, seconds: number, connections: number): Promise<RedisBench['floor']> {
@@ -166,44 +179,61 @@ async function load(urls: string[], seconds: number, options: Options): Promise<
   );
 }
 
+/** One row: warm-up, drained queue, the measured window, drained again. */
+async function measure(
+  system: string,
+  round: number,
+  relays: Service[],
+  redisPid: number,
+  options: Options,
+): Promise<RedisRow> {
+  const urls = relays.map((r) => r.url);
+  if (options.warmup > 0) await load(urls, options.warmup, options);
+  await options.drain(urls[0]!);
+  const pids = relays.flatMap((r) => r.pids());
+  const cpu0 = cpuSeconds(pids);
+  const rcpu0 = cpuSeconds([redisPid]);
+  const results = await load(urls, options.seconds, options);
+  const requests = results.reduce((sum, r) => sum + r.requests, 0);
+  const per = (s: number) => (requests > 0 ? (s * 1e6) / requests : 0);
+  const row: RedisRow = {
+    system,
+    round,
+    rps: results.reduce((sum, r) => sum + r.rps, 0),
+    requests,
+    non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
+    socketErrors: results.reduce((sum, r) => sum + r.socketErrors, 0),
+    p99: Math.max(...results.map((r) => r.p99)),
+    cpuUsPerAck: per(cpuSeconds(pids) - cpu0),
+    redisCpuUsPerAck: per(cpuSeconds([redisPid]) - rcpu0),
+    perInstance: results.map((r) => r.requests),
+  };
+  await options.drain(urls[0]!);
+  return row;
+}
+
 export async function redisBench(options: Options): Promise<RedisBench> {
   if (!hasCommand('redis-server')) {
     return { skipped: 'redis-server is missing (apt-get install redis-server)', rows: [], summary: [] };
   }
   const redis = await startRedis(options.work, options.children);
-  const a = await startRelay('relay-a', redis.port, options);
-  const b = await startRelay('relay-b', redis.port, options);
-  const sqlite = await startRelay('relay-sqlite', undefined, options);
+  const onRedis = (name: string) => () => relaySpec(name, redis.port, options);
+  // Fresh relays for every (system, round); Redis itself is shared, like the target.
   const systems = [
-    { name: 'hookrelay-sqlite', relays: [sqlite] },
-    { name: 'hookrelay-redis-1', relays: [a] },
-    { name: 'hookrelay-redis-2', relays: [a, b] },
+    { name: 'hookrelay-sqlite', relays: [() => relaySpec('relay-sqlite', undefined, options)] },
+    { name: 'hookrelay-redis-1', relays: [onRedis('relay-a')] },
+    { name: 'hookrelay-redis-2', relays: [onRedis('relay-a'), onRedis('relay-b')] },
   ];
   const rows: RedisRow[] = [];
   for (let round = 1; round <= options.rounds; round++) {
     for (const system of systems) {
-      const urls = system.relays.map((r) => r.url);
-      if (options.warmup > 0) await load(urls, options.warmup, options);
-      await options.drain(urls[0]!);
-      const pids = system.relays.map((r) => r.pid);
-      const cpu0 = cpuSeconds(pids);
-      const rcpu0 = cpuSeconds([redis.pid]);
-      const results = await load(urls, options.seconds, options);
-      const requests = results.reduce((sum, r) => sum + r.requests, 0);
-      const per = (s: number) => (requests > 0 ? (s * 1e6) / requests : 0);
-      rows.push({
-        system: system.name,
-        round,
-        rps: results.reduce((sum, r) => sum + r.rps, 0),
-        requests,
-        non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
-        socketErrors: results.reduce((sum, r) => sum + r.socketErrors, 0),
-        p99: Math.max(...results.map((r) => r.p99)),
-        cpuUsPerAck: per(cpuSeconds(pids) - cpu0),
-        redisCpuUsPerAck: per(cpuSeconds([redis.pid]) - rcpu0),
-        perInstance: results.map((r) => r.requests),
-      });
-      await options.drain(urls[0]!);
+      const relays: Service[] = [];
+      try {
+        for (const spec of system.relays) relays.push(await startService(spec, options.children));
+        rows.push(await measure(system.name, round, relays, redis.pid, options));
+      } finally {
+        await Promise.all(relays.map((r) => stop(r.child)));
+      }
       process.stdout.write(
         `  round ${round} async-redis ${system.name}: ${rows.at(-1)!.rps.toFixed(0)} req/s\n`,
       );

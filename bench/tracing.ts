@@ -11,7 +11,16 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds, freePort, mean, resetPeakRss, rssMb, startPinned, stop, waitForPort } from './lib.ts';
+import {
+  cpuSeconds,
+  freePort,
+  mean,
+  resetPeakRss,
+  rssMb,
+  type ServiceSpec,
+  startService,
+  stop,
+} from './lib.ts';
 import { runWrk } from './wrk.ts';
 
 export interface TracingOptions {
@@ -114,10 +123,8 @@ interface Counts {
   spans: number;
 }
 
-async function startRelay(
-  options: TracingOptions,
-  variant: Variant,
-): Promise<{ url: string; child: ChildProcess }> {
+/** A relay with the sync JSON route and the variant's OTEL_* environment, ready at /readyz. */
+async function relaySpec(options: TracingOptions, variant: Variant): Promise<ServiceSpec> {
   const port = await freePort();
   const file = join(options.work, `tracing-${variant.name}.yaml`);
   writeFileSync(
@@ -137,13 +144,13 @@ routes:
   // The variant's OTEL_* only: a tracing variable in the bench's own environment must not leak into "off".
   const clean: Record<string, string> = {};
   for (const key of Object.keys(process.env)) if (key.startsWith('OTEL_')) clean[key] = '';
-  const child = startPinned(1, process.execPath, [join(root, 'src/main.ts'), 'start', '-c', file], {
-    ...clean,
-    ...variant.env,
-  });
-  options.children.push(child);
-  await waitForPort(port);
-  return { url: `http://127.0.0.1:${port}/bench/json`, child };
+  return {
+    name: `tracing-${variant.name}`,
+    command: process.execPath,
+    args: [join(root, 'src/main.ts'), 'start', '-c', file],
+    env: { ...clean, ...variant.env },
+    ready: { port, path: '/readyz' },
+  };
 }
 
 export async function tracingBench(
@@ -169,7 +176,8 @@ export async function tracingBench(
       const order = [...variants.slice(shift), ...variants.slice(0, shift)];
       for (const variant of order) {
         sink.reset();
-        const relay = await startRelay(options, variant);
+        const service = await startService(() => relaySpec(options, variant), options.children);
+        const relay = { url: `${service.url}/bench/json`, child: service.child };
         const pids = [relay.child.pid!];
         const ct = 'application/json';
         const warm =

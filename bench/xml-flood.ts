@@ -20,7 +20,16 @@ import { type ChildProcess, execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CORES, freePort, HAS_TASKSET, resetPeakRss, rssMb, startPinned, stop, waitForPort } from './lib.ts';
+import {
+  CORES,
+  freePort,
+  HAS_TASKSET,
+  resetPeakRss,
+  rssMb,
+  type ServiceSpec,
+  startService,
+  stop,
+} from './lib.ts';
 import { floodJson, floodXml } from './xml-bodies.ts';
 
 const CLIENT = fileURLToPath(new URL('./xml-flood-client.ts', import.meta.url));
@@ -97,26 +106,33 @@ ${variant === 'json-map' ? map : `${xml}\n${map}`}
 `;
 }
 
+/** A relay with the variant's route, ready at /readyz (started again if its free port was taken). */
 async function startRelay(
   variant: Variant,
   routes: string,
   work: string,
   children: ChildProcess[],
 ): Promise<{ port: number; child: ChildProcess }> {
-  const port = await freePort();
-  const file = join(work, `flood-${variant}.yaml`);
-  writeFileSync(
-    file,
-    `server: { port: ${port}, host: 127.0.0.1 }
+  const spec = async (): Promise<ServiceSpec> => {
+    const port = await freePort();
+    const file = join(work, `flood-${variant}.yaml`);
+    writeFileSync(
+      file,
+      `server: { port: ${port}, host: 127.0.0.1 }
 queue: { driver: memory }
 admin: { enabled: false }
 routes:
 ${routes}`,
-  );
-  const relay = startPinned(1, process.execPath, [MAIN, 'start', '-c', file]);
-  children.push(relay);
-  await waitForPort(port);
-  return { port, child: relay };
+    );
+    return {
+      name: variant,
+      command: process.execPath,
+      args: [MAIN, 'start', '-c', file],
+      ready: { port, path: '/readyz' },
+    };
+  };
+  const relay = await startService(spec, children);
+  return { port: relay.port, child: relay.child };
 }
 
 /**

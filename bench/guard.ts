@@ -1,0 +1,82 @@
+/**
+ * The CI guard of the `--smoke` run: not a timed test (a 2 s run on a shared CI machine cannot
+ * tell 1.1x from 1.3x), but a tripwire for a gross regression. The targets live here and nowhere
+ * else; the guard fails only past GUARD_FACTOR times a target, and prints each figure with its
+ * limit whether it passes or not. A figure whose rows were not measured (e.g. `--smoke --only
+ * redis`) is reported as skipped.
+ */
+import type { StartupRow } from './startup.ts';
+import type { Summary } from './summary.ts';
+
+/** CPU µs per request of hookrelay on json-bearer, as a multiple of the node-forwarder floor's. */
+export const CPU_VS_FLOOR_TARGET = 1.15;
+/** Idle RSS of hookrelay with config/hookrelay.yaml, 3 s after ready, MB. */
+export const IDLE_RSS_TARGET_MB = 80;
+/** The smoke run fails only when a figure exceeds this multiple of its target. */
+export const GUARD_FACTOR = 2;
+/**
+ * Idle RSS is still above its limit (~160 MB at the time of writing, while work to reduce it is
+ * under way): until that lands, the idle figure warns instead of failing. Set to true then.
+ */
+export const IDLE_RSS_ENFORCED = false;
+
+export interface GuardCheck {
+  name: string;
+  value?: number;
+  target: number;
+  limit: number;
+  unit: string;
+  /** pass, fail, warn (over the limit but not enforced) or skipped (not measured). */
+  verdict: 'pass' | 'fail' | 'warn' | 'skipped';
+}
+
+export function guardChecks(summary: Summary[], startup: StartupRow[] | undefined): GuardCheck[] {
+  const relay = summary.find((s) => s.scenario === 'json-bearer' && s.system === 'hookrelay');
+  const floor = summary.find((s) => s.scenario === 'json-bearer' && s.system === 'node-forwarder');
+  const cpu = relay && floor && floor.cpuUsPerReq > 0 ? relay.cpuUsPerReq / floor.cpuUsPerReq : undefined;
+  const idle = startup?.find((r) => r.system === 'hookrelay (config/hookrelay.yaml)')?.idleRssMb;
+  const check = (
+    name: string,
+    value: number | undefined,
+    target: number,
+    unit: string,
+    enforced: boolean,
+  ): GuardCheck => {
+    const limit = target * GUARD_FACTOR;
+    const over = value !== undefined && value > limit;
+    const verdict = value === undefined ? 'skipped' : !over ? 'pass' : enforced ? 'fail' : 'warn';
+    return { name, ...(value === undefined ? {} : { value }), target, limit, unit, verdict };
+  };
+  return [
+    check('json-bearer CPU µs/req, hookrelay / node-forwarder', cpu, CPU_VS_FLOOR_TARGET, 'x', true),
+    check(
+      'idle RSS, hookrelay with config/hookrelay.yaml',
+      idle,
+      IDLE_RSS_TARGET_MB,
+      ' MB',
+      IDLE_RSS_ENFORCED,
+    ),
+  ];
+}
+
+/** Prints every check; returns the failed ones' messages. */
+export function printGuard(checks: GuardCheck[]): string[] {
+  process.stdout.write(`\nCI guard (fails past ${GUARD_FACTOR}x a target; not a timed test):\n`);
+  const failures: string[] = [];
+  for (const c of checks) {
+    const fmt = (n: number) => (c.unit === 'x' ? `${n.toFixed(2)}x` : `${n.toFixed(1)}${c.unit}`);
+    const value = c.value === undefined ? 'not measured in this run' : fmt(c.value);
+    const note = {
+      pass: 'ok',
+      fail: 'FAIL',
+      warn: 'WARNING: over the limit; a warning only for now (IDLE_RSS_ENFORCED in bench/guard.ts)',
+      skipped: 'skipped',
+    }[c.verdict];
+    process.stdout.write(`  ${c.name}: ${value} (target ${fmt(c.target)}, limit ${fmt(c.limit)}): ${note}\n`);
+    if (c.verdict === 'fail')
+      failures.push(
+        `${c.name} is ${value}, over the limit of ${fmt(c.limit)} (${GUARD_FACTOR}x the target ${fmt(c.target)})`,
+      );
+  }
+  return failures;
+}
