@@ -1,19 +1,16 @@
 /**
  * The relay's HTTP server: configured routes matched by our own router, everything else (health,
- * readiness, metrics, the JSON 404) by an express app; the listener's limits applied.
+ * readiness, metrics, the JSON 404) by fallback.ts; the listener's limits applied.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import express from 'express';
-import { HookrelayError } from '../core/errors.ts';
 import { BodyRateWatch } from '../pipeline/body-rate.ts';
-import { requestIdOf } from '../pipeline/call.ts';
 import type { RelayContext } from '../pipeline/context.ts';
-import { finishError } from '../pipeline/finish.ts';
 import { createLifecycle } from '../pipeline/lifecycle.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { ClientTable } from './clients.ts';
 import { adminMaxConnections, guardConnections } from './connections.ts';
+import { createFallback } from './fallback.ts';
 import {
   concurrencyGate,
   createClientErrorHandler,
@@ -22,7 +19,7 @@ import {
   trackRequest,
 } from './limits.ts';
 import { isClosing } from './linger.ts';
-import { closingResponse, closingWriteHead, countRequest } from './response.ts';
+import { closingResponse, countRequest } from './response.ts';
 
 export interface ServerOptions {
   metricsPath: string | undefined;
@@ -45,53 +42,17 @@ export const DEFAULT_LIMITS: ServerLimits = {
 };
 
 /**
- * The HTTP server. Configured routes are matched first by our own router (the hot path stays off
- * express's middleware chain); everything else — health, readiness, metrics, and the JSON 404 —
- * is an express app.
+ * The HTTP server. Configured routes are matched first by our own router; everything else —
+ * health, readiness, metrics, and the JSON 404 — is answered by fallback.ts.
  */
 export function createHttpServer(ctx: RelayContext, options: ServerOptions): Server {
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', (_req, res) => {
-    const ready = options.isReady();
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'shutting down' });
-  });
-  if (options.metricsPath) {
-    const { registry } = ctx.metrics;
-    app.get(options.metricsPath, async (_req, res, next) => {
-      try {
-        const text = await registry.metrics();
-        res.setHeader('content-type', registry.contentType);
-        res.send(text);
-      } catch (error) {
-        next(error);
-      }
-    });
-  }
-  app.use((req, res) => {
-    const started = performance.now();
-    const requestId = requestIdOf(req, ctx.requestIdHeader);
-    const method = req.method;
-    const path = req.path;
-    const error = new HookrelayError('HOOKRELAY_ERR_ROUTE_NOT_FOUND', { method, path: truncate(path) });
-    finishError(ctx, res, error, null, method, requestId, started);
-  });
+  const fallback = createFallback(ctx, options);
   const limits = resolveLimits({ ...DEFAULT_LIMITS, ...options.limits });
   const isShuttingDown = () => ctx.lifecycle.shuttingDown;
-  // express gives its responses its own prototype: they get the same writeHead.
-  Object.defineProperty(app.response, 'writeHead', {
-    value: closingWriteHead(isShuttingDown),
-    writable: true,
-    configurable: true,
-  });
   const clients = new ClientTable(limits.perClient);
   const bodyRate = new BodyRateWatch(limits.minBodyRate, ctx.metrics);
   const relay = concurrencyGate({ ...ctx, bodyRate }, limits, clients, (gated) =>
-    createLifecycle(gated, app),
+    createLifecycle(gated, fallback),
   );
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     // Pipelined behind an answer that closes the connection (RFC 9112 §9.6): not processed.
@@ -167,8 +128,4 @@ export function protectAdminListener(
     },
     { ...deps, listener: 'admin' },
   );
-}
-
-function truncate(value: string): string {
-  return value.length > 200 ? `${value.slice(0, 200)}…` : value;
 }
