@@ -23,13 +23,13 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CORES, freePort, HAS_TASKSET, startPinned, stop, waitForPort } from './lib.ts';
+import { CORES, freePort, HAS_TASKSET, relayEntry, startPinned, stop, waitForPort } from './lib.ts';
 
 export interface AttackOptions {
   smoke: boolean;
   work: string;
   children: ChildProcess[];
-  /** The checkout whose `src/main.ts` runs (default: this one). */
+  /** The checkout whose relay runs (bin/hookrelay.js, or src/main.ts in older ones; default: this one). */
   root?: string;
 }
 
@@ -146,7 +146,7 @@ function startLimited(descriptors: number, root: string, config: string): ChildP
       `ulimit -n ${descriptors} && exec "$@"`,
       'bash',
       ...command,
-      join(root, 'src/main.ts'),
+      relayEntry(root),
       'start',
       '-c',
       config,

@@ -14,11 +14,8 @@ export const CPU_VS_FLOOR_TARGET = 1.15;
 export const IDLE_RSS_TARGET_MB = 80;
 /** The smoke run fails only when a figure exceeds this multiple of its target. */
 export const GUARD_FACTOR = 2;
-/**
- * Idle RSS is still above its limit (~160 MB at the time of writing, while work to reduce it is
- * under way): until that lands, the idle figure warns instead of failing. Set to true then.
- */
-export const IDLE_RSS_ENFORCED = false;
+/** Whether an idle RSS past its limit fails the smoke run (true) or only warns (false). */
+export const IDLE_RSS_ENFORCED = true;
 
 export interface GuardCheck {
   name: string;

@@ -15,6 +15,7 @@ import {
   freePort,
   HAS_TASKSET,
   mean,
+  relayEntry,
   resetPeakRss,
   rssMb,
   type ServiceSpec,
@@ -70,7 +71,7 @@ export interface LargeSummary {
 }
 
 const TRANSFER = fileURLToPath(new URL('./transfer.ts', import.meta.url));
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const MAIN = relayEntry(fileURLToPath(new URL('..', import.meta.url)));
 
 function transfer(
   url: string,

@@ -3,6 +3,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
 
 export const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 export const CORES = Number(execFileSync('nproc').toString().trim()) || 1;
@@ -257,4 +258,13 @@ export function median(values: number[]): number {
   const mid = Math.floor(sorted.length / 2);
   if (sorted.length === 0) return Number.NaN;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * What runs hookrelay in a checkout: bin/hookrelay.js (what `npm start` runs: dist/, the sources
+ * with their types stripped once), or src/main.ts in a checkout from before it existed.
+ */
+export function relayEntry(root: string): string {
+  const bin = join(root, 'bin/build.js');
+  return existsSync(bin) ? join(root, 'bin/hookrelay.js') : join(root, 'src/main.ts');
 }

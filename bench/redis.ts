@@ -23,6 +23,7 @@ import {
   HAS_TASKSET,
   hasCommand,
   mean,
+  relayEntry,
   type Service,
   type ServiceSpec,
   startService,
@@ -142,7 +143,7 @@ routes:
   return {
     name,
     command: process.execPath,
-    args: [join(ROOT, 'src/main.ts'), 'start', '-c', file],
+    args: [relayEntry(ROOT), 'start', '-c', file],
     ready: { port, path: '/readyz' },
   };
 }

@@ -29,6 +29,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+// @ts-expect-error: bin/build.js is plain JavaScript (it must load without type stripping).
+import { ensureBuilt } from '../bin/build.js';
 import { attackScenario, printAttack } from './attack.ts';
 import { guardChecks, printGuard } from './guard.ts';
 import { largeBodies } from './large.ts';
@@ -104,6 +106,11 @@ async function main(): Promise<number> {
     process.stderr.write('bench: wrk is required (apt-get install wrk)\n');
     return 1;
   }
+  // The relay runs as `npm start` runs it (bin/hookrelay.js: dist/): built here, before any
+  // measurement, so no start time includes a build.
+  const built = await ensureBuilt(root);
+  if (built.state === 'unavailable')
+    process.stderr.write(`bench: dist/ could not be built: ${built.reason}\n`);
   const has = (name: string) => selection.scenarios.has(name as never);
   process.stdout.write(
     `bench: ${CORES} cores, taskset ${HAS_TASKSET ? 'on (load on core 0, systems and target on core 1)' : 'unavailable'}, ` +

@@ -8,10 +8,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, type ServiceSpec } from './lib.ts';
+import { freePort, relayEntry, type ServiceSpec } from './lib.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const MAIN = join(ROOT, 'src/main.ts');
+const MAIN = relayEntry(ROOT);
 const here = (p: string) => join(ROOT, 'bench', p);
 
 export interface BenchSetup {

@@ -15,6 +15,7 @@ import {
   cpuSeconds,
   freePort,
   mean,
+  relayEntry,
   resetPeakRss,
   rssMb,
   type ServiceSpec,
@@ -147,7 +148,7 @@ routes:
   return {
     name: `tracing-${variant.name}`,
     command: process.execPath,
-    args: [join(root, 'src/main.ts'), 'start', '-c', file],
+    args: [relayEntry(root), 'start', '-c', file],
     env: { ...clean, ...variant.env },
     ready: { port, path: '/readyz' },
   };

@@ -24,6 +24,7 @@ import {
   CORES,
   freePort,
   HAS_TASKSET,
+  relayEntry,
   resetPeakRss,
   rssMb,
   type ServiceSpec,
@@ -35,7 +36,7 @@ import { floodJson, floodXml } from './xml-bodies.ts';
 const CLIENT = fileURLToPath(new URL('./xml-flood-client.ts', import.meta.url));
 const POLLER = fileURLToPath(new URL('./health-poller.ts', import.meta.url));
 const EVENT_LOOP = fileURLToPath(new URL('./xml-event-loop.ts', import.meta.url));
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const MAIN = relayEntry(fileURLToPath(new URL('..', import.meta.url)));
 const VARIANTS = ['xml-default', 'xml-raised', 'json-map'] as const;
 type Variant = (typeof VARIANTS)[number];
 
