@@ -31,18 +31,6 @@ function isoTime(): string {
   return lastTime;
 }
 
-/**
- * stdout, written asynchronously in batches of at least 4 KB and at least every 100 ms: one
- * write per ~12 request lines instead of one per line (docs/performance.md). pino flushes it
- * synchronously when the process exits, however it exits; a SIGKILL loses at most the last
- * 100 ms of lines (never a webhook: they are acknowledged from the queue or the target, not the log).
- */
-function stdoutDestination(): pino.DestinationStream {
-  const stream = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  setInterval(() => stream.flush(), 100).unref();
-  return stream;
-}
-
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   return pino(
     {
@@ -55,6 +43,6 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
         auth: () => REDACTED,
       },
     },
-    (destination as pino.DestinationStream | undefined) ?? stdoutDestination(),
+    destination as pino.DestinationStream | undefined,
   );
 }
