@@ -268,3 +268,16 @@ export function relayEntry(root: string): string {
   const bin = join(root, 'bin/build.js');
   return existsSync(bin) ? join(root, 'bin/hookrelay.js') : join(root, 'src/main.ts');
 }
+
+/** What a scenario that starts its own relays gets from run.ts: the shared target, load and rounds. */
+export interface ScenarioOptions {
+  targetPort: number;
+  token: string;
+  bodyFile: string;
+  work: string;
+  children: ChildProcess[];
+  seconds: number;
+  warmup: number;
+  rounds: number;
+  connections: number;
+}

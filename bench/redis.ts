@@ -24,6 +24,7 @@ import {
   hasCommand,
   mean,
   relayEntry,
+  type ScenarioOptions,
   type Service,
   type ServiceSpec,
   startService,
@@ -58,16 +59,7 @@ export interface RedisBench {
   summary: { system: string; rps: number; cpuUsPerAck: number; redisCpuUsPerAck: number }[];
 }
 
-interface Options {
-  targetPort: number;
-  token: string;
-  bodyFile: string;
-  work: string;
-  children: ChildProcess[];
-  seconds: number;
-  warmup: number;
-  rounds: number;
-  connections: number;
+interface Options extends ScenarioOptions {
   smoke: boolean;
   /** Waits until a relay's queue is drained (run.ts' drain). */
   drain: (relayUrl: string) => Promise<void>;

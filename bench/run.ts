@@ -34,7 +34,15 @@ import { ensureBuilt } from '../bin/build.js';
 import { attackScenario, printAttack } from './attack.ts';
 import { guardChecks, printGuard } from './guard.ts';
 import { largeBodies } from './large.ts';
-import { CORES, HAS_TASKSET, hasCommand, startService, stop, withFreshService } from './lib.ts';
+import {
+  CORES,
+  HAS_TASKSET,
+  hasCommand,
+  type ScenarioOptions,
+  startService,
+  stop,
+  withFreshService,
+} from './lib.ts';
 import { fixedRate, soak, sqliteBaseline } from './modes.ts';
 import { nginxSpec } from './nginx.ts';
 import { printRedis, redisBench, redisFailures } from './redis.ts';
@@ -72,7 +80,8 @@ const here = (p: string) => join(root, 'bench', p);
 const work = mkdtempSync(join(tmpdir(), 'hookrelay-bench-'));
 const children: ChildProcess[] = [];
 
-function redisOptions(targetPort: number) {
+/** The target, load and rounds every scenario that starts its own relays shares. */
+function scenarioOptions(targetPort: number, rounds: number): ScenarioOptions {
   return {
     targetPort,
     token: TOKEN,
@@ -81,26 +90,18 @@ function redisOptions(targetPort: number) {
     children,
     seconds: DURATION,
     warmup: SMOKE ? 0 : WARMUP,
-    rounds: ROUNDS,
+    rounds,
     connections: CONNECTIONS,
-    smoke: SMOKE,
-    drain,
   };
 }
 
-function tracingOptions(targetPort: number) {
-  return {
-    targetPort,
-    token: TOKEN,
-    bodyFile: here('fixtures/order.json'),
-    work,
-    children,
-    seconds: DURATION,
-    warmup: SMOKE ? 0 : WARMUP,
-    rounds: SMOKE ? 1 : Math.max(ROUNDS, 3),
-    connections: CONNECTIONS,
-  };
-}
+const redisOptions = (targetPort: number) => ({
+  ...scenarioOptions(targetPort, ROUNDS),
+  smoke: SMOKE,
+  drain,
+});
+
+const tracingOptions = (targetPort: number) => scenarioOptions(targetPort, SMOKE ? 1 : Math.max(ROUNDS, 3));
 
 async function main(): Promise<number> {
   if (!hasCommand('wrk')) {

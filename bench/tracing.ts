@@ -5,7 +5,6 @@
  * which counts export requests, bytes and spans. Rounds rotate the variants' order so drift on a
  * noisy machine does not always favour the same one. Figures are ratios to tracing off.
  */
-import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -18,23 +17,14 @@ import {
   relayEntry,
   resetPeakRss,
   rssMb,
+  type ScenarioOptions,
   type ServiceSpec,
   startService,
   stop,
 } from './lib.ts';
 import { runWrk } from './wrk.ts';
 
-export interface TracingOptions {
-  targetPort: number;
-  token: string;
-  bodyFile: string;
-  work: string;
-  children: ChildProcess[];
-  seconds: number;
-  warmup: number;
-  rounds: number;
-  connections: number;
-}
+export type TracingOptions = ScenarioOptions;
 
 export interface TracingRow {
   variant: string;

@@ -239,21 +239,25 @@ describe('tracing: hybrid', () => {
   });
 });
 
+/** A verified stream route `files` forwarding to `url`, tracing to the receiver. */
+function streamConfig(receiverUrl: string, url: string, extra: string[] = []): string {
+  return [
+    ...head(receiverUrl),
+    'routes:',
+    '  - id: files',
+    '    path: /files',
+    ...VERIFY,
+    '    delivery: stream',
+    ...extra,
+    `    forward: { url: "${url}" }`,
+  ].join('\n');
+}
+
 describe('tracing: stream', () => {
   it('the streamed attempt is a CLIENT span under the call, and the target gets its context', async () => {
     receiver = await startReceiver();
     const dest = await target();
-    relay = await startRelay(
-      [
-        ...head(receiver.url),
-        'routes:',
-        '  - id: files',
-        '    path: /files',
-        ...VERIFY,
-        '    delivery: stream',
-        `    forward: { url: "${dest.url}/in" }`,
-      ].join('\n'),
-    );
+    relay = await startRelay(streamConfig(receiver.url, `${dest.url}/in`));
     const res = await call(`${relay.url}/files`);
     expect(res.status).toBe(200);
     await res.arrayBuffer();
@@ -283,16 +287,7 @@ describe('tracing: stream', () => {
     const port = gone.port;
     await targets.pop()!.close();
     relay = await startRelay(
-      [
-        ...head(receiver.url),
-        'routes:',
-        '  - id: files',
-        '    path: /files',
-        ...VERIFY,
-        '    delivery: stream',
-        '    stream: { retryRefused: true }',
-        `    forward: { url: "http://127.0.0.1:${port}/in" }`,
-      ].join('\n'),
+      streamConfig(receiver.url, `http://127.0.0.1:${port}/in`, ['    stream: { retryRefused: true }']),
     );
     const res = await call(`${relay.url}/files`);
     expect(res.status).toBe(502);
