@@ -5,8 +5,9 @@
  * hatch. A field that is missing makes its test false, never an error: a sender's other event
  * types simply do not match.
  */
-import jsonata from 'jsonata';
+
 import { isNumber, numberText, toDouble } from '../core/json.ts';
+import { jsonataCompiler } from '../core/optional-libs.ts';
 import { compilePath, type FieldPath, readPath, type TemplateScope } from '../core/text-template.ts';
 import { NumberBridge } from '../transforms/jsonata-numbers.ts';
 import { queryObject } from '../transforms/map-fields.ts';
@@ -182,7 +183,7 @@ function equal(value: unknown, expected: Scalar): boolean {
 }
 
 function jsonataCondition(text: string): Condition {
-  const expression = jsonata(`$boolean((${text}))`, {
+  const expression = jsonataCompiler()(`$boolean((${text}))`, {
     timeout: CONDITION_JSONATA_TIMEOUT_MS,
     stack: JSONATA_STACK,
     sequence: JSONATA_SEQUENCE,
@@ -214,7 +215,7 @@ function jsonataCondition(text: string): Condition {
 /** Checks a `jsonata` condition's syntax at load; the message names the position. */
 export function checkJsonataCondition(text: string): string | undefined {
   try {
-    jsonata(text);
+    jsonataCompiler()(text);
     return undefined;
   } catch (error) {
     return syntaxError(text, error);

@@ -4,8 +4,9 @@
  * `$requestId`, and bounded in time, recursion and sequence size. Numbers cross the evaluation
  * as doubles and come back with the caller's digits where that is certain (jsonata-numbers.ts).
  */
-import jsonata from 'jsonata';
+
 import { lineColumn } from '../core/line-column.ts';
+import { jsonataCompiler } from '../core/optional-libs.ts';
 import { failed } from './errors.ts';
 import { AmbiguousNumber, isFunction, type JsonataFunction, NumberBridge } from './jsonata-numbers.ts';
 import { queryObject } from './map-fields.ts';
@@ -58,14 +59,14 @@ const builtins = new Map<string, Promise<JsonataFunction>>();
 function builtin(name: 'string' | 'merge'): Promise<JsonataFunction> {
   let found = builtins.get(name);
   if (found === undefined) {
-    found = jsonata(`$${name}`).evaluate({}) as Promise<JsonataFunction>;
+    found = jsonataCompiler()(`$${name}`).evaluate({}) as Promise<JsonataFunction>;
     builtins.set(name, found);
   }
   return found;
 }
 
 export function jsonataStep(text: string, timeout: number, step: string): TransformStep {
-  const expression = jsonata(text, { timeout, stack: JSONATA_STACK, sequence: JSONATA_SEQUENCE });
+  const expression = jsonataCompiler()(text, { timeout, stack: JSONATA_STACK, sequence: JSONATA_SEQUENCE });
   // Variables can only be read by name, so an expression without `$query` never needs the object.
   const usesQuery = text.includes('$query');
   const usesString = text.includes('$string');

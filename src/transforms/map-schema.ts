@@ -6,10 +6,11 @@
  * mistake is a config error at start, not a 422 at the first webhook. The descriptions are the
  * reference docs' (docs/configuration.md is generated from them).
  */
-import jsonata from 'jsonata';
+
 import { z } from 'zod';
 import { configCode } from '../core/config-codes.ts';
 import { duration } from '../core/fields.ts';
+import { jsonataCompiler } from '../core/optional-libs.ts';
 import { compileTemplate } from '../core/text-template.ts';
 import { type Key, outputConflicts, parseOutputPath, parseSourcePath, TYPES } from './map-fields.ts';
 import { JSONATA_STACK, syntaxError } from './map-jsonata.ts';
@@ -166,7 +167,7 @@ const jsonataExpression = z
   .string()
   .superRefine((text, ctx) => {
     try {
-      jsonata(text);
+      jsonataCompiler()(text);
     } catch (error) {
       ctx.addIssue({
         code: 'custom',

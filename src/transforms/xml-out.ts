@@ -5,11 +5,12 @@
  * names must be XML names, arrays cannot nest, characters XML cannot carry fail the step (422), and
  * values are escaped by this step (the builder's own escaping is off).
  */
-import { XMLBuilder } from 'fast-xml-parser';
+
 import { z } from 'zod';
 import { configCode } from '../core/config-codes.ts';
 import type { HookrelayError } from '../core/errors.ts';
 import { isJsonObject, isRawNumber, numberText } from '../core/json.ts';
+import { fastXmlParser } from '../core/optional-libs.ts';
 import type { Plugin } from '../core/registry.ts';
 import { failed } from './errors.ts';
 import { payloadValue } from './payload.ts';
@@ -100,6 +101,7 @@ export const xmlOutTransform: Plugin<typeof schema, TransformStep> = {
     const { root, soap, attributePrefix, textNode, pretty } = config;
     const contentType =
       config.contentType ?? (soap ? SOAP[soap].contentType : 'application/xml; charset=utf-8');
+    const { XMLBuilder } = fastXmlParser();
     const builder = new XMLBuilder({
       ignoreAttributes: false,
       attributeNamePrefix: attributePrefix,

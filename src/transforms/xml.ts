@@ -14,13 +14,15 @@
  * (src/parsing/pool.ts), which builds its own reader from this step's config, so a large document
  * does not hold up the event loop.
  */
+
 import { TextDecoder } from 'node:util';
-import { type MatcherView, XMLParser, XMLValidator } from 'fast-xml-parser';
+import type { MatcherView } from 'fast-xml-parser';
 import { z } from 'zod';
 import { configCode } from '../core/config-codes.ts';
 import { HookrelayError } from '../core/errors.ts';
 import { exactNumber, isJsonObject } from '../core/json.ts';
 import { lineColumn } from '../core/line-column.ts';
+import { fastXmlParser } from '../core/optional-libs.ts';
 import type { Plugin } from '../core/registry.ts';
 import { failed, malformed, tooComplex, unsupported } from './errors.ts';
 import { isJson, mediaType } from './payload.ts';
@@ -197,6 +199,7 @@ export function createXmlReader(config: XmlConfig, step: string): XmlReader {
     maxTextNodes: config.maxTextNodes,
     doctype: soap ? 'soap' : config.allowDoctype ? 'allowed' : 'refused',
   };
+  const { XMLParser } = fastXmlParser();
   const parser = new XMLParser({
     ignoreAttributes: !config.attributes,
     attributeNamePrefix: attributePrefix,
@@ -303,7 +306,7 @@ function check(text: string, limits: ScanLimits, step: string): ScanResult {
     if (error instanceof XmlLimitError) throw tooComplex(step, 'XML', reason, error.limit);
     throw malformed(step, 'XML', reason, error.limit);
   }
-  const result = XMLValidator.validate(text, { allowBooleanAttributes: false });
+  const result = fastXmlParser().XMLValidator.validate(text, { allowBooleanAttributes: false });
   if (result !== true) {
     const { msg, line, col } = result.err;
     const reason = msg === 'Start tag expected.' ? 'no root element' : msg.replace(/\.$/, '');

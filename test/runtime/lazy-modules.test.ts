@@ -1,6 +1,7 @@
 /**
  * Libraries only some configurations need load only when one does (issue 17: idle RSS and start
- * time): BullMQ and ioredis with `queue.driver: redis`, http-proxy-3 with a stream route. A real
+ * time): BullMQ and ioredis with `queue.driver: redis`, http-proxy-3 with a stream route,
+ * fast-xml-parser with an XML step, jsonata with a jsonata map or a condition. A real
  * child process relays one request under a preload that records every module it resolves.
  */
 import { spawn } from 'node:child_process';
@@ -17,10 +18,19 @@ const dir = mkdtempSync(join(tmpdir(), 'hookrelay-lazy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The packages (under node_modules) the relay resolved while relaying one request. */
-function packagesLoaded(config: string): Promise<{ status: string; packages: Set<string> }> {
+function packagesLoaded(config: string, body?: string): Promise<{ status: string; packages: Set<string> }> {
   return new Promise((resolve, reject) => {
     const child = spawn(NODE, ['--import', fixture('record-loads.mjs'), fixture('relay-once.ts')], {
-      env: { ...process.env, HOOKRELAY_TEST_CONFIG: config },
+      env: {
+        ...process.env,
+        HOOKRELAY_TEST_CONFIG: config,
+        ...(body === undefined
+          ? {}
+          : {
+              HOOKRELAY_TEST_BODY: body,
+              HOOKRELAY_TEST_TYPE: body.startsWith('<') ? 'application/xml' : 'application/json',
+            }),
+      },
       timeout: 20_000,
     });
     let stdout = '';
@@ -41,10 +51,10 @@ function packagesLoaded(config: string): Promise<{ status: string; packages: Set
   });
 }
 
-const HEAVY = ['bullmq', 'ioredis', 'http-proxy-3'];
+const HEAVY = ['bullmq', 'ioredis', 'http-proxy-3', 'fast-xml-parser', 'jsonata'];
 
 describe('modules loaded only when a configuration needs them', () => {
-  it('a sync route loads neither the redis driver nor the stream proxy', async () => {
+  it('a sync route loads neither the redis driver, the stream proxy, the XML parser nor jsonata', async () => {
     const { status, packages } = await packagesLoaded(
       'routes:\n  - id: r\n    path: /hook\n    forward: { url: "TARGET/in" }\n',
     );
@@ -68,6 +78,23 @@ describe('modules loaded only when a configuration needs them', () => {
     expect(status).toBe('200');
     expect(packages.has('http-proxy-3')).toBe(true);
     expect(packages.has('bullmq')).toBe(false);
+  });
+
+  it('an xml step loads fast-xml-parser, a jsonata map loads jsonata, and both work', async () => {
+    const xml = await packagesLoaded(
+      'routes:\n  - id: r\n    path: /hook\n    forward: { url: "TARGET/in" }\n    transform:\n      - type: xml\n',
+      '<order><id>1</id></order>',
+    );
+    expect(xml.status).toBe('200');
+    expect(xml.packages.has('fast-xml-parser')).toBe(true);
+    expect(xml.packages.has('jsonata')).toBe(false);
+    const map = await packagesLoaded(
+      'routes:\n  - id: r\n    path: /hook\n    forward: { url: "TARGET/in" }\n    transform:\n      - type: map\n        jsonata: "{ \'n\': a + 1 }"\n',
+      '{"a":1}',
+    );
+    expect(map.status).toBe('200');
+    expect(map.packages.has('jsonata')).toBe(true);
+    expect(map.packages.has('fast-xml-parser')).toBe(false);
   });
 
   describe.skipIf(REDIS_SERVER === undefined)('with redis-server', () => {
