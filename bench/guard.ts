@@ -21,9 +21,9 @@ export const GUARD_FACTOR = 2;
 export const REGRESSION_FACTOR = 1.5;
 /**
  * The figures of the last full run recorded in docs/performance.md ("Against the targets"):
- * json-bearer CPU 1.99x the floor's (2026-12-04), idle RSS 96 MB. Update them with the doc.
+ * json-bearer CPU 1.99x the floor's (2026-12-04), idle RSS 101 MB. Update them with the doc.
  */
-export const RECORDED = { cpuVsFloor: 1.99, idleRssMb: 96 };
+export const RECORDED = { cpuVsFloor: 1.99, idleRssMb: 101 };
 /** Whether an idle RSS past its limit fails the smoke run (true) or only warns (false). */
 export const IDLE_RSS_ENFORCED = true;
 
