@@ -68,13 +68,12 @@ export function toJs(source, strip) {
   );
 }
 
-/** Builds dist/ from src/; returns the number of modules written. */
-export async function build(root) {
+/** Builds dist/ from src/ (whose digest the caller may have taken); returns the modules written. */
+export async function build(root, digest = sourcesDigest(root)) {
   const { stripTypeScriptTypes } = await import('node:module');
   // The API is marked experimental in Node 24; the same transform runs every .ts file Node loads.
   const emit = process.emitWarning;
   process.emitWarning = () => {};
-  const digest = sourcesDigest(root);
   const src = join(root, 'src');
   const temp = join(root, `dist.tmp-${process.pid}-${Date.now()}`);
   let modules = 0;
@@ -123,7 +122,7 @@ export async function ensureBuilt(root) {
   const digest = sourcesDigest(root);
   if (isFresh(root, digest)) return { state: 'fresh' };
   try {
-    await build(root);
+    await build(root, digest);
     return { state: 'built' };
   } catch (error) {
     return { state: 'unavailable', reason: error instanceof Error ? error.message : String(error) };

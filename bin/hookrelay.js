@@ -15,7 +15,8 @@ enableCompileCache?.();
 let entry = '../src/main.ts';
 if (process.env.HOOKRELAY_FROM_SOURCE !== '1') {
   const { ensureBuilt } = await import('./build.js');
-  const built = await ensureBuilt(new URL('..', import.meta.url).pathname);
+  const { fileURLToPath } = await import('node:url');
+  const built = await ensureBuilt(fileURLToPath(new URL('..', import.meta.url)));
   if (built.state === 'unavailable')
     process.stderr.write(`hookrelay: running the sources (dist/ could not be built: ${built.reason})\n`);
   else entry = '../dist/main.js';

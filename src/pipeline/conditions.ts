@@ -5,7 +5,6 @@
  * hatch. A field that is missing makes its test false, never an error: a sender's other event
  * types simply do not match.
  */
-
 import { isNumber, numberText, toDouble } from '../core/json.ts';
 import { jsonataCompiler } from '../core/optional-libs.ts';
 import { compilePath, type FieldPath, readPath, type TemplateScope } from '../core/text-template.ts';

@@ -4,7 +4,6 @@
  * `$requestId`, and bounded in time, recursion and sequence size. Numbers cross the evaluation
  * as doubles and come back with the caller's digits where that is certain (jsonata-numbers.ts).
  */
-
 import { lineColumn } from '../core/line-column.ts';
 import { jsonataCompiler } from '../core/optional-libs.ts';
 import { failed } from './errors.ts';

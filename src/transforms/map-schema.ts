@@ -6,7 +6,6 @@
  * mistake is a config error at start, not a 422 at the first webhook. The descriptions are the
  * reference docs' (docs/configuration.md is generated from them).
  */
-
 import { z } from 'zod';
 import { configCode } from '../core/config-codes.ts';
 import { duration } from '../core/fields.ts';

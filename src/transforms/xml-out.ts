@@ -5,7 +5,6 @@
  * names must be XML names, arrays cannot nest, characters XML cannot carry fail the step (422), and
  * values are escaped by this step (the builder's own escaping is off).
  */
-
 import { z } from 'zod';
 import { configCode } from '../core/config-codes.ts';
 import type { HookrelayError } from '../core/errors.ts';

@@ -14,7 +14,6 @@
  * (src/parsing/pool.ts), which builds its own reader from this step's config, so a large document
  * does not hold up the event loop.
  */
-
 import { TextDecoder } from 'node:util';
 import type { MatcherView } from 'fast-xml-parser';
 import { z } from 'zod';
