@@ -107,7 +107,17 @@ export function definitions(ctx: SmallBodyContext): Scenario[] {
       name: 'json-bearer',
       ...json,
       floor: { scenario: 'json-bearer', system: 'node-forwarder' },
-      systems: [{ name: 'direct', path: '/hook' }, ...nginx, forwarder, relay('/bench/json')],
+      systems: [
+        { name: 'direct', path: '/hook' },
+        ...nginx,
+        forwarder,
+        {
+          name: 'node-forwarder-obligations',
+          path: '',
+          spec: () => forwarderSpec(setup, authorization, 'obligations'),
+        },
+        relay('/bench/json'),
+      ],
     },
     // The same body and credentials through a `delivery: stream` route: its floor is hookrelay's
     // own buffered route, so `x floor` reads "stream vs buffered".

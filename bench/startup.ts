@@ -2,15 +2,18 @@
  * The startup scenario: how long hookrelay takes from spawn to its first 200 from `/readyz`
  * (polled every 5 ms over a fresh connection), and its resident memory (VmRSS) 3 s after it was
  * ready and left idle, with config/hookrelay.yaml (the example a user starts first) and with the
- * bench config. Two reference rows put the idle figure in proportion: a bare
- * `node -e "setInterval(()=>{},1000)"` and the node-forwarder floor (ready: its first accepted
- * connection). Each run is a fresh process pinned to core 1; the systems take turns, run after
+ * bench config. Three reference rows put the figures in proportion: a bare
+ * `node -e "setInterval(()=>{},1000)"`, the node-forwarder floor (ready: its first accepted
+ * connection) and the stack's libraries alone (bench/libraries.mjs: the libraries every relay
+ * imports, then a listening socket; ready: its first accepted connection). Each run is a fresh process pinned to core 1; the systems take turns, run after
  * run, and each figure is the median of BENCH_STARTUP_RUNS (5) runs.
  */
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import {
   ExitedEarly,
+  freePort,
   median,
   type Readiness,
   rssMb,
@@ -102,6 +105,19 @@ export async function startupBench(options: StartupOptions): Promise<StartupRow[
       system: 'node-forwarder',
       ready: 'first accepted connection',
       spec: () => forwarderSpec(options.setup, options.authorization),
+    },
+    {
+      system: "the stack's libraries alone",
+      ready: 'first accepted connection',
+      spec: async () => {
+        const port = await freePort();
+        return {
+          command: process.execPath,
+          args: [fileURLToPath(new URL('libraries.mjs', import.meta.url))],
+          env: { PORT: String(port) },
+          ready: { port },
+        };
+      },
     },
     {
       system: 'bare node (setInterval)',

@@ -87,15 +87,23 @@ export async function exampleSpec(): Promise<ServiceSpec> {
   };
 }
 
-/** The Node floor (bench/forwarder.ts); `xml` also parses the SOAP body and maps 4 fields. */
+/**
+ * The Node floor (bench/forwarder.ts); `xml` also parses the SOAP body and maps 4 fields;
+ * `obligations` adds the request id, metrics and log line the relay must keep.
+ */
 export async function forwarderSpec(
   setup: BenchSetup,
   authorization: string,
-  mode: 'json' | 'xml' = 'json',
+  mode: 'json' | 'xml' | 'obligations' = 'json',
 ): Promise<ServiceSpec> {
   const port = await freePort();
+  const names = {
+    json: 'node-forwarder',
+    xml: 'node-forwarder-xml',
+    obligations: 'node-forwarder-obligations',
+  };
   return {
-    name: mode === 'xml' ? 'node-forwarder-xml' : 'node-forwarder',
+    name: names[mode],
     command: process.execPath,
     args: [here('forwarder.ts')],
     env: {
