@@ -4,11 +4,13 @@
  */
 import { z } from 'zod';
 import { createRegistry } from '../core/registry.ts';
+import { discordHandshake } from './discord.ts';
 import { dropboxHandshake } from './dropbox.ts';
 import { metaHandshake } from './meta.ts';
 import { msgraphHandshake } from './msgraph.ts';
 import { oktaHandshake } from './okta.ts';
 import { slackHandshake } from './slack.ts';
+import { twitchHandshake } from './twitch.ts';
 import type { Handshake } from './types.ts';
 import { xHandshake } from './x.ts';
 import { zoomHandshake } from './zoom.ts';
@@ -21,6 +23,8 @@ export const handshakeRegistry = createRegistry<Handshake>('handshake', [
   zoomHandshake,
   dropboxHandshake,
   xHandshake,
+  discordHandshake,
+  twitchHandshake,
 ]);
 
 export const handshakeSchema = z
@@ -32,6 +36,8 @@ export const handshakeSchema = z
     zoomHandshake.schema,
     dropboxHandshake.schema,
     xHandshake.schema,
+    discordHandshake.schema,
+    twitchHandshake.schema,
   ])
   .meta({
     description:

@@ -1,6 +1,7 @@
 /** Pieces shared by the signature verifiers (generic `hmac` and the provider presets). */
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
+import { configCode } from '../core/config-codes.ts';
 import { duration } from '../core/fields.ts';
 import { fail, type VerifyResult } from './types.ts';
 
@@ -62,3 +63,35 @@ export function checkTimestamp(
   if (Math.abs(now - at) > tolerance) return fail('expired', `${header} outside the tolerance`);
   return undefined;
 }
+
+/** Why `value` cannot be the public base URL a provider signs, or undefined when it can. */
+export function publicUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be an absolute URL such as https://hooks.example.com';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be an http or https URL';
+  if (url.search || url.hash || url.username || url.password)
+    return 'must be scheme, host and optional path prefix only (no query, fragment or credentials)';
+  return undefined;
+}
+
+/**
+ * The public base URL of the relay, for providers that sign the URL they called (Twilio, Square,
+ * HubSpot): behind a proxy the relay cannot see it. The path and query as received are appended.
+ */
+export const publicUrlField = (description: string) =>
+  z
+    .string()
+    .superRefine((value, ctx) => {
+      const problem = publicUrlProblem(value);
+      if (problem)
+        ctx.addIssue({
+          code: 'custom',
+          params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
+          message: problem,
+        });
+    })
+    .meta({ description, example: 'https://hooks.example.com' });

@@ -4,11 +4,10 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { configCode } from '../core/config-codes.ts';
 import type { Plugin } from '../core/registry.ts';
 import { findMatch, safeEqual } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
-import { macs, replayWindowField, secretsField } from './signing.ts';
+import { macs, publicUrlField, replayWindowField, secretsField } from './signing.ts';
 import { fail, headerValue, passed, type Verifier, type VerifyRequest } from './types.ts';
 
 // https://www.twilio.com/docs/usage/webhooks/webhooks-security#validating-signatures-from-twilio
@@ -20,22 +19,9 @@ const schema = z
     secrets: secretsField('Auth tokens of the Twilio account (primary, and secondary while rotating).', [
       '${TWILIO_AUTH_TOKEN}',
     ]),
-    publicUrl: z
-      .string()
-      .superRefine((value, ctx) => {
-        const problem = publicUrlProblem(value);
-        if (problem)
-          ctx.addIssue({
-            code: 'custom',
-            params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
-            message: problem,
-          });
-      })
-      .meta({
-        description:
-          'The scheme, host (and any path prefix) Twilio calls, in front of your proxy: Twilio signs the URL it requested, and hookrelay behind a proxy cannot see it. The path and query as received are appended.',
-        example: 'https://hooks.example.com',
-      }),
+    publicUrl: publicUrlField(
+      'The scheme, host (and any path prefix) Twilio calls, in front of your proxy: Twilio signs the URL it requested, and hookrelay behind a proxy cannot see it. The path and query as received are appended.',
+    ),
     replayWindow: replayWindowField('`I-Twilio-Idempotency-Token` and the signature'),
   })
   .meta({
@@ -43,19 +29,6 @@ const schema = z
     description:
       'Twilio webhooks: `X-Twilio-Signature`, base64 HMAC-SHA1 of the public URL followed by the POST form parameters sorted by name; JSON bodies are covered by the `bodySHA256` query parameter.',
   });
-
-function publicUrlProblem(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return 'must be an absolute URL such as https://hooks.example.com';
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be an http or https URL';
-  if (url.search || url.hash || url.username || url.password)
-    return 'must be scheme, host and optional path prefix only (no query, fragment or credentials)';
-  return undefined;
-}
 
 /**
  * The URLs Twilio may have signed for this request: the public base joined with the path and query

@@ -4,6 +4,8 @@
  * caller, and that is an explicit choice in the config.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { z } from 'zod';
+import type { Plugin } from '../core/registry.ts';
 import type { ReplayKeys, ReplayWindow } from './replay.ts';
 
 export interface VerifyRequest {
@@ -64,3 +66,33 @@ export function headerValue(headers: IncomingHttpHeaders, name: string): string 
   const value = (Array.isArray(raw) ? raw[0] : raw)?.trim();
   return value ? value : undefined;
 }
+
+/**
+ * What the provider preset table in docs/security.md says about a preset (generated from the
+ * registry, like the configuration reference). Every provider preset carries one.
+ */
+export interface PresetDoc {
+  /** The provider's name as users search for it: `Square`, `Twitch EventSub`. */
+  provider: string;
+  /** The request headers the check reads, as the provider spells them. */
+  headers: string[];
+  /** What is signed, exactly (Markdown): `` `{timestamp}.{body}` `` or "the raw body". */
+  signed: string;
+  /** The scheme: `HMAC-SHA256, hex`, `Ed25519, hex`, `shared token`. */
+  scheme: string;
+  /** The timestamp rule: `` `tolerance`, default 5m `` or `none: use replayWindow`. */
+  tolerance: string;
+  /** How rotation works for this provider (several `secrets`, several signature headers…). */
+  rotation: string;
+  /** The provider's own document for the scheme. */
+  docs: string;
+  /** A route's `verify` list item, YAML, copyable (tested: it must parse as a verifier). */
+  example: string;
+  /** The route's `handshake` block where the provider has one (YAML, tested likewise). */
+  handshake?: string;
+  /** Anything a user must know: what else is signed, what the provider does not sign (Markdown). */
+  notes?: string;
+}
+
+/** A verifier plugin; a provider preset adds its `preset` for the docs' table. */
+export type VerifierPlugin<S extends z.ZodType> = Plugin<S, Verifier> & { preset?: PresetDoc };
