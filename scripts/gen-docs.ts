@@ -5,6 +5,7 @@
  *   docs/hookrelay.schema.json  editor-schema.ts                          ← the config schema
  *   docs/errors.md              errors.ts + errors.md.tmpl                ← the error table
  *   docs/metrics.md             metrics.ts + metrics.md.tmpl              ← the metric definitions
+ *   docs/security.md            security.ts + security.md.tmpl            ← the provider presets
  * What they read from src/ is imported in one module, scripts/docs/sources.ts.
  *
  * `node scripts/gen-docs.ts` writes them; `--check` regenerates in memory and exits 1, listing every
@@ -19,6 +20,7 @@ import { renderConfiguration } from './docs/configuration.ts';
 import { renderEditorSchema } from './docs/editor-schema.ts';
 import { renderErrors } from './docs/errors.ts';
 import { renderMetrics } from './docs/metrics.ts';
+import { renderSecurity } from './docs/security.ts';
 import { TemplateError } from './docs/template.ts';
 
 export const ROOT = join(import.meta.dirname, '..');
@@ -30,6 +32,7 @@ export async function generateDocs(): Promise<Record<string, string>> {
     'docs/configuration.md': renderConfiguration(toJsonSchema('input'), toJsonSchema('output')),
     'docs/errors.md': renderErrors(),
     'docs/metrics.md': await renderMetrics(),
+    'docs/security.md': renderSecurity(),
   };
 }
 

@@ -23,10 +23,13 @@ export { headerName } from '../../src/core/fields.ts';
 export { formatDuration, formatSize, parseDuration, parseSize } from '../../src/core/units.ts';
 export { errorBody } from '../../src/pipeline/reply.ts';
 export { createMetrics, METRIC_DEFINITIONS, NO_ROUTE } from '../../src/telemetry/metrics.ts';
+export { verifierRegistry } from '../../src/verifiers/index.ts';
+export type { PresetDoc } from '../../src/verifiers/types.ts';
 
 /** What each generated file is generated from, as its "do not edit" notice names it. */
 export const SOURCE = {
   config: 'src/config/schema.ts',
   errors: 'the ERRORS table in src/core/errors.ts and CONFIG_CODES in src/core/config-codes.ts',
   metrics: 'METRIC_DEFINITIONS in src/telemetry/metrics.ts',
+  presets: 'the `preset` entry of each provider preset in src/verifiers/',
 } as const;

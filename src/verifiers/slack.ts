@@ -3,11 +3,10 @@
  * the timestamp window Slack requires.
  */
 import { z } from 'zod';
-import type { Plugin } from '../core/registry.ts';
 import { findMatch } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
 import { checkTimestamp, macs, replayWindowField, secretsField, toleranceField } from './signing.ts';
-import { fail, headerValue, passed, type Verifier } from './types.ts';
+import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
 
 // https://api.slack.com/authentication/verifying-requests-from-slack
 const SIGNATURE = /^v0=([0-9a-fA-F]{64})$/;
@@ -25,10 +24,23 @@ const schema = z
       'Slack requests: `X-Slack-Signature: v0=<hex>`, HMAC-SHA256 of `v0:{X-Slack-Request-Timestamp}:{body}`, timestamp within `tolerance`.',
   });
 
-export const slackVerifier: Plugin<typeof schema, Verifier> = {
+export const slackVerifier: VerifierPlugin<typeof schema> = {
   type: 'slack',
   description: 'Slack request signature (X-Slack-Signature v0 with X-Slack-Request-Timestamp).',
   schema,
+  preset: {
+    provider: 'Slack',
+    headers: ['X-Slack-Signature', 'X-Slack-Request-Timestamp'],
+    signed: '`v0:{X-Slack-Request-Timestamp}:{body}`',
+    scheme: 'HMAC-SHA256, hex, `v0=` prefix',
+    tolerance: '`tolerance`, default 5m',
+    rotation: 'several `secrets`',
+    docs: 'https://api.slack.com/authentication/verifying-requests-from-slack',
+    example: 'type: slack\nsecrets: ["${SLACK_SIGNING_SECRET}"]',
+    handshake: 'type: slack',
+    notes:
+      "The key is the app's Signing Secret. Events API subscriptions first send a `url_verification` challenge: the `slack` handshake answers it (docs/routing.md#provider-handshakes).",
+  },
   create(config) {
     return {
       replay: config.replayWindow === undefined ? undefined : createReplayWindow(config.replayWindow),

@@ -3,11 +3,10 @@
  * `<timestamp>.<body>`, within a tolerance.
  */
 import { z } from 'zod';
-import type { Plugin } from '../core/registry.ts';
 import { findMatch } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
 import { checkTimestamp, macs, replayWindowField, secretsField, toleranceField } from './signing.ts';
-import { fail, headerValue, passed, type Verifier } from './types.ts';
+import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
 
 // https://docs.stripe.com/webhooks#verify-manually
 
@@ -41,10 +40,22 @@ export function parseStripeSignature(header: string): { timestamp: string | unde
   return { timestamp, v1 };
 }
 
-export const stripeVerifier: Plugin<typeof schema, Verifier> = {
+export const stripeVerifier: VerifierPlugin<typeof schema> = {
   type: 'stripe',
   description: 'Stripe webhook signature (Stripe-Signature, several v1 signatures, timestamp tolerance).',
   schema,
+  preset: {
+    provider: 'Stripe',
+    headers: ['Stripe-Signature'],
+    signed: '`{t}.{body}`',
+    scheme: 'HMAC-SHA256, hex (`v1=`)',
+    tolerance: '`tolerance` on `t`, default 5m',
+    rotation: 'several `secrets`; any of several `v1=` in the header (Stripe signs with both while rolling)',
+    docs: 'https://docs.stripe.com/webhooks#verify-manually',
+    example: 'type: stripe\nsecrets: ["${STRIPE_WEBHOOK_SECRET}"]\ntolerance: 5m',
+    notes:
+      "The endpoint's signing secret (`whsec_…`) is used as is. Any matching `v1` is enough; other schemes such as `v0` are ignored.",
+  },
   create(config) {
     return {
       replay: config.replayWindow === undefined ? undefined : createReplayWindow(config.replayWindow),

@@ -4,11 +4,10 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { Plugin } from '../core/registry.ts';
 import { findMatch, safeEqual } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
 import { macs, publicUrlField, replayWindowField, secretsField } from './signing.ts';
-import { fail, headerValue, passed, type Verifier, type VerifyRequest } from './types.ts';
+import { fail, headerValue, passed, type VerifierPlugin, type VerifyRequest } from './types.ts';
 
 // https://www.twilio.com/docs/usage/webhooks/webhooks-security#validating-signatures-from-twilio
 const BASE64_SHA1 = /^[A-Za-z0-9+/]{27}=$/;
@@ -73,10 +72,25 @@ function isForm(request: VerifyRequest): boolean {
   return type.toLowerCase().startsWith('application/x-www-form-urlencoded');
 }
 
-export const twilioVerifier: Plugin<typeof schema, Verifier> = {
+export const twilioVerifier: VerifierPlugin<typeof schema> = {
   type: 'twilio',
   description: 'Twilio webhook signature (X-Twilio-Signature over the public URL and form parameters).',
   schema,
+  preset: {
+    provider: 'Twilio',
+    headers: ['X-Twilio-Signature', 'I-Twilio-Idempotency-Token'],
+    signed:
+      'the full URL Twilio requested, then the POST form parameters sorted by name (each name, then its value); for JSON bodies the URL only, with `bodySHA256=<hex>` in its query, which is checked against the body',
+    scheme: 'HMAC-SHA1, base64',
+    tolerance: 'none (Twilio signs no timestamp): use `replayWindow`',
+    rotation:
+      'several `secrets`: list the primary and the secondary auth token, promote the secondary in the console, remove the old one',
+    docs: 'https://www.twilio.com/docs/usage/webhooks/webhooks-security',
+    example:
+      'type: twilio\npublicUrl: https://hooks.example.com\nsecrets: ["${TWILIO_AUTH_TOKEN}"]\nreplayWindow: 1h',
+    notes:
+      "A body that is neither a form nor covered by `bodySHA256` is refused (`malformed`): the signature would not cover it. Behind a load balancer or proxy, hookrelay sees `http://10.0.0.5:8080/in/twilio`, not the URL Twilio called, so `publicUrl` says what that was: the scheme, host and any path prefix your proxy strips (`https://example.com/hookrelay`); the path and query hookrelay received are appended. Like Twilio's own libraries, the URL is tried with and without the default port (`:443`). `replayWindow` remembers `I-Twilio-Idempotency-Token` and the signature.",
+  },
   create(config) {
     return {
       replay: config.replayWindow === undefined ? undefined : createReplayWindow(config.replayWindow),

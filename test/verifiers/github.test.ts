@@ -1,6 +1,7 @@
 import { sign, verify } from '@octokit/webhooks-methods';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Relay, startRelay, startTarget, type Target } from '../helpers.ts';
+import { presetSuite, type Signer } from './preset-suite.ts';
 import { expectCleanLogs, failures, outcome, request, verifier } from './support.ts';
 
 const SECRET = 'gh-old-secret-0001';
@@ -85,4 +86,20 @@ routes:
       expectCleanLogs(relay, [SECRET, NEXT], [good.slice(7), wrong.slice(7)]);
     });
   });
+});
+
+const githubSigner = (secret: string): Signer => ({
+  configValue: secret,
+  sign: async ({ body, id }) => ({
+    headers: { 'x-hub-signature-256': await sign(secret, body.toString()), 'x-github-delivery': id },
+  }),
+});
+presetSuite({
+  type: 'github',
+  config: (secrets) => ({ secrets }),
+  signers: [githubSigner(SECRET), githubSigner(NEXT)],
+  wrong: githubSigner('gh-someone-else-0003'),
+  body: BODY,
+  contentType: 'application/json',
+  signatureHeaders: ['x-hub-signature-256'],
 });

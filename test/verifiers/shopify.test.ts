@@ -5,6 +5,7 @@ import { ApiVersion, LogSeverity, shopifyApi } from '@shopify/shopify-api';
 import { getHmac } from '@shopify/shopify-api/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Relay, startRelay, startTarget, type Target } from '../helpers.ts';
+import { presetSuite, type Signer } from './preset-suite.ts';
 import { expectCleanLogs, failures, outcome, request, verifier } from './support.ts';
 
 const SECRET = 'shpss_old_0123456789';
@@ -103,4 +104,18 @@ routes:
       expectCleanLogs(relay, [SECRET, NEXT], [good, bad]);
     });
   });
+});
+
+const shopifySigner = (secret: string): Signer => ({
+  configValue: secret,
+  sign: ({ body, id }) => ({ headers: shopifyHeaders(getHmac(body.toString(), secret), id) }),
+});
+presetSuite({
+  type: 'shopify',
+  config: (secrets) => ({ secrets }),
+  signers: [shopifySigner(SECRET), shopifySigner(NEXT)],
+  wrong: shopifySigner('shpss_someone_else_00'),
+  body: BODY,
+  contentType: 'application/json',
+  signatureHeaders: ['x-shopify-hmac-sha256'],
 });

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Relay, startRelay, startTarget, type Target } from '../helpers.ts';
+import { presetSuite, type Signer } from './preset-suite.ts';
 import { expectCleanLogs, failures, outcome, request, verifier } from './support.ts';
 
 // https://api.slack.com/authentication/verifying-requests-from-slack — the worked example.
@@ -110,4 +111,28 @@ routes:
       expectCleanLogs(relay, [DOC_SECRET], [fresh.slice(3), DOC_SIGNATURE.slice(3)]);
     });
   });
+});
+
+const slackSigner = (secret: string): Signer => ({
+  configValue: secret,
+  sign: ({ body, at }) => {
+    const timestamp = String(Math.floor(at / 1000));
+    return {
+      headers: {
+        'x-slack-signature': slackSign(secret, timestamp, body.toString()),
+        'x-slack-request-timestamp': timestamp,
+      },
+    };
+  },
+});
+presetSuite({
+  type: 'slack',
+  config: (secrets) => ({ secrets }),
+  signers: [slackSigner(DOC_SECRET), slackSigner(NEXT)],
+  wrong: slackSigner('slack-someone-else-secret-03'),
+  body: DOC_BODY,
+  contentType: 'application/x-www-form-urlencoded',
+  signatureHeaders: ['x-slack-signature'],
+  toleranceMs: 300_000,
+  // Slack signs no message id: the replay window remembers the signature, which the timestamp makes unique.
 });

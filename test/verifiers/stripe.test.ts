@@ -1,6 +1,7 @@
 import Stripe from 'stripe';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Relay, startRelay, startTarget, type Target } from '../helpers.ts';
+import { presetSuite, type Signer } from './preset-suite.ts';
 import { expectCleanLogs, failures, outcome, request, verifier } from './support.ts';
 
 const stripe = new Stripe('sk_test_not_used');
@@ -99,4 +100,27 @@ routes:
       expectCleanLogs(relay, [SECRET, NEXT], [v1Of(good), v1Of(stale)]);
     });
   });
+});
+
+const stripeSigner = (secret: string): Signer => ({
+  configValue: secret,
+  sign: ({ body, at }) => ({
+    headers: {
+      'stripe-signature': stripe.webhooks.generateTestHeaderString({
+        payload: body.toString(),
+        secret,
+        timestamp: Math.floor(at / 1000),
+      }),
+    },
+  }),
+});
+presetSuite({
+  type: 'stripe',
+  config: (secrets) => ({ secrets }),
+  signers: [stripeSigner(SECRET), stripeSigner(NEXT)],
+  wrong: stripeSigner('whsec_someone_else_000'),
+  body: BODY,
+  contentType: 'application/json',
+  signatureHeaders: ['stripe-signature'],
+  toleranceMs: 300_000,
 });

@@ -1,6 +1,7 @@
 import twilio from 'twilio';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Relay, startRelay, startTarget, type Target } from '../helpers.ts';
+import { presetSuite, type Signer } from './preset-suite.ts';
 import { expectCleanLogs, failures, outcome, request, verifier } from './support.ts';
 
 const TOKEN = 'twilio-primary-auth-token-01';
@@ -144,4 +145,25 @@ routes:
       expectCleanLogs(relay, [TOKEN], [good, forged]);
     });
   });
+});
+
+const twilioSigner = (token: string): Signer => ({
+  configValue: token,
+  sign: ({ url, id }) => ({
+    headers: {
+      'x-twilio-signature': sign(token, `${PUBLIC}${url}`, FORM_PARAMS),
+      'i-twilio-idempotency-token': id,
+    },
+  }),
+});
+presetSuite({
+  type: 'twilio',
+  config: (secrets) => ({ secrets, publicUrl: PUBLIC }),
+  signers: [twilioSigner(TOKEN), twilioSigner(SECONDARY)],
+  wrong: twilioSigner('twilio-someone-else-token-3'),
+  body: FORM,
+  contentType: 'application/x-www-form-urlencoded',
+  path: PATH,
+  signatureHeaders: ['x-twilio-signature'],
+  tamper: (body) => Buffer.from(body.toString().replace('Digits=1', 'Digits=9')),
 });
