@@ -1,16 +1,58 @@
-/** PLACEHOLDER: the `vercel` verifier preset, being written (replace this whole file). */
+/**
+ * The `vercel` verifier preset: `x-vercel-signature`, hex HMAC-SHA1 of the raw body under the
+ * webhook's secret (or, for an integration's webhooks, the integration's client secret).
+ */
 import { z } from 'zod';
-import type { Verifier, VerifierPlugin } from './types.ts';
+import { findMatch } from './compare.ts';
+import { createReplayWindow } from './replay.ts';
+import { macs, replayWindowField, secretsField } from './signing.ts';
+import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
+
+// https://vercel.com/docs/webhooks/webhooks-api#securing-webhooks
+const HEX_SHA1 = /^[0-9a-fA-F]{40}$/;
 
 const schema = z
-  .strictObject({ type: z.literal('vercel') })
-  .meta({ title: 'vercel', description: 'placeholder' });
+  .strictObject({
+    type: z.literal('vercel'),
+    secrets: secretsField(
+      "The webhook's secret (shown once when the webhook is created), or the integration's client secret for an integration's webhooks.",
+      ['${VERCEL_WEBHOOK_SECRET}'],
+    ),
+    replayWindow: replayWindowField('the signature (Vercel sends no message id header)'),
+  })
+  .meta({
+    title: 'vercel',
+    description:
+      'Vercel webhooks: `x-vercel-signature`, hex HMAC-SHA1 of the raw body. Vercel signs no timestamp; use `replayWindow` against replays.',
+  });
 
 export const vercelVerifier: VerifierPlugin<typeof schema> = {
   type: 'vercel',
-  description: 'placeholder',
+  description: 'Vercel webhook signature (x-vercel-signature, HMAC-SHA1), optional replay window.',
   schema,
-  create(): Verifier {
-    throw new Error('the vercel preset is not written yet');
+  preset: {
+    provider: 'Vercel',
+    headers: ['x-vercel-signature'],
+    signed: 'the raw body',
+    scheme: 'HMAC-SHA1, hex',
+    tolerance: 'none (Vercel signs no timestamp): use `replayWindow`',
+    rotation: 'several `secrets`',
+    docs: 'https://vercel.com/docs/webhooks/webhooks-api#securing-webhooks',
+    example: 'type: vercel\nsecrets: ["${VERCEL_WEBHOOK_SECRET}"]\nreplayWindow: 1h',
+    notes:
+      "Account and team webhooks are signed with the secret Vercel shows once when the webhook is created; webhooks of an integration are signed with the integration's client secret. The event id is in the body (`id`), not in a header: `replayWindow` remembers the signature, so a byte-identical resend is refused. SHA-1 is what Vercel uses; it is still sound as an HMAC.",
+  },
+  create(config) {
+    return {
+      replay: config.replayWindow === undefined ? undefined : createReplayWindow(config.replayWindow),
+      verify(request) {
+        const header = headerValue(request.headers, 'x-vercel-signature');
+        if (!header) return fail('missing', 'no x-vercel-signature header');
+        if (!HEX_SHA1.test(header)) return fail('malformed', 'x-vercel-signature is not 40 hex digits');
+        const match = findMatch([header.toLowerCase()], macs('sha1', config.secrets, [request.body], 'hex'));
+        if (match === undefined) return fail('mismatch', 'signature does not match');
+        return passed(undefined, match);
+      },
+    };
   },
 };

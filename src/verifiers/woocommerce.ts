@@ -1,16 +1,68 @@
-/** PLACEHOLDER: the `woocommerce` verifier preset, being written (replace this whole file). */
+/**
+ * The `woocommerce` verifier preset: `X-WC-Webhook-Signature`, base64 HMAC-SHA256 of the raw body
+ * under the webhook's secret. The replay window remembers the signature only (see the notes).
+ */
 import { z } from 'zod';
-import type { Verifier, VerifierPlugin } from './types.ts';
+import { findMatch } from './compare.ts';
+import { createReplayWindow } from './replay.ts';
+import { macs, replayWindowField, secretsField } from './signing.ts';
+import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
+
+// https://woocommerce.github.io/woocommerce-rest-api-docs/#webhooks
+// WC_Webhook::deliver() and generate_signature() in
+// https://github.com/woocommerce/woocommerce/blob/trunk/plugins/woocommerce/includes/class-wc-webhook.php
+// sign the JSON body as sent; deliver_ping() posts `webhook_id=<id>` with no signature at all.
+// get_new_delivery_id() is wp_hash(webhook id . unix second): two deliveries of one webhook in the
+// same second share it, so it cannot be a message id here (the second would be refused).
+const BASE64_SHA256 = /^[A-Za-z0-9+/]{43}=$/;
 
 const schema = z
-  .strictObject({ type: z.literal('woocommerce') })
-  .meta({ title: 'woocommerce', description: 'placeholder' });
+  .strictObject({
+    type: z.literal('woocommerce'),
+    secrets: secretsField(
+      "The webhook's secret, as entered in WooCommerce (Settings → Advanced → Webhooks).",
+      ['${WOOCOMMERCE_WEBHOOK_SECRET}'],
+    ),
+    replayWindow: replayWindowField(
+      'the signature (not `X-WC-Webhook-Delivery-ID`, which two deliveries in the same second share)',
+    ),
+  })
+  .meta({
+    title: 'woocommerce',
+    description:
+      'WooCommerce webhooks: `X-WC-Webhook-Signature`, base64 HMAC-SHA256 of the raw body. WooCommerce signs no timestamp; use `replayWindow` against replays. The unsigned creation ping is refused.',
+  });
 
 export const woocommerceVerifier: VerifierPlugin<typeof schema> = {
   type: 'woocommerce',
-  description: 'placeholder',
+  description: 'WooCommerce webhook signature (X-WC-Webhook-Signature), optional replay window.',
   schema,
-  create(): Verifier {
-    throw new Error('the woocommerce preset is not written yet');
+  preset: {
+    provider: 'WooCommerce',
+    headers: ['X-WC-Webhook-Signature'],
+    signed: 'the raw body (the JSON payload exactly as WooCommerce encoded it)',
+    scheme: 'HMAC-SHA256, base64',
+    tolerance: 'none (WooCommerce signs no timestamp): use `replayWindow`',
+    rotation:
+      'several `secrets` (WooCommerce has one secret per webhook: list the old and the new one while you change it)',
+    docs: 'https://woocommerce.github.io/woocommerce-rest-api-docs/#webhooks',
+    example: 'type: woocommerce\nsecrets: ["${WOOCOMMERCE_WEBHOOK_SECRET}"]\nreplayWindow: 1h',
+    notes:
+      "When a webhook is saved as active, WooCommerce first sends a ping: a form body `webhook_id=<id>` **with no signature and no `X-WC-Webhook-*` headers** (`WC_Webhook::deliver_ping()`). Anyone can send that body, so this preset refuses it (401, `missing`) and it is never forwarded. WooCommerce has already saved the webhook by then: the admin page shows *Delivery URL returned response code: 401* (the REST API ignores the ping's answer), and the signed deliveries that follow pass. Only the topic headers (`X-WC-Webhook-Topic`, `-Resource`, `-Event`, `-Source`, `-ID`) are not signed: read the topic from the verified body if it matters. WooCommerce signs with SHA-256 unless a plugin changes the `woocommerce_webhook_hash_algorithm` filter (not supported). `replayWindow` remembers the signature: a byte-identical resend is refused. It does not use `X-WC-Webhook-Delivery-ID`, a hash of the webhook id and the current second that two genuine deliveries of one webhook within a second share (and that is not signed).",
+  },
+  create(config) {
+    return {
+      replay: config.replayWindow === undefined ? undefined : createReplayWindow(config.replayWindow),
+      verify(request) {
+        const header = headerValue(request.headers, 'x-wc-webhook-signature');
+        if (!header)
+          return fail('missing', 'no X-WC-Webhook-Signature header (the creation ping is unsigned)');
+        if (!BASE64_SHA256.test(header))
+          return fail('malformed', 'X-WC-Webhook-Signature is not a base64 SHA-256');
+        const match = findMatch([header], macs('sha256', config.secrets, [request.body], 'base64'));
+        if (match === undefined) return fail('mismatch', 'signature does not match');
+        return passed(undefined, match);
+      },
+    };
   },
 };
