@@ -1,16 +1,59 @@
-/** PLACEHOLDER: the `intercom` verifier preset, being written (replace this whole file). */
+/**
+ * The `intercom` verifier preset: `X-Hub-Signature: sha1=<hex HMAC-SHA1 of the raw body>`, keyed
+ * by the app's client secret.
+ */
 import { z } from 'zod';
-import type { Verifier, VerifierPlugin } from './types.ts';
+import { findMatch } from './compare.ts';
+import { createReplayWindow } from './replay.ts';
+import { macs, replayWindowField, secretsField } from './signing.ts';
+import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
+
+// https://developers.intercom.com/docs/webhooks/setting-up-webhooks#signed-notifications
+const SIGNATURE = /^sha1=([0-9a-fA-F]{40})$/;
 
 const schema = z
-  .strictObject({ type: z.literal('intercom') })
-  .meta({ title: 'intercom', description: 'placeholder' });
+  .strictObject({
+    type: z.literal('intercom'),
+    secrets: secretsField("The app's `client_secret` (Developer Hub, Basic Information).", [
+      '${INTERCOM_CLIENT_SECRET}',
+    ]),
+    replayWindow: replayWindowField('the signature (Intercom sends no delivery id header)'),
+  })
+  .meta({
+    title: 'intercom',
+    description:
+      'Intercom webhooks: `X-Hub-Signature: sha1=<hex>`, HMAC-SHA1 of the raw body keyed by the app client secret. Intercom signs no timestamp; use `replayWindow` against replays.',
+  });
 
 export const intercomVerifier: VerifierPlugin<typeof schema> = {
   type: 'intercom',
-  description: 'placeholder',
+  description: 'Intercom webhook signature (X-Hub-Signature: sha1=<hex>), optional replay window.',
   schema,
-  create(): Verifier {
-    throw new Error('the intercom preset is not written yet');
+  preset: {
+    provider: 'Intercom',
+    headers: ['X-Hub-Signature'],
+    signed: 'the raw body',
+    scheme: 'HMAC-SHA1, hex, prefixed `sha1=`',
+    tolerance: 'none (Intercom signs no timestamp): use `replayWindow`',
+    rotation:
+      "several `secrets`: list the new and the old client secret while the app's secret is being changed, then remove the old one",
+    docs: 'https://developers.intercom.com/docs/webhooks/setting-up-webhooks',
+    example: 'type: intercom\nsecrets: ["${INTERCOM_CLIENT_SECRET}"]\nreplayWindow: 10m',
+    notes:
+      "The key is the app's client secret, not an access token. The notification's `id` and `created_at` are inside the signed body, but no header carries them, so `replayWindow` remembers the signature: a byte-identical resend is refused. HMAC-SHA1 is what Intercom sends; there is no SHA-256 variant to ask for.",
+  },
+  create(config) {
+    return {
+      replay: config.replayWindow === undefined ? undefined : createReplayWindow(config.replayWindow),
+      verify(request) {
+        const header = headerValue(request.headers, 'x-hub-signature');
+        if (!header) return fail('missing', 'no X-Hub-Signature header');
+        const given = SIGNATURE.exec(header)?.[1];
+        if (!given) return fail('malformed', 'X-Hub-Signature is not sha1=<40 hex digits>');
+        const match = findMatch([given.toLowerCase()], macs('sha1', config.secrets, [request.body], 'hex'));
+        if (match === undefined) return fail('mismatch', 'signature does not match');
+        return passed(undefined, match);
+      },
+    };
   },
 };

@@ -1,16 +1,59 @@
-/** PLACEHOLDER: the `typeform` verifier preset, being written (replace this whole file). */
+/**
+ * The `typeform` verifier preset: `Typeform-Signature: sha256=<base64 HMAC-SHA256 of the raw body>`.
+ */
 import { z } from 'zod';
-import type { Verifier, VerifierPlugin } from './types.ts';
+import { findMatch } from './compare.ts';
+import { createReplayWindow } from './replay.ts';
+import { macs, replayWindowField, secretsField } from './signing.ts';
+import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
+
+// https://www.typeform.com/developers/webhooks/secure-your-webhooks/
+const SIGNATURE = /^sha256=([A-Za-z0-9+/]{43}=)$/;
 
 const schema = z
-  .strictObject({ type: z.literal('typeform') })
-  .meta({ title: 'typeform', description: 'placeholder' });
+  .strictObject({
+    type: z.literal('typeform'),
+    secrets: secretsField(
+      "The webhook's `secret`, as set through Typeform's Webhooks API or form settings.",
+      ['${TYPEFORM_WEBHOOK_SECRET}'],
+    ),
+    replayWindow: replayWindowField('the signature (Typeform sends no delivery id header)'),
+  })
+  .meta({
+    title: 'typeform',
+    description:
+      'Typeform webhooks: `Typeform-Signature: sha256=<base64>`, HMAC-SHA256 of the raw body. Typeform signs no timestamp; use `replayWindow` against replays.',
+  });
 
 export const typeformVerifier: VerifierPlugin<typeof schema> = {
   type: 'typeform',
-  description: 'placeholder',
+  description: 'Typeform webhook signature (Typeform-Signature: sha256=<base64>), optional replay window.',
   schema,
-  create(): Verifier {
-    throw new Error('the typeform preset is not written yet');
+  preset: {
+    provider: 'Typeform',
+    headers: ['Typeform-Signature'],
+    signed: 'the raw body',
+    scheme: 'HMAC-SHA256, base64, prefixed `sha256=`',
+    tolerance: 'none (Typeform signs no timestamp): use `replayWindow`',
+    rotation:
+      "several `secrets`: list the new and the old secret, update the webhook's secret in Typeform, then remove the old one",
+    docs: 'https://www.typeform.com/developers/webhooks/secure-your-webhooks/',
+    example: 'type: typeform\nsecrets: ["${TYPEFORM_WEBHOOK_SECRET}"]\nreplayWindow: 10m',
+    notes:
+      'Typeform signs only when the webhook has a `secret`; without one it sends no `Typeform-Signature` and every call is refused (`missing`). No header carries a delivery id, so `replayWindow` remembers the signature: a byte-identical resend is refused. The body (including `event_id`) is signed byte for byte.',
+  },
+  create(config) {
+    return {
+      replay: config.replayWindow === undefined ? undefined : createReplayWindow(config.replayWindow),
+      verify(request) {
+        const header = headerValue(request.headers, 'typeform-signature');
+        if (!header) return fail('missing', 'no Typeform-Signature header');
+        const given = SIGNATURE.exec(header)?.[1];
+        if (!given) return fail('malformed', 'Typeform-Signature is not sha256=<base64 SHA-256>');
+        const match = findMatch([given], macs('sha256', config.secrets, [request.body], 'base64'));
+        if (match === undefined) return fail('mismatch', 'signature does not match');
+        return passed(undefined, match);
+      },
+    };
   },
 };
