@@ -1,6 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Relay, startRelay, startTarget, type Target } from '../helpers.ts';
+import { presetSuite, type Signer } from './preset-suite.ts';
 import { expectCleanLogs, failures, outcome, request, verifier } from './support.ts';
 
 const SECRET = `whsec_${Buffer.from('old-standard-webhooks-key-0001').toString('base64')}`;
@@ -126,4 +127,19 @@ routes:
       expectCleanLogs(relay, [SECRET, NEXT, SECRET.slice(6), NEXT.slice(6)], [sig(good), sig(bad)]);
     });
   });
+});
+
+const swSigner = (secret: string): Signer => ({
+  configValue: secret,
+  sign: ({ body, at, id }) => ({ headers: headers(secret, new Date(at), id, body.toString()) }),
+});
+presetSuite({
+  type: 'standard-webhooks',
+  config: (secrets) => ({ secrets }),
+  signers: [swSigner(SECRET), swSigner(NEXT)],
+  wrong: swSigner(`whsec_${Buffer.from('someone-else-key-0003').toString('base64')}`),
+  body: BODY,
+  contentType: 'application/json',
+  signatureHeaders: ['webhook-signature'],
+  toleranceMs: 300_000,
 });
