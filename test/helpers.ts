@@ -121,5 +121,17 @@ export function sample(text: string, name: string, labels: Record<string, string
  * secrets (`…SIGNING_SECRET`, `…WHSEC…`) must be `whsec_<base64>`.
  */
 export function exampleSecret(name: string): string {
-  return /SIGNING_SECRET$|WHSEC/.test(name) ? `whsec_${Buffer.from(name).toString('base64')}` : 'test-value';
+  if (/SIGNING_SECRET$|WHSEC|^SVIX_|^WEBHOOK_SECRET$/.test(name))
+    return `whsec_${Buffer.from(name).toString('base64')}`;
+  // Adyen's HMAC keys are hex.
+  if (/^ADYEN_HMAC_KEY$/.test(name))
+    return '44782def547aaa06c910c43932b1eb0c71fc68d9d0c057550c48ec2acf6ba056';
+  // Public keys the asymmetric presets read: an Ed25519 key in hex (Discord), a P-256 key in base64 DER.
+  if (/^DISCORD_PUBLIC_KEY$|ED25519/.test(name)) return EXAMPLE_ED25519_KEY;
+  if (/^SENDGRID_.*KEY$|P256/.test(name)) return EXAMPLE_P256_KEY;
+  return 'test-value';
 }
+
+export const EXAMPLE_ED25519_KEY = 'de424cc969d2faf4811912078ee3216d7c04e54936d479d33ce1a0789d1ee823';
+export const EXAMPLE_P256_KEY =
+  'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAENXhkYdB6Re7Gjy5Wsy8EPxzYslqWSLIXDQ+x9OjtLPnxjTTyRQn/nyexFWDmLbvxIeqwgh7ALcx020TsmvKTVg==';

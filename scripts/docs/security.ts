@@ -22,6 +22,9 @@ export function presets(): Preset[] {
 }
 
 const heading = (p: Preset) => `${p.doc.provider} (${code(p.type)})`;
+/** The headers read, or what a scheme carried in the body reads instead. */
+const headersRead = (p: Preset) =>
+  p.doc.headers.length > 0 ? p.doc.headers.map(code).join(', ') : 'none: the signature is in the body';
 const indent = (yaml: string, by: string) =>
   yaml
     .trimEnd()
@@ -82,7 +85,7 @@ function table(list: Preset[]): string {
     tableRow([
       `[${escapeCell(p.doc.provider)}](#${slug(heading(p))})`,
       code(p.type),
-      p.doc.headers.map(code).join(', '),
+      headersRead(p),
       escapeCell(p.doc.signed),
       escapeCell(p.doc.scheme),
       escapeCell(p.doc.tolerance),
@@ -97,7 +100,7 @@ function section(p: Preset): string {
   const yaml = routeYaml(p);
   check(p, yaml);
   const facts = [
-    `**Reads** ${p.doc.headers.map(code).join(', ')}.`,
+    `**Reads:** ${headersRead(p)}.`,
     `**Signed:** ${p.doc.signed}; ${p.doc.scheme}.`,
     `**Timestamp:** ${p.doc.tolerance}.`,
     `**Rotation:** ${p.doc.rotation}.`,

@@ -6,7 +6,17 @@ import type { Handshake } from '../../src/handshakes/types.ts';
 
 describe('handshake registry', () => {
   it('holds every preset', () => {
-    expect(handshakeRegistry.types()).toEqual(['slack', 'msgraph', 'okta', 'meta', 'zoom', 'dropbox', 'x']);
+    expect(handshakeRegistry.types()).toEqual([
+      'slack',
+      'msgraph',
+      'okta',
+      'meta',
+      'zoom',
+      'dropbox',
+      'x',
+      'discord',
+      'twitch',
+    ]);
   });
 
   it('a new kind registers with one line; a duplicate type throws at start', () => {
@@ -19,7 +29,7 @@ describe('handshake registry', () => {
 
   it('an unknown type names the known ones', () => {
     expect(() => handshakeRegistry.create({ type: 'teams' })).toThrow(
-      "unknown handshake type 'teams', expected one of: slack, msgraph, okta, meta, zoom, dropbox, x",
+      "unknown handshake type 'teams', expected one of: slack, msgraph, okta, meta, zoom, dropbox, x, discord, twitch",
     );
   });
 });

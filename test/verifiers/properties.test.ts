@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Relay, startRelay, startTarget, type Target } from '../helpers.ts';
+import {
+  EXAMPLE_ED25519_KEY,
+  EXAMPLE_P256_KEY,
+  type Relay,
+  startRelay,
+  startTarget,
+  type Target,
+} from '../helpers.ts';
 import { request, verifier } from './support.ts';
 
 /**
@@ -32,6 +39,43 @@ const CONFIGS: Record<string, Record<string, unknown>> = {
   slack: { type: 'slack', secrets: ['prop-slack-secret'] },
   twilio: { type: 'twilio', secrets: ['prop-twilio-token'], publicUrl: 'https://hooks.example.com' },
   'standard-webhooks': { type: 'standard-webhooks', secrets: [SW_SECRET], replayWindow: '1m' },
+  square: {
+    type: 'square',
+    secrets: ['prop-square-key'],
+    publicUrl: 'https://hooks.example.com',
+    replayWindow: '1m',
+  },
+  zoom: { type: 'zoom', secrets: ['prop-zoom-token'], replayWindow: '1m' },
+  mailgun: { type: 'mailgun', secrets: ['prop-mailgun-signing-key'], tolerance: '5m', replayWindow: '1m' },
+  sendgrid: { type: 'sendgrid', publicKeys: [EXAMPLE_P256_KEY], replayWindow: '1m' },
+  discord: { type: 'discord', publicKeys: [EXAMPLE_ED25519_KEY], replayWindow: '1m' },
+  twitch: { type: 'twitch', secrets: ['prop-twitch-secret'], replayWindow: '1m' },
+  hubspot: {
+    type: 'hubspot',
+    secrets: ['prop-hubspot-secret'],
+    publicUrl: 'https://hooks.example.com',
+    replayWindow: '1m',
+  },
+  paddle: { type: 'paddle', secrets: ['pdl_ntfset_prop'], replayWindow: '1m' },
+  calendly: { type: 'calendly', secrets: ['prop-calendly-key'], replayWindow: '1m' },
+  typeform: { type: 'typeform', secrets: ['prop-typeform-secret'], replayWindow: '1m' },
+  linear: { type: 'linear', secrets: ['prop-linear-secret'], replayWindow: '1m' },
+  intercom: { type: 'intercom', secrets: ['prop-intercom-secret'], replayWindow: '1m' },
+  gitlab: { type: 'gitlab', secrets: ['prop-gitlab-token'], replayWindow: '1m' },
+  bitbucket: { type: 'bitbucket', secrets: ['prop-bitbucket-secret'], replayWindow: '1m' },
+  woocommerce: { type: 'woocommerce', secrets: ['prop-woocommerce-secret'], replayWindow: '1m' },
+  xero: { type: 'xero', secrets: ['prop-xero-key'], replayWindow: '1m' },
+  intuit: { type: 'intuit', secrets: ['prop-intuit-token'], replayWindow: '1m' },
+  adyen: {
+    type: 'adyen',
+    secrets: ['44782def547aaa06c910c43932b1eb0c71fc68d9d0c057550c48ec2acf6ba056'],
+    replayWindow: '1m',
+  },
+  svix: { type: 'svix', secrets: [SW_SECRET], replayWindow: '1m' },
+  sentry: { type: 'sentry', secrets: ['prop-sentry-secret'], replayWindow: '1m' },
+  vercel: { type: 'vercel', secrets: ['prop-vercel-secret'], replayWindow: '1m' },
+  okta: { type: 'okta', secrets: ['prop-okta-hook-secret'] },
+  docusign: { type: 'docusign', secrets: ['prop-docusign-key', 'prop-docusign-key-2'], replayWindow: '1m' },
 };
 
 const printable = fc.string({
@@ -53,6 +97,13 @@ const signatureLike = fc.oneof(
   b64(32).map((s) => `v1,${s} v1,${s}`),
   b64(32),
   b64(20),
+  b64(70),
+  hex(20),
+  hex(64),
+  hex(20).map((h) => `sha1=${h}`),
+  b64(32).map((s) => `sha256=${s}`),
+  hex(32).map((h) => `ts=${seconds()};h1=${h}`),
+  hex(32).map((h) => `t=${seconds()},v1=${h}`),
   fc.string({ maxLength: 40 }).map((s) => `Basic ${Buffer.from(s).toString('base64')}`),
 );
 
@@ -66,9 +117,54 @@ const HEADERS = [
   'x-slack-signature',
   'x-twilio-signature',
   'webhook-signature',
+  'x-square-hmacsha256-signature',
+  'x-zm-signature',
+  'x-twilio-email-event-webhook-signature',
+  'x-signature-ed25519',
+  'twitch-eventsub-message-signature',
+  'x-hubspot-signature-v3',
+  'paddle-signature',
+  'calendly-webhook-signature',
+  'typeform-signature',
+  'linear-signature',
+  'x-hub-signature',
+  'x-gitlab-token',
+  'x-wc-webhook-signature',
+  'x-xero-signature',
+  'intuit-signature',
+  'svix-signature',
+  'sentry-hook-signature',
+  'x-vercel-signature',
+  'x-docusign-signature-1',
+  'x-docusign-signature-2',
 ];
-const ID_HEADERS = ['x-message-id', 'x-github-delivery', 'webhook-id', 'x-forwarded-for', 'content-type'];
-const TIME_HEADERS = ['x-timestamp', 'x-slack-request-timestamp', 'webhook-timestamp'];
+const ID_HEADERS = [
+  'x-message-id',
+  'x-github-delivery',
+  'webhook-id',
+  'x-forwarded-for',
+  'content-type',
+  'twitch-eventsub-message-id',
+  'svix-id',
+  'linear-delivery',
+  'idempotency-key',
+  'x-gitlab-event-uuid',
+  'x-request-uuid',
+  'request-id',
+  'x-wc-webhook-delivery-id',
+];
+const TIME_HEADERS = [
+  'x-timestamp',
+  'x-slack-request-timestamp',
+  'webhook-timestamp',
+  'x-zm-request-timestamp',
+  'x-twilio-email-event-webhook-timestamp',
+  'x-signature-timestamp',
+  'x-hubspot-request-timestamp',
+  'twitch-eventsub-message-timestamp',
+  'svix-timestamp',
+  'sentry-hook-timestamp',
+];
 
 const headersArb = fc
   .tuple(
@@ -82,9 +178,38 @@ const headersArb = fc
     for (const [name, value] of Object.entries(times)) out[name] = value === 'now' ? seconds() : value;
     return out;
   });
+// JSON and form shapes reach the schemes that sign fields of the body (Adyen, Mailgun, Linear).
 const bodyArb = fc.oneof(
   fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
   printable.map((s) => Buffer.from(s)),
+  fc
+    .tuple(printable, hex(16), b64(32))
+    .map(([ts, token, sig]) =>
+      Buffer.from(JSON.stringify({ signature: { timestamp: ts, token, signature: sig } })),
+    ),
+  fc.tuple(printable, b64(32)).map(([ref, sig]) =>
+    Buffer.from(
+      JSON.stringify({
+        notificationItems: [
+          {
+            NotificationRequestItem: {
+              pspReference: ref,
+              eventCode: 'AUTHORISATION',
+              additionalData: { hmacSignature: sig },
+            },
+          },
+        ],
+      }),
+    ),
+  ),
+  fc
+    .tuple(printable, hex(16), hex(32))
+    .map(([ts, token, sig]) =>
+      Buffer.from(new URLSearchParams({ timestamp: ts, token, signature: sig }).toString()),
+    ),
+  fc
+    .tuple(hex(32), fc.integer())
+    .map(([id, at]) => Buffer.from(JSON.stringify({ webhookId: id, webhookTimestamp: at }))),
 );
 const pathArb = fc.oneof(
   fc.constant(''),
