@@ -37,6 +37,8 @@ describe('stream: keys and rules', () => {
     expect(
       issuesOf('stream', { stream: { idleTimeout: 1 }, verify: [{ type: 'basic' }, { type: 'ipAllow' }] }),
     ).toEqual([]);
+    // Shared-token presets read a header only.
+    expect(issuesOf('stream', { verify: [{ type: 'gitlab' }, { type: 'okta' }] })).toEqual([]);
   });
 
   it.each([
@@ -54,6 +56,7 @@ describe('stream: keys and rules', () => {
     [{ forward: { sign: {} } }, `forward.sign: ${STREAM}`],
     [{ forward: { followRedirects: 1 } }, `forward.followRedirects: ${STREAM}`],
     [{ verify: [{ type: 'hmac' }] }, "verify.0.type: 'hmac' checks the body"],
+    [{ verify: [{ type: 'discord' }] }, "verify.0.type: 'discord' checks the body"],
   ])('refuses %j', (route, message) => {
     const issues = issuesOf('stream', route);
     expect(issues).toHaveLength(1);

@@ -96,8 +96,8 @@ export const streamMode = {
   },
 } satisfies ModeDefinition;
 
-/** Verifiers that read only headers and the address: the body of a stream route is not held to check. */
-const BODYLESS_VERIFIERS = ['basic', 'apiKey', 'ipAllow'];
+/** Verifiers that read only headers and the address (shared tokens included): the body of a stream route is not held to check. */
+const BODYLESS_VERIFIERS = ['basic', 'apiKey', 'ipAllow', 'gitlab', 'okta'];
 
 /** A stream route proxies the body as it arrives: whatever needs the whole body cannot apply. */
 function checkStreamRoute(input: RouteInput, ctx: z.core.$RefinementCtx): void {
