@@ -12,6 +12,7 @@ import { oktaHandshake } from './okta.ts';
 import { slackHandshake } from './slack.ts';
 import { twitchHandshake } from './twitch.ts';
 import type { Handshake } from './types.ts';
+import { woocommerceHandshake } from './woocommerce.ts';
 import { xHandshake } from './x.ts';
 import { zoomHandshake } from './zoom.ts';
 
@@ -25,6 +26,7 @@ export const handshakeRegistry = createRegistry<Handshake>('handshake', [
   xHandshake,
   discordHandshake,
   twitchHandshake,
+  woocommerceHandshake,
 ]);
 
 export const handshakeSchema = z
@@ -38,6 +40,7 @@ export const handshakeSchema = z
     xHandshake.schema,
     discordHandshake.schema,
     twitchHandshake.schema,
+    woocommerceHandshake.schema,
   ])
   .meta({
     description:

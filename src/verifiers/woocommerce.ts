@@ -30,7 +30,7 @@ const schema = z
   .meta({
     title: 'woocommerce',
     description:
-      'WooCommerce webhooks: `X-WC-Webhook-Signature`, base64 HMAC-SHA256 of the raw body. WooCommerce signs no timestamp; use `replayWindow` against replays. The unsigned creation ping is refused.',
+      'WooCommerce webhooks: `X-WC-Webhook-Signature`, base64 HMAC-SHA256 of the raw body. WooCommerce signs no timestamp; use `replayWindow` against replays. The unsigned creation ping is refused here; a `woocommerce` handshake on the route answers it.',
   });
 
 export const woocommerceVerifier: VerifierPlugin<typeof schema> = {
@@ -47,8 +47,9 @@ export const woocommerceVerifier: VerifierPlugin<typeof schema> = {
       'several `secrets` (WooCommerce has one secret per webhook: list the old and the new one while you change it)',
     docs: 'https://woocommerce.github.io/woocommerce-rest-api-docs/#webhooks',
     example: 'type: woocommerce\nsecrets: ["${WOOCOMMERCE_WEBHOOK_SECRET}"]\nreplayWindow: 1h',
+    handshake: 'type: woocommerce',
     notes:
-      "When a webhook is saved as active, WooCommerce first sends a ping: a form body `webhook_id=<id>` **with no signature and no `X-WC-Webhook-*` headers** (`WC_Webhook::deliver_ping()`). Anyone can send that body, so this preset refuses it (401, `missing`) and it is never forwarded. WooCommerce has already saved the webhook by then: the admin page shows *Delivery URL returned response code: 401* (the REST API ignores the ping's answer), and the signed deliveries that follow pass. Only the topic headers (`X-WC-Webhook-Topic`, `-Resource`, `-Event`, `-Source`, `-ID`) are not signed: read the topic from the verified body if it matters. WooCommerce signs with SHA-256 unless a plugin changes the `woocommerce_webhook_hash_algorithm` filter (not supported). `replayWindow` remembers the signature: a byte-identical resend is refused. It does not use `X-WC-Webhook-Delivery-ID`, a hash of the webhook id and the current second that two genuine deliveries of one webhook within a second share (and that is not signed).",
+      "When a webhook is saved as active or its delivery URL changes, WooCommerce first sends a ping: a form body `webhook_id=<id>` **with no signature and no `X-WC-Webhook-*` headers** (`WC_Webhook::deliver_ping()`), and its admin page shows *Delivery URL returned response code: …* unless it gets 200. Add `handshake: { type: woocommerce }` to the route: it answers that exact body 200 (empty) before this check and never forwards it. Anyone can send that body, so all it gets a caller is the 200; every other unsigned call still meets this preset's 401 (`missing`). Without the handshake the ping is refused 401 and never forwarded: WooCommerce has saved the webhook anyway (the REST API ignores the ping's answer), and the signed deliveries that follow pass. Only the topic headers (`X-WC-Webhook-Topic`, `-Resource`, `-Event`, `-Source`, `-ID`) are not signed: read the topic from the verified body if it matters. WooCommerce signs with SHA-256 unless a plugin changes the `woocommerce_webhook_hash_algorithm` filter (not supported). `replayWindow` remembers the signature: a byte-identical resend is refused. It does not use `X-WC-Webhook-Delivery-ID`, a hash of the webhook id and the current second that two genuine deliveries of one webhook within a second share (and that is not signed).",
   },
   create(config) {
     return {

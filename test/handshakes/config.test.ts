@@ -43,7 +43,7 @@ describe('route key `handshake`', () => {
 
   it('an unknown type, a missing or unknown field: file:line:col and the key', () => {
     expect(errors(route('    handshake: { type: teams }'))).toEqual([
-      "5:18 routes[0].handshake.type: unknown type 'teams', expected one of: slack, msgraph, okta, meta, zoom, dropbox, x, discord, twitch [HOOKRELAY_CONFIG_UNKNOWN_TYPE]",
+      "5:18 routes[0].handshake.type: unknown type 'teams', expected one of: slack, msgraph, okta, meta, zoom, dropbox, x, discord, twitch, woocommerce [HOOKRELAY_CONFIG_UNKNOWN_TYPE]",
     ]);
     expect(errors(route('    handshake: { type: meta }'))[0]).toMatch(
       /^5:5 routes\[0\]\.handshake\.verifyToken: required key is missing/,

@@ -16,7 +16,18 @@ const blocks = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!
 describe('docs/routing.md: provider handshakes', () => {
   it('has one copyable block per preset', () => {
     const types = blocks.map((yaml) => /handshake:\s*(?:\{ )?\s*type: (\w+)/.exec(yaml)?.[1]);
-    expect(types).toEqual(['slack', 'msgraph', 'okta', 'meta', 'zoom', 'dropbox', 'x', 'discord', 'twitch']);
+    expect(types).toEqual([
+      'slack',
+      'msgraph',
+      'okta',
+      'meta',
+      'zoom',
+      'dropbox',
+      'x',
+      'discord',
+      'twitch',
+      'woocommerce',
+    ]);
   });
 
   it.each(blocks.map((yaml, i) => [i, yaml] as const))(

@@ -16,6 +16,9 @@ const PRESETS = [
   { type: 'zoom', secretToken: 'prop-secret-token' },
   { type: 'dropbox' },
   { type: 'x', consumerSecret: 'prop-consumer-secret' },
+  { type: 'discord' },
+  { type: 'twitch' },
+  { type: 'woocommerce' },
 ].map((config) => ({ type: config.type, handshake: preset(config) }));
 
 const text = fc.oneof(
@@ -42,6 +45,10 @@ const json = fc.oneof(
     challenge: fc.oneof(text, fc.integer(), fc.constant(null)),
   }),
   fc.record({
+    type: fc.oneof(fc.constant(1), fc.integer(), text),
+    challenge: fc.oneof(text, fc.integer()),
+  }),
+  fc.record({
     event: fc.oneof(fc.constant('endpoint.url_validation'), text),
     payload: fc.oneof(fc.record({ plainToken: fc.oneof(text, fc.boolean()) }), text),
   }),
@@ -49,12 +56,14 @@ const json = fc.oneof(
 );
 const body = fc.oneof(
   json.map((value) => JSON.stringify(value)),
+  fc.oneof(fc.nat(), text).map((id) => `webhook_id=${id}`),
   text,
   fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes)),
 );
 const headers = fc.oneof(
   fc.constant({}),
   text.map((value) => ({ 'x-okta-verification-challenge': value })),
+  fc.constant({ 'twitch-eventsub-message-type': 'webhook_callback_verification' }),
 );
 
 // The longest answer: a challenge at the limit, JSON-escaped (at most 6 characters a byte), in the
@@ -74,7 +83,7 @@ describe('handshake presets: random input', () => {
           expect(reply.body, type).not.toMatch(/[\p{Cc}\p{Zl}\p{Zp}]/u);
           const echoed = reply.headers['content-type']!.startsWith('text/plain')
             ? reply.body
-            : Object.values(JSON.parse(reply.body) as Record<string, string>)[0]!;
+            : String(Object.values(JSON.parse(reply.body) as Record<string, unknown>)[0]);
           expect(Buffer.byteLength(echoed), type).toBeLessThanOrEqual(
             CHALLENGE_LIMIT + 'sha256='.length + 44,
           );

@@ -16,6 +16,7 @@ describe('handshake registry', () => {
       'x',
       'discord',
       'twitch',
+      'woocommerce',
     ]);
   });
 
@@ -29,7 +30,7 @@ describe('handshake registry', () => {
 
   it('an unknown type names the known ones', () => {
     expect(() => handshakeRegistry.create({ type: 'teams' })).toThrow(
-      "unknown handshake type 'teams', expected one of: slack, msgraph, okta, meta, zoom, dropbox, x, discord, twitch",
+      "unknown handshake type 'teams', expected one of: slack, msgraph, okta, meta, zoom, dropbox, x, discord, twitch, woocommerce",
     );
   });
 });
