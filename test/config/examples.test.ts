@@ -34,7 +34,7 @@ function requiredEnv(source: string): Record<string, string> {
     if (/URL$/.test(key)) env[key] = 'https://example.com/hook';
     else if (/PORT$/.test(key)) env[key] = '8080';
     else if (/HOST$/.test(key)) env[key] = 'example.com';
-    else if (/SIGNING_SECRET$|WHSEC/.test(key)) env[key] = exampleSecret(key);
+    else if (/SIGNING_SECRET$|WHSEC|PUBLIC_KEY$/.test(key)) env[key] = exampleSecret(key);
     else env[key] = `example-${key.toLowerCase()}`;
   }
   return env;
