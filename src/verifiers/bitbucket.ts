@@ -3,14 +3,20 @@
  * `X-Hub-Signature: sha256=<hex HMAC-SHA256 of the raw body>`.
  */
 import { z } from 'zod';
-import { findMatch } from './compare.ts';
-import { createReplayWindow } from './replay.ts';
-import { macs, replayWindowField, secretsField } from './signing.ts';
-import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
+import { type BodySignature, bodySignatureVerifier } from './body-signature.ts';
+import { replayWindowField, secretsField } from './signing.ts';
+import type { VerifierPlugin } from './types.ts';
 
 // https://support.atlassian.com/bitbucket-cloud/docs/manage-webhooks/#Secure-webhooks
 // https://support.atlassian.com/bitbucket-cloud/docs/event-payloads/ (headers)
-const SIGNATURE = /^sha256=([0-9a-fA-F]{64})$/;
+
+const SCHEME: BodySignature = {
+  header: 'X-Hub-Signature',
+  algorithm: 'sha256',
+  encoding: 'hex',
+  prefix: 'sha256=',
+  idHeader: 'X-Request-UUID',
+};
 
 const schema = z
   .strictObject({
@@ -42,18 +48,5 @@ export const bitbucketVerifier: VerifierPlugin<typeof schema> = {
     notes:
       "Bitbucket signs only when the webhook has a secret; without one it sends no `X-Hub-Signature` and every call is refused (`missing`). Unlike GitHub, Bitbucket's `X-Hub-Signature` is SHA-256 (`sha256=`); a GitHub-style `sha1=` value is refused as `malformed`. Bitbucket Data Center (Server) sends the same header with the same scheme, so this preset fits it too (its delivery id is `X-Request-Id`, which is not read: the signature is remembered). `X-Request-UUID` is one per delivery and is not signed; `X-Hook-UUID` names the webhook, the same for every delivery, and is not used.",
   },
-  create(config) {
-    return {
-      replay: config.replayWindow === undefined ? undefined : createReplayWindow(config.replayWindow),
-      verify(request) {
-        const header = headerValue(request.headers, 'x-hub-signature');
-        if (!header) return fail('missing', 'no X-Hub-Signature header');
-        const given = SIGNATURE.exec(header)?.[1];
-        if (!given) return fail('malformed', 'X-Hub-Signature is not sha256=<64 hex digits>');
-        const match = findMatch([given.toLowerCase()], macs('sha256', config.secrets, [request.body], 'hex'));
-        if (match === undefined) return fail('mismatch', 'signature does not match');
-        return passed(headerValue(request.headers, 'x-request-uuid'), match);
-      },
-    };
-  },
+  create: (config) => bodySignatureVerifier(SCHEME, config.secrets, config.replayWindow),
 };

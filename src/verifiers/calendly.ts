@@ -7,27 +7,18 @@ import { z } from 'zod';
 import { duration } from '../core/fields.ts';
 import { findMatch } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
-import { checkTimestamp, macs, replayWindowField, secretsField } from './signing.ts';
+import {
+  checkTimestamp,
+  macs,
+  parseTimestampedSignatures,
+  replayWindowField,
+  secretsField,
+} from './signing.ts';
 import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
 
 // https://developer.calendly.com/api-docs/overview/webhooks/webhook-signatures
 const DOCS = 'https://developer.calendly.com/api-docs/overview/webhooks/webhook-signatures';
 const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
-
-/** `t=…,v1=…[,v1=…]` → the timestamp and every v1 signature; other keys are ignored. */
-export function parseCalendlySignature(header: string): { t: string | undefined; v1: string[] } {
-  let t: string | undefined;
-  const v1: string[] = [];
-  for (const item of header.split(',')) {
-    const eq = item.indexOf('=');
-    if (eq === -1) continue;
-    const key = item.slice(0, eq).trim();
-    const value = item.slice(eq + 1).trim();
-    if (key === 't') t = value;
-    else if (key === 'v1' && HEX_SHA256.test(value)) v1.push(value.toLowerCase());
-  }
-  return { t, v1 };
-}
 
 const schema = z
   .strictObject({
@@ -71,7 +62,7 @@ export const calendlyVerifier: VerifierPlugin<typeof schema> = {
       verify(request, now) {
         const header = headerValue(request.headers, 'calendly-webhook-signature');
         if (!header) return fail('missing', 'no Calendly-Webhook-Signature header');
-        const { t, v1 } = parseCalendlySignature(header);
+        const { timestamp: t, v1 } = parseTimestampedSignatures(header, HEX_SHA256);
         if (t === undefined || v1.length === 0)
           return fail('malformed', 'Calendly-Webhook-Signature lacks t= or a v1= of 64 hex digits');
         const refused = checkTimestamp(t, 'Calendly-Webhook-Signature t', now, config.tolerance);

@@ -4,10 +4,9 @@
  * (`X-Signature-Timestamp`); the application's public key verifies it. Discord also sends
  * deliberately bad signatures to check that the endpoint refuses them.
  */
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { duration } from '../core/fields.ts';
-import { publicKeys, publicKeysField, verifiedByAny } from './public-key.ts';
+import { publicKeys, publicKeysField, verifiedMessageKey } from './public-key.ts';
 import { createReplayWindow } from './replay.ts';
 import { checkTimestamp, replayWindowField } from './signing.ts';
 import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
@@ -55,11 +54,6 @@ export const discordVerifier: VerifierPlugin<typeof schema> = {
   },
   create(config) {
     const keys = publicKeys(config.publicKeys, 'ed25519');
-    const fingerprints = keys.map((key) =>
-      createHash('sha256')
-        .update(key.export({ format: 'der', type: 'spki' }))
-        .digest('hex'),
-    );
     return {
       replay: config.replayWindow === undefined ? undefined : createReplayWindow(config.replayWindow),
       verify(request, now) {
@@ -72,14 +66,9 @@ export const discordVerifier: VerifierPlugin<typeof schema> = {
           return fail('malformed', 'X-Signature-Ed25519 is not 128 hex digits');
         const signed = Buffer.concat([Buffer.from(timestamp!), request.body]);
         const raw = Buffer.from(signature, 'hex');
-        // Every key is tried; the one that verified names the message for the replay window.
-        let matched: string | undefined;
-        keys.forEach((key, index) => {
-          if (verifiedByAny([key], 'ed25519', signed, raw) && matched === undefined)
-            matched = fingerprints[index];
-        });
+        const matched = verifiedMessageKey(keys, 'ed25519', signed, raw);
         if (matched === undefined) return fail('mismatch', 'signature does not verify under any public key');
-        return passed(undefined, createHash('sha256').update(matched).update(signed).digest('hex'));
+        return passed(undefined, matched);
       },
     };
   },

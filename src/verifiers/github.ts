@@ -2,13 +2,19 @@
  * The `github` verifier preset: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`.
  */
 import { z } from 'zod';
-import { findMatch } from './compare.ts';
-import { createReplayWindow } from './replay.ts';
-import { macs, replayWindowField, secretsField } from './signing.ts';
-import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
+import { type BodySignature, bodySignatureVerifier } from './body-signature.ts';
+import { replayWindowField, secretsField } from './signing.ts';
+import type { VerifierPlugin } from './types.ts';
 
 // https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
-const SIGNATURE = /^sha256=([0-9a-fA-F]{64})$/;
+
+const SCHEME: BodySignature = {
+  header: 'X-Hub-Signature-256',
+  algorithm: 'sha256',
+  encoding: 'hex',
+  prefix: 'sha256=',
+  idHeader: 'X-GitHub-Delivery',
+};
 
 const schema = z
   .strictObject({
@@ -38,18 +44,5 @@ export const githubVerifier: VerifierPlugin<typeof schema> = {
     notes:
       'The legacy SHA-1 `X-Hub-Signature` is not accepted. GitHub signs no timestamp, so a captured delivery stays valid forever: set `replayWindow`, which remembers `X-GitHub-Delivery` and the signature. A worked example is [config/examples/github-ci.yaml](../config/examples/github-ci.yaml).',
   },
-  create(config) {
-    return {
-      replay: config.replayWindow === undefined ? undefined : createReplayWindow(config.replayWindow),
-      verify(request) {
-        const header = headerValue(request.headers, 'x-hub-signature-256');
-        if (!header) return fail('missing', 'no X-Hub-Signature-256 header');
-        const given = SIGNATURE.exec(header)?.[1];
-        if (!given) return fail('malformed', 'X-Hub-Signature-256 is not sha256=<64 hex digits>');
-        const match = findMatch([given.toLowerCase()], macs('sha256', config.secrets, [request.body], 'hex'));
-        if (match === undefined) return fail('mismatch', 'signature does not match');
-        return passed(headerValue(request.headers, 'x-github-delivery'), match);
-      },
-    };
-  },
+  create: (config) => bodySignatureVerifier(SCHEME, config.secrets, config.replayWindow),
 };

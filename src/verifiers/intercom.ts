@@ -3,13 +3,18 @@
  * by the app's client secret.
  */
 import { z } from 'zod';
-import { findMatch } from './compare.ts';
-import { createReplayWindow } from './replay.ts';
-import { macs, replayWindowField, secretsField } from './signing.ts';
-import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
+import { type BodySignature, bodySignatureVerifier } from './body-signature.ts';
+import { replayWindowField, secretsField } from './signing.ts';
+import type { VerifierPlugin } from './types.ts';
 
 // https://developers.intercom.com/docs/webhooks/setting-up-webhooks#signed-notifications
-const SIGNATURE = /^sha1=([0-9a-fA-F]{40})$/;
+
+const SCHEME: BodySignature = {
+  header: 'X-Hub-Signature',
+  algorithm: 'sha1',
+  encoding: 'hex',
+  prefix: 'sha1=',
+};
 
 const schema = z
   .strictObject({
@@ -42,18 +47,5 @@ export const intercomVerifier: VerifierPlugin<typeof schema> = {
     notes:
       "The key is the app's client secret, not an access token. The notification's `id` and `created_at` are inside the signed body, but no header carries them, so `replayWindow` remembers the signature: a byte-identical resend is refused. HMAC-SHA1 is what Intercom sends; there is no SHA-256 variant to ask for.",
   },
-  create(config) {
-    return {
-      replay: config.replayWindow === undefined ? undefined : createReplayWindow(config.replayWindow),
-      verify(request) {
-        const header = headerValue(request.headers, 'x-hub-signature');
-        if (!header) return fail('missing', 'no X-Hub-Signature header');
-        const given = SIGNATURE.exec(header)?.[1];
-        if (!given) return fail('malformed', 'X-Hub-Signature is not sha1=<40 hex digits>');
-        const match = findMatch([given.toLowerCase()], macs('sha1', config.secrets, [request.body], 'hex'));
-        if (match === undefined) return fail('mismatch', 'signature does not match');
-        return passed(undefined, match);
-      },
-    };
-  },
+  create: (config) => bodySignatureVerifier(SCHEME, config.secrets, config.replayWindow),
 };

@@ -3,13 +3,13 @@
  * HMAC-SHA256 of the raw body under the app's verifier token.
  */
 import { z } from 'zod';
-import { findMatch } from './compare.ts';
-import { createReplayWindow } from './replay.ts';
-import { macs, replayWindowField, secretsField } from './signing.ts';
-import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
+import { type BodySignature, bodySignatureVerifier } from './body-signature.ts';
+import { replayWindowField, secretsField } from './signing.ts';
+import type { VerifierPlugin } from './types.ts';
 
 // https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks/managing-webhooks-notifications#validating-the-notification
-const BASE64_SHA256 = /^[A-Za-z0-9+/]{43}=$/;
+
+const SCHEME: BodySignature = { header: 'intuit-signature', algorithm: 'sha256', encoding: 'base64' };
 
 const schema = z
   .strictObject({
@@ -43,17 +43,5 @@ export const intuitVerifier: VerifierPlugin<typeof schema> = {
     notes:
       "The key is the webhooks *verifier token*, not the OAuth client secret. Intuit's documentation compares the HMAC with the header decoded to hex; comparing the base64 strings is the same check. Intuit resends a notification it got no 2xx for: the retry has the same body and signature, and `replayWindow` lets it through because a refused or failed call is forgotten.",
   },
-  create(config) {
-    return {
-      replay: config.replayWindow === undefined ? undefined : createReplayWindow(config.replayWindow),
-      verify(request) {
-        const header = headerValue(request.headers, 'intuit-signature');
-        if (!header) return fail('missing', 'no intuit-signature header');
-        if (!BASE64_SHA256.test(header)) return fail('malformed', 'intuit-signature is not a base64 SHA-256');
-        const match = findMatch([header], macs('sha256', config.secrets, [request.body], 'base64'));
-        if (match === undefined) return fail('mismatch', 'signature does not match');
-        return passed(undefined, match);
-      },
-    };
-  },
+  create: (config) => bodySignatureVerifier(SCHEME, config.secrets, config.replayWindow),
 };

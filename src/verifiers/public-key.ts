@@ -5,7 +5,7 @@
  * (what Discord's developer portal shows). Public keys are not secrets, but several may be listed
  * for a rotation like secrets.
  */
-import { createPublicKey, type KeyObject, verify } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { z } from 'zod';
 import { configCode } from '../core/config-codes.ts';
 
@@ -99,4 +99,30 @@ export function verifiedByAny(
     }
   }
   return ok;
+}
+
+/**
+ * What the replay window remembers of a message verified under a public key: a digest of the key
+ * that verified it and of the signed bytes; undefined when no key verifies `signature`. Not the
+ * signature itself: an ECDSA signature can be re-randomised by whoever replays it, and so could
+ * slip past a window that remembered signatures.
+ */
+export function verifiedMessageKey(
+  keys: readonly KeyObject[],
+  kind: KeyKind,
+  data: Buffer,
+  signature: Buffer,
+): string | undefined {
+  let found: KeyObject | undefined;
+  // Every key is tried (no early exit); the first that verified names the message.
+  for (const key of keys) if (verifiedByAny([key], kind, data, signature) && found === undefined) found = key;
+  if (found === undefined) return undefined;
+  return createHash('sha256')
+    .update(
+      createHash('sha256')
+        .update(found.export({ format: 'der', type: 'spki' }))
+        .digest('hex'),
+    )
+    .update(data)
+    .digest('hex');
 }

@@ -4,10 +4,9 @@
  * (`X-Twilio-Email-Event-Webhook-Signature`) with the Unix timestamp
  * (`X-Twilio-Email-Event-Webhook-Timestamp`); the receiver holds the verification key.
  */
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { duration } from '../core/fields.ts';
-import { publicKeys, publicKeysField, verifiedByAny } from './public-key.ts';
+import { publicKeys, publicKeysField, verifiedMessageKey } from './public-key.ts';
 import { createReplayWindow } from './replay.ts';
 import { checkTimestamp, replayWindowField } from './signing.ts';
 import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
@@ -61,11 +60,6 @@ export const sendgridVerifier: VerifierPlugin<typeof schema> = {
   },
   create(config) {
     const keys = publicKeys(config.publicKeys, 'p256');
-    const fingerprints = keys.map((key) =>
-      createHash('sha256')
-        .update(key.export({ format: 'der', type: 'spki' }))
-        .digest('hex'),
-    );
     return {
       replay: config.replayWindow === undefined ? undefined : createReplayWindow(config.replayWindow),
       verify(request, now) {
@@ -78,14 +72,9 @@ export const sendgridVerifier: VerifierPlugin<typeof schema> = {
           return fail('malformed', `${SIGNATURE_HEADER} is not a base64 signature`);
         const signed = Buffer.concat([Buffer.from(timestamp!), request.body]);
         const der = Buffer.from(signature, 'base64');
-        // Every key is tried; the one that verified names the message for the replay window.
-        let matched: string | undefined;
-        keys.forEach((key, index) => {
-          if (verifiedByAny([key], 'p256', signed, der) && matched === undefined)
-            matched = fingerprints[index];
-        });
+        const matched = verifiedMessageKey(keys, 'p256', signed, der);
         if (matched === undefined) return fail('mismatch', 'signature does not verify under any public key');
-        return passed(undefined, createHash('sha256').update(matched).update(signed).digest('hex'));
+        return passed(undefined, matched);
       },
     };
   },

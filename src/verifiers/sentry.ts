@@ -3,13 +3,18 @@
  * <hex HMAC-SHA256 of the raw body>`, keyed by the integration's client secret.
  */
 import { z } from 'zod';
-import { findMatch } from './compare.ts';
-import { createReplayWindow } from './replay.ts';
-import { macs, replayWindowField, secretsField } from './signing.ts';
-import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
+import { type BodySignature, bodySignatureVerifier } from './body-signature.ts';
+import { replayWindowField, secretsField } from './signing.ts';
+import type { VerifierPlugin } from './types.ts';
 
 // https://docs.sentry.io/integrations/integration-platform/webhooks/#sentry-hook-signature
-const SIGNATURE = /^[0-9a-fA-F]{64}$/;
+
+const SCHEME: BodySignature = {
+  header: 'Sentry-Hook-Signature',
+  algorithm: 'sha256',
+  encoding: 'hex',
+  idHeader: 'Request-ID',
+};
 
 const schema = z
   .strictObject({
@@ -44,20 +49,5 @@ export const sentryVerifier: VerifierPlugin<typeof schema> = {
     notes:
       "Sentry signs the body only. `Sentry-Hook-Timestamp` is sent but not covered by the signature, so checking it would prove nothing (anyone can change it): no tolerance is offered. `Request-ID` is not signed either; `replayWindow` remembers it and the signature, so a byte-identical resend under a fresh id is still refused. The key is the integration's Client Secret (internal or public integration), not an auth token.",
   },
-  create(config) {
-    return {
-      replay: config.replayWindow === undefined ? undefined : createReplayWindow(config.replayWindow),
-      verify(request) {
-        const header = headerValue(request.headers, 'sentry-hook-signature');
-        if (!header) return fail('missing', 'no Sentry-Hook-Signature header');
-        if (!SIGNATURE.test(header)) return fail('malformed', 'Sentry-Hook-Signature is not 64 hex digits');
-        const match = findMatch(
-          [header.toLowerCase()],
-          macs('sha256', config.secrets, [request.body], 'hex'),
-        );
-        if (match === undefined) return fail('mismatch', 'signature does not match');
-        return passed(headerValue(request.headers, 'request-id'), match);
-      },
-    };
-  },
+  create: (config) => bodySignatureVerifier(SCHEME, config.secrets, config.replayWindow),
 };

@@ -95,3 +95,24 @@ export const publicUrlField = (description: string) =>
         });
     })
     .meta({ description, example: 'https://hooks.example.com' });
+
+/**
+ * `t=<timestamp>,v1=<sig>,v1=<sig>,…` (Stripe's form, also Calendly's): the timestamp and every
+ * `v1` value (lower-cased) that `accept` takes; other keys are ignored.
+ */
+export function parseTimestampedSignatures(
+  header: string,
+  accept: RegExp = /./,
+): { timestamp: string | undefined; v1: string[] } {
+  let timestamp: string | undefined;
+  const v1: string[] = [];
+  for (const item of header.split(',')) {
+    const eq = item.indexOf('=');
+    if (eq === -1) continue;
+    const key = item.slice(0, eq).trim();
+    const value = item.slice(eq + 1).trim();
+    if (key === 't') timestamp = value;
+    else if (key === 'v1' && accept.test(value)) v1.push(value.toLowerCase());
+  }
+  return { timestamp, v1 };
+}

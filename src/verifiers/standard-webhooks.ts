@@ -70,6 +70,19 @@ export function verifyStandardWebhook(
   return passed(id, match);
 }
 
+/** The schema check of `whsec_<base64>` secrets (shared with the `svix` preset); never quotes one. */
+export function checkWhsecSecrets(config: { secrets: string[] }, ctx: z.core.$RefinementCtx): void {
+  config.secrets.forEach((secret, index) => {
+    if (!secretKey(secret))
+      ctx.addIssue({
+        code: 'custom',
+        params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
+        path: ['secrets', index],
+        message: 'is not a whsec_<base64> secret',
+      });
+  });
+}
+
 const schema = z
   .strictObject({
     type: z.literal('standard-webhooks'),
@@ -79,18 +92,7 @@ const schema = z
     tolerance: toleranceField(),
     replayWindow: replayWindowField('`webhook-id` (which is signed)'),
   })
-  .superRefine((config, ctx) => {
-    config.secrets.forEach((secret, index) => {
-      // Never quote the value: it is a secret.
-      if (!secretKey(secret))
-        ctx.addIssue({
-          code: 'custom',
-          params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
-          path: ['secrets', index],
-          message: 'is not a whsec_<base64> secret',
-        });
-    });
-  })
+  .superRefine(checkWhsecSecrets)
   .meta({
     title: 'standard-webhooks',
     description:

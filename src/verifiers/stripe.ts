@@ -5,7 +5,14 @@
 import { z } from 'zod';
 import { findMatch } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
-import { checkTimestamp, macs, replayWindowField, secretsField, toleranceField } from './signing.ts';
+import {
+  checkTimestamp,
+  macs,
+  parseTimestampedSignatures,
+  replayWindowField,
+  secretsField,
+  toleranceField,
+} from './signing.ts';
 import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
 
 // https://docs.stripe.com/webhooks#verify-manually
@@ -24,21 +31,6 @@ const schema = z
     description:
       'Stripe webhooks: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=…]`, HMAC-SHA256 of `{t}.{body}`, `t` within `tolerance`. Other schemes (`v0`) are ignored.',
   });
-
-/** `t=…,v1=…,v1=…,v0=…` → the timestamp and every v1 signature; other keys are ignored. */
-export function parseStripeSignature(header: string): { timestamp: string | undefined; v1: string[] } {
-  let timestamp: string | undefined;
-  const v1: string[] = [];
-  for (const item of header.split(',')) {
-    const eq = item.indexOf('=');
-    if (eq === -1) continue;
-    const key = item.slice(0, eq).trim();
-    const value = item.slice(eq + 1).trim();
-    if (key === 't') timestamp = value;
-    else if (key === 'v1' && value) v1.push(value.toLowerCase());
-  }
-  return { timestamp, v1 };
-}
 
 export const stripeVerifier: VerifierPlugin<typeof schema> = {
   type: 'stripe',
@@ -62,7 +54,7 @@ export const stripeVerifier: VerifierPlugin<typeof schema> = {
       verify(request, now) {
         const header = headerValue(request.headers, 'stripe-signature');
         if (!header) return fail('missing', 'no Stripe-Signature header');
-        const { timestamp, v1 } = parseStripeSignature(header);
+        const { timestamp, v1 } = parseTimestampedSignatures(header);
         if (timestamp === undefined || v1.length === 0)
           return fail('malformed', 'Stripe-Signature lacks t= or v1=');
         const refused = checkTimestamp(timestamp, 'Stripe-Signature t', now, config.tolerance);

@@ -5,10 +5,9 @@
  * a tolerance. The check itself is the `standard-webhooks` one.
  */
 import { z } from 'zod';
-import { configCode } from '../core/config-codes.ts';
 import { createReplayWindow } from './replay.ts';
 import { replayWindowField, secretsField, toleranceField } from './signing.ts';
-import { secretKey, verifyStandardWebhook } from './standard-webhooks.ts';
+import { checkWhsecSecrets, secretKey, verifyStandardWebhook } from './standard-webhooks.ts';
 import type { VerifierPlugin } from './types.ts';
 
 // https://docs.svix.com/receiving/verifying-payloads/how-manual
@@ -24,18 +23,7 @@ const schema = z
     tolerance: toleranceField(),
     replayWindow: replayWindowField('`svix-id` (which is signed)'),
   })
-  .superRefine((config, ctx) => {
-    config.secrets.forEach((secret, index) => {
-      // Never quote the value: it is a secret.
-      if (!secretKey(secret))
-        ctx.addIssue({
-          code: 'custom',
-          params: configCode('HOOKRELAY_CONFIG_INVALID_VALUE'),
-          path: ['secrets', index],
-          message: 'is not a whsec_<base64> secret',
-        });
-    });
-  })
+  .superRefine(checkWhsecSecrets)
   .meta({
     title: 'svix',
     description:

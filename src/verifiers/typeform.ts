@@ -2,13 +2,18 @@
  * The `typeform` verifier preset: `Typeform-Signature: sha256=<base64 HMAC-SHA256 of the raw body>`.
  */
 import { z } from 'zod';
-import { findMatch } from './compare.ts';
-import { createReplayWindow } from './replay.ts';
-import { macs, replayWindowField, secretsField } from './signing.ts';
-import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
+import { type BodySignature, bodySignatureVerifier } from './body-signature.ts';
+import { replayWindowField, secretsField } from './signing.ts';
+import type { VerifierPlugin } from './types.ts';
 
 // https://www.typeform.com/developers/webhooks/secure-your-webhooks/
-const SIGNATURE = /^sha256=([A-Za-z0-9+/]{43}=)$/;
+
+const SCHEME: BodySignature = {
+  header: 'Typeform-Signature',
+  algorithm: 'sha256',
+  encoding: 'base64',
+  prefix: 'sha256=',
+};
 
 const schema = z
   .strictObject({
@@ -42,18 +47,5 @@ export const typeformVerifier: VerifierPlugin<typeof schema> = {
     notes:
       'Typeform signs only when the webhook has a `secret`; without one it sends no `Typeform-Signature` and every call is refused (`missing`). No header carries a delivery id, so `replayWindow` remembers the signature: a byte-identical resend is refused. The body (including `event_id`) is signed byte for byte.',
   },
-  create(config) {
-    return {
-      replay: config.replayWindow === undefined ? undefined : createReplayWindow(config.replayWindow),
-      verify(request) {
-        const header = headerValue(request.headers, 'typeform-signature');
-        if (!header) return fail('missing', 'no Typeform-Signature header');
-        const given = SIGNATURE.exec(header)?.[1];
-        if (!given) return fail('malformed', 'Typeform-Signature is not sha256=<base64 SHA-256>');
-        const match = findMatch([given], macs('sha256', config.secrets, [request.body], 'base64'));
-        if (match === undefined) return fail('mismatch', 'signature does not match');
-        return passed(undefined, match);
-      },
-    };
-  },
+  create: (config) => bodySignatureVerifier(SCHEME, config.secrets, config.replayWindow),
 };

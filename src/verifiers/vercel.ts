@@ -3,13 +3,13 @@
  * webhook's secret (or, for an integration's webhooks, the integration's client secret).
  */
 import { z } from 'zod';
-import { findMatch } from './compare.ts';
-import { createReplayWindow } from './replay.ts';
-import { macs, replayWindowField, secretsField } from './signing.ts';
-import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
+import { type BodySignature, bodySignatureVerifier } from './body-signature.ts';
+import { replayWindowField, secretsField } from './signing.ts';
+import type { VerifierPlugin } from './types.ts';
 
 // https://vercel.com/docs/webhooks/webhooks-api#securing-webhooks
-const HEX_SHA1 = /^[0-9a-fA-F]{40}$/;
+
+const SCHEME: BodySignature = { header: 'x-vercel-signature', algorithm: 'sha1', encoding: 'hex' };
 
 const schema = z
   .strictObject({
@@ -42,17 +42,5 @@ export const vercelVerifier: VerifierPlugin<typeof schema> = {
     notes:
       "Account and team webhooks are signed with the secret Vercel shows once when the webhook is created; webhooks of an integration are signed with the integration's client secret. The event id is in the body (`id`), not in a header: `replayWindow` remembers the signature, so a byte-identical resend is refused. SHA-1 is what Vercel uses; it is still sound as an HMAC.",
   },
-  create(config) {
-    return {
-      replay: config.replayWindow === undefined ? undefined : createReplayWindow(config.replayWindow),
-      verify(request) {
-        const header = headerValue(request.headers, 'x-vercel-signature');
-        if (!header) return fail('missing', 'no x-vercel-signature header');
-        if (!HEX_SHA1.test(header)) return fail('malformed', 'x-vercel-signature is not 40 hex digits');
-        const match = findMatch([header.toLowerCase()], macs('sha1', config.secrets, [request.body], 'hex'));
-        if (match === undefined) return fail('mismatch', 'signature does not match');
-        return passed(undefined, match);
-      },
-    };
-  },
+  create: (config) => bodySignatureVerifier(SCHEME, config.secrets, config.replayWindow),
 };

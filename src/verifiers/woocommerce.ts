@@ -3,10 +3,9 @@
  * under the webhook's secret. The replay window remembers the signature only (see the notes).
  */
 import { z } from 'zod';
-import { findMatch } from './compare.ts';
-import { createReplayWindow } from './replay.ts';
-import { macs, replayWindowField, secretsField } from './signing.ts';
-import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
+import { type BodySignature, bodySignatureVerifier } from './body-signature.ts';
+import { replayWindowField, secretsField } from './signing.ts';
+import type { VerifierPlugin } from './types.ts';
 
 // https://woocommerce.github.io/woocommerce-rest-api-docs/#webhooks
 // WC_Webhook::deliver() and generate_signature() in
@@ -14,7 +13,13 @@ import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
 // sign the JSON body as sent; deliver_ping() posts `webhook_id=<id>` with no signature at all.
 // get_new_delivery_id() is wp_hash(webhook id . unix second): two deliveries of one webhook in the
 // same second share it, so it cannot be a message id here (the second would be refused).
-const BASE64_SHA256 = /^[A-Za-z0-9+/]{43}=$/;
+
+const SCHEME: BodySignature = {
+  header: 'X-WC-Webhook-Signature',
+  algorithm: 'sha256',
+  encoding: 'base64',
+  missingHint: 'the creation ping is unsigned',
+};
 
 const schema = z
   .strictObject({
@@ -51,19 +56,5 @@ export const woocommerceVerifier: VerifierPlugin<typeof schema> = {
     notes:
       "When a webhook is saved as active or its delivery URL changes, WooCommerce first sends a ping: a form body `webhook_id=<id>` **with no signature and no `X-WC-Webhook-*` headers** (`WC_Webhook::deliver_ping()`), and its admin page shows *Delivery URL returned response code: …* unless it gets 200. Add `handshake: { type: woocommerce }` to the route: it answers that exact body 200 (empty) before this check and never forwards it. Anyone can send that body, so all it gets a caller is the 200; every other unsigned call still meets this preset's 401 (`missing`). Without the handshake the ping is refused 401 and never forwarded: WooCommerce has saved the webhook anyway (the REST API ignores the ping's answer), and the signed deliveries that follow pass. Only the topic headers (`X-WC-Webhook-Topic`, `-Resource`, `-Event`, `-Source`, `-ID`) are not signed: read the topic from the verified body if it matters. WooCommerce signs with SHA-256 unless a plugin changes the `woocommerce_webhook_hash_algorithm` filter (not supported). `replayWindow` remembers the signature: a byte-identical resend is refused. It does not use `X-WC-Webhook-Delivery-ID`, a hash of the webhook id and the current second that two genuine deliveries of one webhook within a second share (and that is not signed).",
   },
-  create(config) {
-    return {
-      replay: config.replayWindow === undefined ? undefined : createReplayWindow(config.replayWindow),
-      verify(request) {
-        const header = headerValue(request.headers, 'x-wc-webhook-signature');
-        if (!header)
-          return fail('missing', 'no X-WC-Webhook-Signature header (the creation ping is unsigned)');
-        if (!BASE64_SHA256.test(header))
-          return fail('malformed', 'X-WC-Webhook-Signature is not a base64 SHA-256');
-        const match = findMatch([header], macs('sha256', config.secrets, [request.body], 'base64'));
-        if (match === undefined) return fail('mismatch', 'signature does not match');
-        return passed(undefined, match);
-      },
-    };
-  },
+  create: (config) => bodySignatureVerifier(SCHEME, config.secrets, config.replayWindow),
 };

@@ -3,13 +3,13 @@
  * app's webhook key. Xero's "Intent to Receive" check is answered by the ordinary verification.
  */
 import { z } from 'zod';
-import { findMatch } from './compare.ts';
-import { createReplayWindow } from './replay.ts';
-import { macs, replayWindowField, secretsField } from './signing.ts';
-import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
+import { type BodySignature, bodySignatureVerifier } from './body-signature.ts';
+import { replayWindowField, secretsField } from './signing.ts';
+import type { VerifierPlugin } from './types.ts';
 
 // https://developer.xero.com/documentation/guides/webhooks/configuring-your-server/
-const BASE64_SHA256 = /^[A-Za-z0-9+/]{43}=$/;
+
+const SCHEME: BodySignature = { header: 'x-xero-signature', algorithm: 'sha256', encoding: 'base64' };
 
 const schema = z
   .strictObject({
@@ -42,17 +42,5 @@ export const xeroVerifier: VerifierPlugin<typeof schema> = {
     notes:
       'Xero\'s *Intent to Receive* check (when a subscription is created, re-enabled or its URL changed) posts correctly and incorrectly signed payloads `{"events":[],"firstEventSequence":0,"lastEventSequence":0,"entropy":"…"}` and expects 200 for the first and 401 for the others: the ordinary verification gives exactly that, so no `handshake` is needed, provided the route answers the verified call with 200 within 5 seconds (the correctly signed ones are forwarded to the target like any event). Xero also asks for no body and no cookies in the answer: where the target\'s answer has either, give the route a `respond` block (status 200, no body). The webhook key is the base64-looking string Xero shows, used as the HMAC key as it is (not base64-decoded). `replayWindow` remembers the signature: each check payload carries fresh `entropy`, so they do not collide.',
   },
-  create(config) {
-    return {
-      replay: config.replayWindow === undefined ? undefined : createReplayWindow(config.replayWindow),
-      verify(request) {
-        const header = headerValue(request.headers, 'x-xero-signature');
-        if (!header) return fail('missing', 'no x-xero-signature header');
-        if (!BASE64_SHA256.test(header)) return fail('malformed', 'x-xero-signature is not a base64 SHA-256');
-        const match = findMatch([header], macs('sha256', config.secrets, [request.body], 'base64'));
-        if (match === undefined) return fail('mismatch', 'signature does not match');
-        return passed(undefined, match);
-      },
-    };
-  },
+  create: (config) => bodySignatureVerifier(SCHEME, config.secrets, config.replayWindow),
 };
