@@ -54,11 +54,17 @@ export async function deliver(job: DeliveryJob, metrics: Metrics): Promise<Deliv
   const deadlineAt = performance.now() + job.timeouts.deadline;
   // Whether the latest exchange's timeout was cut to what was left of the deadline.
   let cut = false;
+  // The attempt under way, and whether it has started an exchange (reached the target) yet: one
+  // stopped before its first exchange for want of time is not an attempt, nor a retry.
+  let current = 0;
+  let exchanged = false;
   const hooks: AttemptHooks = {
     deadline: deadlineAt,
     options: () => {
       const remaining = deadlineAt - performance.now();
       if (remaining < 1) throw new NoTimeLeft();
+      if (!exchanged && current > 1) metrics.forwardRetries.inc({ route: routeId });
+      exchanged = true;
       cut = remaining < job.timeouts.attempt;
       // Whole milliseconds: the value ends up in the error message the caller reads.
       const timeout = Math.max(1, Math.round(Math.min(job.timeouts.attempt, remaining)));
@@ -74,7 +80,8 @@ export async function deliver(job: DeliveryJob, metrics: Metrics): Promise<Deliv
   let last: TargetResponse | Error | undefined;
   for (let attempt = 1; ; attempt++) {
     if (signal?.aborted) return conclude(job, metrics, undefined, attempt - 1, last);
-    if (attempt > 1) metrics.forwardRetries.inc({ route: routeId });
+    current = attempt;
+    exchanged = false;
     let timeLeft: number;
     const span = job.trace && startAttemptSpan(job.trace, job.request, attempt);
     const request = span ? withTraceContext(job.request, span) : job.request;
@@ -85,7 +92,7 @@ export async function deliver(job: DeliveryJob, metrics: Metrics): Promise<Deliv
       // The attempt never reached the target: the answer to report is still the previous one.
       if (error instanceof NoTimeLeft) {
         span?.end();
-        return conclude(job, metrics, OUT_OF_TIME, attempt, last);
+        return conclude(job, metrics, OUT_OF_TIME, exchanged ? attempt : attempt - 1, last);
       }
       if (cut && error instanceof AttemptError && error.kind === 'timeout') {
         // Our deadline, not the target's attempt timeout, ran out (whatever the timer's rounding).

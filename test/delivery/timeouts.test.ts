@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ErrorBody } from '../../src/pipeline/reply.ts';
-import { type Relay, startRelay, startTarget, type Target } from '../helpers.ts';
+import { type Relay, sample, startRelay, startTarget, type Target } from '../helpers.ts';
 
 /** Per-attempt timeouts, the overall deadline, the response limit and callers that go away. */
 describe('timeouts, deadline and limits', () => {
@@ -101,7 +101,10 @@ ${route}
     expect(body.error).toBe('HOOKRELAY_ERR_DEADLINE');
     expect(body.attempts).toBeGreaterThanOrEqual(2);
     expect(body.attempts).toBeLessThan(50);
+    // An attempt the deadline stopped before it reached the target is neither counted nor a retry.
     expect(body.attempts).toBe(target.received.length);
+    const metrics = await (await fetch(`${relay.url}/metrics`)).text();
+    expect(sample(metrics, 'hookrelay_forward_retries_total', { route: 'slow' })).toBe(body.attempts! - 1);
     expect(body.lastError).toMatch(/^(attempt timed out after \d+ ms|no answer within the 450 ms deadline)$/);
     expect(performance.now() - started).toBeLessThan(5_000);
   });
