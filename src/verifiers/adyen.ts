@@ -8,12 +8,11 @@ import { configCode } from '../core/config-codes.ts';
 import { isJsonObject, isNumber, numberText, parseJsonText } from '../core/json.ts';
 import { findMatch } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
-import { macs, replayWindowField, secretsField } from './signing.ts';
+import { BASE64_SHA256, macs, replayWindowField, secretsField } from './signing.ts';
 import { fail, passed, type VerifierPlugin, type VerifyResult } from './types.ts';
 
 // https://docs.adyen.com/development-resources/webhooks/secure-webhooks/verify-hmac-signatures/
 const HEX_KEY = /^(?:[0-9a-fA-F]{2})+$/;
-const BASE64_SHA256 = /^[A-Za-z0-9+/]{43}=$/;
 /** The fields signed, in order (`value` and `currency` are read from `amount`). */
 const SIGNED = ['pspReference', 'originalReference', 'merchantAccountCode', 'merchantReference'] as const;
 

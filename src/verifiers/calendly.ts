@@ -9,6 +9,7 @@ import { findMatch } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
 import {
   checkTimestamp,
+  HEX_SHA256,
   macs,
   parseTimestampedSignatures,
   replayWindowField,
@@ -18,7 +19,6 @@ import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
 
 // https://developer.calendly.com/api-docs/overview/webhooks/webhook-signatures
 const DOCS = 'https://developer.calendly.com/api-docs/overview/webhooks/webhook-signatures';
-const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
 
 const schema = z
   .strictObject({
@@ -62,7 +62,7 @@ export const calendlyVerifier: VerifierPlugin<typeof schema> = {
       verify(request, now) {
         const header = headerValue(request.headers, 'calendly-webhook-signature');
         if (!header) return fail('missing', 'no Calendly-Webhook-Signature header');
-        const { timestamp: t, v1 } = parseTimestampedSignatures(header, HEX_SHA256);
+        const { timestamp: t, signatures: v1 } = parseTimestampedSignatures(header, HEX_SHA256);
         if (t === undefined || v1.length === 0)
           return fail('malformed', 'Calendly-Webhook-Signature lacks t= or a v1= of 64 hex digits');
         const refused = checkTimestamp(t, 'Calendly-Webhook-Signature t', now, config.tolerance);

@@ -7,12 +7,11 @@ import { z } from 'zod';
 import { configCode } from '../core/config-codes.ts';
 import { findMatch } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
-import { macs, replayWindowField, secretsField } from './signing.ts';
+import { BASE64_SHA256, macs, replayWindowField, secretsField } from './signing.ts';
 import { fail, passed, type VerifierPlugin, type VerifyRequest } from './types.ts';
 
 // https://developers.docusign.com/platform/webhooks/connect/validate/
 // https://developers.docusign.com/platform/webhooks/connect/hmac/
-const BASE64_SHA256 = /^[A-Za-z0-9+/]{43}=$/;
 const SIGNATURE_HEADER = /^x-docusign-signature-([1-9][0-9]?|100)$/;
 /** DocuSign sends one signature header per key, and an account has at most 100 keys. */
 export const MAX_KEYS = 100;

@@ -7,12 +7,14 @@ import { z } from 'zod';
 import { findMatch } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
 import {
+  BASE64_SHA256,
   checkTimestamp,
   macs,
   publicUrlField,
   replayWindowField,
   secretsField,
   toleranceField,
+  unixMillis,
 } from './signing.ts';
 import { signedUrls } from './twilio.ts';
 import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
@@ -20,7 +22,6 @@ import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
 // https://developers.hubspot.com/docs/apps/developer-platform/build-apps/authentication/request-validation
 const DOCS =
   'https://developers.hubspot.com/docs/apps/developer-platform/build-apps/authentication/request-validation';
-const BASE64_SHA256 = /^[A-Za-z0-9+/]{43}=$/;
 
 /** The characters HubSpot decodes in the URI before signing (its document's table), and no others. */
 const DECODED: Record<string, string> = {
@@ -50,8 +51,6 @@ export function hubspotUris(url: string): string[] {
 }
 
 /** Unix milliseconds written as a plain integer; undefined for anything else. */
-const unixMillis = (value: string) => (/^\d{1,15}$/.test(value) ? Number(value) : undefined);
-
 const schema = z
   .strictObject({
     type: z.literal('hubspot'),
@@ -98,6 +97,7 @@ export const hubspotVerifier: VerifierPlugin<typeof schema> = {
           now,
           config.tolerance,
           unixMillis,
+          'a Unix timestamp in milliseconds',
         );
         if (refused) return refused;
         if (!BASE64_SHA256.test(header))

@@ -9,11 +9,10 @@ import { duration } from '../core/fields.ts';
 import { isJsonObject, isNumber, parseJsonText, toDouble } from '../core/json.ts';
 import { findMatch } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
-import { macs, replayWindowField, secretsField } from './signing.ts';
+import { HEX_SHA256, macs, replayWindowField, secretsField } from './signing.ts';
 import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
 
 // https://linear.app/developers/webhooks#securing-webhooks
-const SIGNATURE = /^[0-9a-fA-F]{64}$/;
 // Linear's payloads are a few levels deep; a deeper body is not Linear's shape.
 const JSON_DEPTH = 64;
 
@@ -46,7 +45,7 @@ function webhookTimestamp(body: Buffer): number | string | undefined {
   if (!isJsonObject(parsed)) return 'the body is not a JSON object';
   const value = parsed.webhookTimestamp;
   if (value === undefined) return undefined;
-  return isNumber(value) ? toDouble(value) : 'webhookTimestamp is not a number';
+  return isNumber(value) ? toDouble(value) : 'webhookTimestamp must be a number (Unix ms)';
 }
 
 export const linearVerifier: VerifierPlugin<typeof schema> = {
@@ -71,7 +70,7 @@ export const linearVerifier: VerifierPlugin<typeof schema> = {
       verify(request, now) {
         const header = headerValue(request.headers, 'linear-signature');
         if (!header) return fail('missing', 'no Linear-Signature header');
-        if (!SIGNATURE.test(header)) return fail('malformed', 'Linear-Signature is not 64 hex digits');
+        if (!HEX_SHA256.test(header)) return fail('malformed', 'Linear-Signature is not 64 hex digits');
         const match = findMatch(
           [header.toLowerCase()],
           macs('sha256', config.secrets, [request.body], 'hex'),

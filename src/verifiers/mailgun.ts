@@ -7,7 +7,14 @@ import { z } from 'zod';
 import { isJsonObject, isNumber, numberText, parseJsonText } from '../core/json.ts';
 import { findMatch } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
-import { checkTimestamp, macs, replayWindowField, secretsField, toleranceField } from './signing.ts';
+import {
+  checkTimestamp,
+  HEX_SHA256,
+  macs,
+  replayWindowField,
+  secretsField,
+  toleranceField,
+} from './signing.ts';
 import {
   fail,
   headerValue,
@@ -18,7 +25,6 @@ import {
 } from './types.ts';
 
 // https://documentation.mailgun.com/docs/mailgun/user-manual/webhooks/securing-webhooks
-const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
 
 const schema = z
   .strictObject({

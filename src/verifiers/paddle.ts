@@ -7,27 +7,20 @@ import { z } from 'zod';
 import { duration } from '../core/fields.ts';
 import { findMatch } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
-import { checkTimestamp, macs, replayWindowField, secretsField } from './signing.ts';
+import {
+  checkTimestamp,
+  HEX_SHA256,
+  macs,
+  parseTimestampedSignatures,
+  replayWindowField,
+  secretsField,
+} from './signing.ts';
 import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
 
 // https://developer.paddle.com/webhooks/signature-verification
 const DOCS = 'https://developer.paddle.com/webhooks/signature-verification';
-const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
 
-/** `ts=…;h1=…;h1=…` → the timestamp and every h1 signature; other keys are ignored. */
-export function parsePaddleSignature(header: string): { ts: string | undefined; h1: string[] } {
-  let ts: string | undefined;
-  const h1: string[] = [];
-  for (const item of header.split(';')) {
-    const eq = item.indexOf('=');
-    if (eq === -1) continue;
-    const key = item.slice(0, eq).trim();
-    const value = item.slice(eq + 1).trim();
-    if (key === 'ts') ts = value;
-    else if (key === 'h1' && HEX_SHA256.test(value)) h1.push(value.toLowerCase());
-  }
-  return { ts, h1 };
-}
+const PADDLE_STYLE = { separator: ';', timestamp: 'ts', signature: 'h1' };
 
 const schema = z
   .strictObject({
@@ -73,7 +66,11 @@ export const paddleVerifier: VerifierPlugin<typeof schema> = {
       verify(request, now) {
         const header = headerValue(request.headers, 'paddle-signature');
         if (!header) return fail('missing', 'no Paddle-Signature header');
-        const { ts, h1 } = parsePaddleSignature(header);
+        const { timestamp: ts, signatures: h1 } = parseTimestampedSignatures(
+          header,
+          HEX_SHA256,
+          PADDLE_STYLE,
+        );
         if (ts === undefined || h1.length === 0)
           return fail('malformed', 'Paddle-Signature lacks ts= or an h1= of 64 hex digits');
         const refused = checkTimestamp(ts, 'Paddle-Signature ts', now, config.tolerance);

@@ -4,13 +4,12 @@
 import { z } from 'zod';
 import { findMatch } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
-import { macs, replayWindowField, secretsField } from './signing.ts';
+import { BASE64_SHA256, macs, replayWindowField, secretsField } from './signing.ts';
 import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
 
 // https://shopify.dev/docs/apps/build/webhooks/subscribe/https#step-2-validate-the-origin-of-your-webhook-to-ensure-its-coming-from-shopify
 // Webhooks send X-Shopify-*; the newer event subscriptions send the same headers without `X-`
 // (as @shopify/shopify-api reads them).
-const BASE64_SHA256 = /^[A-Za-z0-9+/]{43}=$/;
 
 const schema = z
   .strictObject({

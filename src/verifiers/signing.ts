@@ -46,6 +46,15 @@ export function unixSeconds(value: string): number | undefined {
   return /^\d{1,12}$/.test(value) ? Number(value) * 1000 : undefined;
 }
 
+/** Unix milliseconds written as a plain integer; undefined for anything else. */
+export function unixMillis(value: string): number | undefined {
+  return /^\d{1,15}$/.test(value) ? Number(value) : undefined;
+}
+
+/** The digests signatures are compared as, well-formed: hex and padded base64 SHA-256. */
+export const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
+export const BASE64_SHA256 = /^[A-Za-z0-9+/]{43}=$/;
+
 /**
  * A signed timestamp must be present, a number, and within `tolerance` of now in either
  * direction (a clock a little ahead is tolerated, a far-future one is not). Undefined when fine.
@@ -56,10 +65,11 @@ export function checkTimestamp(
   now: number,
   tolerance: number,
   parse: (value: string) => number | undefined = unixSeconds,
+  format = 'a Unix timestamp',
 ): VerifyResult | undefined {
   if (!raw) return fail('missing', `no ${header} header`);
   const at = parse(raw);
-  if (at === undefined) return fail('malformed', `${header} is not a Unix timestamp`);
+  if (at === undefined) return fail('malformed', `${header} is not ${format}`);
   if (Math.abs(now - at) > tolerance) return fail('expired', `${header} outside the tolerance`);
   return undefined;
 }
@@ -96,23 +106,33 @@ export const publicUrlField = (description: string) =>
     })
     .meta({ description, example: 'https://hooks.example.com' });
 
+/** How a provider writes its timestamped signature header: `t=…,v1=…` (Stripe, Calendly), `ts=…;h1=…` (Paddle). */
+export interface SignatureParams {
+  separator: string;
+  timestamp: string;
+  signature: string;
+}
+
+const STRIPE_STYLE: SignatureParams = { separator: ',', timestamp: 't', signature: 'v1' };
+
 /**
- * `t=<timestamp>,v1=<sig>,v1=<sig>,…` (Stripe's form, also Calendly's): the timestamp and every
- * `v1` value (lower-cased) that `accept` takes; other keys are ignored.
+ * `t=<timestamp>,v1=<sig>,v1=<sig>,…` (or another `form`): the timestamp and every signature
+ * value (lower-cased) that `accept` takes; other keys are ignored.
  */
 export function parseTimestampedSignatures(
   header: string,
   accept: RegExp = /./,
-): { timestamp: string | undefined; v1: string[] } {
+  form: SignatureParams = STRIPE_STYLE,
+): { timestamp: string | undefined; signatures: string[] } {
   let timestamp: string | undefined;
-  const v1: string[] = [];
-  for (const item of header.split(',')) {
+  const signatures: string[] = [];
+  for (const item of header.split(form.separator)) {
     const eq = item.indexOf('=');
     if (eq === -1) continue;
     const key = item.slice(0, eq).trim();
     const value = item.slice(eq + 1).trim();
-    if (key === 't') timestamp = value;
-    else if (key === 'v1' && accept.test(value)) v1.push(value.toLowerCase());
+    if (key === form.timestamp) timestamp = value;
+    else if (key === form.signature && accept.test(value)) signatures.push(value.toLowerCase());
   }
-  return { timestamp, v1 };
+  return { timestamp, signatures };
 }

@@ -6,12 +6,11 @@
 import { z } from 'zod';
 import { findMatch } from './compare.ts';
 import { createReplayWindow } from './replay.ts';
-import { macs, publicUrlField, replayWindowField, secretsField } from './signing.ts';
+import { BASE64_SHA256, macs, publicUrlField, replayWindowField, secretsField } from './signing.ts';
 import { signedUrls } from './twilio.ts';
 import { fail, headerValue, passed, type VerifierPlugin } from './types.ts';
 
 // https://developer.squareup.com/docs/webhooks/step3validate
-const BASE64_SHA256 = /^[A-Za-z0-9+/]{43}=$/;
 const DOCS = 'https://developer.squareup.com/docs/webhooks/step3validate';
 
 const schema = z

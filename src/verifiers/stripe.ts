@@ -54,7 +54,7 @@ export const stripeVerifier: VerifierPlugin<typeof schema> = {
       verify(request, now) {
         const header = headerValue(request.headers, 'stripe-signature');
         if (!header) return fail('missing', 'no Stripe-Signature header');
-        const { timestamp, v1 } = parseTimestampedSignatures(header);
+        const { timestamp, signatures: v1 } = parseTimestampedSignatures(header);
         if (timestamp === undefined || v1.length === 0)
           return fail('malformed', 'Stripe-Signature lacks t= or v1=');
         const refused = checkTimestamp(timestamp, 'Stripe-Signature t', now, config.tolerance);

@@ -92,14 +92,13 @@ export const twitchVerifier: VerifierPlugin<typeof schema> = {
         const id = headerValue(headers, 'twitch-eventsub-message-id');
         if (!id) return fail('missing', 'no Twitch-Eventsub-Message-Id header');
         const timestamp = headerValue(headers, 'twitch-eventsub-message-timestamp');
-        if (timestamp && rfc3339(timestamp) === undefined)
-          return fail('malformed', 'Twitch-Eventsub-Message-Timestamp is not an RFC 3339 date-time');
         const refused = checkTimestamp(
           timestamp,
           'Twitch-Eventsub-Message-Timestamp',
           now,
           config.tolerance,
           rfc3339,
+          'an RFC 3339 date-time',
         );
         if (refused) return refused;
         const given = SIGNATURE.exec(header)?.[1];
